@@ -1,0 +1,1 @@
+"""The layerlens Python SDK and command line."""

@@ -1,0 +1,1 @@
+"""What training and the service share: settings, the manifest format, datasets, the database."""

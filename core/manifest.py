@@ -1,0 +1,198 @@
+"""The model-repository manifest: the one definition training writes and the service reads.
+
+A model version lives at ``MODELS_DIR/<model>/<version>/`` and holds a SavedModel
+(``saved_model/``) plus ``manifest.json``. The manifest tells a caller everything needed
+to use the SavedModel with ``tf.saved_model.load`` alone: the input contract, the layers
+that can be probed, and the exported endpoints with their tensor names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+SAVED_MODEL_DIR = "saved_model"
+
+#: Model names are path components: keep them to a safe alphabet.
+MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+_MODEL_NAME_RE = re.compile(MODEL_NAME_PATTERN)
+
+# Endpoint names exported into every SavedModel (see docs/architecture.md).
+ENDPOINT_PREDICT = "predict"  # x -> {"probabilities", "logits"}
+ENDPOINT_EMBED = "embed"  # x -> {"embedding"}
+ENDPOINT_LAYERS = "layers"  # x -> {<layer name>: output, ...} for every probe-able layer
+ENDPOINT_HEAD = "head"  # embedding -> {"probabilities", "logits"}
+ENDPOINTS = (ENDPOINT_PREDICT, ENDPOINT_EMBED, ENDPOINT_LAYERS, ENDPOINT_HEAD)
+
+EMBEDDING_LAYER = "embedding"
+LOGITS_LAYER = "logits"
+PROBABILITIES_LAYER = "probabilities"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InputSpec(_Frozen):
+    """What a caller sends. Scaling to the network's working range happens inside the model."""
+
+    kind: Literal["image", "vector"]
+    shape: tuple[int, ...] = Field(description="Shape of one instance, without the batch axis.")
+    dtype: Literal["float32"] = "float32"
+    value_range: tuple[float, float] = Field(description="Range of the values the caller sends.")
+    scaling: str = Field(description="What the model does to the input first, e.g. 'x / 255'.")
+    image_polarity: Literal["light-on-dark", "dark-on-light"] | None = Field(
+        default=None,
+        description="For images: how the training data looks. MNIST-style data is a light "
+        "figure on a dark background; uploads are converted to match.",
+    )
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+class LayerSpec(_Frozen):
+    name: str
+    output_shape: tuple[int, ...] = Field(description="Per instance, without the batch axis.")
+    kind: str = Field(description="The Keras layer class, e.g. 'Dense'.")
+
+
+class TensorSpec(_Frozen):
+    name: str
+    shape: tuple[int | None, ...] = Field(description="With the batch axis first (None).")
+    dtype: str = "float32"
+
+
+class EndpointSpec(_Frozen):
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+class DatasetRecord(_Frozen):
+    """Which data a model was trained and tested on, pinned by checksums of decoded arrays."""
+
+    name: str
+    source: str
+    sha256: dict[str, str] = Field(description="Array name -> SHA-256 of its raw bytes.")
+    split: dict[str, int] = Field(description="Split name -> number of examples.")
+
+
+class TrainingRecord(_Frozen):
+    epochs: int
+    batch_size: int
+    optimizer: str
+    learning_rate: float
+    loss: str
+    seed: int
+    seconds: float
+    params: int = Field(description="Trainable + non-trainable parameters.")
+    extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class Manifest(_Frozen):
+    format_version: int = FORMAT_VERSION
+    name: str = Field(pattern=MODEL_NAME_PATTERN)
+    version: int = Field(ge=1)
+    task: str = Field(description="The task family, e.g. 'digits', 'fashion', 'xor'.")
+    architecture: str = Field(description="Short id of the network, e.g. 'mlp-128'.")
+    description: str
+    class_names: tuple[str, ...]
+    input: InputSpec
+    layers: tuple[LayerSpec, ...] = Field(description="Every probe-able layer, input to output.")
+    embedding_layer: str = EMBEDDING_LAYER
+    endpoints: dict[str, EndpointSpec]
+    training: TrainingRecord
+    dataset: DatasetRecord
+    framework: dict[str, str] = Field(description="Package -> version used for training.")
+    created_at: datetime
+    reference: dict[str, float] = Field(
+        default_factory=dict,
+        description="Figures from the course reports this model is measured against.",
+    )
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError("layer names must be unique")
+        if self.embedding_layer not in names:
+            raise ValueError(f"embedding layer {self.embedding_layer!r} is not among the layers")
+        missing = [e for e in ENDPOINTS if e not in self.endpoints]
+        if missing:
+            raise ValueError(f"missing endpoints: {', '.join(missing)}")
+        if len(self.class_names) < 2:
+            raise ValueError("a classifier needs at least two class names")
+        return self
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def layer(self, name: str) -> LayerSpec | None:
+        return next((layer for layer in self.layers if layer.name == name), None)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    def write(self, version_dir: Path) -> Path:
+        """Write atomically, so a reader never sees half a manifest."""
+        path = version_dir / MANIFEST_FILE
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, version_dir: Path) -> Manifest:
+        raw = json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        return cls.model_validate(raw)
+
+
+def is_valid_model_name(name: str) -> bool:
+    return bool(_MODEL_NAME_RE.match(name))
+
+
+def version_dir(models_dir: Path, name: str, version: int) -> Path:
+    if not is_valid_model_name(name):
+        raise ValueError(f"invalid model name {name!r}")
+    return models_dir / name / str(int(version))
+
+
+def list_versions(models_dir: Path, name: str) -> list[int]:
+    """Complete versions only: a directory counts once its manifest is in place."""
+    root = models_dir / name
+    if not is_valid_model_name(name) or not root.is_dir():
+        return []
+    versions = []
+    for child in root.iterdir():
+        if child.name.isdigit() and (child / MANIFEST_FILE).is_file():
+            versions.append(int(child.name))
+    return sorted(versions)
+
+
+def list_models(models_dir: Path) -> dict[str, list[int]]:
+    if not models_dir.is_dir():
+        return {}
+    found = {}
+    for child in sorted(models_dir.iterdir()):
+        if child.is_dir() and is_valid_model_name(child.name):
+            versions = list_versions(models_dir, child.name)
+            if versions:
+                found[child.name] = versions
+    return found

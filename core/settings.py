@@ -1,0 +1,153 @@
+"""All configuration, in one class. Nothing else in layerlens reads ``os.environ``.
+
+Precedence (pydantic-settings): initialiser arguments > environment > ``.env`` > defaults.
+Tests pass values to the initialiser; they never patch the environment.
+Every field is read from ``LAYERLENS_<FIELD>``; a few conventional names are accepted too
+(``DATABASE_URL``, ``MODELS_DIR``, ``DATA_DIR``, ``PORT``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/layerlens.db"
+
+
+def _env(name: str, *also: str) -> AliasChoices:
+    return AliasChoices(f"LAYERLENS_{name.upper()}", *also)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAYERLENS_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    # --- where things live -------------------------------------------------------------
+    models_dir: Path = Field(
+        Path("models"),
+        validation_alias=_env("models_dir", "MODELS_DIR"),
+        description="The model repository: <models_dir>/<model>/<version>/. "
+        "Models are only ever loaded from here.",
+    )
+    data_dir: Path = Field(
+        Path("data"),
+        validation_alias=_env("data_dir", "DATA_DIR"),
+        description="Where the fetched dataset files are kept (IDX files of MNIST, Fashion-MNIST).",
+    )
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=_env("database_url", "DATABASE_URL"),
+        description="SQLAlchemy URL of the metrics database: sqlite:///path or "
+        "postgresql+psycopg://user:pass@host/db.",
+    )
+
+    # --- the HTTP server ---------------------------------------------------------------
+    host: str = Field("127.0.0.1", validation_alias=_env("host"), description="Bind address.")
+    port: int = Field(
+        8000, ge=1, le=65535, validation_alias=_env("port", "PORT"), description="Bind port."
+    )
+    workers: int = Field(
+        1, ge=1, le=64, validation_alias=_env("workers"), description="uvicorn worker processes."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=_env("log_level"), description="Log level."
+    )
+    log_format: Literal["json", "text"] = Field(
+        "text",
+        validation_alias=_env("log_format"),
+        description="'json' writes one JSON object a line (structured logs).",
+    )
+    graceful_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        validation_alias=_env("graceful_timeout_s"),
+        description="On SIGTERM, how long in-flight requests get to finish.",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("api_key"),
+        description="Required (header X-API-Key) by administrative routes such as reload; "
+        "when unset those routes are disabled.",
+    )
+    reload_interval_s: float = Field(
+        0.0,
+        ge=0,
+        validation_alias=_env("reload_interval_s"),
+        description="Poll MODELS_DIR for new versions every N seconds; 0 turns polling off.",
+    )
+
+    # --- request limits ----------------------------------------------------------------
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        validation_alias=_env("max_body_bytes"),
+        description="Largest request body accepted (413 above).",
+    )
+    max_batch_size: int = Field(
+        4096,
+        gt=0,
+        validation_alias=_env("max_batch_size"),
+        description="Most instances (or images) in one request.",
+    )
+    max_image_pixels: int = Field(
+        16_000_000,
+        gt=0,
+        validation_alias=_env("max_image_pixels"),
+        description="Largest decoded image (width x height) accepted: guards against "
+        "decompression bombs.",
+    )
+    max_alphas: int = Field(
+        1000,
+        gt=1,
+        validation_alias=_env("max_alphas"),
+        description="Most alpha values in one interpolation sweep.",
+    )
+    default_top_k: int = Field(
+        3,
+        ge=1,
+        validation_alias=_env("default_top_k"),
+        description="top-k returned by predict unless asked.",
+    )
+
+    # --- dynamic batching --------------------------------------------------------------
+    batching_enabled: bool = Field(
+        True,
+        validation_alias=_env("batching_enabled"),
+        description="Queue concurrent requests per model version and run them as one batch.",
+    )
+    batch_max_size: int = Field(
+        256,
+        gt=0,
+        validation_alias=_env("batch_max_size"),
+        description="Most instances run together in one batch.",
+    )
+    batch_max_wait_ms: float = Field(
+        2.0,
+        ge=0,
+        validation_alias=_env("batch_max_wait_ms"),
+        description="Longest a request waits for others to join its batch.",
+    )
+    batch_max_queue: int = Field(
+        2048,
+        gt=0,
+        validation_alias=_env("batch_max_queue"),
+        description="Queued instances per model version before answering 503.",
+    )
+    tf_intra_op_threads: int = Field(
+        0,
+        ge=0,
+        validation_alias=_env("tf_intra_op_threads"),
+        description="TensorFlow intra-op threads per worker; 0 = cores / workers.",
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

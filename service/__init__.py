@@ -1,0 +1,1 @@
+"""The layerlens HTTP service: FastAPI over SavedModel endpoints."""

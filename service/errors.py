@@ -1,0 +1,99 @@
+"""The service's error hierarchy. One exception handler (service.app) turns these into
+``{"error": message, "code": code}`` with the status code below; anything else is logged
+with its traceback and answered 500 with a generic message (no internals in the body).
+
+    LayerlensError (500, internal)
+    ├── BadRequest (400, bad_request)
+    │   ├── InvalidInput (400, invalid_input)        shape, dtype, range, NaN/Inf, empty batch
+    │   ├── InvalidImage (400, invalid_image)        undecodable or corrupt image bytes
+    │   └── UnknownLayer (400, unknown_layer)
+    ├── NotFound (404, not_found)
+    │   ├── ModelNotFound (404, model_not_found)
+    │   ├── VersionNotFound (404, version_not_found)
+    │   └── DatasetNotFound (404, dataset_not_found)
+    ├── Unauthorized (401, unauthorized)
+    ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
+    ├── UnsupportedMediaType (415, unsupported_media_type)
+    ├── ModelNotReady (503, model_not_ready)
+    └── Overloaded (503, overloaded)                 batch queue full; carries Retry-After
+"""
+
+from __future__ import annotations
+
+
+class LayerlensError(Exception):
+    status_code = 500
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequest(LayerlensError):
+    status_code = 400
+    code = "bad_request"
+
+
+class InvalidInput(BadRequest):
+    code = "invalid_input"
+
+
+class InvalidImage(BadRequest):
+    code = "invalid_image"
+
+
+class UnknownLayer(BadRequest):
+    code = "unknown_layer"
+
+
+class NotFound(LayerlensError):
+    status_code = 404
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class DatasetNotFound(NotFound):
+    code = "dataset_not_found"
+
+
+class Unauthorized(LayerlensError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(LayerlensError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(LayerlensError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class ModelNotReady(LayerlensError):
+    status_code = 503
+    code = "model_not_ready"
+
+
+class Overloaded(LayerlensError):
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

@@ -1,0 +1,1 @@
+"""Offline training: datasets -> Keras models -> versioned SavedModels + stored metrics."""

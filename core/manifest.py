@@ -54,6 +54,13 @@ class InputSpec(_Frozen):
         "figure on a dark background; uploads are converted to match.",
     )
 
+    image_fit: Literal["mnist-centre", "pad-resize"] | None = Field(
+        default=None,
+        description="For images of another size: 'mnist-centre' crops the figure, scales its "
+        "longest side to 20/28 of the input and centres it by mass (how MNIST was made); "
+        "'pad-resize' pads to a square and resizes (Fashion-MNIST, sklearn digits).",
+    )
+
     @property
     def size(self) -> int:
         n = 1

@@ -1,0 +1,65 @@
+"""The metrics database: schema, migrations, and the reads and writes training and the
+service share. SQLite (WAL) embedded by default, PostgreSQL under docker compose.
+
+Typical use::
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)                      # idempotent; safe from several processes
+    save_model_version(engine, manifest)
+    save_evaluations(engine, "digits", 1, [EvaluationItem("test", "mnist-test", data)])
+    get_evaluations(engine, "digits", 1, kind="test")
+"""
+
+from core.db.engine import begin_write, make_engine, normalise_url
+from core.db.jsonable import to_jsonable
+from core.db.migrate import current, head_revision, upgrade
+from core.db.records import (
+    EVALUATION_KINDS,
+    KIND_CROSS_DATASET,
+    KIND_HISTORY,
+    KIND_SWEEP,
+    KIND_TEST,
+    KIND_TRAIN,
+    KIND_VALIDATION,
+    EvaluationItem,
+    EvaluationRecord,
+    ModelVersionRecord,
+)
+from core.db.store import (
+    ModelVersionNotFound,
+    get_evaluations,
+    get_model_version,
+    has_evaluation,
+    list_model_versions,
+    save_evaluations,
+    save_model_version,
+    write_evaluations,
+)
+
+__all__ = [
+    "EVALUATION_KINDS",
+    "KIND_CROSS_DATASET",
+    "KIND_HISTORY",
+    "KIND_SWEEP",
+    "KIND_TEST",
+    "KIND_TRAIN",
+    "KIND_VALIDATION",
+    "EvaluationItem",
+    "EvaluationRecord",
+    "ModelVersionNotFound",
+    "ModelVersionRecord",
+    "begin_write",
+    "current",
+    "get_evaluations",
+    "get_model_version",
+    "has_evaluation",
+    "head_revision",
+    "list_model_versions",
+    "make_engine",
+    "normalise_url",
+    "save_evaluations",
+    "save_model_version",
+    "to_jsonable",
+    "upgrade",
+    "write_evaluations",
+]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the metrics database (run them with ``core.db.upgrade``)."""

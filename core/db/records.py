@@ -1,0 +1,60 @@
+"""What the store takes and returns: plain, immutable values with no session attached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+KIND_TEST = "test"
+KIND_TRAIN = "train"
+KIND_VALIDATION = "validation"
+KIND_HISTORY = "history"
+KIND_CROSS_DATASET = "cross-dataset"
+KIND_SWEEP = "sweep"
+#: Every evaluation kind; docs/architecture.md says what each one's ``data`` holds.
+EVALUATION_KINDS = (
+    KIND_TEST,
+    KIND_TRAIN,
+    KIND_VALIDATION,
+    KIND_HISTORY,
+    KIND_CROSS_DATASET,
+    KIND_SWEEP,
+)
+
+
+def check_kind(kind: str) -> str:
+    if kind not in EVALUATION_KINDS:
+        raise ValueError(
+            f"unknown evaluation kind {kind!r}; expected one of: {', '.join(EVALUATION_KINDS)}"
+        )
+    return kind
+
+
+class EvaluationItem(NamedTuple):
+    """One evaluation to write; a plain ``(kind, dataset, data)`` tuple works too."""
+
+    kind: str
+    dataset: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRecord:
+    model: str
+    version: int
+    kind: str
+    dataset: str
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionRecord:
+    model: str
+    version: int
+    task: str
+    architecture: str
+    created_at: datetime
+    manifest: dict[str, Any]

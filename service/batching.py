@@ -1,0 +1,274 @@
+"""Dynamic batching: concurrent requests to one model endpoint run as one TensorFlow call.
+
+A SavedModel call costs about the same for 1 row as for 256 (its fixed overhead dominates),
+so the service queues the rows of concurrent requests per model version and endpoint and
+runs them together, then hands each request exactly its own rows back.
+
+How a batch forms (one background task per batcher, created lazily on the running loop):
+- it starts when the first request is queued and is sent when it holds ``max_batch_size``
+  rows or when its oldest request has waited ``max_wait_ms``, whichever comes first;
+  requests that queued while the previous batch ran have usually waited long enough
+  already, so under load batches leave back to back with no added delay;
+- one batch runs at a time per batcher, always in ``executor`` (never on the event loop);
+- a request larger than ``max_batch_size`` is never split: it runs alone as one call
+  (SavedModel endpoints take any batch size, and splitting would only add calls);
+- rows of a different shape or dtype than the head of the queue wait for the next batch,
+  so one odd request cannot break another's batch.
+
+Back-pressure: when more than ``max_queue`` rows would be waiting, ``submit`` raises
+:class:`~service.errors.Overloaded` (503 + Retry-After) at once. A request is always
+admitted into an empty queue, so a single large request can still run.
+
+Failure isolation: an exception in ``run`` reaches every request of that batch and the
+batcher goes on with the next one; a request cancelled while waiting (client gone) is
+dropped from its batch without disturbing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.errors import InvalidInput, ModelNotReady, Overloaded
+
+__all__ = ["BatcherStats", "DynamicBatcher", "RunFn"]
+
+log = logging.getLogger(__name__)
+
+RunFn = Callable[[np.ndarray], dict[str, np.ndarray]]
+Outputs = dict[str, np.ndarray]
+
+#: Seconds a client is told to wait (Retry-After) when the queue is full.
+RETRY_AFTER_S = 1
+
+
+@dataclass(frozen=True)
+class BatcherStats:
+    """A snapshot for /metrics and tests."""
+
+    requests: int
+    rejected: int
+    batches: int
+    rows: int
+    queued_rows: int
+
+
+@dataclass(eq=False)
+class _Pending:
+    x: np.ndarray
+    future: asyncio.Future[Outputs]
+    enqueued_at: float
+    rows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows = int(self.x.shape[0])
+
+
+class DynamicBatcher:
+    """Queues rows for one blocking ``run`` and runs them in batches in ``executor``."""
+
+    def __init__(
+        self,
+        run: RunFn,
+        *,
+        max_batch_size: int,
+        max_wait_ms: float,
+        max_queue: int,
+        executor: concurrent.futures.Executor,
+        name: str = "",
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        if max_batch_size < 1 or max_queue < 1 or max_wait_ms < 0:
+            raise ValueError("max_batch_size and max_queue must be >= 1, max_wait_ms >= 0")
+        self._run = run
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_ms / 1000.0
+        self.max_queue = max_queue
+        self._executor = executor
+        self.name = name or getattr(run, "__name__", "batcher")
+        #: Called on the event loop with the row count of every batch run (e.g. a histogram).
+        self.on_batch = on_batch
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._queued_rows = 0
+        self._wakeup: asyncio.Future[None] | None = None
+        self._waiting_for_full = False
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._requests = self._rejected = self._batches = self._rows = 0
+
+    @property
+    def stats(self) -> BatcherStats:
+        return BatcherStats(
+            requests=self._requests,
+            rejected=self._rejected,
+            batches=self._batches,
+            rows=self._rows,
+            queued_rows=self._queued_rows,
+        )
+
+    async def submit(self, x: np.ndarray) -> Outputs:
+        """Run ``x`` (``(n, ...)`` rows) as part of a batch; returns each output's n rows."""
+        if self._closed:
+            raise ModelNotReady(f"{self.name} is shutting down")
+        if x.ndim < 1 or x.shape[0] == 0:
+            raise InvalidInput("the batch is empty: send at least one instance")
+        rows = int(x.shape[0])
+        if self._queued_rows and self._queued_rows + rows > self.max_queue:
+            self._rejected += 1
+            raise Overloaded(
+                f"{self.name} is overloaded: {self._queued_rows} instances are already queued",
+                retry_after_s=RETRY_AFTER_S,
+            )
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._serve(), name=f"batcher:{self.name}")
+        item = _Pending(x, loop.create_future(), loop.time())
+        self._queue.append(item)
+        self._queued_rows += rows
+        self._requests += 1
+        if not self._waiting_for_full or self._queued_rows >= self.max_batch_size:
+            self._wake()
+        try:
+            return await item.future
+        except asyncio.CancelledError:
+            # Client gone. If still queued, give its rows back; if its batch already
+            # runs, the batch goes on and this request's rows are simply not delivered.
+            with contextlib.suppress(ValueError):
+                self._queue.remove(item)
+                self._queued_rows -= rows
+            raise
+
+    async def close(self) -> None:
+        """Stop accepting requests, run what is already queued, then stop the worker."""
+        self._closed = True
+        self._wake()
+        task = self._task
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.cancel()
+            self._fail_queued(ModelNotReady(f"{self.name} is shutting down"))
+            raise
+
+    # --- the worker ------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _sleep_until_woken(self, deadline: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        self._wakeup = loop.create_future()
+        timer = None if deadline is None else loop.call_at(deadline, self._wake)
+        try:
+            await self._wakeup
+        finally:
+            self._wakeup = None
+            if timer is not None:
+                timer.cancel()
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                while not self._queue:
+                    if self._closed:
+                        return
+                    await self._sleep_until_woken(None)
+                deadline = self._queue[0].enqueued_at + self.max_wait_s
+                while (
+                    not self._closed
+                    and self._queued_rows < self.max_batch_size
+                    and loop.time() < deadline
+                ):
+                    self._waiting_for_full = True
+                    try:
+                        await self._sleep_until_woken(deadline)
+                    finally:
+                        self._waiting_for_full = False
+                batch = self._take_batch()
+                if batch:
+                    await self._run_batch(batch)
+        except asyncio.CancelledError:
+            self._fail_queued(ModelNotReady(f"{self.name} is shutting down"))
+            raise
+
+    def _take_batch(self) -> list[_Pending]:
+        """Pop the head of the queue plus every following request that fits beside it."""
+        batch: list[_Pending] = []
+        rows = 0
+        while self._queue:
+            item = self._queue[0]
+            if batch and (
+                rows + item.rows > self.max_batch_size
+                or item.x.shape[1:] != batch[0].x.shape[1:]
+                or item.x.dtype != batch[0].x.dtype
+            ):
+                break
+            self._queue.popleft()
+            self._queued_rows -= item.rows
+            if item.future.done():  # cancelled while queued
+                continue
+            batch.append(item)
+            rows += item.rows
+        return batch
+
+    async def _run_batch(self, batch: list[_Pending]) -> None:
+        loop = asyncio.get_running_loop()
+        inputs = [item.x for item in batch]
+        try:
+            outputs = await loop.run_in_executor(self._executor, _run_joined, self._run, inputs)
+        except asyncio.CancelledError:
+            _fail(batch, ModelNotReady(f"{self.name} is shutting down"))
+            raise
+        except Exception as exc:  # delivered to every request of the batch
+            log.debug("batch of %d requests failed in %s: %r", len(batch), self.name, exc)
+            _fail(batch, exc)
+            return
+        rows = sum(item.rows for item in batch)
+        self._batches += 1
+        self._rows += rows
+        start = 0
+        for item in batch:
+            stop = start + item.rows
+            if not item.future.done():
+                item.future.set_result({key: value[start:stop] for key, value in outputs.items()})
+            start = stop
+        if self.on_batch is not None:
+            try:
+                self.on_batch(rows)
+            except Exception:
+                log.exception("batch observer of %s failed", self.name)
+
+    def _fail_queued(self, exc: BaseException) -> None:
+        queued = list(self._queue)
+        self._queue.clear()
+        self._queued_rows = 0
+        _fail(queued, exc)
+
+
+def _fail(batch: list[_Pending], exc: BaseException) -> None:
+    for item in batch:
+        if not item.future.done():
+            item.future.set_exception(exc)
+
+
+def _run_joined(run: RunFn, inputs: list[np.ndarray]) -> Outputs:
+    """Runs in the executor: join the rows, call the model, check what came back."""
+    x = inputs[0] if len(inputs) == 1 else np.concatenate(inputs)
+    outputs = {key: np.asarray(value) for key, value in run(x).items()}
+    for key, value in outputs.items():
+        if value.ndim < 1 or value.shape[0] != x.shape[0]:
+            raise RuntimeError(
+                f"model output {key!r} has shape {value.shape}, expected {x.shape[0]} rows"
+            )
+    return outputs

@@ -1,1 +1,78 @@
-"""The layerlens Python SDK and command line."""
+"""The layerlens Python SDK (and, in ``clients.cli``, the ``layerlens`` command line).
+
+    from clients import Client
+
+    with Client("http://127.0.0.1:8000") as client:
+        result = client.predict("digits", "mnist-test:1")
+        print(result[0].label, result[0].probability)
+
+Needs only httpx, numpy and Pillow: never the server's TensorFlow.
+"""
+
+from clients._async_client import AsyncClient
+from clients._client import Client
+from clients.errors import (
+    APIError,
+    BadRequestError,
+    ConnectionFailed,
+    InputError,
+    LayerlensError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ResponseError,
+    ServerError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
+from clients.inputs import DatasetRef
+from clients.results import (
+    DatasetExample,
+    Embeddings,
+    Evaluation,
+    Flip,
+    InferResult,
+    Interpolation,
+    InterpolationPoint,
+    LayerInfo,
+    Metrics,
+    ModelMetadata,
+    ModelSummary,
+    Prediction,
+    PredictResult,
+    TopK,
+    Weights,
+)
+
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "BadRequestError",
+    "Client",
+    "ConnectionFailed",
+    "DatasetExample",
+    "DatasetRef",
+    "Embeddings",
+    "Evaluation",
+    "Flip",
+    "InferResult",
+    "InputError",
+    "Interpolation",
+    "InterpolationPoint",
+    "LayerInfo",
+    "LayerlensError",
+    "Metrics",
+    "ModelMetadata",
+    "ModelSummary",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PredictResult",
+    "Prediction",
+    "ResponseError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "TopK",
+    "UnauthorizedError",
+    "UnsupportedMediaTypeError",
+    "Weights",
+]

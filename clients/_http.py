@@ -1,0 +1,131 @@
+"""The HTTP plumbing the sync and async clients share: requests as plain data, the retry
+policy, and turning a response into JSON or an exception. No I/O happens here, so the two
+clients differ only in how they send and sleep."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from clients.errors import (
+    APIError,
+    ConnectionFailed,
+    ResponseError,
+    error_for_status,
+    message_from_body,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+URL_ENV = "LAYERLENS_URL"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF_S = 0.25
+MAX_BACKOFF_S = 8.0
+RETRY_STATUS = 503
+#: Only failures where the request surely never reached a model are retried.
+RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def resolve_base_url(url: str | None) -> str:
+    """The argument wins, then ``LAYERLENS_URL``, then the local default. The SDK cannot use
+    ``core.settings`` (it ships without the server), so this is its one environment read."""
+    chosen = url or os.environ.get(URL_ENV) or DEFAULT_URL
+    return chosen.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP call, described as data so one operation serves both clients."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    data: dict[str, str] | None = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    expect: Literal["json", "text", "status"] = "json"
+    cacheable: bool = False
+
+    def httpx_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"params": {k: v for k, v in self.params.items() if v is not None}}
+        if self.json is not None:
+            kwargs["json"] = self.json
+        if self.files is not None:
+            kwargs["files"] = self.files
+        if self.data is not None:
+            kwargs["data"] = self.data
+        if self.content is not None:
+            kwargs["content"] = self.content
+        if self.headers:
+            kwargs["headers"] = self.headers
+        return kwargs
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = DEFAULT_RETRIES
+    backoff_s: float = DEFAULT_BACKOFF_S
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Exponential backoff; a server's Retry-After is honoured up to the cap."""
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), MAX_BACKOFF_S)
+            except ValueError:
+                pass
+        return min(self.backoff_s * (2**attempt), MAX_BACKOFF_S)
+
+    def should_retry_status(self, request: Request, response: httpx.Response, attempt: int) -> bool:
+        """503 means "not now" (overloaded, model loading); a health check wants that answer."""
+        return (
+            response.status_code == RETRY_STATUS
+            and request.expect != "status"
+            and attempt < self.retries
+        )
+
+    def should_retry_exception(self, exc: Exception, attempt: int) -> bool:
+        return isinstance(exc, RETRY_EXCEPTIONS) and attempt < self.retries
+
+
+def read_response(request: Request, response: httpx.Response) -> Any:
+    """The body of a successful response, or the server's error raised as an APIError.
+    Health checks (``expect="status"``) answer False for 503 instead of raising."""
+    if request.expect == "status" and response.status_code == RETRY_STATUS:
+        return False
+    if response.status_code >= 400:
+        raise _api_error(response)
+    if request.expect == "status":
+        return True
+        raise _api_error(response)
+    if request.expect == "text":
+        return response.text
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ResponseError(
+            f"{request.method} {request.path} answered {response.status_code} "
+            f"with a body that is not JSON: {response.text[:200]!r}"
+        ) from exc
+
+
+def transport_failure(exc: Exception, url: str) -> ConnectionFailed:
+    if isinstance(exc, httpx.TimeoutException):
+        return ConnectionFailed(f"no answer from {url} in time ({type(exc).__name__})")
+    return ConnectionFailed(f"cannot reach the layerlens service at {url}: {exc}")
+
+
+def _api_error(response: httpx.Response) -> APIError:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    fallback = f"{response.reason_phrase or 'error'}: {str(body)[:200]}".rstrip(": ")
+    message, code = message_from_body(body, fallback)
+    return error_for_status(response.status_code)(
+        response.status_code, message, code=code, body=body
+    )

@@ -1,0 +1,116 @@
+"""What the SDK raises. Every failure the server reports keeps its status, code and message,
+so a caller can branch on ``status_code`` or ``code`` and show ``message`` as it is.
+
+    LayerlensError
+    ├── ConnectionFailed          the server could not be reached (after the retries)
+    ├── InputError                an input the SDK cannot send (also a ValueError)
+    ├── ResponseError             the server answered something that is not the API's JSON
+    └── APIError                  the server answered an error status; carries its body
+        ├── BadRequestError       400, 422
+        ├── UnauthorizedError     401, 403
+        ├── NotFoundError         404
+        ├── PayloadTooLargeError  413
+        ├── UnsupportedMediaTypeError 415
+        ├── ServiceUnavailableError   503 (retried first)
+        └── ServerError           other 5xx
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LayerlensError(Exception):
+    """Base of every error the SDK raises."""
+
+
+class ConnectionFailed(LayerlensError):
+    """Raised when no HTTP answer came back, naming the URL so the user can check it."""
+
+
+class InputError(LayerlensError, ValueError):
+    """Raised before sending, when an input cannot be turned into a request; names the input."""
+
+
+class ResponseError(LayerlensError):
+    """Raised when a success status carries a body the SDK cannot read."""
+
+
+class APIError(LayerlensError):
+    """The server said no. ``message`` is the server's own words."""
+
+    def __init__(
+        self, status_code: int, message: str, *, code: str | None = None, body: Any = None
+    ) -> None:
+        super().__init__(f"{status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+        self.code = code
+        self.body = body
+
+
+class BadRequestError(APIError):
+    pass
+
+
+class UnauthorizedError(APIError):
+    pass
+
+
+class NotFoundError(APIError):
+    pass
+
+
+class PayloadTooLargeError(APIError):
+    pass
+
+
+class UnsupportedMediaTypeError(APIError):
+    pass
+
+
+class ServiceUnavailableError(APIError):
+    pass
+
+
+class ServerError(APIError):
+    pass
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: UnauthorizedError,
+    404: NotFoundError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
+    422: BadRequestError,
+    503: ServiceUnavailableError,
+}
+
+
+def error_for_status(status_code: int) -> type[APIError]:
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    return ServerError if status_code >= 500 else APIError
+
+
+def message_from_body(body: Any, fallback: str) -> tuple[str, str | None]:
+    """Pull (message, code) out of the server's error shapes: ours ({"error", "code"})
+    and FastAPI's validation one ({"detail": [...]}), which a route may still let through."""
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), str):
+            code = body.get("code")
+            return body["error"], code if isinstance(code, str) else None
+        detail = body.get("detail")
+        if isinstance(detail, str):
+            return detail, None
+        if isinstance(detail, list):
+            parts = []
+            for item in detail:
+                if isinstance(item, dict):
+                    where = ".".join(str(p) for p in item.get("loc", []))
+                    parts.append(f"{where}: {item.get('msg', '')}".strip(": "))
+            if parts:
+                return "; ".join(parts), None
+    return fallback, None

@@ -1,0 +1,25 @@
+"""Typed results: what each client method returns."""
+
+from clients.results.interpolation import Flip, Interpolation, InterpolationPoint
+from clients.results.metrics import Evaluation, Metrics
+from clients.results.models import DatasetExample, LayerInfo, ModelMetadata, ModelSummary, Weights
+from clients.results.prediction import Embeddings, Prediction, PredictResult, TopK
+from clients.results.v2 import InferResult
+
+__all__ = [
+    "DatasetExample",
+    "Embeddings",
+    "Evaluation",
+    "Flip",
+    "InferResult",
+    "Interpolation",
+    "InterpolationPoint",
+    "LayerInfo",
+    "Metrics",
+    "ModelMetadata",
+    "ModelSummary",
+    "PredictResult",
+    "Prediction",
+    "TopK",
+    "Weights",
+]

@@ -1,0 +1,139 @@
+"""Results of predict, head and embed: the model's answer per instance, with numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from clients.results._convert import floats, maybe_floats
+
+
+@dataclass(frozen=True)
+class TopK:
+    class_id: int
+    label: str
+    probability: float
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> TopK:
+        return cls(int(raw["class_id"]), str(raw["label"]), float(raw["probability"]))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One instance: the winning class, its probability, every class's probability."""
+
+    class_id: int
+    label: str
+    probability: float
+    probabilities: np.ndarray
+    top_k: list[TopK]
+    logits: np.ndarray | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Prediction:
+        return cls(
+            class_id=int(raw["class_id"]),
+            label=str(raw["label"]),
+            probability=float(raw["probability"]),
+            probabilities=floats(raw.get("probabilities")),
+            top_k=[TopK.from_json(t) for t in raw.get("top_k", [])],
+            logits=maybe_floats(raw.get("logits")),
+        )
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    """A batch of predictions, in the order the inputs were given."""
+
+    model: str
+    version: int
+    predictions: list[Prediction]
+    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> PredictResult:
+        predictions = raw.get("predictions", [])
+        return cls(
+            model=str(raw.get("model", "")),
+            version=int(raw.get("version", 0)),
+            predictions=[Prediction.from_json(p) for p in predictions],
+            raw=list(predictions),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[PredictResult]) -> PredictResult:
+        first = parts[0]
+        return cls(
+            model=first.model,
+            version=first.version,
+            predictions=[p for part in parts for p in part.predictions],
+            raw=[r for part in parts for r in part.raw],
+        )
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+    def __iter__(self) -> Iterator[Prediction]:
+        return iter(self.predictions)
+
+    def __getitem__(self, index: int) -> Prediction:
+        return self.predictions[index]
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        return np.asarray([p.class_id for p in self.predictions], dtype=np.int64)
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.label for p in self.predictions]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """(N, C): one row per instance."""
+        return np.stack([p.probabilities for p in self.predictions])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "predictions": self.raw}
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """A layer's output for each instance: ``embeddings`` is (N, *shape)."""
+
+    model: str
+    version: int
+    layer: str
+    shape: tuple[int, ...]
+    embeddings: np.ndarray
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Embeddings:
+        return cls(
+            model=str(raw.get("model", "")),
+            version=int(raw.get("version", 0)),
+            layer=str(raw.get("layer", "")),
+            shape=tuple(int(d) for d in raw.get("shape", [])),
+            embeddings=floats(raw.get("embeddings")),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Embeddings]) -> Embeddings:
+        first = parts[0]
+        arrays = [p.embeddings for p in parts]
+        return cls(first.model, first.version, first.layer, first.shape, np.concatenate(arrays))
+
+    def __len__(self) -> int:
+        return len(self.embeddings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "layer": self.layer,
+            "shape": list(self.shape),
+            "embeddings": self.embeddings.tolist(),
+        }

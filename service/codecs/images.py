@@ -1,0 +1,80 @@
+"""Uploaded PNG/JPEG files -> a batch in the model's input format.
+
+Each file: header checks (format, pixel count) -> decode -> EXIF orientation ->
+grayscale (alpha over white) -> polarity matched to the training data -> fitted to the
+input size (see :mod:`service.codecs.image_fit`) -> pixel 0..255 mapped linearly onto
+the manifest's value range. A picture already in the input's exact size is used as is,
+so a PNG of a dataset image gives back exactly the dataset's array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.manifest import InputSpec
+from service.codecs.image_fit import fit_mnist_centre, fit_pad_resize, match_polarity
+from service.codecs.image_open import open_image, to_gray
+from service.codecs.validate import check_batch_size, dims_text
+from service.errors import InvalidImage, InvalidInput, UnsupportedMediaType
+
+FITS: tuple[str, ...] = ("auto", "none", "mnist-centre", "pad-resize")
+DEFAULT_FIT = "pad-resize"
+_MAX_NAME = 80
+
+
+def _label(index: int, filename: str | None) -> str:
+    if not filename:
+        return f"image {index}"
+    name = "".join(c for c in filename if c.isprintable())[:_MAX_NAME]
+    return f"image {name!r}"
+
+
+def _image_size(spec: InputSpec) -> tuple[int, int]:
+    """(H, W) of the input; a trailing channel axis of 1 is allowed."""
+    if spec.kind != "image" or len(spec.shape) < 2 or spec.size != spec.shape[0] * spec.shape[1]:
+        raise UnsupportedMediaType(
+            f"this model takes vectors of shape {dims_text(spec.shape)}, not images; "
+            "send JSON instances or an .npy array"
+        )
+    return spec.shape[0], spec.shape[1]
+
+
+def _fit(gray: np.ndarray, size: tuple[int, int], fit: str, label: str) -> np.ndarray:
+    if gray.shape == size:
+        return gray.astype(np.float32)
+    if fit == "none":
+        raise InvalidImage(
+            f"{label} is {gray.shape[1]}x{gray.shape[0]} (WxH); with fit=none it must be "
+            f"exactly {size[1]}x{size[0]}"
+        )
+    if fit == "mnist-centre":
+        return fit_mnist_centre(gray, size)
+    return fit_pad_resize(gray, size)
+
+
+def decode_images(
+    files: Sequence[tuple[str, bytes]],
+    spec: InputSpec,
+    *,
+    max_pixels: int,
+    max_batch: int,
+    fit: str = "auto",
+) -> np.ndarray:
+    """(filename, bytes) pairs -> float32 ``(N, *spec.shape)`` in ``spec.value_range``."""
+    size = _image_size(spec)
+    if fit not in FITS:
+        raise InvalidInput(f"fit must be one of {', '.join(FITS)}; got {fit!r}")
+    chosen = (spec.image_fit or DEFAULT_FIT) if fit == "auto" else fit
+    check_batch_size(len(files), max_batch, noun="image")
+    batch = np.empty((len(files), *size), dtype=np.float32)
+    for index, (filename, data) in enumerate(files):
+        label = _label(index, filename)
+        gray = to_gray(open_image(label, data, max_pixels=max_pixels))
+        gray = match_polarity(gray, spec.image_polarity)
+        batch[index] = _fit(gray, size, chosen, label)
+    low, high = spec.value_range
+    batch *= np.float32((high - low) / 255.0)
+    batch += np.float32(low)
+    return np.ascontiguousarray(batch.reshape(len(files), *spec.shape))

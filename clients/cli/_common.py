@@ -1,0 +1,91 @@
+"""What every command shares: the client built from the global options, error reporting,
+JSON output and the per-command option types."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from clients import Client
+from clients.errors import APIError, InputError, LayerlensError
+
+DEFAULT_MODEL = "digits"
+
+ModelOpt = Annotated[
+    str, typer.Option("--model", "-m", help="Model name (see `layerlens models`).")
+]
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", "-v", help="Model version (default: the latest).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PlotOpt = Annotated[
+    Path | None, typer.Option("--plot", help="Write the figure to this PNG file.", dir_okay=False)
+]
+
+
+@dataclass
+class State:
+    """Set by the top-level callback; commands open the client only when they run."""
+
+    url: str | None = None
+    timeout: float = 30.0
+    retries: int = 3
+
+    def client(self) -> Client:
+        return Client(self.url, timeout=self.timeout, retries=self.retries)
+
+
+def console() -> Console:
+    return Console()
+
+
+def err_console() -> Console:
+    return Console(stderr=True)
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn SDK errors into one red line on stderr and exit status 1 (2 for bad input)."""
+    try:
+        yield
+    except InputError as exc:
+        err_console().print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    except APIError as exc:
+        code = f" ({exc.code})" if exc.code else ""
+        err_console().print(
+            f"[red]error {exc.status_code}{code}:[/red] {exc.message}", highlight=False
+        )
+        raise typer.Exit(1) from exc
+    except LayerlensError as exc:
+        err_console().print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=_plain))
+
+
+def state_of(ctx: typer.Context) -> State:
+    state = ctx.obj
+    return state if isinstance(state, State) else State()
+
+
+def wrote(path: Path) -> None:
+    err_console().print(f"wrote {path}", highlight=False)

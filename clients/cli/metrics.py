@@ -1,0 +1,74 @@
+"""`layerlens metrics MODEL`: the stored evaluations as tables, and as plots."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from clients import Metrics
+from clients.cli._common import (
+    JsonOpt,
+    PlotOpt,
+    VersionOpt,
+    console,
+    print_json,
+    reporting_errors,
+    state_of,
+    wrote,
+)
+from clients.errors import InputError
+
+HEADLINE = ("accuracy", "loss", "num_examples", "mean_max_probability")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _tables(metrics: Metrics, names: list[str]) -> list[Table]:
+    summary = Table("kind", "dataset", *HEADLINE, title=f"{metrics.model} v{metrics.version}")
+    for e in metrics.evaluations:
+        summary.add_row(e.kind, e.dataset, *(_cell(e.data.get(k)) for k in HEADLINE))
+    tables = [summary]
+    for e in metrics.of_kind("test"):
+        per_class = Table("class", "accuracy", "examples", title=f"per class, {e.dataset}")
+        accuracy = e.data.get("per_class_accuracy", [])
+        counts = e.data.get("confusion_matrix")
+        for i, name in enumerate(names[: len(accuracy)]):
+            total = "" if counts is None else str(int(counts[i].sum()))
+            per_class.add_row(name, f"{float(accuracy[i]):.4f}", total)
+        tables.append(per_class)
+    return tables
+
+
+def metrics(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="test, train, validation, history, cross-dataset or sweep."),
+    ] = None,
+    version: VersionOpt = None,
+    plot: PlotOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, per-class accuracy, confusion matrix, confidence, history, cross-dataset."""
+    with reporting_errors(), state_of(ctx).client() as client:
+        result = client.metrics(model, version=version, kind=kind)
+        names = client.metadata(model, version=result.version or version).class_names
+        if plot is not None:
+            from clients.plots.metrics import plot_metrics
+
+            try:
+                wrote(plot_metrics(result, names, plot))
+            except ValueError as exc:
+                raise InputError(f"{model}: {exc} (kind={kind or 'all'})") from exc
+    if as_json:
+        print_json(result.to_json())
+        return
+    for table in _tables(result, names):
+        console().print(table)

@@ -1,0 +1,46 @@
+"""`layerlens models [MODEL]`: what the service holds, or one model's manifest."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from clients.cli._common import JsonOpt, VersionOpt, console, print_json, reporting_errors, state_of
+
+
+def models(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Argument(help="Show this model's details.")] = None,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the models, or show one model's input, classes and probe-able layers."""
+    with reporting_errors(), state_of(ctx).client() as client:
+        if model is None:
+            found = client.models()
+            if as_json:
+                print_json([vars(m) for m in found])
+                return
+            table = Table("model", "versions", "task", "architecture", "classes", "description")
+            for m in found:
+                versions = ", ".join(str(v) for v in m.versions)
+                table.add_row(
+                    m.name, versions, m.task, m.architecture, str(len(m.class_names)), m.description
+                )
+            console().print(table)
+            return
+        meta = client.metadata(model, version=version)
+    if as_json:
+        print_json(meta.raw)
+        return
+    out = console()
+    out.print(f"[bold]{meta.name}[/bold] version {meta.version}: {meta.description}")
+    out.print(f"input: {meta.input_kind} {meta.input_shape}, values in {meta.value_range}")
+    out.print(f"classes: {', '.join(meta.class_names)}", highlight=False)
+    table = Table("layer", "kind", "output shape")
+    for layer in meta.layers:
+        name = f"{layer.name} (embedding)" if layer.name == meta.embedding_layer else layer.name
+        table.add_row(name, layer.kind, str(tuple(layer.output_shape)))
+    out.print(table)

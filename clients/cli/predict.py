@@ -1,0 +1,62 @@
+"""`layerlens predict FILES...`: classify images or dataset examples, as a table or JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from clients import PredictResult
+from clients.cli._common import (
+    DEFAULT_MODEL,
+    JsonOpt,
+    ModelOpt,
+    VersionOpt,
+    console,
+    err_console,
+    print_json,
+    reporting_errors,
+    state_of,
+)
+
+DEFAULT_BATCH = 32
+InputsArg = Annotated[
+    list[str], typer.Argument(help="Image files (PNG/JPEG) or dataset examples like mnist-test:1.")
+]
+
+
+def top_k_text(prediction: object) -> str:
+    return ", ".join(f"{t.label} {t.probability:.3f}" for t in prediction.top_k)  # type: ignore[attr-defined]
+
+
+def predict(
+    ctx: typer.Context,
+    inputs: InputsArg,
+    model: ModelOpt = DEFAULT_MODEL,
+    version: VersionOpt = None,
+    top_k: Annotated[int, typer.Option(min=1, help="How many classes to list.")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per request.")] = DEFAULT_BATCH,
+    as_json: JsonOpt = False,
+) -> None:
+    """Classify each input: its label, probability and top classes."""
+    parts: list[PredictResult] = []
+    chunks = [inputs[i : i + batch_size] for i in range(0, len(inputs), batch_size)]
+    bar = Progress(console=err_console(), transient=True, disable=len(chunks) < 2)
+    with reporting_errors(), state_of(ctx).client() as client, bar:
+        task = bar.add_task("predicting", total=len(inputs))
+        for chunk in chunks:
+            parts.append(client.predict(model, chunk, version=version, top_k=top_k))
+            bar.advance(task, len(chunk))
+    result = PredictResult.concat(parts)
+    if as_json:
+        rows = [{"input": name, **raw} for name, raw in zip(inputs, result.raw, strict=True)]
+        print_json({"model": result.model, "version": result.version, "predictions": rows})
+        return
+    table = Table(
+        "input", "label", "probability", f"top-{top_k}", title=f"{model} v{result.version}"
+    )
+    for name, p in zip(inputs, result.predictions, strict=True):
+        table.add_row(name, p.label, f"{p.probability:.4f}", top_k_text(p))
+    console().print(table)

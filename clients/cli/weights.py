@@ -1,0 +1,56 @@
+"""`layerlens weights MODEL --plot out.png`: the first layer's weights as image tiles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from clients.cli._common import (
+    JsonOpt,
+    PlotOpt,
+    VersionOpt,
+    console,
+    print_json,
+    reporting_errors,
+    state_of,
+    wrote,
+)
+from clients.errors import InputError
+
+
+def weights(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    layer: Annotated[str | None, typer.Option(help="Dense layer (default: the first).")] = None,
+    units: Annotated[int, typer.Option(min=1, help="Most units to draw.")] = 128,
+    version: VersionOpt = None,
+    plot: PlotOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What each hidden unit looks for: its incoming weights drawn as an input image."""
+    with reporting_errors(), state_of(ctx).client() as client:
+        result = client.weights(model, version=version, layer=layer)
+        meta = client.metadata(model, version=version)
+        if plot is not None:
+            image = meta.input_shape[:2]
+            rows = result.weights.reshape(-1, result.weights.shape[-1]).shape[0]
+            if len(image) != 2 or rows != image[0] * image[1]:
+                raise InputError(
+                    f"layer {result.layer} takes {rows} inputs, not an image of {meta.input_shape}"
+                    "; only a layer fed by the input pixels can be drawn"
+                )
+            from clients.plots.weights import plot_weights
+
+            count = min(units, result.weights.shape[-1])
+            wrote(plot_weights(result, (image[0], image[1]), plot, units=count))
+    if as_json:
+        print_json({"layer": result.layer, "shape": list(result.shape), "weights": result.weights})
+        return
+    w = result.weights
+    console().print(
+        f"layer {result.layer}: kernel {tuple(result.shape)}, mean {float(np.mean(w)):.4f}, "
+        f"std {float(np.std(w)):.4f}, min {float(w.min()):.4f}, max {float(w.max()):.4f}",
+        highlight=False,
+    )

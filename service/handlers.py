@@ -1,0 +1,85 @@
+"""Exception handlers: every error leaves as ``{"error": message, "code": code}``.
+
+LayerlensError carries its status; FastAPI's validation errors become a 400 that names
+the field; Starlette's 404/405 keep their status in the same shape; anything else is
+logged with its traceback and answered with a generic 500 (no internals in the body).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import LayerlensError
+from service.responses import FastJSONResponse
+
+logger = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+def error_response(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None
+) -> FastJSONResponse:
+    return FastJSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """``[{"loc": ("query", "top_k"), "msg": ...}]`` -> ``"query parameter top_k: ..."``."""
+    parts = []
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ())]
+        if error.get("type") == "json_invalid":
+            parts.append(f"malformed JSON body: {error.get('msg', '')}".rstrip(": "))
+            continue
+        where = {"query": "query parameter", "path": "path parameter", "body": "body field"}
+        if loc and loc[0] in where:
+            field = ".".join(loc[1:]) or "(the body)"
+            parts.append(f"{where[loc[0]]} {field}: {error.get('msg', 'invalid')}")
+        else:
+            parts.append(f"{'.'.join(loc) or 'request'}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _layerlens_error(request: Request, exc: Exception) -> FastJSONResponse:
+    assert isinstance(exc, LayerlensError)
+    if exc.status_code >= 500:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    return error_response(exc.status_code, exc.message, exc.code, exc.headers())
+
+
+async def _validation_error(request: Request, exc: Exception) -> FastJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    code = "malformed_json" if any(e.get("type") == "json_invalid" for e in errors) else None
+    return error_response(400, describe_validation_errors(errors), code or "invalid_input")
+
+
+async def _http_error(request: Request, exc: Exception) -> FastJSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404 and exc.detail == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    code = _HTTP_CODES.get(status, "http_error")
+    return error_response(status, message, code, dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> FastJSONResponse:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error", "internal")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LayerlensError, _layerlens_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

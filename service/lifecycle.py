@@ -1,0 +1,47 @@
+"""Readiness and graceful shutdown.
+
+The service is ready once every model version found at start-up is loaded and warmed.
+On SIGTERM readiness turns false *first*, so a load balancer polling ``/v2/health/ready``
+stops sending; uvicorn then stops accepting connections, lets in-flight requests finish
+(up to ``graceful_timeout_s``) and runs the lifespan shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Lifecycle:
+    started: bool = False
+    draining: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return self.started and not self.draining
+
+    def drain_on_sigterm(self) -> None:
+        """Wrap the server's SIGTERM handler (uvicorn installs it before the lifespan runs).
+
+        Only the main thread can set signal handlers; a server run in a thread (tests) has
+        none to wrap.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: FrameType | None) -> Any:
+            self.draining = True
+            logger.info("SIGTERM: not ready any more; finishing requests in flight")
+            if callable(previous):
+                return previous(signum, frame)
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, on_sigterm)

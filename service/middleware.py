@@ -1,0 +1,126 @@
+"""ASGI middleware: the body-size limit, and per-request logs and metrics.
+
+Both are plain ASGI (not ``BaseHTTPMiddleware``) so they add almost nothing per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from service.errors import PayloadTooLarge
+from service.logs import ACCESS_LOGGER
+from service.responses import dumps
+from service.telemetry import Telemetry
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+async def _send_error(send: Send, error: PayloadTooLarge) -> None:
+    body = dumps({"error": error.message, "code": error.code})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """Reads the whole body first and answers 413 as soon as it passes ``max_bytes``.
+
+    Counting while reading covers chunked uploads and multipart bodies, which have no
+    trustworthy Content-Length; nothing is parsed before the body is known to be small.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"request body is larger than the limit of {self.max_bytes} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _send_error(send, self._too_large())
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # client gone: let the app see the disconnect
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _send_error(send, self._too_large())
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class ObservabilityMiddleware:
+    """One access-log line and the request metrics per HTTP request, by route template."""
+
+    def __init__(self, app: ASGIApp, *, telemetry: Telemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            seconds = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            model = str(scope.get("path_params", {}).get("model", ""))
+            method = scope["method"]
+            self.telemetry.observe_request(method, template, model, status, seconds)
+            access_log.info(
+                "%s %s model=%s status=%d %.1fms",
+                method,
+                template,
+                model or "-",
+                status,
+                seconds * 1000,
+                extra={
+                    "method": method,
+                    "route": template,
+                    "model": model or None,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                },
+            )

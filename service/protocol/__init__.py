@@ -1,0 +1,1 @@
+"""Wire formats of the protocols the service speaks besides its own JSON."""

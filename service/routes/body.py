@@ -1,0 +1,75 @@
+"""Reading request bodies: JSON (orjson), multipart uploads, raw .npy. Nothing model-specific."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from service import codecs
+from service.dataplane import Payload
+from service.errors import BadRequest, InvalidInput, UnsupportedMediaType
+
+#: Most non-file form fields in one multipart body (interpolate sends a handful).
+MAX_FORM_FIELDS = 32
+
+
+class MalformedJSON(BadRequest):
+    code = "malformed_json"
+
+
+def parse_json(body: bytes) -> Any:
+    if not body.strip():
+        raise MalformedJSON("malformed JSON body: the body is empty")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJSON(f"malformed JSON body: {exc}") from None
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    kind = codecs.media_type(request.headers.get("content-type"))
+    if kind not in ("", codecs.CONTENT_TYPE_JSON):
+        raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send JSON")
+    value = parse_json(await request.body())
+    if not isinstance(value, dict):
+        raise InvalidInput("the JSON body must be an object")
+    return value
+
+
+async def read_uploads(
+    request: Request, *, max_files: int
+) -> tuple[list[tuple[str, str, bytes]], dict[str, str]]:
+    """(field name, file name, bytes) of every file, and the plain form fields."""
+    files: list[tuple[str, str, bytes]] = []
+    fields: dict[str, str] = {}
+    async with request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS) as form:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                files.append((key, value.filename or key, await value.read()))
+            else:
+                fields[key] = value
+    return files, fields
+
+
+async def read_payload(request: Request, *, max_files: int) -> Payload:
+    """A batch of instances as JSON, uploaded image files, or one .npy array."""
+    kind = codecs.media_type(request.headers.get("content-type"))
+    body = await request.body()
+    if kind in ("", codecs.CONTENT_TYPE_JSON):
+        return Payload(kind="json", size=len(body), json=parse_json(body))
+    if kind == codecs.CONTENT_TYPE_NPY:
+        return Payload(kind="npy", size=len(body), npy=body)
+    if kind == codecs.CONTENT_TYPE_MULTIPART:
+        files, _fields = await read_uploads(request, max_files=max_files)
+        if not files:
+            raise InvalidInput("the multipart body holds no files: upload images as 'files'")
+        return Payload(
+            kind="files", size=len(body), files=[(name, data) for _k, name, data in files]
+        )
+    raise UnsupportedMediaType(
+        f"content type {kind!r} is not supported; send {codecs.CONTENT_TYPE_JSON}, "
+        f"{codecs.CONTENT_TYPE_MULTIPART} (PNG or JPEG files) or {codecs.CONTENT_TYPE_NPY}"
+    )

@@ -1,0 +1,70 @@
+"""Dependencies shared by the routes, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from service.dataplane import DataPlane
+from service.errors import InvalidInput
+
+VERSION_PARAMETER = {
+    "name": "version",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+    "description": "Model version (an integer); without it, the highest version answers.",
+}
+
+
+def get_dataplane(request: Request) -> DataPlane:
+    return request.app.state.dataplane
+
+
+def path_version(request: Request) -> int | None:
+    """The ``{version}`` path segment when the route has one; ``None`` means the default."""
+    raw = request.path_params.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInput(f"version must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+Plane = Annotated[DataPlane, Depends(get_dataplane)]
+Version = Annotated[int | None, Depends(path_version)]
+
+
+def add_model_route(
+    router: APIRouter,
+    suffix: str,
+    endpoint: Callable[..., Any],
+    *,
+    methods: list[str],
+    summary: str,
+    prefix: str = "/v1/models",
+    openapi_extra: dict[str, Any] | None = None,
+    **options: Any,
+) -> None:
+    """Register ``endpoint`` at ``{prefix}/{model}{suffix}`` and the versioned path."""
+    router.add_api_route(
+        f"{prefix}/{{model}}{suffix}",
+        endpoint,
+        methods=methods,
+        summary=summary,
+        openapi_extra=openapi_extra,
+        **options,
+    )
+    versioned = dict(openapi_extra or {})
+    versioned["parameters"] = [*versioned.get("parameters", []), VERSION_PARAMETER]
+    router.add_api_route(
+        f"{prefix}/{{model}}/versions/{{version}}{suffix}",
+        endpoint,
+        methods=methods,
+        summary=f"{summary} (one version)",
+        openapi_extra=versioned,
+        operation_id=f"{endpoint.__name__}_version",
+        **options,
+    )

@@ -1,0 +1,120 @@
+"""OpenAPI request bodies and examples, so /docs shows every way to call a route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.schemas import HeadRequest, InterpolateRequest
+
+_BLANK_28 = [[0] * 28 for _ in range(28)]
+
+INSTANCES_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A batch of instances as JSON, uploaded PNG/JPEG files, or a .npy array.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["instances"],
+                    "properties": {"instances": {"type": "array", "items": {}}},
+                },
+                "examples": {
+                    "xor": {"summary": "Two XOR points", "value": {"instances": [[0, 1], [1, 1]]}},
+                    "image-28x28": {
+                        "summary": "One 28x28 image (values 0-255)",
+                        "value": {"instances": [_BLANK_28]},
+                    },
+                    "flat": {
+                        "summary": "One image as a flat list of 784 values",
+                        "value": {"instances": [[0] * 784]},
+                    },
+                },
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "PNG or JPEG images, any size and colour mode.",
+                        }
+                    },
+                }
+            },
+            "application/x-npy": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "numpy.save of a (N, *input shape) array.",
+            },
+        },
+    }
+}
+
+
+def _json_body(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema, "examples": examples}},
+        }
+    }
+
+
+HEAD_BODY = _json_body(
+    HeadRequest.model_json_schema(),
+    {
+        "two-vectors": {
+            "summary": "Two 6-wide embeddings (xor)",
+            "value": {"embeddings": [[0.0] * 6, [1.0] * 6]},
+        }
+    },
+)
+
+_INTERPOLATE_SCHEMA = InterpolateRequest.model_json_schema()
+INTERPOLATE_BODY = _json_body(
+    _INTERPOLATE_SCHEMA,
+    {
+        "pixel": {
+            "summary": "Pixel space: MNIST test images 1 and 2, 100 alphas",
+            "value": {
+                "a": {"dataset": "mnist-test", "index": 1},
+                "b": {"dataset": "mnist-test", "index": 2},
+                "space": "pixel",
+                "alphas": {"start": 0, "stop": 1, "num": 100},
+            },
+        },
+        "embedding": {
+            "summary": "Embedding space, 50 alphas in [-1, 2]",
+            "value": {
+                "a": {"dataset": "mnist-test", "index": 1},
+                "b": {"dataset": "mnist-test", "index": 2},
+                "space": "embedding",
+                "alphas": {"start": -1, "stop": 2, "num": 50},
+            },
+        },
+        "inline": {
+            "summary": "Inline instances (xor) and a list of alphas",
+            "value": {
+                "a": {"instance": [0, 1]},
+                "b": {"instance": [1, 1]},
+                "alphas": [0, 0.25, 0.5, 0.75, 1],
+            },
+        },
+    },
+)
+INTERPOLATE_BODY["requestBody"]["content"]["multipart/form-data"] = {
+    "schema": {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string", "format": "binary", "description": "Image at alpha = 1."},
+            "b": {"type": "string", "format": "binary", "description": "Image at alpha = 0."},
+            "space": {"type": "string", "enum": ["pixel", "embedding"]},
+            "alphas": {
+                "type": "string",
+                "description": 'JSON, e.g. {"start": 0, "stop": 1, "num": 100}',
+            },
+            "layer": {"type": "string"},
+        },
+    }
+}

@@ -1,0 +1,99 @@
+"""``:predict``, ``:embed`` and ``:head`` on a model (TF Serving style paths)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from service.errors import InvalidInput
+from service.routes.body import read_json_object, read_payload
+from service.routes.deps import Plane, Version, add_model_route
+from service.routes.examples import HEAD_BODY, INSTANCES_BODY
+
+router = APIRouter(tags=["inference"])
+
+TopK = Annotated[int | None, Query(ge=1, le=1000, description="How many classes in top_k.")]
+Output = Annotated[
+    Literal["logits"] | None, Query(description="'logits' adds the logits to each prediction.")
+]
+Scale = Annotated[
+    Literal["raw", "unit"],
+    Query(description="'unit': JSON values are in [0, 1] instead of the model's range."),
+]
+Fit = Annotated[
+    Literal["auto", "none", "mnist-centre", "pad-resize"],
+    Query(description="How uploaded images of another size are fitted to the input."),
+]
+Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]
+
+
+async def predict(
+    model: str,
+    version: Version,
+    request: Request,
+    plane: Plane,
+    top_k: TopK = None,
+    output: Output = None,
+    scale: Scale = "raw",
+    fit: Fit = "auto",
+) -> Any:
+    payload = await read_payload(request, max_files=plane.settings.max_batch_size)
+    return await plane.predict(
+        model, version, payload, top_k=top_k, with_logits=output == "logits", scale=scale, fit=fit
+    )
+
+
+async def embed(
+    model: str,
+    version: Version,
+    request: Request,
+    plane: Plane,
+    layer: Layer = None,
+    scale: Scale = "raw",
+    fit: Fit = "auto",
+) -> Any:
+    payload = await read_payload(request, max_files=plane.settings.max_batch_size)
+    return await plane.embed(model, version, payload, layer=layer, scale=scale, fit=fit)
+
+
+async def head(
+    model: str,
+    version: Version,
+    request: Request,
+    plane: Plane,
+    top_k: TopK = None,
+    output: Output = None,
+) -> Any:
+    body = await read_json_object(request)
+    if "embeddings" not in body:
+        raise InvalidInput('the JSON body must be an object with "embeddings": [[...], ...]')
+    return await plane.head(
+        model, version, body["embeddings"], top_k=top_k, with_logits=output == "logits"
+    )
+
+
+add_model_route(
+    router,
+    ":predict",
+    predict,
+    methods=["POST"],
+    summary="Classify instances",
+    openapi_extra=INSTANCES_BODY,
+)
+add_model_route(
+    router,
+    ":embed",
+    embed,
+    methods=["POST"],
+    summary="A layer's output for instances",
+    openapi_extra=INSTANCES_BODY,
+)
+add_model_route(
+    router,
+    ":head",
+    head,
+    methods=["POST"],
+    summary="Predict from embedding-layer vectors",
+    openapi_extra=HEAD_BODY,
+)

@@ -1,0 +1,48 @@
+"""Model catalogue, stored metrics and weights."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from service.routes.deps import Plane, Version, add_model_route
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/v1/models", summary="Every loaded model and its versions")
+async def list_models(plane: Plane) -> Any:
+    return plane.list_models()
+
+
+async def model_metadata(model: str, version: Version, plane: Plane) -> Any:
+    return plane.metadata(model, version)
+
+
+async def model_metrics(
+    model: str,
+    version: Version,
+    plane: Plane,
+    kind: Annotated[
+        str | None,
+        Query(description="test, train, validation, history, cross-dataset or sweep."),
+    ] = None,
+) -> Any:
+    return await plane.evaluations(model, version, kind)
+
+
+async def model_weights(
+    model: str,
+    version: Version,
+    plane: Plane,
+    layer: Annotated[str | None, Query(description="A Dense layer; default the first.")] = None,
+) -> Any:
+    return plane.weights(model, version, layer)
+
+
+add_model_route(router, "", model_metadata, methods=["GET"], summary="A model's manifest")
+add_model_route(router, "/metrics", model_metrics, methods=["GET"], summary="Stored evaluations")
+add_model_route(
+    router, "/weights", model_weights, methods=["GET"], summary="A Dense layer's kernel"
+)

@@ -1,0 +1,38 @@
+"""A model version in memory: its manifest, runners per endpoint and Dense kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.manifest import Manifest
+from service.runtime.runners import Runner
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """Immutable once built: requests that hold one keep working through a reload."""
+
+    manifest: Manifest
+    path: Path
+    runners: Mapping[str, Runner]
+    kernels: Mapping[str, np.ndarray] = field(repr=False)
+    """Dense layer name -> kernel (inputs x units), read once from the SavedModel variables."""
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+    def runner(self, endpoint: str) -> Runner:
+        return self.runners[endpoint]
+
+    async def close(self) -> None:
+        for runner in self.runners.values():
+            await runner.close()

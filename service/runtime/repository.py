@@ -1,0 +1,136 @@
+"""The registry of loaded models: an immutable snapshot swapped atomically on reload.
+
+A request reads ``repository.snapshot`` once and keeps the ``LoadedModel`` it found, so
+a reload never fails a request in flight: new versions are loaded and warmed before the
+swap, removed versions are closed only after a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from functools import partial
+from types import MappingProxyType
+
+from core.manifest import is_valid_model_name, list_models
+from core.settings import Settings
+from service.errors import ModelNotFound, VersionNotFound
+from service.runtime.loaded import LoadedModel
+from service.runtime.loader import BatchObserver, load_version
+
+logger = logging.getLogger(__name__)
+
+#: How long a removed version stays open for requests that already hold it.
+RETIRE_AFTER_S = 30.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    models: Mapping[str, Mapping[int, LoadedModel]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def versions(self, name: str) -> list[int]:
+        return sorted(self.models.get(name, {}))
+
+    def get(self, name: str, version: int | None = None) -> LoadedModel:
+        """The named version, or the highest one; 404 errors name what is missing."""
+        versions = self.models.get(name) if is_valid_model_name(name) else None
+        if not versions:
+            raise ModelNotFound(f"model {name!r} not found")
+        if version is None:
+            return versions[max(versions)]
+        if version not in versions:
+            available = ", ".join(str(v) for v in sorted(versions))
+            raise VersionNotFound(
+                f"model {name!r} has no version {version} (available: {available})"
+            )
+        return versions[version]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.models.values())
+
+
+@dataclass
+class ReloadReport:
+    loaded: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class ModelRepository:
+    """Owns the current snapshot; only ``reload`` replaces it (one reload at a time)."""
+
+    def __init__(self, settings: Settings, *, executor: Executor, observe: BatchObserver) -> None:
+        self._settings = settings
+        self._executor = executor
+        self._observe = observe
+        self._lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
+        self.snapshot = Snapshot()
+
+    async def reload(self) -> ReloadReport:
+        async with self._lock:
+            return await self._reload()
+
+    async def _reload(self) -> ReloadReport:
+        report = ReloadReport()
+        loop = asyncio.get_running_loop()
+        models_dir = self._settings.models_dir
+        found = await loop.run_in_executor(self._executor, list_models, models_dir)
+        current = self.snapshot.models
+        new: dict[str, dict[int, LoadedModel]] = {}
+        for name, versions in found.items():
+            for version in versions:
+                loaded = current.get(name, {}).get(version)
+                if loaded is None:
+                    load = partial(
+                        load_version,
+                        models_dir,
+                        name,
+                        version,
+                        settings=self._settings,
+                        executor=self._executor,
+                        observe=self._observe,
+                    )
+                    try:
+                        loaded = await loop.run_in_executor(self._executor, load)
+                    except Exception as exc:  # a broken version must not stop the others
+                        logger.exception("could not load model %s version %d", name, version)
+                        report.failed[f"{name}/{version}"] = str(exc)
+                        continue
+                    report.loaded.append(f"{name}/{version}")
+                new.setdefault(name, {})[version] = loaded
+        removed = [
+            loaded
+            for name, versions in current.items()
+            for version, loaded in versions.items()
+            if version not in new.get(name, {})
+        ]
+        self.snapshot = Snapshot(
+            MappingProxyType({n: MappingProxyType(v) for n, v in sorted(new.items())})
+        )
+        for loaded in removed:
+            report.removed.append(f"{loaded.name}/{loaded.version}")
+            self._retire(loaded)
+        return report
+
+    def _retire(self, loaded: LoadedModel) -> None:
+        async def close_later() -> None:
+            await asyncio.sleep(RETIRE_AFTER_S)
+            await loaded.close()
+
+        task = asyncio.create_task(close_later())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def close(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+        for versions in self.snapshot.models.values():
+            for loaded in versions.values():
+                await loaded.close()
+        self.snapshot = Snapshot()

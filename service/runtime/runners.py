@@ -1,0 +1,59 @@
+"""Runners: the one way a request runs a SavedModel endpoint.
+
+Every (model version, endpoint) gets a runner with ``async submit(x) -> outputs``. The
+direct runner hands each call to the thread pool; when batching is enabled, the dynamic
+batcher (service.batching) offers the same interface and merges concurrent calls.
+TensorFlow never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Protocol
+
+import numpy as np
+
+from core.settings import Settings
+from service.batching import DynamicBatcher
+
+logger = logging.getLogger(__name__)
+
+RunFn = Callable[[np.ndarray], dict[str, np.ndarray]]
+
+
+class Runner(Protocol):
+    async def submit(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
+
+    async def close(self) -> None: ...
+
+
+class DirectRunner:
+    """Runs each request as its own call in the thread pool."""
+
+    def __init__(self, run: RunFn, *, executor: Executor) -> None:
+        self._run = run
+        self._executor = executor
+
+    async def submit(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, x)
+
+    async def close(self) -> None:
+        return None
+
+
+def make_runner(run: RunFn, *, name: str, settings: Settings, executor: Executor) -> Runner:
+    """The batcher when enabled and available, else the direct runner."""
+    if settings.batching_enabled:
+        return DynamicBatcher(
+            run,
+            max_batch_size=settings.batch_max_size,
+            max_wait_ms=settings.batch_max_wait_ms,
+            max_queue=settings.batch_max_queue,
+            executor=executor,
+            name=name,
+        )
+    return DirectRunner(run, executor=executor)

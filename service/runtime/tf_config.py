@@ -1,0 +1,31 @@
+"""TensorFlow process settings, applied once before the first model loads."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def intra_op_threads(settings: Settings) -> int:
+    """Cores shared by the workers: more threads than cores only adds contention."""
+    if settings.tf_intra_op_threads:
+        return settings.tf_intra_op_threads
+    return max(1, (os.cpu_count() or 1) // settings.workers)
+
+
+def configure_tensorflow(settings: Settings) -> None:
+    import tensorflow as tf
+
+    threads = intra_op_threads(settings)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    except RuntimeError:
+        # TensorFlow was already initialised in this process (a second app in tests).
+        logger.debug("TensorFlow threads already fixed; keeping them")
+    else:
+        logger.info("TensorFlow intra-op threads: %d", threads)

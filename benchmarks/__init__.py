@@ -1,0 +1,1 @@
+"""Load benchmark: layerlens against an HTTP ceiling, a naive Keras service and a peer server."""

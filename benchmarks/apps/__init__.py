@@ -1,0 +1,1 @@
+"""The comparison servers the benchmark starts next to layerlens."""

@@ -1,0 +1,1 @@
+"""The peer model server (Seldon MLServer), run from its own virtual environment."""

@@ -1,0 +1,95 @@
+"""The printed table and the acceptance figures, both computed from one run's rows."""
+
+from __future__ import annotations
+
+from benchmarks.scenarios import ACCEPTANCE_CONCURRENCY, CEILING, NAIVE, OURS, PEER
+
+Row = dict[str, object]
+
+#: The issue's acceptance thresholds.
+MIN_VS_CEILING = 0.6
+MIN_VS_NAIVE = 50.0
+MIN_VS_PEER = 1.5
+MAX_P99_MS = 25.0
+MIN_NPY_IMAGES_PER_S = 50_000.0
+MAX_WORKER_RSS_MB = 1200.0
+MAX_READY_S = 15.0
+
+_HEADER = (
+    f"{'scenario':<18}{'server':<11}{'conc':>5}{'req/s':>10}{'images/s':>11}"
+    f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+)
+
+
+def row_line(row: Row) -> str:
+    return (
+        f"{row['scenario']:<18}{row['server']:<11}{row['concurrency']:>5}"
+        f"{row['requests_per_s']:>10,.0f}{row['images_per_s']:>11,.0f}"
+        f"{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['errors']:>8}"
+    )
+
+
+def _find(
+    rows: list[Row], scenario: str, server: str, concurrency: int | None = None
+) -> Row | None:
+    for row in rows:
+        if (
+            row["scenario"] == scenario
+            and row["server"] == server
+            and (concurrency is None or row["concurrency"] == concurrency)
+        ):
+            return row
+    return None
+
+
+def _check(value: float | None, limit: float, *, at_least: bool) -> dict[str, object]:
+    ok = value is not None and (value >= limit if at_least else value <= limit)
+    return {"value": value, "limit": limit, "ok": ok}
+
+
+def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[dict, dict]:
+    c = ACCEPTANCE_CONCURRENCY
+    ours = _find(rows, "predict-json", OURS, c)
+    rps = {
+        name: (_find(rows, "predict-json", name, c) or {}).get("requests_per_s")
+        for name in (OURS, CEILING, NAIVE, PEER)
+    }
+
+    def ratio(other: str) -> float | None:
+        return round(rps[OURS] / rps[other], 2) if rps[OURS] and rps[other] else None
+
+    ratios = {f"vs_{name}": ratio(name) for name in (CEILING, NAIVE, PEER)}
+    npy = _find(rows, "predict-npy-1024", OURS)
+    mine = servers.get(OURS, {})
+    checks = {
+        "json_vs_ceiling": _check(ratios["vs_ceiling"], MIN_VS_CEILING, at_least=True),
+        "json_vs_naive": _check(ratios["vs_naive"], MIN_VS_NAIVE, at_least=True),
+        "json_vs_peer": _check(ratios["vs_mlserver"], MIN_VS_PEER, at_least=True),
+        "json_p99_ms": _check(ours and ours["p99_ms"], MAX_P99_MS, at_least=False),
+        "npy_images_per_s": _check(
+            npy and npy["images_per_s"], MIN_NPY_IMAGES_PER_S, at_least=True
+        ),
+        "worker_rss_mb": _check(mine.get("per_worker_rss_mb"), MAX_WORKER_RSS_MB, at_least=False),
+        "ready_s": _check(mine.get("ready_s"), MAX_READY_S, at_least=False),
+    }
+    return ratios, checks
+
+
+def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
+    lines = ["", _HEADER, "-" * len(_HEADER), *(row_line(r) for r in rows), ""]
+    lines.append(f"{'server':<11}{'ready s':>9}{'settled s':>11}{'RSS/worker MB':>15}")
+    for name, info in servers.items():
+        lines.append(
+            f"{name:<11}{info['ready_s']:>9.2f}{info['settled_s']:>11.2f}{info['per_worker_rss_mb']:>15,.0f}"
+        )
+    lines.append("")
+    lines.append(
+        f"JSON predict @{ACCEPTANCE_CONCURRENCY}: "
+        + ", ".join(f"{k} {v}x" for k, v in ratios.items())
+    )
+    for name, check in checks.items():
+        lines.append(
+            f"  {'PASS' if check['ok'] else 'FAIL'}  {name}: {check['value']}"
+            f" (limit {check['limit']})"
+        )
+    return "\n".join(lines)

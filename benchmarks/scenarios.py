@@ -1,0 +1,49 @@
+"""What the benchmark measures: (scenario, server, concurrency) -> route and body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks import payloads
+from benchmarks.payloads import MODEL, Body
+
+OURS, CEILING, NAIVE, PEER = "layerlens", "ceiling", "naive", "mlserver"
+PREDICT_CONCURRENCY = (1, 8, 32, 128)
+#: The acceptance point: JSON single-image predict at this many connections.
+ACCEPTANCE_CONCURRENCY = 32
+
+
+@dataclass(frozen=True)
+class Case:
+    scenario: str
+    server: str
+    concurrency: int
+    path: str
+    body: Body
+
+
+def cases(images: np.ndarray, *, v2_input: str, servers: set[str]) -> list[Case]:
+    """Every (scenario, server, concurrency) to run, grouped by server in start order."""
+    one, two = images[0], images[1]
+    predict = f"/v1/models/{MODEL}:predict"
+    v2 = f"/v2/models/{MODEL}/infer"
+    json_body = payloads.predict_json(one)
+    out: list[Case] = []
+    for c in PREDICT_CONCURRENCY:
+        out.append(Case("predict-json", OURS, c, predict, json_body))
+    interpolate = payloads.interpolate(two, one)
+    out += [
+        Case("predict-png", OURS, 32, predict, payloads.predict_png(one)),
+        Case("predict-npy-1024", OURS, 4, predict, payloads.predict_npy(images[:1024])),
+        Case("embed-json", OURS, 32, f"/v1/models/{MODEL}:embed", json_body),
+        Case("interpolate-100", OURS, 8, f"/v1/models/{MODEL}:interpolate", interpolate),
+        Case("v2-infer", OURS, 32, v2, payloads.v2_infer(one, v2_input)),
+    ]  # fmt: skip
+    for server in (CEILING, NAIVE):
+        out += [Case("predict-json", server, c, predict, json_body) for c in PREDICT_CONCURRENCY]
+    peer_body = payloads.v2_infer(one, v2_input)
+    out += [Case("predict-json", PEER, c, v2, peer_body) for c in PREDICT_CONCURRENCY]
+    out.append(Case("v2-infer", PEER, 32, v2, peer_body))
+    return [case for case in out if case.server in servers]

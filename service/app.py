@@ -87,7 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, telemetry=telemetry)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        telemetry=telemetry,
+        is_model=lambda name: name in repository.snapshot.models,
+    )
     return app
 
 

@@ -83,9 +83,13 @@ class BodyLimitMiddleware:
 class ObservabilityMiddleware:
     """One access-log line and the request metrics per HTTP request, by route template."""
 
-    def __init__(self, app: ASGIApp, *, telemetry: Telemetry) -> None:
+    def __init__(
+        self, app: ASGIApp, *, telemetry: Telemetry, is_model: Callable[[str], bool]
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
+        #: Only names of loaded models become label values: a request cannot mint series.
+        self.is_model = is_model
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,6 +111,8 @@ class ObservabilityMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             model = str(scope.get("path_params", {}).get("model", ""))
+            if model and not self.is_model(model):
+                model = "(unknown)"
             method = scope["method"]
             self.telemetry.observe_request(method, template, model, status, seconds)
             access_log.info(

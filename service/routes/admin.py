@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 
 from service.errors import NotFound, Unauthorized
+from service.responses import FastJSONResponse
 from service.routes.deps import Plane
 
 router = APIRouter(tags=["admin"])
@@ -24,15 +25,19 @@ def check_api_key(plane: Plane, given: str | None) -> None:
 
 
 @router.post("/v1/admin/reload", summary="Rescan MODELS_DIR: load new versions, drop removed")
-async def reload_models(plane: Plane, x_api_key: Annotated[str | None, Header()] = None) -> Any:
+async def reload_models(
+    plane: Plane, x_api_key: Annotated[str | None, Header()] = None
+) -> FastJSONResponse:
     check_api_key(plane, x_api_key)
     report = await plane.reload()
-    return {
-        "loaded": report.loaded,
-        "removed": report.removed,
-        "failed": sorted(report.failed),
-        "models": {
-            name: plane.repository.snapshot.versions(name)
-            for name in plane.repository.snapshot.models
-        },
-    }
+    return FastJSONResponse(
+        {
+            "loaded": report.loaded,
+            "removed": report.removed,
+            "failed": sorted(report.failed),
+            "models": {
+                name: plane.repository.snapshot.versions(name)
+                for name in plane.repository.snapshot.models
+            },
+        }
+    )

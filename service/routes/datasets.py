@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from service.responses import FastJSONResponse
 from service.routes.deps import Plane
 
 router = APIRouter(tags=["datasets"])
@@ -16,5 +17,5 @@ async def dataset_example(
     ref: Annotated[str, Path(examples=["mnist-test"])],
     index: Annotated[int, Path(ge=0, examples=[1])],
     plane: Plane,
-) -> Any:
-    return await plane.example(ref, index)
+) -> FastJSONResponse:
+    return FastJSONResponse(await plane.example(ref, index))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from service.errors import InvalidInput
+from service.responses import FastJSONResponse
 from service.routes.body import read_json_object, read_payload
 from service.routes.deps import Plane, Version, add_model_route
 from service.routes.examples import HEAD_BODY, INSTANCES_BODY
@@ -37,10 +38,18 @@ async def predict(
     output: Output = None,
     scale: Scale = "raw",
     fit: Fit = "auto",
-) -> Any:
+) -> FastJSONResponse:
     payload = await read_payload(request, max_files=plane.settings.max_batch_size)
-    return await plane.predict(
-        model, version, payload, top_k=top_k, with_logits=output == "logits", scale=scale, fit=fit
+    return FastJSONResponse(
+        await plane.predict(
+            model,
+            version,
+            payload,
+            top_k=top_k,
+            with_logits=output == "logits",
+            scale=scale,
+            fit=fit,
+        )
     )
 
 
@@ -52,9 +61,11 @@ async def embed(
     layer: Layer = None,
     scale: Scale = "raw",
     fit: Fit = "auto",
-) -> Any:
+) -> FastJSONResponse:
     payload = await read_payload(request, max_files=plane.settings.max_batch_size)
-    return await plane.embed(model, version, payload, layer=layer, scale=scale, fit=fit)
+    return FastJSONResponse(
+        await plane.embed(model, version, payload, layer=layer, scale=scale, fit=fit)
+    )
 
 
 async def head(
@@ -64,12 +75,14 @@ async def head(
     plane: Plane,
     top_k: TopK = None,
     output: Output = None,
-) -> Any:
+) -> FastJSONResponse:
     body = await read_json_object(request)
     if "embeddings" not in body:
         raise InvalidInput('the JSON body must be an object with "embeddings": [[...], ...]')
-    return await plane.head(
-        model, version, body["embeddings"], top_k=top_k, with_logits=output == "logits"
+    return FastJSONResponse(
+        await plane.head(
+            model, version, body["embeddings"], top_k=top_k, with_logits=output == "logits"
+        )
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from service import codecs
 from service.errors import InvalidInput
 from service.handlers import describe_validation_errors
+from service.responses import FastJSONResponse
 from service.routes.body import parse_json, read_json_object, read_uploads
 from service.routes.deps import Plane, Version, add_model_route
 from service.routes.examples import INTERPOLATE_BODY
@@ -40,7 +41,9 @@ def _validate(raw: dict[str, Any]) -> InterpolateRequest:
         raise InvalidInput(describe_validation_errors(errors)) from None
 
 
-async def interpolate(model: str, version: Version, request: Request, plane: Plane) -> Any:
+async def interpolate(
+    model: str, version: Version, request: Request, plane: Plane
+) -> FastJSONResponse:
     kind = codecs.media_type(request.headers.get("content-type"))
     uploads: dict[str, tuple[str, bytes]] = {}
     if kind == codecs.CONTENT_TYPE_MULTIPART:
@@ -52,7 +55,7 @@ async def interpolate(model: str, version: Version, request: Request, plane: Pla
         raw = _form_to_request(fields)
     else:
         raw = await read_json_object(request)
-    return await plane.interpolate(model, version, _validate(raw), uploads)
+    return FastJSONResponse(await plane.interpolate(model, version, _validate(raw), uploads))
 
 
 add_model_route(

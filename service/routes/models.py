@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from service.responses import FastJSONResponse
 from service.routes.deps import Plane, Version, add_model_route
 
 router = APIRouter(tags=["models"])
 
 
 @router.get("/v1/models", summary="Every loaded model and its versions")
-async def list_models(plane: Plane) -> Any:
-    return plane.list_models()
+async def list_models(plane: Plane) -> FastJSONResponse:
+    return FastJSONResponse(plane.list_models())
 
 
-async def model_metadata(model: str, version: Version, plane: Plane) -> Any:
-    return plane.metadata(model, version)
+async def model_metadata(model: str, version: Version, plane: Plane) -> FastJSONResponse:
+    return FastJSONResponse(plane.metadata(model, version))
 
 
 async def model_metrics(
@@ -28,8 +29,8 @@ async def model_metrics(
         str | None,
         Query(description="test, train, validation, history, cross-dataset or sweep."),
     ] = None,
-) -> Any:
-    return await plane.evaluations(model, version, kind)
+) -> FastJSONResponse:
+    return FastJSONResponse(await plane.evaluations(model, version, kind))
 
 
 async def model_weights(
@@ -37,8 +38,8 @@ async def model_weights(
     version: Version,
     plane: Plane,
     layer: Annotated[str | None, Query(description="A Dense layer; default the first.")] = None,
-) -> Any:
-    return plane.weights(model, version, layer)
+) -> FastJSONResponse:
+    return FastJSONResponse(plane.weights(model, version, layer))
 
 
 add_model_route(router, "", model_metadata, methods=["GET"], summary="A model's manifest")

@@ -13,6 +13,7 @@ from service.protocol.v2_binary import (
     encode_response,
     split_body,
 )
+from service.responses import FastJSONResponse
 from service.routes.deps import Plane, Version, add_model_route
 
 router = APIRouter(tags=["open inference protocol (v2)"])
@@ -53,29 +54,31 @@ INFER_BODY: dict[str, Any] = {
 
 
 @router.get("/v2", summary="Server metadata")
-async def server_metadata() -> Any:
-    return {"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": EXTENSIONS}
+async def server_metadata() -> FastJSONResponse:
+    return FastJSONResponse(
+        {"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": EXTENSIONS}
+    )
 
 
 @router.get("/v2/health/live", summary="Liveness")
-async def live() -> Any:
-    return {"live": True}
+async def live() -> FastJSONResponse:
+    return FastJSONResponse({"live": True})
 
 
 @router.get("/v2/health/ready", summary="Readiness: every model loaded and warm, not draining")
-async def ready(request: Request) -> Any:
+async def ready(request: Request) -> FastJSONResponse:
     if not request.app.state.lifecycle.ready:
         raise ModelNotReady("the server is starting or shutting down")
-    return {"ready": True}
+    return FastJSONResponse({"ready": True})
 
 
-async def v2_model_metadata(model: str, version: Version, plane: Plane) -> Any:
-    return plane.v2_metadata(model, version)
+async def v2_model_metadata(model: str, version: Version, plane: Plane) -> FastJSONResponse:
+    return FastJSONResponse(plane.v2_metadata(model, version))
 
 
-async def v2_model_ready(model: str, version: Version, plane: Plane) -> Any:
+async def v2_model_ready(model: str, version: Version, plane: Plane) -> FastJSONResponse:
     loaded = plane.model(model, version)
-    return {"name": loaded.name, "version": str(loaded.version), "ready": True}
+    return FastJSONResponse({"name": loaded.name, "version": str(loaded.version), "ready": True})
 
 
 async def v2_infer(model: str, version: Version, request: Request, plane: Plane) -> Response:

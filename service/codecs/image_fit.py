@@ -7,11 +7,14 @@ if the outermost pixels are light on average (mean > 127), the picture is invert
 ``mnist-centre`` repeats how MNIST itself was made (LeCun, Cortes and Burges): the
 digit's bounding box was scaled, keeping its aspect ratio, to fit a 20x20 box with
 anti-aliasing, then placed in a 28x28 field so that its centre of mass lies at the
-centre. Here: the background (the border's median) is subtracted and the contrast
-stretched so the strokes reach full intensity, faint noise is dropped, the figure is
-cropped to its bounding box, resized with Lanczos so its longest side is 20/28 of the
-input, and pasted onto a black canvas with its centre of mass at the canvas centre
-(index coordinate 14 of 0..27, which is where MNIST's mean centre of mass lies).
+centre. Here: the picture is box-averaged down to a working size (8x the input), the
+background is removed (everything darker than halfway between the
+border's median and Otsu's ink/paper threshold, which also removes uneven lighting in
+photos) and the contrast stretched, the figure is cropped to its bounding box, resized
+with Lanczos so its longest side is 20/28 of the input, brought back to full intensity
+(every MNIST digit peaks at 254-255), and pasted onto a black canvas with its centre of
+mass at the canvas centre, moved by whole pixels as MNIST was (index coordinate 14 of
+0..27, where MNIST's mean centre of mass lies).
 
 ``pad-resize`` (Fashion-MNIST, sklearn digits, whose figures fill the frame): pad to the
 input's aspect ratio with the background level, then resize with Lanczos.
@@ -26,6 +29,9 @@ from PIL import Image
 MNIST_FIGURE_FRACTION = 20 / 28
 #: Below this (0-255) after stretching, a pixel counts as background noise.
 NOISE_LEVEL = 38
+#: Pictures are first box-averaged down to at most this many times the input size:
+#: enough detail for the final resize, and sensor noise averages away.
+WORKING_SCALE = 8
 #: A picture whose brightest pixel is this close to the background holds no figure.
 MIN_CONTRAST = 16
 
@@ -43,21 +49,44 @@ def match_polarity(gray: np.ndarray, polarity: str | None) -> np.ndarray:
     return 255 - gray if light_background != wants_light_background else gray
 
 
+def otsu_threshold(gray: np.ndarray) -> int:
+    """The grey level that best splits the picture into two classes (ink and paper)."""
+    counts = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256)
+    weight = np.cumsum(counts)
+    mass = np.cumsum(counts * levels)
+    total_weight, total_mass = weight[-1], mass[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mass * weight - mass * total_weight) ** 2 / (
+            weight * (total_weight - weight)
+        )
+    return int(np.nanargmax(np.where(np.isfinite(between), between, np.nan)))
+
+
 def _resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.float32))
     resized = image.resize((width, height), Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32), 0, 255)
 
 
+def _shrink(gray: np.ndarray, longest: int) -> np.ndarray:
+    factor = -(-max(gray.shape) // longest)
+    if factor <= 1:
+        return gray
+    return np.asarray(Image.fromarray(gray).reduce(factor))
+
+
 def fit_mnist_centre(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Crop, scale to 20/28, centre by mass: float32 (H, W) in 0..255, light on dark."""
     height, width = shape
+    gray = _shrink(gray, WORKING_SCALE * max(shape))
     background = float(np.median(border(gray)))
     peak = float(gray.max())
     canvas = np.zeros(shape, dtype=np.float32)
     if peak - background < MIN_CONTRAST:
         return canvas
-    stretched = (gray.astype(np.float32) - background) * (255.0 / (peak - background))
+    floor = (background + max(otsu_threshold(gray), background)) / 2
+    stretched = (gray.astype(np.float32) - floor) * (255.0 / max(peak - floor, 1.0))
     stretched = np.clip(stretched, 0, 255)
     stretched[stretched < NOISE_LEVEL] = 0
     rows, cols = np.flatnonzero(stretched.any(axis=1)), np.flatnonzero(stretched.any(axis=0))
@@ -67,6 +96,8 @@ def fit_mnist_centre(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     new_h = max(1, round(figure.shape[0] * scale))
     new_w = max(1, round(figure.shape[1] * scale))
     small = _resize(figure, new_w, new_h)
+    if small.max() > 0:
+        small *= 255.0 / small.max()
     mass = float(small.sum())
     if mass <= 0:
         return canvas
@@ -75,7 +106,7 @@ def fit_mnist_centre(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     top = min(max(round(height / 2 - centre_y), 0), height - new_h)
     left = min(max(round(width / 2 - centre_x), 0), width - new_w)
     canvas[top : top + new_h, left : left + new_w] = small
-    return canvas
+    return np.rint(canvas)  # whole grey levels, like the uint8 dataset
 
 
 def fit_pad_resize(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -1,49 +1,71 @@
 """Parsed JSON (nested lists) -> numpy, fast when the input is good, precise when not.
 
-The fast path is one conversion of the whole batch to an object array plus one pass over
-the element types at C speed: ``np.asarray(..., dtype=float)`` alone would silently turn
-``true`` into 1.0 and ``"3"`` into 3.0. Only when that fails do the slow helpers below walk
-the lists in Python to say exactly what is wrong and where.
+The fast path is one pass over the element types at C speed (``itertools.chain`` down
+the nesting levels, ``map(type, ...)``) and one ``np.asarray``: ``np.asarray`` alone
+would silently turn ``true`` into 1.0, ``"3"`` into 3.0 and ``null`` into NaN. Only
+when that fails do the slow helpers below walk the lists in Python to say exactly what
+is wrong and where. Nesting is bounded (``MAX_DEPTH``) so hostile input cannot recurse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain
 
 import numpy as np
 
 NUMBER_TYPES = (int, float)  # exact types: bool is an int subclass and must not pass
+_NUMBER_TYPE_SET = set(NUMBER_TYPES)
+#: Deeper nesting is no input any model here takes; it also bounds the recursion below.
+MAX_DEPTH = 16
+
+
+def _depth(values: object) -> int:
+    """Nesting depth along the first elements (a regular array has it everywhere)."""
+    depth = 0
+    while isinstance(values, list) and depth <= MAX_DEPTH:
+        depth += 1
+        if not values:
+            break
+        values = values[0]
+    return depth
 
 
 def numbers_array(values: object) -> np.ndarray | None:
     """A regular float64 array of ``values``, or None if ragged or holding non-numbers."""
+    depth = _depth(values)
+    if depth > MAX_DEPTH:
+        return None
+    elements: Iterable[object] = values if depth else [values]  # type: ignore[assignment]
     try:
-        objects = np.asarray(values, dtype=object)
-        types = set(map(type, objects.ravel().tolist()))
-        if not types <= set(NUMBER_TYPES):
+        for _ in range(depth - 1):
+            elements = chain.from_iterable(elements)  # type: ignore[arg-type]
+        if not set(map(type, elements)) <= _NUMBER_TYPE_SET:
             return None
-        return objects.astype(np.float64)
+        return np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError):
         return None
 
 
-def nested_shape(value: object) -> tuple[int, ...] | None:
-    """Shape of a nested list (non-lists are scalars), or None when it is ragged."""
+def nested_shape(value: object, depth: int = 0) -> tuple[int, ...] | None:
+    """Shape of a nested list (non-lists are scalars); None when ragged or too deep."""
     if not isinstance(value, list):
         return ()
     if not value:
         return (0,)
-    inner = {nested_shape(child) for child in value}
+    if depth >= MAX_DEPTH:
+        return None
+    inner = {nested_shape(child, depth + 1) for child in value}
     if len(inner) != 1 or None in inner:
         return None
     return (len(value), *inner.pop())
 
 
-def leaves(value: object, path: str = "") -> Iterator[tuple[str, object]]:
+def leaves(value: object, path: str = "", depth: int = 0) -> Iterator[tuple[str, object]]:
     """Every non-list element with its index path, e.g. ``("[3][5]", 0.5)``."""
-    if isinstance(value, list):
+    if isinstance(value, list) and depth < MAX_DEPTH:
         for i, child in enumerate(value):
-            yield from leaves(child, f"{path}[{i}]")
+            yield from leaves(child, f"{path}[{i}]", depth + 1)
     else:
         yield path, value
 
@@ -79,6 +101,8 @@ def describe_shape(value: object) -> str:
     """``"27x28"``, ``"783 values"``, ``"a single number"``, ``"a ragged nested list"``."""
     if not isinstance(value, list):
         return describe_json(value) if not isinstance(value, NUMBER_TYPES) else "a single number"
+    if _depth(value) > MAX_DEPTH:
+        return f"a list nested more than {MAX_DEPTH} levels deep"
     shape = nested_shape(value)
     if shape is None:
         return "a ragged nested list"

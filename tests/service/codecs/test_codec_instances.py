@@ -144,6 +144,14 @@ def test_number_too_large_for_a_float(xor_spec: InputSpec) -> None:
         _decode([[1, 10**400]], xor_spec)
 
 
+def test_absurdly_deep_nesting_is_a_clear_400(mnist_spec: InputSpec) -> None:
+    deep: object = 0
+    for _ in range(900):
+        deep = [deep]
+    with pytest.raises(InvalidInput, match="got a list nested more than 16 levels deep"):
+        _decode([deep], mnist_spec)
+
+
 def test_not_a_list(xor_spec: InputSpec) -> None:
     with pytest.raises(InvalidInput, match="'instances' must be a list, got a string"):
         _decode("0,1", xor_spec)

@@ -1,7 +1,7 @@
 """Prometheus metrics. Each app has its own registry, so several apps (tests) never clash.
 
 With several uvicorn workers every worker keeps its own counters: a scrape of
-``/metrics`` sees the worker that answered it (see docs/service.md).
+``/metrics`` sees the worker that answered it (the README says so).
 """
 
 from __future__ import annotations

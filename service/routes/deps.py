@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.convertors import StringConvertor, register_url_convertor
 
+from core.manifest import MODEL_NAME_PATTERN
 from service.dataplane import DataPlane
 from service.errors import InvalidInput
 
@@ -17,6 +19,16 @@ VERSION_PARAMETER = {
     "schema": {"type": "integer", "minimum": 1},
     "description": "Model version (an integer); without it, the highest version answers.",
 }
+
+
+class ModelNameConvertor(StringConvertor):
+    """``{model:model}`` matches valid model names only, so ``/v1/models/x:nope`` is a 404
+    rather than a GET-only route answering 405."""
+
+    regex = MODEL_NAME_PATTERN.strip("^$")
+
+
+register_url_convertor("model", ModelNameConvertor())
 
 
 def get_dataplane(request: Request) -> DataPlane:
@@ -50,7 +62,7 @@ def add_model_route(
 ) -> None:
     """Register ``endpoint`` at ``{prefix}/{model}{suffix}`` and the versioned path."""
     router.add_api_route(
-        f"{prefix}/{{model}}{suffix}",
+        f"{prefix}/{{model:model}}{suffix}",
         endpoint,
         methods=methods,
         summary=summary,
@@ -60,7 +72,7 @@ def add_model_route(
     versioned = dict(openapi_extra or {})
     versioned["parameters"] = [*versioned.get("parameters", []), VERSION_PARAMETER]
     router.add_api_route(
-        f"{prefix}/{{model}}/versions/{{version}}{suffix}",
+        f"{prefix}/{{model:model}}/versions/{{version}}{suffix}",
         endpoint,
         methods=methods,
         summary=f"{summary} (one version)",

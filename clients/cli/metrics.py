@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -24,6 +25,9 @@ HEADLINE = ("accuracy", "loss", "num_examples", "mean_max_probability")
 
 
 def _cell(value: object) -> str:
+    """Scalars as they are; a history series by its last epoch's value."""
+    if isinstance(value, np.ndarray):
+        value = value.ravel()[-1].item() if value.size else None
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value)

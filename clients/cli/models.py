@@ -23,12 +23,13 @@ def models(
             if as_json:
                 print_json([vars(m) for m in found])
                 return
-            table = Table("model", "versions", "task", "architecture", "classes", "description")
+            table = Table("model", "versions", "default", "task", "architecture", "classes")
             for m in found:
                 versions = ", ".join(str(v) for v in m.versions)
                 table.add_row(
-                    m.name, versions, m.task, m.architecture, str(len(m.class_names)), m.description
-                )
+                    m.name, versions, str(m.default_version), m.task, m.architecture,
+                    str(len(m.class_names)),
+                )  # fmt: skip
             console().print(table)
             return
         meta = client.metadata(model, version=version)
@@ -39,8 +40,8 @@ def models(
     out.print(f"[bold]{meta.name}[/bold] version {meta.version}: {meta.description}")
     out.print(f"input: {meta.input_kind} {meta.input_shape}, values in {meta.value_range}")
     out.print(f"classes: {', '.join(meta.class_names)}", highlight=False)
-    table = Table("layer", "kind", "output shape")
+    table = Table("layer", "kind", "output shape", "")
     for layer in meta.layers:
-        name = f"{layer.name} (embedding)" if layer.name == meta.embedding_layer else layer.name
-        table.add_row(name, layer.kind, str(tuple(layer.output_shape)))
+        role = "embedding: head starts here" if layer.name == meta.embedding_layer else ""
+        table.add_row(layer.name, layer.kind, str(tuple(layer.output_shape)), role)
     out.print(table)

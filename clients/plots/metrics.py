@@ -79,12 +79,15 @@ def confidence(axes: Axes, evaluation: Evaluation) -> None:
 
 
 def history(axes: Axes, evaluation: Evaluation, metric: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     epochs = _array(evaluation, "epoch")
     for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
         values = _array(evaluation, key)
         if values.size:
             x = epochs if epochs.size == values.size else np.arange(1, values.size + 1)
             axes.plot(x, values, marker="o", ms=3, label=label)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
     axes.set_ylabel(metric)
     axes.legend(fontsize="small")
@@ -162,6 +165,6 @@ def plot_metrics(metrics: Metrics, names: Sequence[str], path: Path) -> Path:
         panel(axes)
     for axes in axes_grid.ravel()[len(panels) :]:
         axes.set_visible(False)
-    figure.suptitle(f"{metrics.model} v{metrics.version}")
-    figure.tight_layout()
+    figure.suptitle(f"{metrics.model} v{metrics.version}", fontweight="bold")
+    figure.tight_layout(rect=(0, 0, 1, 1 - 30 / figure.bbox.height))
     return save(figure, path)

@@ -30,9 +30,9 @@ def plot_weights(weights: Weights, image_shape: tuple[int, int], path: Path, *, 
     tiles = kernel[:, :units].T.reshape(-1, *image_shape)
     columns, rows = tile_grid(len(tiles))
     figure = new_figure(*figure_size(len(tiles)))
-    limit = float(np.abs(tiles).max()) or 1.0
     for i, tile in enumerate(tiles):
         axes = figure.add_subplot(rows, columns, i + 1)
+        limit = float(np.abs(tile).max()) or 1.0  # per tile: each unit's own pattern shows
         axes.imshow(tile, cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_axis_off()
     figure.suptitle(f"layer {weights.layer}: {len(tiles)} units as {image_shape} images")

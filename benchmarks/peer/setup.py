@@ -12,8 +12,9 @@ from benchmarks.servers import ServerSpec, free_port
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE.parent / ".venv-peer"
-#: What the benchmark installs into its own venv (not layerlens dependencies).
-PACKAGES = ("mlserver==1.7.1", "tensorflow-cpu==2.21.*")
+#: What the benchmark installs into its own venv (not layerlens dependencies). uvloop 0.22+
+#: no longer creates a loop in get_event_loop(), which MLServer 1.7's workers call.
+PACKAGES = ("mlserver==1.7.1", "tensorflow-cpu==2.21.*", "uvloop<0.22")
 
 
 def ensure_venv() -> Path:
@@ -52,6 +53,7 @@ def mlserver_spec(
     )
     settings = {
         "parallel_workers": workers,
+        "debug": False,  # no access-log line per request, as for the other servers
         "metrics_endpoint": None,
         "host": "127.0.0.1",
     }

@@ -5,7 +5,9 @@ Both are plain ASGI (not ``BaseHTTPMiddleware``) so they add almost nothing per 
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +24,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+
+
+@functools.lru_cache(maxsize=256)
+def route_template(path: str) -> str:
+    """``/v1/models/{model:model}:predict`` -> ``/v1/models/{model}:predict`` (as documented)."""
+    return _CONVERTOR.sub(r"{\1}", path)
 
 
 async def _send_error(send: Send, error: PayloadTooLarge) -> None:
@@ -109,7 +118,7 @@ class ObservabilityMiddleware:
         finally:
             seconds = time.perf_counter() - start
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(getattr(route, "path", None) or "unmatched")
             model = str(scope.get("path_params", {}).get("model", ""))
             if model and not self.is_model(model):
                 model = "(unknown)"

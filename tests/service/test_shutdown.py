@@ -1,7 +1,8 @@
-"""SIGTERM on ``python -m service``: requests in flight finish, then the process exits 0."""
+"""SIGTERM on ``python -m service``: requests in flight finish, then the process exits."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -43,14 +44,19 @@ def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, alive=lambda: process.poll() is None)
-        batch = {"instances": np.zeros((1500, 784), dtype=np.uint8).tolist()}
+        batch = json.dumps({"instances": np.zeros((1500, 784), dtype=np.uint8).tolist()})
+        headers = {"content-type": "application/json"}
         statuses: list[int] = []
         started = threading.Barrier(5)
 
         def call() -> None:
             with httpx.Client(base_url=url, timeout=120) as http:
                 started.wait()
-                statuses.append(http.post("/v1/models/digits:predict", json=batch).status_code)
+                statuses.append(
+                    http.post(
+                        "/v1/models/digits:predict", content=batch, headers=headers
+                    ).status_code
+                )
 
         threads = [threading.Thread(target=call) for _ in range(4)]
         for thread in threads:
@@ -65,7 +71,8 @@ def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path:
         if process.poll() is None:
             process.kill()
     assert statuses == [200] * 4
-    assert process.returncode == 0, output.decode()[-2000:]
+    # uvicorn re-raises the signal after a clean shutdown, so the exit status says SIGTERM.
+    assert process.returncode in (0, -signal.SIGTERM), output.decode()[-2000:]
     log = output.decode()
     assert '"route":"/v1/models/{model}:predict"' in log  # one structured line per request
     assert "not ready any more" in log

@@ -35,6 +35,7 @@ from clients.results import (
 
 T = TypeVar("T")
 Space = Literal["pixel", "embedding"]
+Fit = Literal["auto", "none", "mnist-centre", "pad-resize"]
 
 
 class AsyncClient:
@@ -121,18 +122,33 @@ class AsyncClient:
         version: int | None = None,
         top_k: int | None = None,
         logits: bool = False,
+        scale: Literal["raw", "unit"] | None = None,
+        fit: Fit | None = None,
     ) -> PredictResult:
         """Classify images (paths, bytes, PIL images), numbers (arrays, nested lists; one
-        instance or a batch) or dataset examples (``"mnist-test:1"``), in order."""
+        instance or a batch) or dataset examples (``"mnist-test:1"``), in order.
+        ``scale="unit"``: numbers are in [0, 1] rather than the model's range; ``fit``: how
+        the server fits images of another size (default: as the training data was made)."""
         return await self._run(
-            v1.predict(model, inputs, version=version, top_k=top_k, logits=logits)
+            v1.predict(
+                model, inputs, version=version, top_k=top_k, logits=logits, scale=scale, fit=fit
+            )
         )
 
     async def embed(
-        self, model: str, inputs: Any, *, version: int | None = None, layer: str | None = None
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        layer: str | None = None,
+        scale: Literal["raw", "unit"] | None = None,
+        fit: Fit | None = None,
     ) -> Embeddings:
         """A layer's output per input (default: the embedding layer, the one ``head`` takes)."""
-        return await self._run(v1.embed(model, inputs, version=version, layer=layer))
+        return await self._run(
+            v1.embed(model, inputs, version=version, layer=layer, scale=scale, fit=fit)
+        )
 
     async def head(
         self,
@@ -141,9 +157,12 @@ class AsyncClient:
         *,
         version: int | None = None,
         top_k: int | None = None,
+        logits: bool = False,
     ) -> PredictResult:
         """Run only the layers after the embedding: ``head(embed(x))`` equals ``predict(x)``."""
-        return await self._run(v1.head(model, embeddings, version=version, top_k=top_k))
+        return await self._run(
+            v1.head(model, embeddings, version=version, top_k=top_k, logits=logits)
+        )
 
     async def interpolate(
         self,

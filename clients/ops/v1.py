@@ -32,8 +32,17 @@ def metadata(model: str, version: int | None) -> Op:
     return ModelMetadata.from_json(body)
 
 
-def predict(model: str, inputs: Any, *, version: int | None, top_k: int | None, logits: bool) -> Op:
-    params = {"top_k": top_k, "output": "logits" if logits else None}
+def predict(
+    model: str,
+    inputs: Any,
+    *,
+    version: int | None,
+    top_k: int | None,
+    logits: bool,
+    scale: str | None = None,
+    fit: str | None = None,
+) -> Op:
+    params = {"top_k": top_k, "output": "logits" if logits else None, "scale": scale, "fit": fit}
     path = verb_path(model, version, "predict")
     parts = []
     for batch in (yield from batches(model, version, inputs)):
@@ -42,16 +51,26 @@ def predict(model: str, inputs: Any, *, version: int | None, top_k: int | None, 
     return PredictResult.concat(parts)
 
 
-def embed(model: str, inputs: Any, *, version: int | None, layer: str | None) -> Op:
+def embed(
+    model: str,
+    inputs: Any,
+    *,
+    version: int | None,
+    layer: str | None,
+    scale: str | None = None,
+    fit: str | None = None,
+) -> Op:
     path = verb_path(model, version, "embed")
     parts = []
     for batch in (yield from batches(model, version, inputs)):
-        body = yield batch.request(path, {"layer": layer})
+        body = yield batch.request(path, {"layer": layer, "scale": scale, "fit": fit})
         parts.append(Embeddings.from_json(body))
     return Embeddings.concat(parts)
 
 
-def head(model: str, embeddings: Any, *, version: int | None, top_k: int | None) -> Op:
+def head(
+    model: str, embeddings: Any, *, version: int | None, top_k: int | None, logits: bool = False
+) -> Op:
     if isinstance(embeddings, Embeddings):
         embeddings = embeddings.embeddings
     try:
@@ -62,7 +81,7 @@ def head(model: str, embeddings: Any, *, version: int | None, top_k: int | None)
     body = yield Request(
         "POST",
         verb_path(model, version, "head"),
-        params={"top_k": top_k},
+        params={"top_k": top_k, "output": "logits" if logits else None},
         json={"embeddings": array.tolist()},
     )
     return PredictResult.from_json(body)

@@ -1,0 +1,123 @@
+"""Retries, timeouts and error mapping, which a healthy server cannot provoke on demand:
+driven through httpx.MockTransport (the SDK's injectable transport)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from clients import (
+    AsyncClient,
+    BadRequestError,
+    Client,
+    ConnectionFailed,
+    NotFoundError,
+    ResponseError,
+    ServerError,
+    ServiceUnavailableError,
+)
+
+MODELS = {"models": [{"name": "digits", "versions": [1], "default_version": 1}]}
+
+
+class Script:
+    """Answers requests from a list, one entry per attempt, and records what came in."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.seen: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client_for(script: Script, retries: int = 3) -> Client:
+    return Client("http://layerlens.test", transport=httpx.MockTransport(script), backoff_s=0.0,
+                  retries=retries)  # fmt: skip
+
+
+def test_503_is_retried_until_success() -> None:
+    script = Script(httpx.Response(503, json={"error": "busy"}), httpx.Response(200, json=MODELS))
+    with client_for(script) as client:
+        assert [m.name for m in client.models()] == ["digits"]
+    assert len(script.seen) == 2
+
+
+def test_connection_errors_are_retried_then_reported_with_the_url() -> None:
+    script = Script(*[httpx.ConnectError("refused")] * 3)
+    with client_for(script, retries=2) as client, pytest.raises(ConnectionFailed) as info:
+        client.models()
+    assert len(script.seen) == 3
+    assert "http://layerlens.test/v1/models" in str(info.value)
+
+
+def test_400_is_not_retried_and_carries_the_server_message() -> None:
+    body = {"error": "instance 0 has 3 values, expected 784", "code": "invalid_input"}
+    script = Script(httpx.Response(400, json=body))
+    with client_for(script) as client, pytest.raises(BadRequestError) as info:
+        client.head("digits", [[1.0, 2.0, 3.0]])
+    assert len(script.seen) == 1
+    assert info.value.status_code == 400
+    assert info.value.code == "invalid_input"
+    assert info.value.message == body["error"]
+
+
+def test_503_after_all_retries_raises_service_unavailable() -> None:
+    script = Script(*[httpx.Response(503, json={"error": "queue full", "code": "overloaded"})] * 2)
+    with client_for(script, retries=1) as client, pytest.raises(ServiceUnavailableError) as info:
+        client.models()
+    assert info.value.code == "overloaded"
+
+
+def test_read_timeout_is_not_retried() -> None:
+    script = Script(httpx.ReadTimeout("slow"), httpx.Response(200, json=MODELS))
+    with client_for(script) as client, pytest.raises(ConnectionFailed, match="in time"):
+        client.models()
+    assert len(script.seen) == 1
+
+
+def test_fastapi_validation_bodies_and_plain_text_become_messages() -> None:
+    detail = {"detail": [{"loc": ["query", "top_k"], "msg": "must be positive"}]}
+    script = Script(httpx.Response(422, json=detail), httpx.Response(500, text="boom"))
+    with client_for(script) as client:
+        with pytest.raises(BadRequestError, match=r"query\.top_k: must be positive"):
+            client.models()
+        with pytest.raises(ServerError, match="boom"):
+            client.models()
+
+
+def test_a_success_that_is_not_json_is_a_response_error() -> None:
+    script = Script(httpx.Response(200, text="<html>proxy</html>"))
+    with client_for(script) as client, pytest.raises(ResponseError, match="not JSON"):
+        client.models()
+
+
+def test_health_checks_answer_false_on_503_without_retrying() -> None:
+    script = Script(httpx.Response(503), httpx.Response(200))
+    with client_for(script) as client:
+        assert client.ready() is False
+        assert client.live() is True
+    assert len(script.seen) == 2
+
+
+def test_async_client_retries_and_raises_the_same_way() -> None:
+    async def scenario() -> None:
+        answers = [httpx.Response(503), httpx.Response(404, json={"error": "no model 'x'"})]
+        transport = httpx.MockTransport(lambda request: answers.pop(0))
+        async with AsyncClient("http://layerlens.test", transport=transport, backoff_s=0) as c:
+            with pytest.raises(NotFoundError, match="no model 'x'"):
+                await c.metadata("x")
+
+    asyncio.run(scenario())
+
+
+def test_base_url_comes_from_the_argument_then_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("LAYERLENS_URL", "http://from-env:9000/")
+    assert Client().base_url == "http://from-env:9000"
+    assert Client("http://given:1").base_url == "http://given:1"

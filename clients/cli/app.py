@@ -8,6 +8,7 @@ import typer
 
 from clients._http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, DEFAULT_URL, URL_ENV
 from clients.cli._common import State
+from clients.cli.boundary import boundary
 from clients.cli.embed import embed, head
 from clients.cli.interpolate import interpolate
 from clients.cli.metrics import metrics
@@ -40,7 +41,7 @@ def options(
     ctx.obj = State(url=url, timeout=timeout, retries=retries)
 
 
-for command in (models, predict, embed, head, interpolate, metrics, weights):
+for command in (models, predict, embed, head, interpolate, metrics, weights, boundary):
     app.command()(command)
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from clients import Client
 from clients.cli import app
-from clients.plots import interpolation, metrics, weights
+from clients.plots import boundary, interpolation, metrics, weights
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,13 @@ def test_weights_plot_and_summary(run, tmp_path: Path) -> None:
     assert len(json.loads(run("weights", "xor", "--json").stdout)["weights"]) == 2
     failed = run("weights", "xor", "--plot", str(tmp_path / "x.png"), code=2)
     assert "not an image" in failed.stderr
+
+
+def test_xor_decision_boundary_plot(run, tmp_path: Path) -> None:
+    plot = tmp_path / "boundary.png"
+    assert "21x21 grid" in run("boundary", "xor", "--steps", "21", "--plot", str(plot)).stdout
+    assert_png(plot, boundary.SIZE)
+    assert "not 2 numbers" in run("boundary", "digits", code=2).stderr
 
 
 def test_server_errors_are_one_line_and_exit_1(run) -> None:

@@ -75,4 +75,7 @@ def test_bad_interpolation_requests(http: httpx.Client) -> None:
         400,
         "logits",
     )
-    assert_error(http.post(url, json={"a": a, "b": a, "alphas": [float("nan")]}), 400)
+    nan = b'{"a": {"instance": [0, 1]}, "b": {"instance": [1, 1]}, "alphas": [NaN]}'
+    assert_error(http.post("/v1/models/xor:interpolate", content=nan), 400, "json")
+    huge = b'{"a": {"instance": [0, 1]}, "b": {"instance": [1, 1]}, "alphas": [1e999]}'
+    assert_error(http.post("/v1/models/xor:interpolate", content=huge), 400, "infinity")

@@ -33,6 +33,7 @@ def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path:
         "LAYERLENS_PORT": str(port),
         "LAYERLENS_LOG_FORMAT": "json",
         "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
+        "LAYERLENS_BATCH_MAX_QUEUE": "100000",  # all four requests queue at once
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "service"],

@@ -30,6 +30,7 @@ from service.dataplane.evaluations import check_kind, read_evaluations
 from service.dataplane.examples import dataset_example
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload, decode_vectors
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
+from service.dataplane.kernels import dense_kernel
 from service.dataplane.predictions import encode_predictions
 from service.errors import InvalidInput, UnknownLayer
 from service.protocol.v2_binary import take_binary_inputs
@@ -291,25 +292,7 @@ class DataPlane:
         return {"model": loaded.name, "version": loaded.version, "evaluations": rows}
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:
-        loaded = self.model(name, version)
-        dense = [s.name for s in loaded.manifest.layers if s.name in loaded.kernels]
-        if layer is None:
-            if not dense:
-                raise UnknownLayer(f"model {loaded.name!r} has no Dense layer")
-            layer = dense[0]
-        elif layer not in loaded.kernels or loaded.manifest.layer(layer) is None:
-            raise UnknownLayer(
-                f"model {loaded.name!r} v{loaded.version} has no Dense layer {layer!r}; "
-                f"Dense layers: {', '.join(dense)}"
-            )
-        kernel = loaded.kernels[layer]
-        return {
-            "model": loaded.name,
-            "version": loaded.version,
-            "layer": layer,
-            "shape": list(kernel.shape),
-            "weights": kernel,
-        }
+        return dense_kernel(self.model(name, version), layer)
 
     async def example(self, ref: str, index: int) -> dict[str, Any]:
         x, label = await self.in_thread(dataset_example, ref, index, self.settings.data_dir)

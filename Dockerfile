@@ -20,7 +20,9 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv && pip install --upgrade pip
 WORKDIR /build
 COPY pyproject.toml deploy/docker/requirements.py ./
-RUN python requirements.py serve > serve.txt && pip install -r serve.txt
+# TensorFlow's C++ headers (~290 MB) only serve building custom ops: not shipped.
+RUN python requirements.py serve > serve.txt && pip install -r serve.txt \
+ && rm -rf "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tensorflow/include"
 
 FROM deps AS deps-train
 RUN python requirements.py train --minus serve > train.txt && pip install -r train.txt

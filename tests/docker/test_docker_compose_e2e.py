@@ -233,7 +233,7 @@ def test_restarting_the_api_and_rerunning_the_trainer_loses_nothing(stack: Stack
 
     # The trainer is idempotent: a second run finds every model and trains nothing.
     rerun = project.run("run", "--rm", "trainer", timeout=UP_TIMEOUT_S)
-    log("trainer re-run output (tail):\n" + rerun.stdout[-1500:])
+    log("trainer re-run output (tail):\n" + (rerun.stdout + rerun.stderr)[-1500:])
     with stack.client() as client:
         assert client.get("/v1/models").json() == before["models"]
 
@@ -263,13 +263,23 @@ def test_stopping_under_load_drops_no_accepted_request(stack: Stack) -> None:
     time.sleep(LOAD_WARMUP_S)
     stop_sent = time.monotonic()
     project.timed("stop", "stop", "api")
+    stopped = time.monotonic()
     load.stop()
+    in_flight = load.in_flight_at(stop_sent)
     log(
-        f"graceful stop took {project.timings['stop']:.1f} s under load; requests: "
-        f"{load.summary()}; in flight at SIGTERM and answered: {len(load.in_flight_at(stop_sent))}"
+        f"graceful stop took {stopped - stop_sent:.1f} s under load; requests: {load.summary()}; "
+        f"in flight at SIGTERM and answered: {len(in_flight)}"
     )
+    for o in load.dropped():
+        log(
+            f"  dropped: {o.error or o.status}, sent {o.started - stop_sent:+.3f} s, "
+            f"failed {o.ended - stop_sent:+.3f} s after SIGTERM (the API exited at "
+            f"{stopped - stop_sent:+.3f} s)"
+        )
+    if load.dropped():
+        log("API logs:\n" + project.logs("api", tail=60))
     assert load.ok(), "the load never got an answer"
-    assert load.in_flight_at(stop_sent), "no request was in flight when the API was stopped"
+    assert in_flight, "no request was in flight when the API was stopped"
     assert load.dropped() == []
     # 0: the server exited by itself (SIGKILL after the grace period would give 137).
     assert project.exit_code("api") == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
 
@@ -33,7 +33,6 @@ from clients.results import (
     Weights,
 )
 
-T = TypeVar("T")
 Space = Literal["pixel", "embedding"]
 Fit = Literal["auto", "none", "mnist-centre", "pad-resize"]
 

@@ -1,0 +1,140 @@
+"""The training pipeline on real data with the quick profile: idempotent, seeded, stored."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.db import make_engine, store, upgrade
+from core.manifest import Manifest, list_versions
+from training import pipeline
+from training.catalog import get_spec
+
+QUICK = pipeline.PROFILES["quick"]
+
+
+def _run(name: str, root: Path, url: str, data_dir: Path, **kwargs):
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        cache = pipeline.DataCache(data_dir, seed=kwargs.pop("seed", 0))
+        return pipeline.run_model(
+            get_spec(name),
+            models_dir=root / "models",
+            engine=engine,
+            cache=cache,
+            profile=QUICK,
+            seed=cache.seed,
+            **kwargs,
+        ), engine
+    finally:
+        engine.dispose()
+
+
+def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data_dir: Path):
+    outcome, engine = _run("digits", tmp_path, database_url, data_dir)
+    assert outcome.status == "trained" and outcome.version == 1
+    assert 0.5 < outcome.test_accuracy <= 1.0
+
+    kinds = {r.kind: r for r in store.get_evaluations(engine, "digits", 1)}
+    assert set(kinds) == {"train", "validation", "test", "history", "cross-dataset"}
+    test = kinds["test"].data
+    assert test["num_examples"] == 10_000
+    assert abs(test["accuracy"] - outcome.test_accuracy) < 1e-12
+    confusion = test["confusion_matrix"]
+    assert len(confusion) == 10 and sum(map(sum, confusion)) == 10_000
+    assert sum(row[i] for i, row in enumerate(confusion)) / 10_000 == pytest.approx(
+        test["accuracy"]
+    )
+    hist = test["confidence_histogram"]
+    assert sum(hist["correct"]) + sum(hist["incorrect"]) == 10_000
+    assert kinds["history"].data["epoch"] == [1, 2]
+    cross = kinds["cross-dataset"]
+    assert cross.dataset == "fashion-mnist-test"
+    assert 0.0 < cross.data["mean_max_probability"] <= 1.0
+    assert store.get_model_version(engine, "digits", 1) is not None
+
+
+def test_rerun_skips_and_force_makes_a_new_version(tmp_path: Path, data_dir: Path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    first, _ = _run("xor", tmp_path, url, data_dir)
+    again, engine = _run("xor", tmp_path, url, data_dir)
+    assert (first.status, again.status) == ("trained", "skipped")
+    assert again.test_accuracy == first.test_accuracy
+    assert len(store.get_evaluations(engine, "xor", 1, kind="test")) == 1
+    forced, engine = _run("xor", tmp_path, url, data_dir, force=True)
+    assert (forced.status, forced.version) == ("trained", 2)
+    assert list_versions(tmp_path / "models", "xor") == [1, 2]
+    assert store.has_evaluation(engine, "xor", 2, "test")
+
+
+def test_exported_but_unevaluated_version_is_evaluated_not_retrained(
+    tmp_path: Path, data_dir: Path
+):
+    """A crash between export and the DB write: the next run finishes the job."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    cache = pipeline.DataCache(data_dir, seed=0)
+    manifest = pipeline.train_and_export(
+        get_spec("sklearn-digits"),
+        cache.get("sklearn-digits"),
+        models_dir=tmp_path / "models",
+        profile=QUICK,
+        seed=0,
+    )
+    outcome, engine = _run("sklearn-digits", tmp_path, url, data_dir)
+    assert (outcome.status, outcome.version) == ("evaluated", manifest.version)
+    assert store.has_evaluation(engine, "sklearn-digits", 1, "test")
+
+
+def test_same_seed_same_metrics(tmp_path: Path, data_dir: Path):
+    a, engine_a = _run("digits", tmp_path / "a", f"sqlite:///{tmp_path / 'a.db'}", data_dir)
+    b, engine_b = _run("digits", tmp_path / "b", f"sqlite:///{tmp_path / 'b.db'}", data_dir)
+    test_a = store.get_evaluations(engine_a, "digits", 1, kind="test")[0].data
+    test_b = store.get_evaluations(engine_b, "digits", 1, kind="test")[0].data
+    assert test_a == test_b
+
+
+def test_manifest_records_the_recipe(tmp_path: Path, data_dir: Path):
+    _run("xor", tmp_path, f"sqlite:///{tmp_path / 'm.db'}", data_dir)
+    manifest = Manifest.read(tmp_path / "models" / "xor" / "1")
+    assert manifest.training.params == 32  # the report's 32-parameter network
+    assert manifest.training.seed == 0 and manifest.training.extra["profile"] == "quick"
+    assert manifest.dataset.name == "xor"
+    assert manifest.class_names == ("0", "1")
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(manifest.framework)
+    assert manifest.reference["test_accuracy"] == pytest.approx(0.91)
+
+
+def test_cli_trains_one_model_and_rejects_unknown_ones(tmp_path: Path, data_dir: Path):
+    args = [
+        sys.executable,
+        "-m",
+        "training",
+        "train",
+        "--profile",
+        "quick",
+        "--models-dir",
+        str(tmp_path / "models"),
+        "--data-dir",
+        str(data_dir),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'm.db'}",
+    ]
+    done = subprocess.run(
+        [*args, "xor", "--json", str(tmp_path / "s.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "xor" in done.stdout and "summary" in done.stdout
+    assert (tmp_path / "s.json").is_file()
+    bad = subprocess.run(
+        [*args, "no-such-model"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert bad.returncode == 2
+    assert "unknown model 'no-such-model'" in bad.stdout + bad.stderr

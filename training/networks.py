@@ -1,0 +1,144 @@
+"""The networks of the course reports and the variants that beat them.
+
+Each builder returns a ``Network``: the ordered chain of named layers. The chain is what
+export needs: the full model applies all of it, the head applies what follows the
+``embedding`` layer, so ``head(embed(x))`` reuses the very same layer objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from core.manifest import EMBEDDING_LAYER, LOGITS_LAYER, PROBABILITIES_LAYER
+
+#: Layers that carry no information of their own for a user probing the network.
+UNPROBED_LAYER_TYPES = (layers.Rescaling, layers.Dropout, layers.Reshape)
+
+
+@dataclass(frozen=True)
+class Network:
+    input_shape: tuple[int, ...]
+    chain: tuple[keras.layers.Layer, ...]
+
+    def __post_init__(self) -> None:
+        names = [layer.name for layer in self.chain]
+        for required in (EMBEDDING_LAYER, LOGITS_LAYER, PROBABILITIES_LAYER):
+            if required not in names:
+                raise ValueError(f"network has no layer named {required!r}")
+        if names[-2:] != [LOGITS_LAYER, PROBABILITIES_LAYER]:
+            raise ValueError("a network must end with 'logits' then 'probabilities'")
+
+    @property
+    def embedding_index(self) -> int:
+        return [layer.name for layer in self.chain].index(EMBEDDING_LAYER)
+
+    def head_layers(self) -> tuple[keras.layers.Layer, ...]:
+        return self.chain[self.embedding_index + 1 :]
+
+
+def _classifier_tail(num_classes: int) -> list[keras.layers.Layer]:
+    return [
+        layers.Dense(num_classes, name=LOGITS_LAYER),
+        layers.Softmax(name=PROBABILITIES_LAYER),
+    ]
+
+
+def _scale(value_max: float) -> list[keras.layers.Layer]:
+    return [layers.Rescaling(1.0 / value_max, name="scale")]
+
+
+def mlp(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    hidden: int,
+    value_max: float = 255.0,
+    dropout: float = 0.0,
+) -> Network:
+    """Flatten -> Dense(hidden, relu) -> [Dropout] -> Dense(classes): the reports' MLP."""
+    chain: list[keras.layers.Layer] = [*_scale(value_max), layers.Flatten(name="flatten")]
+    chain.append(layers.Dense(hidden, activation="relu", name=EMBEDDING_LAYER))
+    if dropout:
+        chain.append(layers.Dropout(dropout, name="dropout"))
+    return Network(input_shape, tuple(chain + _classifier_tail(num_classes)))
+
+
+def deep_mlp(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    hidden: tuple[int, ...],
+    value_max: float,
+    dropout: float = 0.0,
+) -> Network:
+    """Several hidden Dense layers; the last one is the embedding."""
+    chain: list[keras.layers.Layer] = [*_scale(value_max), layers.Flatten(name="flatten")]
+    for i, width in enumerate(hidden):
+        last = i == len(hidden) - 1
+        name = EMBEDDING_LAYER if last else f"hidden{i + 1}"
+        chain.append(layers.Dense(width, activation="relu", name=name))
+        if dropout and not last:
+            chain.append(layers.Dropout(dropout, name=f"dropout{i + 1}"))
+    return Network(input_shape, tuple(chain + _classifier_tail(num_classes)))
+
+
+def perceptron(input_shape: tuple[int, ...], num_classes: int, *, value_max: float) -> Network:
+    """One Dense layer on the flattened input (the reports' sklearn-digits model).
+
+    The flattened input is the 'embedding': the layer the head starts from.
+    """
+    chain = [*_scale(value_max), layers.Flatten(name=EMBEDDING_LAYER)]
+    return Network(input_shape, tuple(chain + _classifier_tail(num_classes)))
+
+
+def xor_mlp(num_classes: int, *, hidden: int) -> Network:
+    """Dense(hidden, relu) -> Dense(2): 32 parameters with 6 hidden units, as in the report."""
+    chain = [layers.Dense(hidden, activation="relu", name=EMBEDDING_LAYER)]
+    return Network((2,), tuple(chain + _classifier_tail(num_classes)))
+
+
+def cnn(
+    input_shape: tuple[int, int],
+    num_classes: int,
+    *,
+    filters: tuple[int, ...] = (32, 32),
+    dense: tuple[int, ...] = (128, 84),
+    value_max: float = 255.0,
+    dropout: float = 0.0,
+) -> Network:
+    """Conv2D+BN+ReLU+MaxPool blocks -> Dense layers: the reports' best Fashion-MNIST CNN."""
+    chain: list[keras.layers.Layer] = [
+        *_scale(value_max),
+        layers.Reshape((*input_shape, 1), name="reshape"),
+    ]
+    for i, n in enumerate(filters, start=1):
+        chain += [
+            layers.Conv2D(n, 3, padding="same", use_bias=False, name=f"conv{i}"),
+            layers.BatchNormalization(name=f"bn{i}"),
+            layers.ReLU(name=f"relu{i}"),
+            layers.MaxPooling2D(name=f"pool{i}"),
+        ]
+    chain.append(layers.Flatten(name="flatten"))
+    for i, width in enumerate(dense, start=1):
+        last = i == len(dense)
+        chain.append(
+            layers.Dense(width, activation="relu", name=EMBEDDING_LAYER if last else f"dense{i}")
+        )
+        if dropout and not last:
+            chain.append(layers.Dropout(dropout, name=f"dropout{i}"))
+    return Network(tuple(input_shape), tuple(chain + _classifier_tail(num_classes)))
+
+
+def to_model(network: Network, name: str) -> keras.Model:
+    inputs = keras.Input(network.input_shape, name="x")
+    x = inputs
+    for layer in network.chain:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def probed_layers(network: Network) -> tuple[keras.layers.Layer, ...]:
+    return tuple(layer for layer in network.chain if not isinstance(layer, UNPROBED_LAYER_TYPES))

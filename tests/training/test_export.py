@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 
 from core.manifest import ENDPOINTS, SAVED_MODEL_DIR, Manifest, list_versions
+from tests.fixtures.models import ModelRepository
 from training.catalog import CATALOG
 from training.export import export_network
 from training.pipeline import input_spec_for
-from tests.fixtures.models import ModelRepository
 
 DATASET_RECORD = {"name": "synthetic", "source": "test", "sha256": {}, "split": {"test": 4}}
 TRAINING_RECORD = {

@@ -95,6 +95,7 @@ def test_same_seed_same_metrics(tmp_path: Path, data_dir: Path):
     test_a = store.get_evaluations(engine_a, "digits", 1, kind="test")[0].data
     test_b = store.get_evaluations(engine_b, "digits", 1, kind="test")[0].data
     assert test_a == test_b
+    assert a.test_accuracy == b.test_accuracy
 
 
 def test_manifest_records_the_recipe(tmp_path: Path, data_dir: Path):

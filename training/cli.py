@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -234,6 +235,8 @@ def _summary(outcomes: list, seconds: float, json_out: Path | None) -> None:
 
 
 def main() -> None:
+    # TensorFlow's C++ start-up chatter hides the progress bars; warnings and errors stay.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app()
 
 

@@ -1,0 +1,26 @@
+"""Print the README's configuration table from core.settings.Settings (one source of truth)."""
+
+from __future__ import annotations
+
+from core.settings import Settings
+
+
+def rows() -> list[tuple[str, str, str]]:
+    table = []
+    for name, field in Settings.model_fields.items():
+        choices = field.validation_alias.choices if field.validation_alias else [name]
+        env = " / ".join(f"`{c}`" for c in choices)
+        default = field.default
+        shown = "unset" if default is None else f"`{default}`"
+        table.append((env, shown, (field.description or "").replace("|", "\\|")))
+    return table
+
+
+def markdown() -> str:
+    lines = ["| variable | default | what |", "|---|---|---|"]
+    lines += [f"| {env} | {default} | {text} |" for env, default, text in rows()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())

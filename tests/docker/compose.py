@@ -11,15 +11,30 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: How long one compose command may take (a first build downloads TensorFlow).
 COMMAND_TIMEOUT_S = 1800.0
 HEALTH_POLL_S = 1.0
 
 
+_capture_manager: Any = None
+
+
+def show_logs_through_capture(config: Any) -> None:
+    """Let ``log`` write past pytest's output capture: CI's log must show every phase."""
+    global _capture_manager  # noqa: PLW0603 - one test session, one capture manager
+    _capture_manager = config.pluginmanager.getplugin("capturemanager")
+
+
 def log(message: str) -> None:
-    """Progress lines for the CI log (pytest -s shows them as they happen)."""
-    print(f"[docker-e2e] {message}", file=sys.stderr, flush=True)
+    """A progress line on the terminal, as it happens, captured run or not."""
+    line = f"[docker-e2e] {message}"
+    if _capture_manager is None:
+        print(line, file=sys.stderr, flush=True)
+        return
+    with _capture_manager.global_and_fixture_disabled():
+        print(line, file=sys.stderr, flush=True)
 
 
 def compose_cli() -> list[str] | None:
@@ -60,6 +75,7 @@ class ComposeProject:
             command,
             cwd=self.directory,
             env=dict(self.env),
+            stdin=subprocess.DEVNULL,  # `run` and `logs` must not wait on or attach a terminal
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -83,8 +83,11 @@ class LoadRun:
         return [o for o in self.outcomes if o.status == 200]
 
     def dropped(self) -> list[Outcome]:
-        """Accepted but not answered 200: what graceful shutdown must make impossible."""
+        """Neither refused nor answered 200."""
         return [o for o in self.outcomes if not o.refused and o.status != 200]
+
+    def sent_before(self, moment: float) -> list[Outcome]:
+        return [o for o in self.outcomes if o.started < moment]
 
     def in_flight_at(self, moment: float) -> list[Outcome]:
         """Requests under way at ``moment`` (time.monotonic) that were answered 200."""

@@ -3,9 +3,9 @@
 read the metrics the trainer stored in PostgreSQL, restart the API and re-run the trainer
 without losing anything, stop the API under load without dropping a request, `down -v`.
 
-Opt-in (it builds images and trains models): ``pytest -m docker -s tests/docker``. It
-prints build time, image sizes and start-up times. The tests share one stack and run in
-file order; each states what it checks.
+Marked ``docker`` (the default run deselects it): ``pytest -m docker tests/docker``. It
+prints every phase, the build time, image sizes and start-up times, even under capture.
+The tests share one stack and run in file order; each states what it checks.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from tests.docker import engine
-from tests.docker.compose import ComposeProject, compose_cli, log
+from tests.docker.compose import ComposeProject, compose_cli, log, show_logs_through_capture
 from tests.docker.load import LoadRun
 
 pytestmark = pytest.mark.docker
@@ -40,6 +40,7 @@ READY_TIMEOUT_S = 300.0
 LOAD_THREADS = 8
 LOAD_WARMUP_S = 3.0
 API_CONTAINER_PORT = 8000
+STOP_GRACE_PERIOD_S = 30.0  # docker-compose.yml's default
 
 
 @dataclass
@@ -89,8 +90,7 @@ def _wait_ready(url: str, *, timeout: float) -> float:
 
 @pytest.fixture(scope="module")
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    if "docker" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("opt-in: run with -m docker")
+    show_logs_through_capture(request.config)
     reason = engine.prepare(ROOT)
     if reason:
         _unavailable(reason)
@@ -251,6 +251,13 @@ def _container_url(stack: Stack) -> str:
 
 
 def test_stopping_under_load_drops_no_accepted_request(stack: Stack) -> None:
+    """Every request under way at SIGTERM is answered 200, the server exits 0 by itself.
+
+    Requests sent after SIGTERM may be refused, or reset while still queued in the
+    kernel's accept backlog when the listening socket closes (the server never read them:
+    uvicorn's parent process keeps the socket open until its workers have drained); what
+    must never happen to them is an error answer or a reset after a partial answer.
+    """
     project = stack.project
     with stack.client() as client:
         instances, _ = _examples(client, 8)
@@ -272,14 +279,16 @@ def test_stopping_under_load_drops_no_accepted_request(stack: Stack) -> None:
     )
     for o in load.dropped():
         log(
-            f"  dropped: {o.error or o.status}, sent {o.started - stop_sent:+.3f} s, "
-            f"failed {o.ended - stop_sent:+.3f} s after SIGTERM (the API exited at "
+            f"  not answered: {o.error or o.status}, sent {o.started - stop_sent:+.3f} s, "
+            f"failed {o.ended - stop_sent:+.3f} s after SIGTERM (the API exited by "
             f"{stopped - stop_sent:+.3f} s)"
         )
-    if load.dropped():
-        log("API logs:\n" + project.logs("api", tail=60))
     assert load.ok(), "the load never got an answer"
     assert in_flight, "no request was in flight when the API was stopped"
-    assert load.dropped() == []
+    failed_in_flight = [o for o in load.sent_before(stop_sent) if o.status != 200]
+    assert failed_in_flight == [], "requests under way at SIGTERM were dropped"
+    late = [o for o in load.dropped() if o.started >= stop_sent]
+    assert all(o.status is None and o.error == "ReadError" for o in late), late
+    assert stopped - stop_sent < STOP_GRACE_PERIOD_S
     # 0: the server exited by itself (SIGKILL after the grace period would give 137).
     assert project.exit_code("api") == 0

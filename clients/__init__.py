@@ -28,6 +28,7 @@ from clients.errors import (
 from clients.inputs import DatasetRef
 from clients.results import (
     DatasetExample,
+    EmbeddingMap,
     Embeddings,
     Evaluation,
     Flip,
@@ -52,6 +53,7 @@ __all__ = [
     "ConnectionFailed",
     "DatasetExample",
     "DatasetRef",
+    "EmbeddingMap",
     "Embeddings",
     "Evaluation",
     "Flip",

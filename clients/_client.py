@@ -18,11 +18,13 @@ from clients._http import (
     resolve_base_url,
     transport_failure,
 )
+from clients.ops import embedding_map as embedding_map_op
 from clients.ops import interpolate as interpolate_op
 from clients.ops import v1, v2
 from clients.ops._batches import Op
 from clients.results import (
     DatasetExample,
+    EmbeddingMap,
     Embeddings,
     InferResult,
     Interpolation,
@@ -181,6 +183,24 @@ class Client:
             model, a, b, version=version, space=space, alphas=alphas,
             start=start, stop=stop, num=num, layer=layer,
         )  # fmt: skip
+        return self._run(op)
+
+    def embedding_map(
+        self,
+        model: str,
+        dataset: str | None = None,
+        *,
+        num: int = embedding_map_op.DEFAULT_MAP_SIZE,
+        start: int = 0,
+        layer: str | None = None,
+        version: int | None = None,
+    ) -> EmbeddingMap:
+        """Embeddings of dataset examples ``start .. start + num - 1`` with their true
+        classes (default: the test split of the model's own data); ``.project()`` maps
+        them to 2-D."""
+        op = embedding_map_op.embedding_map(
+            model, dataset, num=num, start=start, version=version, layer=layer
+        )
         return self._run(op)
 
     def metrics(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from clients import Client
 from clients.errors import APIError, InputError, LayerlensError
@@ -44,11 +45,17 @@ class State:
 
 
 def console() -> Console:
-    return Console()
+    """Markup off: labels, file names and server messages may hold square brackets, which
+    Rich would otherwise read as style tags and drop. Styles go in as ``Text`` instead."""
+    return Console(markup=False)
 
 
 def err_console() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, markup=False)
+
+
+def error_line(prefix: str, message: object) -> Text:
+    return Text.assemble((prefix, "red"), " ", str(message))
 
 
 @contextmanager
@@ -57,16 +64,16 @@ def reporting_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        err_console().print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console().print(error_line("error:", exc), highlight=False)
         raise typer.Exit(2) from exc
     except APIError as exc:
         code = f" ({exc.code})" if exc.code else ""
         err_console().print(
-            f"[red]error {exc.status_code}{code}:[/red] {exc.message}", highlight=False
+            error_line(f"error {exc.status_code}{code}:", exc.message), highlight=False
         )
         raise typer.Exit(1) from exc
     except LayerlensError as exc:
-        err_console().print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console().print(error_line("error:", exc), highlight=False)
         raise typer.Exit(1) from exc
 
 

@@ -10,6 +10,7 @@ from clients._http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, DEFAULT_URL, URL_E
 from clients.cli._common import State
 from clients.cli.boundary import boundary
 from clients.cli.embed import embed, head
+from clients.cli.embedding_map import embedding_map
 from clients.cli.interpolate import interpolate
 from clients.cli.metrics import metrics
 from clients.cli.models import models
@@ -43,6 +44,7 @@ def options(
 
 for command in (models, predict, embed, head, interpolate, metrics, weights, boundary):
     app.command()(command)
+app.command(name="map")(embedding_map)
 
 
 def main() -> None:

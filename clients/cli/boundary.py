@@ -20,7 +20,8 @@ def boundary(
     version: VersionOpt = None,
     plot: PlotOpt = None,
 ) -> None:
-    """Classify a grid over [low, high]² and draw the decision boundary (XOR)."""
+    """Classify a grid from LOW to HIGH on both axes (default -1 to 2) and draw the
+    decision boundary (XOR)."""
     axis = np.linspace(low, high, steps, dtype=np.float32)
     grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
     with reporting_errors(), state_of(ctx).client() as client:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from clients.cli._common import JsonOpt, VersionOpt, console, print_json, reporting_errors, state_of
 
@@ -37,7 +38,7 @@ def models(
         print_json(meta.raw)
         return
     out = console()
-    out.print(f"[bold]{meta.name}[/bold] version {meta.version}: {meta.description}")
+    out.print(Text.assemble((meta.name, "bold"), f" version {meta.version}: {meta.description}"))
     out.print(f"input: {meta.input_kind} {meta.input_shape}, values in {meta.value_range}")
     out.print(f"classes: {', '.join(meta.class_names)}", highlight=False)
     table = Table("layer", "kind", "output shape", "")

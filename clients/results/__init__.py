@@ -1,5 +1,6 @@
 """Typed results: what each client method returns."""
 
+from clients.results.embedding_map import EmbeddingMap
 from clients.results.interpolation import Flip, Interpolation, InterpolationPoint
 from clients.results.metrics import Evaluation, Metrics
 from clients.results.models import DatasetExample, LayerInfo, ModelMetadata, ModelSummary, Weights
@@ -8,6 +9,7 @@ from clients.results.v2 import InferResult
 
 __all__ = [
     "DatasetExample",
+    "EmbeddingMap",
     "Embeddings",
     "Evaluation",
     "Flip",

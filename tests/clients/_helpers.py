@@ -26,3 +26,13 @@ def jpeg_bytes(client: Client, ref: str = "mnist-test:2") -> bytes:
     buffer = io.BytesIO()
     example_image(client, ref).convert("RGB").resize((56, 56)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def assert_png(path: Path, size: tuple[int, int]) -> None:
+    """Opens, has the promised size, and has a real picture on it."""
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size == size
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 10
+    assert len(np.unique(pixels)) > 50

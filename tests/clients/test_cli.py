@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import write_png
+from _helpers import assert_png, write_png
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -27,16 +27,6 @@ def run(live_server):
         return result
 
     return invoke
-
-
-def assert_png(path: Path, size: tuple[int, int]) -> None:
-    """Opens, has the promised size, and has a real picture on it."""
-    with Image.open(path) as image:
-        assert image.format == "PNG"
-        assert image.size == size
-        pixels = np.asarray(image.convert("L"), dtype=float)
-    assert pixels.std() > 10
-    assert len(np.unique(pixels)) > 50
 
 
 def test_models_table_json_and_one_model(run) -> None:

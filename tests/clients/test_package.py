@@ -15,7 +15,7 @@ FORBIDDEN = ("core", "service", "training", "tensorflow", "keras", "matplotlib")
 
 def test_public_names_are_what_all_says() -> None:
     public = {n for n in vars(clients) if not n.startswith("_")} - {
-        "cli", "errors", "inputs", "ops", "results", "routes", "plots",
+        "cli", "errors", "inputs", "ops", "results", "routes", "plots", "projection",
     }  # fmt: skip
     assert public == set(clients.__all__)
     assert clients.cli.__all__ == ["app", "main"]

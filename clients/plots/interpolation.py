@@ -19,13 +19,14 @@ def plot_interpolation(result: Interpolation, path: Path, *, a: str = "a", b: st
     shown = sorted(labels)  # every class that wins somewhere along the sweep
     rows = {c: i for i, c in enumerate(shown)}
 
-    top.step(alphas, [rows[c] for c in class_ids], where="mid", color="tab:blue", lw=2)
+    # black and grey here: the colours below belong to the classes
+    top.step(alphas, [rows[c] for c in class_ids], where="mid", color="black", lw=2)
     top.set_yticks(range(len(shown)), [labels[c] for c in shown])
-    top.set_ylabel("predicted class", color="tab:blue")
+    top.set_ylabel("predicted class (black)")
     twin = top.twinx()
-    twin.plot(alphas, result.probability, color="tab:orange", lw=1.5)
+    twin.plot(alphas, result.probability, color="tab:gray", lw=1.5)
     twin.set_ylim(0, 1.05)
-    twin.set_ylabel("its probability", color="tab:orange")
+    twin.set_ylabel("its probability (grey)", color="dimgray")
 
     probabilities = result.probabilities
     for c in shown:
@@ -35,17 +36,15 @@ def plot_interpolation(result: Interpolation, path: Path, *, a: str = "a", b: st
     bottom.set_ylabel("probability")
     bottom.legend(loc="center right", fontsize="small")
 
-    for flip in result.flips:
+    for flip in result.flips:  # labelled above the top panel, clear of every curve
         for axes in (top, bottom):
-            axes.axvline(flip.alpha, color="grey", ls="--", lw=1)
+            axes.axvline(flip.alpha, color="black", ls=":", lw=1)
         top.annotate(
-            f"{flip.from_label}→{flip.to_label}\nα≈{flip.alpha:.2f}",
-            (flip.alpha, len(shown) - 0.5),
-            ha="center",
-            va="top",
-            fontsize="small",
-        )
-    top.set_ylim(-0.5, max(len(shown) - 0.5, 0.5) + 0.4)
+            f"{flip.from_label}→{flip.to_label} at α≈{flip.alpha:.2f}",
+            (flip.alpha, 1.0), xycoords=("data", "axes fraction"),
+            xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize="small",
+        )  # fmt: skip
+    top.set_ylim(-0.5, max(len(shown) - 0.5, 0.5))
     beyond = bool(alphas.min() < 0 or alphas.max() > 1)
     for axes in (top, bottom):
         axes.grid(alpha=0.3)

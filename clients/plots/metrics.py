@@ -50,16 +50,19 @@ def confusion(axes: Axes, evaluation: Evaluation, names: Sequence[str]) -> None:
 
 
 def per_class(axes: Axes, evaluation: Evaluation, names: Sequence[str]) -> None:
+    """Bars labelled in percent; the overall accuracy as a dashed line, named in the title
+    (a legend would sit on the bars, which fill the panel)."""
     accuracy = _array(evaluation, "per_class_accuracy")
     bars = axes.bar(range(len(accuracy)), accuracy, color="tab:green")
-    axes.bar_label(bars, [f"{a:.2f}" for a in accuracy], fontsize=7, rotation=90, padding=2)
+    axes.bar_label(bars, [f"{100 * a:.1f}" for a in accuracy], fontsize=7, padding=2)
     axes.set_xticks(range(len(accuracy)), names, rotation=60, ha="right", fontsize="small")
     overall = float(evaluation.data.get("accuracy", float("nan")))
-    axes.axhline(overall, color="black", ls="--", lw=1, label=f"overall {overall:.4f}")
-    axes.set_ylim(max(0.0, float(accuracy.min(initial=1.0)) - 0.1), 1.08)
+    axes.axhline(overall, color="black", ls="--", lw=1)
+    low = max(0.0, float(accuracy.min(initial=1.0)) - 0.05)
+    axes.set_ylim(low, 1.0 + 0.08 * (1.0 - low))  # room for the labels, no ticks past 1
+    axes.set_yticks([t for t in axes.get_yticks() if low <= t <= 1.0])
     axes.set_ylabel("accuracy")
-    axes.legend(loc="lower right", fontsize="small")
-    axes.set_title(f"accuracy per class, {evaluation.dataset}")
+    axes.set_title(f"accuracy per class (%), {evaluation.dataset}\ndashed: overall {overall:.2%}")
 
 
 def _hist(axes: Axes, edges: np.ndarray, counts: np.ndarray, label: str, colour: str) -> None:
@@ -95,14 +98,36 @@ def history(axes: Axes, evaluation: Evaluation, metric: str) -> None:
 
 
 def cross_dataset(axes: Axes, evaluation: Evaluation) -> None:
+    """How sure the model is on data of another kind (the reports: very sure)."""
     hist = evaluation.data.get("confidence_histogram", {})
     edges = np.asarray(hist.get("bin_edges", []), dtype=float)
-    _hist(axes, edges, np.asarray(hist.get("counts", []), float), "all", "tab:purple")
+    counts = np.asarray(hist.get("counts", []), float)
+    _hist(axes, edges, counts, "all", "tab:purple")
     accuracy = float(evaluation.data.get("accuracy", float("nan")))
     mean = float(evaluation.data.get("mean_max_probability", float("nan")))
-    axes.set_xlabel("max probability")
+    if edges.size > 1 and counts.sum() > 0:
+        share = counts[-1] / counts.sum()
+        axes.annotate(
+            f"{share:.0%} of examples\nat max probability ≥ {edges[-2]:.2f}",
+            (edges[-2], counts[-1]), xytext=(-12, -4), textcoords="offset points",
+            ha="right", va="top", fontsize="small",
+        )  # fmt: skip
+    axes.set_xlabel("max probability (confidence)")
     axes.set_ylabel("examples")
-    axes.set_title(f"on {evaluation.dataset}: acc {accuracy:.3f}, mean max p {mean:.3f}")
+    axes.set_title(
+        f"on {evaluation.dataset}: 'accuracy' {accuracy:.1%},\nmean max probability {mean:.2f}"
+    )
+
+
+def cross_predictions(axes: Axes, evaluation: Evaluation, names: Sequence[str]) -> None:
+    """Which of its own classes the model sees in the other data."""
+    counts = _array(evaluation, "predicted_class_counts")
+    labels = list(names[: len(counts)]) + [str(i) for i in range(len(names), len(counts))]
+    axes.bar(range(len(counts)), counts, color="tab:purple", alpha=0.7)
+    axes.set_xticks(range(len(counts)), labels, rotation=60, ha="right", fontsize="small")
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("examples")
+    axes.set_title(f"what it calls the {evaluation.dataset} images")
 
 
 def splits(axes: Axes, evaluations: Sequence[Evaluation]) -> None:
@@ -141,7 +166,10 @@ def metric_panels(metrics: Metrics, names: Sequence[str]) -> list[Panel]:
     by_split = [e for k in ("train", "validation", "test") for e in metrics.of_kind(k)]
     if len(by_split) > 1:
         panels.append(partial(splits, evaluations=by_split))
-    panels += [partial(cross_dataset, evaluation=e) for e in metrics.of_kind("cross-dataset")]
+    for evaluation in metrics.of_kind("cross-dataset"):
+        panels.append(partial(cross_dataset, evaluation=evaluation))
+        if "predicted_class_counts" in evaluation.data:
+            panels.append(partial(cross_predictions, evaluation=evaluation, names=names))
     panels += [partial(sweep, evaluation=e) for e in metrics.of_kind("sweep")]
     return panels
 
@@ -160,11 +188,12 @@ def plot_metrics(metrics: Metrics, names: Sequence[str], path: Path) -> Path:
     columns = min(MAX_COLUMNS, len(panels))
     rows = math.ceil(len(panels) / columns)
     figure = new_figure(*grid_size(len(panels)))
+    figure.set_layout_engine("constrained")  # keeps the title close to the panels
     axes_grid = figure.subplots(rows, columns, squeeze=False)
     for axes, panel in zip(axes_grid.ravel(), panels, strict=False):
         panel(axes)
     for axes in axes_grid.ravel()[len(panels) :]:
         axes.set_visible(False)
-    figure.suptitle(f"{metrics.model} v{metrics.version}", fontweight="bold")
-    figure.tight_layout(rect=(0, 0, 1, 1 - 30 / figure.bbox.height))
+    kinds = ", ".join(dict.fromkeys(e.kind for e in metrics.evaluations))
+    figure.suptitle(f"{metrics.model} v{metrics.version}: {kinds}", fontweight="bold")
     return save(figure, path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/layerlens.db"
@@ -19,6 +19,28 @@ DEFAULT_DATABASE_URL = "sqlite:///var/layerlens.db"
 
 def _env(name: str, *also: str) -> AliasChoices:
     return AliasChoices(f"LAYERLENS_{name.upper()}", *also)
+
+
+class BatchPolicy(BaseModel):
+    """Dynamic batching for one model version's endpoints."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool
+    max_size: int = Field(gt=0)
+    max_wait_ms: float = Field(ge=0)
+    max_queue: int = Field(gt=0)
+
+
+class BatchOverride(BaseModel):
+    """Per-model changes to the global batching settings; unset fields keep them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool | None = None
+    max_size: int | None = Field(None, gt=0)
+    max_wait_ms: float | None = Field(None, ge=0)
+    max_queue: int | None = Field(None, gt=0)
 
 
 class Settings(BaseSettings):
@@ -141,12 +163,30 @@ class Settings(BaseSettings):
         validation_alias=_env("batch_max_queue"),
         description="Queued instances per model version before answering 503.",
     )
+    batch_per_model: dict[str, BatchOverride] = Field(
+        default_factory=dict,
+        validation_alias=_env("batch_per_model"),
+        description='Per-model batching as JSON, e.g. {"digits-cnn": {"max_size": 64, '
+        '"max_wait_ms": 5}}; fields: enabled, max_size, max_wait_ms, max_queue.',
+    )
     tf_intra_op_threads: int = Field(
         0,
         ge=0,
         validation_alias=_env("tf_intra_op_threads"),
         description="TensorFlow intra-op threads per worker; 0 = cores / workers.",
     )
+
+    def batch_policy(self, model: str) -> BatchPolicy:
+        """The global batching settings with ``model``'s overrides applied."""
+        override = self.batch_per_model.get(model, BatchOverride())
+        return BatchPolicy(
+            enabled=self.batching_enabled if override.enabled is None else override.enabled,
+            max_size=override.max_size or self.batch_max_size,
+            max_wait_ms=(
+                self.batch_max_wait_ms if override.max_wait_ms is None else override.max_wait_ms
+            ),
+            max_queue=override.max_queue or self.batch_max_queue,
+        )
 
     @property
     def is_sqlite(self) -> bool:

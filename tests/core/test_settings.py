@@ -1,0 +1,57 @@
+"""Settings: one class, initialiser > environment > defaults, per-model batching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import Settings
+
+
+def test_initialiser_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAYERLENS_PORT", "9001")
+    assert Settings().port == 9001
+    assert Settings(port=9002).port == 9002
+
+
+def test_conventional_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db/layerlens")
+    monkeypatch.setenv("MODELS_DIR", "/srv/models")
+    monkeypatch.setenv("PORT", "8080")
+    settings = Settings()
+    assert settings.database_url == "postgresql://u:p@db/layerlens"
+    assert settings.models_dir == Path("/srv/models")
+    assert settings.port == 8080
+
+
+def test_bare_names_of_other_tools_are_not_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOST and WORKERS are set by shells and other tools: only LAYERLENS_ ones count."""
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("WORKERS", "9")
+    settings = Settings()
+    assert (settings.host, settings.workers) == ("127.0.0.1", 1)
+
+
+def test_invalid_values_are_refused_with_the_field_named() -> None:
+    with pytest.raises(ValidationError, match="port"):
+        Settings(port=70000)
+    with pytest.raises(ValidationError, match="max_alphas"):
+        Settings(max_alphas=1)
+
+
+def test_batching_per_model_overrides_only_what_it_names(monkeypatch) -> None:
+    monkeypatch.setenv("LAYERLENS_BATCH_PER_MODEL", '{"digits-cnn": {"max_size": 64}}')
+    settings = Settings(batch_max_wait_ms=3.0)
+    cnn, mlp = settings.batch_policy("digits-cnn"), settings.batch_policy("digits")
+    assert (cnn.max_size, cnn.max_wait_ms, cnn.enabled) == (64, 3.0, True)
+    assert (mlp.max_size, mlp.max_wait_ms) == (settings.batch_max_size, 3.0)
+    off = Settings(batch_per_model={"xor": {"enabled": False, "max_wait_ms": 0}})
+    assert off.batch_policy("xor").enabled is False
+    assert off.batch_policy("xor").max_wait_ms == 0.0
+
+
+def test_a_misspelt_batching_field_is_an_error() -> None:
+    with pytest.raises(ValidationError, match="max_sise"):
+        Settings(batch_per_model={"digits": {"max_sise": 3}})

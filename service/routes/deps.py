@@ -31,11 +31,13 @@ class ModelNameConvertor(StringConvertor):
 register_url_convertor("model", ModelNameConvertor())
 
 
-def get_dataplane(request: Request) -> DataPlane:
+# Both dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency
+# in the thread pool, and two thread hand-offs per request cost more than the request.
+async def get_dataplane(request: Request) -> DataPlane:
     return request.app.state.dataplane
 
 
-def path_version(request: Request) -> int | None:
+async def path_version(request: Request) -> int | None:
     """The ``{version}`` path segment when the route has one; ``None`` means the default."""
     raw = request.path_params.get("version")
     if raw is None:

@@ -44,7 +44,8 @@ def weights(
             from clients.plots.weights import plot_weights
 
             count = min(units, result.weights.shape[-1])
-            wrote(plot_weights(result, (image[0], image[1]), plot, units=count))
+            source = f"{model} v{meta.version}"
+            wrote(plot_weights(result, (image[0], image[1]), plot, units=count, source=source))
     if as_json:
         print_json({"layer": result.layer, "shape": list(result.shape), "weights": result.weights})
         return

@@ -21,7 +21,13 @@ from clients.cli._common import (
 )
 from clients.errors import InputError
 
-HEADLINE = ("accuracy", "loss", "num_examples", "mean_max_probability")
+#: Stored key -> column header (short, so the table fits an 80-column terminal).
+HEADLINE = {
+    "accuracy": "accuracy",
+    "loss": "loss",
+    "num_examples": "examples",
+    "mean_max_probability": "mean max p",
+}
 
 
 def _cell(value: object) -> str:
@@ -34,9 +40,12 @@ def _cell(value: object) -> str:
 
 
 def _tables(metrics: Metrics, names: list[str]) -> list[Table]:
-    summary = Table("kind", "dataset", *HEADLINE, title=f"{metrics.model} v{metrics.version}")
+    # only columns some evaluation fills: the table then fits an 80-column terminal
+    keys = [k for k in HEADLINE if any(e.data.get(k) is not None for e in metrics.evaluations)]
+    headers = [HEADLINE[k] for k in keys]
+    summary = Table("kind", "dataset", *headers, title=f"{metrics.model} v{metrics.version}")
     for e in metrics.evaluations:
-        summary.add_row(e.kind, e.dataset, *(_cell(e.data.get(k)) for k in HEADLINE))
+        summary.add_row(e.kind, e.dataset, *(_cell(e.data.get(k)) for k in keys))
     tables = [summary]
     for e in metrics.of_kind("test"):
         per_class = Table("class", "accuracy", "examples", title=f"per class, {e.dataset}")
@@ -46,6 +55,13 @@ def _tables(metrics: Metrics, names: list[str]) -> list[Table]:
             total = "" if counts is None else str(int(counts[i].sum()))
             per_class.add_row(name, f"{float(accuracy[i]):.4f}", total)
         tables.append(per_class)
+    for e in metrics.of_kind("sweep"):
+        parameter = str(e.data.get("parameter", "value"))
+        sweep = Table(parameter, "model", "test accuracy", title=f"sweep, {e.dataset}")
+        for point in e.raw.get("data", {}).get("points", []):
+            accuracy = float(point.get("test_accuracy", float("nan")))
+            sweep.add_row(str(point.get("value")), str(point.get("model")), f"{accuracy:.4f}")
+        tables.append(sweep)
     return tables
 
 

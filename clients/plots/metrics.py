@@ -147,10 +147,13 @@ def sweep(axes: Axes, evaluation: Evaluation) -> None:
     axes.plot(values, accuracy, marker="o")
     for v, a in zip(values, accuracy, strict=True):
         axes.annotate(f"{a:.3f}", (v, a), textcoords="offset points", xytext=(0, 6), ha="center")
+    parameter = str(evaluation.data.get("parameter", "value")).replace("_", " ")
     axes.set_xscale("log")
-    axes.set_xlabel(str(evaluation.data.get("parameter", "value")))
+    axes.set_xticks(values, [f"{v:g}" for v in values])  # the swept values, not powers of 10
+    axes.set_ylim(top=1.0 + 0.08 * (1.0 - min(accuracy, default=0.0)))  # room for the labels
+    axes.set_xlabel(parameter)
     axes.set_ylabel("test accuracy")
-    axes.set_title("sweep")
+    axes.set_title(f"test accuracy by {parameter}, {evaluation.dataset}")
 
 
 def metric_panels(metrics: Metrics, names: Sequence[str]) -> list[Panel]:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from core.settings import Settings
 from service.dataplane import DataPlane
+from service.fastlane import FastLane, FastLaneStats
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware
@@ -39,7 +40,8 @@ Every error is `{"error": "<what is wrong>", "code": "<machine code>"}`.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> FastAPI:
+    """``fast_lane=False`` sends every request through FastAPI (tests compare the two)."""
     settings = settings or Settings()
     telemetry = Telemetry()
     lifecycle = Lifecycle()
@@ -86,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.state.fast_lane = FastLaneStats()
+    if fast_lane:  # innermost of ours: it sees the body already read and size-checked
+        app.add_middleware(FastLane, dataplane=dataplane, stats=app.state.fast_lane)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ObservabilityMiddleware,

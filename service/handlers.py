@@ -73,9 +73,14 @@ async def _http_error(request: Request, exc: Exception) -> FastJSONResponse:
     return error_response(status, message, code, dict(exc.headers or {}))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> FastJSONResponse:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+def unexpected_error_response(method: str, path: str, exc: Exception) -> FastJSONResponse:
+    """Logged with its traceback; the body says nothing about internals."""
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
     return error_response(500, "internal error", "internal")
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> FastJSONResponse:
+    return unexpected_error_response(request.method, request.url.path, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -54,14 +54,22 @@ async def read_uploads(
     return files, fields
 
 
-async def read_payload(request: Request, *, max_files: int) -> Payload:
-    """A batch of instances as JSON, uploaded image files, or one .npy array."""
-    kind = codecs.media_type(request.headers.get("content-type"))
-    body = await request.body()
+def raw_payload(kind: str, body: bytes) -> Payload | None:
+    """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown)."""
     if kind in ("", codecs.CONTENT_TYPE_JSON):
         return Payload(kind="json", size=len(body), json=parse_json(body))
     if kind == codecs.CONTENT_TYPE_NPY:
         return Payload(kind="npy", size=len(body), npy=body)
+    return None
+
+
+async def read_payload(request: Request, *, max_files: int) -> Payload:
+    """A batch of instances as JSON, uploaded image files, or one .npy array."""
+    kind = codecs.media_type(request.headers.get("content-type"))
+    body = await request.body()
+    payload = raw_payload(kind, body)
+    if payload is not None:
+        return payload
     if kind == codecs.CONTENT_TYPE_MULTIPART:
         files, _fields = await read_uploads(request, max_files=max_files)
         if not files:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Query, Request
 
@@ -14,16 +14,25 @@ from service.routes.examples import HEAD_BODY, INSTANCES_BODY
 
 router = APIRouter(tags=["inference"])
 
-TopK = Annotated[int | None, Query(ge=1, le=1000, description="How many classes in top_k.")]
+TOP_K_MAX = 1000
+OutputValue = Literal["logits"]
+ScaleValue = Literal["raw", "unit"]
+FitValue = Literal["auto", "none", "mnist-centre", "pad-resize"]
+#: The accepted values, also read by service.routes.queries (the fast lane).
+OUTPUT_VALUES: tuple[str, ...] = get_args(OutputValue)
+SCALE_VALUES: tuple[str, ...] = get_args(ScaleValue)
+FIT_VALUES: tuple[str, ...] = get_args(FitValue)
+
+TopK = Annotated[int | None, Query(ge=1, le=TOP_K_MAX, description="How many classes in top_k.")]
 Output = Annotated[
-    Literal["logits"] | None, Query(description="'logits' adds the logits to each prediction.")
+    OutputValue | None, Query(description="'logits' adds the logits to each prediction.")
 ]
 Scale = Annotated[
-    Literal["raw", "unit"],
+    ScaleValue,
     Query(description="'unit': JSON values are in [0, 1] instead of the model's range."),
 ]
 Fit = Annotated[
-    Literal["auto", "none", "mnist-centre", "pad-resize"],
+    FitValue,
     Query(description="How uploaded images of another size are fitted to the input."),
 ]
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]

@@ -1,0 +1,71 @@
+"""Query parameters of the inference routes, read without FastAPI (for service.fastlane).
+
+Only values that FastAPI's validation certainly accepts, in their plain spelling, are
+read here; for anything else :func:`parse_query` returns None and the request goes
+through FastAPI, whose 400 names the offending parameter. The accepted values are the
+``Literal`` types of service.routes.inference, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from service.routes.inference import FIT_VALUES, OUTPUT_VALUES, SCALE_VALUES, TOP_K_MAX
+
+
+@dataclass(frozen=True)
+class InferenceQuery:
+    top_k: int | None = None
+    output: str | None = None
+    scale: str = "raw"
+    fit: str = "auto"
+    layer: str | None = None
+
+
+DEFAULT = InferenceQuery()
+_TOP_K = re.compile(r"[1-9][0-9]{0,3}")
+
+#: Parameters each verb takes (``infer``: the V2 route takes none).
+PARAMETERS: dict[str, frozenset[str]] = {
+    "predict": frozenset({"top_k", "output", "scale", "fit"}),
+    "embed": frozenset({"layer", "scale", "fit"}),
+    "infer": frozenset(),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "output": OUTPUT_VALUES,
+    "scale": SCALE_VALUES,
+    "fit": FIT_VALUES,
+}
+
+
+def parse_query(query_string: bytes, verb: str) -> InferenceQuery | None:
+    """The parameters, or None when FastAPI should read them (anything unusual)."""
+    if not query_string:
+        return DEFAULT
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names) or not set(names) <= PARAMETERS[verb]:
+        return None
+    values = dict(pairs)
+    if any(not value for value in values.values()):
+        return None
+    for name, choices in _CHOICES.items():
+        if name in values and values[name] not in choices:
+            return None
+    top_k = None
+    if "top_k" in values:
+        if not _TOP_K.fullmatch(values["top_k"]) or int(values["top_k"]) > TOP_K_MAX:
+            return None
+        top_k = int(values["top_k"])
+    return InferenceQuery(
+        top_k=top_k,
+        output=values.get("output"),
+        scale=values.get("scale", DEFAULT.scale),
+        fit=values.get("fit", DEFAULT.fit),
+        layer=values.get("layer"),
+    )
+
+
+__all__ = ["DEFAULT", "PARAMETERS", "InferenceQuery", "parse_query"]

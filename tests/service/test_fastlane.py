@@ -1,0 +1,202 @@
+"""The fast lane answers exactly as FastAPI would: same status, headers and bytes.
+
+One server with the lane (the shared ``live_server``) and one without it, over the same
+models; every request below goes to both and the answers are compared. Good requests
+must be taken by the lane; unusual ones must be passed on to FastAPI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+
+from service.codecs import encode_npy
+from tests.fixtures.server import LiveServer, free_socket, wait_ready
+
+ZEROS = np.zeros((28, 28), dtype=int).tolist()
+DIGIT = np.tile(np.arange(28) * 9, (28, 1)).tolist()
+JSON = {"content-type": "application/json"}
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return {"content": orjson.dumps(value), "headers": JSON}
+
+
+def _v2(values: list[float], shape: list[int], **extra: Any) -> dict[str, Any]:
+    tensor = {"name": "x", "shape": shape, "datatype": "FP32", "data": values}
+    return _json({"inputs": [tensor], **extra})
+
+
+def _v2_binary(array: np.ndarray) -> dict[str, Any]:
+    raw = np.ascontiguousarray(array, dtype=np.float32).tobytes()
+    tensor = {
+        "name": "x",
+        "shape": list(array.shape),
+        "datatype": "FP32",
+        "parameters": {"binary_data_size": len(raw)},
+    }
+    header = orjson.dumps({"inputs": [tensor], "outputs": [{"name": "probabilities"}]})
+    return {
+        "content": header + raw,
+        "headers": {
+            "content-type": "application/octet-stream",
+            "inference-header-content-length": str(len(header)),
+        },
+    }
+
+
+P = "/v1/models/digits:predict"
+E = "/v1/models/digits:embed"
+I = "/v2/models/digits/infer"  # noqa: E741
+# (id, path, request options, taken by the fast lane?)
+GOOD = [
+    ("nested", P, _json({"instances": [DIGIT, ZEROS]}), True),
+    ("flat", P, _json({"instances": [[v for row in DIGIT for v in row]]}), True),
+    ("inputs key", P, _json({"inputs": [DIGIT]}), True),
+    ("query", P + "?top_k=5&output=logits", _json({"instances": [DIGIT]}), True),
+    ("unit", P + "?scale=unit&fit=none", _json({"instances": [[[0.5] * 28] * 28]}), True),
+    ("version 1", "/v1/models/digits/versions/1:predict", _json({"instances": [DIGIT]}), True),
+    ("xor", "/v1/models/xor:predict?top_k=1", _json({"instances": [[0, 1], [1, 1]]}), True),
+    ("charset", P, {"content": orjson.dumps({"instances": [DIGIT]}),
+                    "headers": {"content-type": "Application/JSON; charset=utf-8"}}, True),
+    ("npy", P, {"content": encode_npy(np.full((3, 28, 28), 7.0, np.float32)),
+                "headers": {"content-type": "application/x-npy"}}, True),
+    ("embed", E, _json({"instances": [DIGIT]}), True),
+    ("embed layer", E + "?layer=flatten", _json({"instances": [DIGIT]}), True),
+    ("v2 json", I, _v2([1.0] * 784, [1, 28, 28]), True),
+    ("v2 version", "/v2/models/digits/versions/2/infer", _v2([3.0] * 784, [1, 784]), True),
+    ("v2 binary", I, _v2_binary(np.full((2, 28, 28), 9.0)), True),
+    ("top_k twice", P + "?top_k=2&top_k=3", _json({"instances": [DIGIT]}), False),
+    ("unknown parameter", P + "?colour=red", _json({"instances": [DIGIT]}), False),
+    ("layer on predict", P + "?layer=flatten", _json({"instances": [DIGIT]}), False),
+    ("version 01", "/v1/models/digits/versions/01:predict", _json({"instances": [ZEROS]}), False),
+]  # fmt: skip
+BAD = [
+    ("malformed", P, {"content": b'{"instances": [', "headers": JSON}, True),
+    ("empty body", P, {"content": b"", "headers": JSON}, True),
+    ("no instances", P, _json({"rows": []}), True),
+    ("not an object", P, _json([1, 2]), True),
+    ("empty batch", P, _json({"instances": []}), True),
+    ("wrong shape", P, _json({"instances": [[1, 2, 3]]}), True),
+    ("booleans", P, _json({"instances": [[True] * 784]}), True),
+    ("strings", P, _json({"instances": [["1"] * 784]}), True),
+    ("nulls", P, _json({"instances": [[None] * 784]}), True),
+    ("NaN", P, {"content": b'{"instances": [[NaN, 1]]}', "headers": JSON}, True),
+    ("out of range", P, _json({"instances": [[1000] * 784]}), True),
+    ("unit out of range", P + "?scale=unit", _json({"instances": [DIGIT]}), True),
+    ("unknown model", "/v1/models/nope:predict", _json({"instances": [DIGIT]}), True),
+    ("unknown version", "/v1/models/digits/versions/9:predict", _json({"instances": [ZEROS]}),
+     True),
+    ("bad npy", P, {"content": b"\x93NUMPY junk", "headers": {"content-type": "application/x-npy"}},
+     True),
+    ("unknown layer", E + "?layer=nope", _json({"instances": [DIGIT]}), True),
+    ("v2 no inputs", I, _json({"outputs": []}), True),
+    ("v2 bad shape", I, _v2([1.0] * 5, [1, 5]), True),
+    ("v2 bad output", I, _v2([1.0] * 784, [1, 784], outputs=[{"name": "nope"}]), True),
+    ("v2 header length", I, {"content": b"{}", "headers": {**JSON,
+                             "inference-header-content-length": "99"}}, True),
+    # everything below is passed on to FastAPI
+    ("version 0", "/v1/models/digits/versions/0:predict", _json({"instances": [ZEROS]}), False),
+    ("version abc", "/v1/models/digits/versions/abc:predict", _json({"instances": [ZEROS]}), False),
+    ("top_k 0", P + "?top_k=0", _json({"instances": [DIGIT]}), False),
+    ("top_k 1001", P + "?top_k=1001", _json({"instances": [DIGIT]}), False),
+    ("top_k abc", P + "?top_k=abc", _json({"instances": [DIGIT]}), False),
+    ("top_k empty", P + "?top_k=", _json({"instances": [DIGIT]}), False),
+    ("output x", P + "?output=x", _json({"instances": [DIGIT]}), False),
+    ("scale x", P + "?scale=x", _json({"instances": [DIGIT]}), False),
+    ("fit x", P + "?fit=x", _json({"instances": [DIGIT]}), False),
+    ("text/plain", P, {"content": b"hi", "headers": {"content-type": "text/plain"}}, False),
+    ("multipart", P, {"files": [("files", ("a.png", b"\x89PNG\r\n\x1a\nnope", "image/png"))]},
+     False),
+]  # fmt: skip
+CASES = GOOD + BAD
+GOOD_NAMES = {case[0] for case in GOOD}
+
+
+@contextlib.contextmanager
+def serve_without_lane(settings: Any) -> Iterator[LiveServer]:
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(settings, fast_lane=False)
+    sock = free_socket()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        wait_ready(url, alive=thread.is_alive)
+        yield LiveServer(url=url, settings=settings, app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def slow_lane(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with serve_without_lane(live_server.settings) as server, server.client() as client:
+        yield client
+
+
+def _answer(response: httpx.Response) -> tuple[int, dict[str, str | None], bytes]:
+    headers = {k: response.headers.get(k) for k in ("content-type", "content-length")}
+    headers["retry-after"] = response.headers.get("retry-after")
+    headers["inference-header-content-length"] = response.headers.get(
+        "inference-header-content-length"
+    )
+    return response.status_code, headers, response.content
+
+
+@pytest.mark.parametrize(("name", "path", "options", "in_lane"), CASES, ids=[c[0] for c in CASES])
+def test_lane_answers_like_fastapi(
+    live_server: LiveServer,
+    http: httpx.Client,
+    slow_lane: httpx.Client,
+    name: str,
+    path: str,
+    options: dict[str, Any],
+    in_lane: bool,
+) -> None:
+    stats = live_server.app.state.fast_lane
+    before = (stats.handled, stats.deferred)
+    fast = http.post(path, **options)
+    slow = slow_lane.post(path, **options)
+    assert _answer(fast) == _answer(slow)
+    if name in GOOD_NAMES:
+        assert fast.status_code == 200, fast.text
+    else:
+        assert 400 <= fast.status_code < 500, fast.text
+    taken = (stats.handled - before[0], stats.deferred - before[1])
+    assert taken == ((1, 0) if in_lane else (0, taken[1])), taken
+
+
+def test_lane_leaves_other_routes_and_methods_alone(
+    live_server: LiveServer, http: httpx.Client, slow_lane: httpx.Client
+) -> None:
+    stats = live_server.app.state.fast_lane
+    handled = stats.handled
+    for method, path in [("GET", P), ("PUT", I), ("POST", P + "/"), ("POST", "/v1/models/x:head")]:
+        fast = http.request(method, path, json={"instances": [ZEROS]})
+        slow = slow_lane.request(method, path, json={"instances": [ZEROS]})
+        assert _answer(fast) == _answer(slow), (method, path)
+        assert fast.status_code != 200, (method, path, fast.text)
+    assert stats.handled == handled
+
+
+def test_lane_requests_appear_in_metrics_by_route_template(http: httpx.Client) -> None:
+    embed = http.post("/v1/models/digits/versions/1:embed", json={"instances": [ZEROS]})
+    infer = http.post("/v2/models/xor/infer", **_v2([0.0, 1.0], [1, 2]))
+    assert (embed.status_code, infer.status_code) == (200, 200), infer.text
+    text = http.get("/metrics").text
+    assert 'route="/v1/models/{model}/versions/{version}:embed"' in text
+    assert 'model="xor",route="/v2/models/{model}/infer",status="200"' in text

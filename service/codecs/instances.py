@@ -62,15 +62,24 @@ def _one_by_one(instances: list[object], spec: InputSpec) -> np.ndarray:
 
 
 def decode_json_instances(
-    instances: object, spec: InputSpec, *, scale: str = "raw", max_batch: int
+    instances: object,
+    spec: InputSpec,
+    *,
+    scale: str = "raw",
+    max_batch: int,
+    booleans: bool = True,
 ) -> np.ndarray:
-    """Parsed JSON instances -> float32 ``(N, *spec.shape)`` in ``spec.value_range``."""
+    """Parsed JSON instances -> float32 ``(N, *spec.shape)`` in ``spec.value_range``.
+
+    ``booleans=False``: the caller saw no ``true``/``false`` in the raw body, so the
+    element type scan can be left to numpy (see ``numbers_array``).
+    """
     if scale not in SCALES:
         raise InvalidInput(f"scale must be one of {', '.join(SCALES)}; got {scale!r}")
     if not isinstance(instances, list):
         raise InvalidInput(f"'instances' must be a list, got {describe_json(instances)}")
     check_batch_size(len(instances), max_batch)
-    array = numbers_array(instances)
+    array = numbers_array(instances, check_types=booleans)
     if array is None or array.shape[1:] not in accepted_shapes(spec):
         array = _one_by_one(instances, spec)
     unit: Scale = "unit" if scale == "unit" else "raw"

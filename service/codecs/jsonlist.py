@@ -31,11 +31,18 @@ def _depth(values: object) -> int:
     return depth
 
 
-def numbers_array(values: object) -> np.ndarray | None:
-    """A regular float64 array of ``values``, or None if ragged or holding non-numbers."""
+def numbers_array(values: object, *, check_types: bool = True) -> np.ndarray | None:
+    """A regular float64 array of ``values``, or None if ragged or holding non-numbers.
+
+    ``check_types=False`` is for callers that know the JSON holds no booleans (the one
+    type numpy would silently take for a number): numpy's own conversion is then the
+    check, in one pass, and whole numbers may come back as an integer array.
+    """
     depth = _depth(values)
     if depth > MAX_DEPTH:
         return None
+    if not check_types:
+        return _numbers_by_numpy(values)
     elements: Iterable[object] = values if depth else [values]  # type: ignore[assignment]
     try:
         for _ in range(depth - 1):
@@ -45,6 +52,16 @@ def numbers_array(values: object) -> np.ndarray | None:
         return np.asarray(values, dtype=np.float64)
     except (ValueError, TypeError, OverflowError):
         return None
+
+
+def _numbers_by_numpy(values: object) -> np.ndarray | None:
+    """Strings turn the array into text, null or objects into object dtype, raggedness
+    into an error: only arrays of real numbers come through."""
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return array if array.dtype.kind in "iuf" else None
 
 
 def nested_shape(value: object, depth: int = 0) -> tuple[int, ...] | None:

@@ -26,6 +26,8 @@ class Payload:
     json: Any = None
     files: Sequence[tuple[str, bytes]] = ()
     npy: bytes = b""
+    json_booleans: bool = True
+    """False when the raw JSON body holds no ``true``/``false`` at all (a cheap byte scan)."""
 
 
 def decode_payload(
@@ -45,7 +47,9 @@ def decode_payload(
         instances = body.get("instances", body.get("inputs"))
     if instances is None:
         raise InvalidInput('the JSON body must be an object with "instances": [...]')
-    return codecs.decode_json_instances(instances, spec, scale=scale, max_batch=max_batch)
+    return codecs.decode_json_instances(
+        instances, spec, scale=scale, max_batch=max_batch, booleans=payload.json_booleans
+    )
 
 
 def decode_vectors(values: object, width: int, *, what: str, max_batch: int) -> np.ndarray:

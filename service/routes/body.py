@@ -57,7 +57,8 @@ async def read_uploads(
 def raw_payload(kind: str, body: bytes) -> Payload | None:
     """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown)."""
     if kind in ("", codecs.CONTENT_TYPE_JSON):
-        return Payload(kind="json", size=len(body), json=parse_json(body))
+        booleans = b"true" in body or b"false" in body
+        return Payload(kind="json", size=len(body), json=parse_json(body), json_booleans=booleans)
     if kind == codecs.CONTENT_TYPE_NPY:
         return Payload(kind="npy", size=len(body), npy=body)
     return None

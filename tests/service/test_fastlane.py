@@ -86,6 +86,7 @@ BAD = [
     ("empty batch", P, _json({"instances": []}), True),
     ("wrong shape", P, _json({"instances": [[1, 2, 3]]}), True),
     ("booleans", P, _json({"instances": [[True] * 784]}), True),
+    ("some booleans", P, _json({"instances": [[1] * 783 + [False]]}), True),
     ("strings", P, _json({"instances": [["1"] * 784]}), True),
     ("nulls", P, _json({"instances": [[None] * 784]}), True),
     ("NaN", P, {"content": b'{"instances": [[NaN, 1]]}', "headers": JSON}, True),

@@ -20,6 +20,7 @@ from service.dataplane import DataPlane
 from service.fastlane import FastLane, FastLaneStats
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
+from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from service.responses import FastJSONResponse
 from service.routes import ROUTERS
@@ -101,5 +102,11 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> F
 
 
 def create_app_from_env() -> FastAPI:
-    """For ``uvicorn --factory``: settings from the environment."""
-    return create_app(Settings())
+    """For ``uvicorn --factory``: settings from the environment.
+
+    With several workers uvicorn starts each in a fresh process that only runs this
+    factory, so logging is configured here too, not only in ``python -m service``.
+    """
+    settings = Settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    return create_app(settings)

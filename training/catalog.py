@@ -29,6 +29,9 @@ class ModelSpec:
     learning_rate: float = 1e-3
     #: Drop the learning rate along a cosine to this fraction of it by the last epoch.
     cosine_decay: bool = False
+    #: Shift training images by up to this fraction of their size (0: no augmentation).
+    #: Training only: the exported network is the same with or without it.
+    shift_augment: float = 0.0
     reference: float | None = None
     floor: float | None = None
     #: The other dataset's test split the model is also run on (SEEDS.md question 3).
@@ -46,10 +49,13 @@ def _specs() -> list[ModelSpec]:
             "digits",
             "mnist",
             "mlp-128",
-            "MNIST digits: Flatten -> Dense(128, relu) -> Dense(10), as in the reports.",
+            "MNIST digits: Flatten -> Dense(128, relu) -> Dense(10), as in the reports; "
+            "trained with random shifts of up to 5% and a cosine learning-rate decay.",
             lambda c: networks.mlp(IMAGE, c, hidden=128),
             epochs=10,
             batch_size=32,
+            cosine_decay=True,
+            shift_augment=0.05,
             reference=0.9787,
             floor=0.978,
             cross_dataset="fashion-mnist",
@@ -76,17 +82,18 @@ def _specs() -> list[ModelSpec]:
             lambda c: networks.mlp(IMAGE, c, hidden=512, dropout=0.2),
             epochs=5,
             batch_size=32,
+            cosine_decay=True,
             reference=0.9804,
         ),
         ModelSpec(
             "digits-cnn",
             "digits",
             "mnist",
-            "cnn-32-32",
-            "MNIST digits, the best digits model: two Conv+BN+ReLU+MaxPool blocks -> "
-            "Dense(128) -> Dense(84) -> Dense(10).",
-            lambda c: networks.cnn(IMAGE, c),
-            epochs=6,
+            "cnn-32-64",
+            "MNIST digits, the best digits model: Conv(32)+BN+ReLU+MaxPool -> "
+            "Conv(64)+BN+ReLU+MaxPool -> Dense(128) -> Dropout(0.3) -> Dense(84) -> Dense(10).",
+            lambda c: networks.cnn(IMAGE, c, filters=(32, 64), dropout=0.3),
+            epochs=8,
             batch_size=128,
             cosine_decay=True,
             reference=0.9841,
@@ -102,6 +109,7 @@ def _specs() -> list[ModelSpec]:
             lambda c: networks.mlp(IMAGE, c, hidden=128),
             epochs=10,
             batch_size=32,
+            cosine_decay=True,
             reference=0.885,
             floor=0.880,
             cross_dataset="mnist",
@@ -142,7 +150,7 @@ def _specs() -> list[ModelSpec]:
             "XOR with Gaussian noise (sigma 0.3): Dense(6, relu) -> Dense(2), 32 parameters.",
             lambda c: networks.xor_mlp(c, hidden=6),
             epochs=150,
-            batch_size=16,
+            batch_size=32,
             learning_rate=0.01,
             reference=0.91,
             floor=0.90,
@@ -197,8 +205,11 @@ def _specs() -> list[ModelSpec]:
 
 CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in _specs()}
 
-#: XOR hidden widths tried for "the fewest hidden units that still work" (SEEDS.md 11).
-XOR_SWEEP_WIDTHS = (1, 2, 3, 4, 6, 8)
+#: XOR hidden widths tried for "the fewest hidden units that still work" (SEEDS.md 11),
+#: each trained with the xor recipe changed by XOR_SWEEP_RECIPE (fewer, larger steps:
+#: XOR's fit time is per-epoch overhead, not arithmetic).
+XOR_SWEEP_WIDTHS = (1, 2, 3, 4, 6)
+XOR_SWEEP_RECIPE = {"epochs": 80, "learning_rate": 0.02}
 
 
 def get_spec(name: str) -> ModelSpec:

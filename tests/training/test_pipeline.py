@@ -56,6 +56,14 @@ def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data
     assert cross.dataset == "fashion-mnist-test"
     assert 0.0 < cross.data["mean_max_probability"] <= 1.0
     assert store.get_model_version(engine, "digits", 1) is not None
+    # trained with shift augmentation, exported without it: the reports' network only
+    manifest = Manifest.read(tmp_path / "models" / "digits" / "1")
+    assert [layer.name for layer in manifest.layers] == [
+        "flatten",
+        "embedding",
+        "logits",
+        "probabilities",
+    ]
 
 
 def test_rerun_skips_and_force_makes_a_new_version(tmp_path: Path, data_dir: Path):

@@ -235,8 +235,10 @@ def _summary(outcomes: list, seconds: float, json_out: Path | None) -> None:
 
 
 def main() -> None:
-    # TensorFlow's C++ start-up chatter hides the progress bars; warnings and errors stay.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ log lines (start-up chatter, and a harmless tf.data attribute
+    # complaint every epoch in TF 2.21) bury the progress bars. Failures still surface as
+    # Python exceptions; set TF_CPP_MIN_LOG_LEVEL=0 to see the C++ lines again.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     app()
 
 

@@ -107,7 +107,11 @@ def load_version(
     run_fns = {e: _endpoint_fn(saved_model, e, name, observe) for e in ENDPOINTS}
     runners = {
         endpoint: make_runner(
-            run, name=f"{name}/{version}:{endpoint}", settings=settings, executor=executor
+            run,
+            model=name,
+            name=f"{name}/{version}:{endpoint}",
+            settings=settings,
+            executor=executor,
         )
         for endpoint, run in run_fns.items()
     }

@@ -45,14 +45,17 @@ class DirectRunner:
         return None
 
 
-def make_runner(run: RunFn, *, name: str, settings: Settings, executor: Executor) -> Runner:
-    """The batcher when enabled and available, else the direct runner."""
-    if settings.batching_enabled:
+def make_runner(
+    run: RunFn, *, model: str, name: str, settings: Settings, executor: Executor
+) -> Runner:
+    """The batcher when batching is on for ``model`` (global or per-model setting)."""
+    policy = settings.batch_policy(model)
+    if policy.enabled:
         return DynamicBatcher(
             run,
-            max_batch_size=settings.batch_max_size,
-            max_wait_ms=settings.batch_max_wait_ms,
-            max_queue=settings.batch_max_queue,
+            max_batch_size=policy.max_size,
+            max_wait_ms=policy.max_wait_ms,
+            max_queue=policy.max_queue,
             executor=executor,
             name=name,
         )

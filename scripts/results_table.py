@@ -1,6 +1,6 @@
 """Print the README's "reports vs ours" table from a metrics database.
 
-    python scripts/results_table.py [--database-url URL] [--models-dir DIR]
+python scripts/results_table.py [--database-url URL] [--models-dir DIR]
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ must be taken by the lane; unusual ones must be passed on to FastAPI.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +16,7 @@ import orjson
 import pytest
 
 from service.codecs import encode_npy
-from tests.fixtures.server import LiveServer, free_socket, wait_ready
+from tests.fixtures.server import LiveServer, run_server
 
 ZEROS = np.zeros((28, 28), dtype=int).tolist()
 DIGIT = np.tile(np.arange(28) * 9, (28, 1)).tolist()
@@ -121,31 +119,9 @@ CASES = GOOD + BAD
 GOOD_NAMES = {case[0] for case in GOOD}
 
 
-@contextlib.contextmanager
-def serve_without_lane(settings: Any) -> Iterator[LiveServer]:
-    import uvicorn
-
-    from service.app import create_app
-
-    app = create_app(settings, fast_lane=False)
-    sock = free_socket()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        wait_ready(url, alive=thread.is_alive)
-        yield LiveServer(url=url, settings=settings, app=app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def slow_lane(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with serve_without_lane(live_server.settings) as server, server.client() as client:
+    with run_server(live_server.settings, fast_lane=False) as server, server.client() as client:
         yield client
 
 

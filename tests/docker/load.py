@@ -29,6 +29,17 @@ class Outcome:
     status: int | None  # HTTP status, or None when no response came
     error: str | None  # exception class name when no response came
     refused: bool  # the connection was never established: not accepted
+    detail: str = ""  # the exception's message, e.g. "Server disconnected without ..."
+
+    @property
+    def never_answered(self) -> bool:
+        """Closed by the server before any byte of an answer: reset (ReadError) or
+        closed unread ("disconnected without sending a response"), never a partial answer."""
+        if self.status is not None:
+            return False
+        return self.error == "ReadError" or (
+            self.error == "RemoteProtocolError" and "without sending a response" in self.detail
+        )
 
 
 @dataclass
@@ -70,7 +81,14 @@ class LoadRun:
             time.sleep(0.05)  # the server is gone or going: do not spin
             return Outcome(started, time.monotonic(), None, type(exc).__name__, refused=True)
         except httpx.HTTPError as exc:
-            return Outcome(started, time.monotonic(), None, type(exc).__name__, refused=False)
+            return Outcome(
+                started,
+                time.monotonic(),
+                None,
+                type(exc).__name__,
+                refused=False,
+                detail=str(exc)[:200],
+            )
         return Outcome(started, time.monotonic(), response.status_code, None, refused=False)
 
     def _record(self, outcome: Outcome) -> None:

@@ -12,9 +12,6 @@ from PIL import Image, ImageDraw
 
 from core.manifest import InputSpec
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-MNIST_TEST_IMAGES = REPO_ROOT / "data" / "mnist" / "t10k-images-idx3-ubyte"
-
 Encode = Callable[..., bytes]
 
 
@@ -76,14 +73,10 @@ def seven() -> Callable[[int, int], Image.Image]:
 
 
 @pytest.fixture(scope="session")
-def mnist_test_images() -> np.ndarray:
-    """The real MNIST test images (uint8, 10000x28x28), fetched by ``layerlens-train fetch``."""
-    if not MNIST_TEST_IMAGES.is_file():
-        pytest.skip(
-            f"MNIST test images not fetched ({MNIST_TEST_IMAGES}); run: layerlens-train fetch"
-        )
-    from core.datasets import read_idx
+def mnist_test_images(data_dir: Path) -> np.ndarray:
+    """The real MNIST test images (uint8, 10000x28x28), verified; fetched on first use."""
+    from core.datasets import load_split
 
-    images = read_idx(MNIST_TEST_IMAGES)
+    images = load_split("mnist", "test", data_dir).x
     assert images.shape == (10000, 28, 28)
     return images

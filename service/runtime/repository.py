@@ -18,6 +18,7 @@ from types import MappingProxyType
 from core.manifest import is_valid_model_name, list_models
 from core.settings import Settings
 from service.errors import ModelNotFound, VersionNotFound
+from service.runtime.heap import freeze_loaded_objects
 from service.runtime.loaded import LoadedModel
 from service.runtime.loader import BatchObserver, load_version
 
@@ -116,6 +117,8 @@ class ModelRepository:
         for loaded in removed:
             report.removed.append(f"{loaded.name}/{loaded.version}")
             self._retire(loaded)
+        if report.loaded:
+            freeze_loaded_objects()
         return report
 
     def _retire(self, loaded: LoadedModel) -> None:

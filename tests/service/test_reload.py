@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import threading
@@ -80,3 +81,14 @@ def test_admin_routes_are_disabled_without_a_key(model_repository: Any, tmp_path
                 break
             threading.Event().wait(0.1)
         assert http.get("/v1/models/xor").json()["versions"] == [1, 3]
+
+
+def test_loaded_models_are_frozen_out_of_garbage_collection(model_repository: Any) -> None:
+    """Full collections would walk every restored TensorFlow object (~300 ms pauses)."""
+    with run_server(model_repository.settings()) as server, server.client() as http:
+        assert http.post("/v1/models/xor:predict", json={"instances": [[0, 1]]}).status_code == 200
+        plane = server.app.state.dataplane
+        loaded = plane.repository.snapshot.get("xor")
+        tracked = {id(obj) for obj in gc.get_objects()}
+        assert gc.get_freeze_count() > 0
+        assert id(loaded) not in tracked and id(loaded.manifest) not in tracked

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from core.settings import Settings
 from service.dataplane import DataPlane
@@ -21,7 +22,7 @@ from service.fastlane import FastLane, FastLaneStats
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
-from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware, RequestRecorder
 from service.responses import FastJSONResponse
 from service.routes import ROUTERS
 from service.runtime import ModelRepository
@@ -41,7 +42,27 @@ Every error is `{"error": "<what is wrong>", "code": "<machine code>"}`.
 """
 
 
-def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> FastAPI:
+class LayerlensAPI(FastAPI):
+    """FastAPI with the fast lane (service.fastlane) in front of its whole middleware stack.
+
+    The lane is the outermost layer, so the hot inference requests pay for none of
+    FastAPI's per-request machinery; everything else goes through FastAPI unchanged.
+    """
+
+    fast_lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_lane is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+        else:
+            await self.fast_lane(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling (where the lane passes requests on)."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> LayerlensAPI:
     """``fast_lane=False`` sends every request through FastAPI (tests compare the two)."""
     settings = settings or Settings()
     telemetry = Telemetry()
@@ -75,7 +96,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> F
             dataplane.close()
             executor.shutdown(wait=True, cancel_futures=True)
 
-    app = FastAPI(
+    app = LayerlensAPI(
         title="layerlens",
         version="0.1.0",
         description=DESCRIPTION,
@@ -89,19 +110,22 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> F
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.state.fast_lane = FastLaneStats()
-    if fast_lane:  # innermost of ours: it sees the body already read and size-checked
-        app.add_middleware(FastLane, dataplane=dataplane, stats=app.state.fast_lane)
+    recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        ObservabilityMiddleware,
-        telemetry=telemetry,
-        is_model=lambda name: name in repository.snapshot.models,
-    )
+    app.add_middleware(ObservabilityMiddleware, recorder=recorder)
+    app.state.fast_lane = FastLaneStats()
+    if fast_lane:
+        app.fast_lane = FastLane(
+            app.handle,
+            dataplane=dataplane,
+            stats=app.state.fast_lane,
+            recorder=recorder,
+            max_body_bytes=settings.max_body_bytes,
+        )
     return app
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env() -> LayerlensAPI:
     """For ``uvicorn --factory``: settings from the environment.
 
     With several workers uvicorn starts each in a fresh process that only runs this

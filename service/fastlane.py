@@ -1,11 +1,13 @@
 """The fast lane: the inference routes without FastAPI's per-request machinery.
 
 ``:predict`` and ``:embed`` (JSON or ``.npy`` bodies) and V2 ``infer`` are what clients
-call thousands of times a second. Through FastAPI each such call pays for route matching
-over every route, dependency solving and query validation that together cost more CPU
-than parsing the body and running the model. This pure ASGI middleware recognises those
-requests with one regular expression and calls the same data plane, the same codecs and
-the same error rendering as the routes, so answers are byte for byte the same.
+call thousands of times a second. Through FastAPI each such call pays for its middleware
+stack, route matching over every route, dependency solving and query validation, which
+together cost more CPU than parsing the body and running the model. The lane sits in
+front of all of that (``service.app.LayerlensAPI``): it recognises those requests with
+one regular expression, applies the same body limit and records the same metrics and
+access-log line as the middleware does, and calls the same data plane, codecs and error
+rendering as the routes, so answers are byte for byte the same.
 
 Anything it is not sure about goes to FastAPI untouched (the body replayed): other
 methods and content types (multipart uploads), a query parameter it does not know, a
@@ -18,24 +20,24 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import Response
-
 from core.manifest import MODEL_NAME_PATTERN
 from service import codecs
 from service.dataplane import DataPlane
-from service.errors import LayerlensError
+from service.errors import LayerlensError, PayloadTooLarge
 from service.handlers import error_response, unexpected_error_response
+from service.middleware import RequestRecorder, declared_too_large, send_too_large, too_large
 from service.protocol.v2_binary import (
     BINARY_CONTENT_TYPE,
     HEADER_LENGTH,
     encode_response,
     split_body,
 )
-from service.responses import FastJSONResponse
+from service.responses import dumps
 from service.routes.body import raw_payload
 from service.routes.queries import InferenceQuery, parse_query
 
@@ -56,17 +58,9 @@ _PATH = re.compile(
 _HEADER_LENGTH = HEADER_LENGTH.lower().encode()
 
 
-@dataclass(frozen=True)
-class RouteRef:
-    """What the observability middleware reads from ``scope["route"]``: the template."""
-
-    path: str
-
-
-_ROUTES = {
-    (verb, versioned): RouteRef(
-        f"{prefix}/{{model}}{'/versions/{version}' if versioned else ''}{suffix}"
-    )
+#: Route templates, as the metrics and the access log name the FastAPI routes.
+_TEMPLATES = {
+    (verb, versioned): f"{prefix}/{{model}}{'/versions/{version}' if versioned else ''}{suffix}"
     for verb, prefix, suffix in (
         ("predict", "/v1/models", ":predict"),
         ("embed", "/v1/models", ":embed"),
@@ -84,67 +78,96 @@ class FastLaneStats:
     deferred: int = 0
 
 
-class FastLane:
-    """Answers the hot inference requests itself; passes everything else on to ``app``."""
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request the lane takes, as read from its path, query and headers."""
 
-    def __init__(self, app: ASGIApp, *, dataplane: DataPlane, stats: FastLaneStats) -> None:
+    verb: str
+    model: str
+    version: int | None
+    kind: str
+    query: InferenceQuery
+
+    @property
+    def template(self) -> str:
+        return _TEMPLATES[self.verb, self.version is not None]
+
+
+class FastLane:
+    """Answers the hot inference requests itself; passes everything else on to ``app``.
+
+    ``app`` is the whole FastAPI application with its middleware, so a request the lane
+    passes on is limited, observed and answered exactly as if the lane did not exist.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        dataplane: DataPlane,
+        stats: FastLaneStats,
+        recorder: RequestRecorder,
+        max_body_bytes: int,
+    ) -> None:
         self.app = app
         self.plane = dataplane
         self.stats = stats
+        self.recorder = recorder
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = None
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            match = _PATH.fullmatch(scope["path"])
-        if match is None:
+        call = _recognise(scope)
+        if not isinstance(call, _Call):
+            if call is _DEFER:
+                self.stats.deferred += 1
             await self.app(scope, receive, send)
             return
-        groups = match.groupdict()
-        verb = groups["verb"] or "infer"
-        query = parse_query(scope["query_string"], verb)
-        headers = _headers(scope)
-        kind = codecs.media_type(headers.get(b"content-type"))
-        if query is None or (verb != "infer" and kind not in _RAW_KINDS):
-            self.stats.deferred += 1
-            await self.app(scope, receive, send)
-            return
-        body = await _read_body(receive)
-        if body is None:  # the client left before sending its body: nobody to answer
-            return
-        self.stats.handled += 1
-        model = groups["v1"] or groups["v2"]
-        raw_version = groups["v1version"] or groups["v2version"]
-        version = int(raw_version) if raw_version else None
-        scope["route"] = _ROUTES[verb, version is not None]
-        scope["path_params"] = {"model": model, **({"version": raw_version} if version else {})}
-        try:
-            if verb == "infer":
-                response = await self._infer(model, version, body, headers.get(_HEADER_LENGTH))
+        start = time.perf_counter()
+        if declared_too_large(scope, self.max_body_bytes):
+            status = await send_too_large(send, self.max_body_bytes)
+        else:
+            try:
+                body = await _read_body(receive, self.max_body_bytes)
+            except PayloadTooLarge:
+                status = await send_too_large(send, self.max_body_bytes)
             else:
-                response = await self._v1(verb, model, version, kind, body, query)
+                if body is None:  # the client left before sending its body: nobody to answer
+                    return
+                self.stats.handled += 1
+                status = await self._answer(call, body, scope, receive, send)
+        seconds = time.perf_counter() - start
+        self.recorder.record("POST", call.template, call.model, status, seconds)
+
+    async def _answer(
+        self, call: _Call, body: bytes, scope: Scope, receive: Receive, send: Send
+    ) -> int:
+        """Runs the request and sends the answer; returns its status."""
+        try:
+            if call.verb == "infer":
+                header_length = _header(scope, _HEADER_LENGTH)
+                content, media, extra = await self._infer(call, body, header_length)
+            else:
+                content, media, extra = await self._v1(call, body)
         except LayerlensError as exc:
             if exc.status_code >= 500:
                 logger.warning("%s %s: %s", scope["method"], scope["path"], exc.message)
             response = error_response(exc.status_code, exc.message, exc.code, exc.headers())
         except Exception as exc:
             response = unexpected_error_response(scope["method"], scope["path"], exc)
+        else:
+            await _send_ok(send, content, media, extra)
+            return 200
         await response(scope, receive, send)
+        return response.status_code
 
-    async def _v1(
-        self,
-        verb: str,
-        model: str,
-        version: int | None,
-        kind: str,
-        body: bytes,
-        query: InferenceQuery,
-    ) -> Response:
-        payload = raw_payload(kind, body)
+    async def _v1(self, call: _Call, body: bytes) -> tuple[bytes, bytes, dict[str, str] | None]:
+        payload = raw_payload(call.kind, body)
         assert payload is not None  # kind is one of _RAW_KINDS
-        if verb == "predict":
+        query = call.query
+        if call.verb == "predict":
             result = await self.plane.predict(
-                model,
-                version,
+                call.model,
+                call.version,
                 payload,
                 top_k=query.top_k,
                 with_logits=query.output == "logits",
@@ -153,39 +176,85 @@ class FastLane:
             )
         else:
             result = await self.plane.embed(
-                model, version, payload, layer=query.layer, scale=query.scale, fit=query.fit
+                call.model,
+                call.version,
+                payload,
+                layer=query.layer,
+                scale=query.scale,
+                fit=query.fit,
             )
-        return FastJSONResponse(result)
+        return dumps(result), _JSON, None
 
     async def _infer(
-        self, model: str, version: int | None, body: bytes, header_length: str | None
-    ) -> Response:
+        self, call: _Call, body: bytes, header_length: str | None
+    ) -> tuple[bytes, bytes, dict[str, str] | None]:
         # The same steps as service.routes.v2.v2_infer.
         request, tail = split_body(body, header_length)
-        header, binaries = await self.plane.v2_infer(model, version, request, tail)
+        header, binaries = await self.plane.v2_infer(call.model, call.version, request, tail)
         content, extra = encode_response(header, binaries)
-        media = BINARY_CONTENT_TYPE if binaries else "application/json"
-        return Response(content, media_type=media, headers=extra)
+        return content, (BINARY_CONTENT_TYPE.encode() if binaries else _JSON), extra
 
 
 _RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY)
+_JSON = b"application/json"
+#: An inference path with something the lane leaves to FastAPI (see the module docstring).
+_DEFER = object()
 
 
-def _headers(scope: Scope) -> dict[bytes, str]:
-    """The first value of each header, like ``Request.headers.get``."""
-    found: dict[bytes, str] = {}
+def _recognise(scope: Scope) -> _Call | object | None:
+    """The lane's request; ``_DEFER`` for an inference path it leaves to FastAPI; else None."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+        return None
+    match = _PATH.fullmatch(scope["path"])
+    if match is None:
+        return None
+    groups = match.groupdict()
+    verb = groups["verb"] or "infer"
+    query = parse_query(scope["query_string"], verb)
+    kind = codecs.media_type(_header(scope, b"content-type"))
+    if query is None or (verb != "infer" and kind not in _RAW_KINDS):
+        return _DEFER
+    raw_version = groups["v1version"] or groups["v2version"]
+    return _Call(
+        verb=verb,
+        model=groups["v1"] or groups["v2"],
+        version=int(raw_version) if raw_version else None,
+        kind=kind,
+        query=query,
+    )
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    """The first value of a header, like ``Request.headers.get``."""
     for name, value in scope["headers"]:
-        if name not in found:
-            found[name] = value.decode("latin-1")
-    return found
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def _send_ok(
+    send: Send, content: bytes, media_type: bytes, extra: dict[str, str] | None
+) -> None:
+    """The 200, with the headers Starlette's ``Response`` would write."""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra or {}).items()]
+    headers.append((b"content-length", str(len(content)).encode()))
+    headers.append((b"content-type", media_type))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _read_body(receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole body; None when the client left; PayloadTooLarge past ``max_bytes``."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large(max_bytes)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

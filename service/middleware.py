@@ -33,12 +33,27 @@ def route_template(path: str) -> str:
     return _CONVERTOR.sub(r"{\1}", path)
 
 
-async def _send_error(send: Send, error: PayloadTooLarge) -> None:
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body is larger than the limit of {max_bytes} bytes")
+
+
+def declared_too_large(scope: Scope, max_bytes: int) -> bool:
+    """A Content-Length over the limit: refused before a byte of the body is read."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+            return True
+    return False
+
+
+async def send_too_large(send: Send, max_bytes: int) -> int:
+    """The 413 answer (the connection is closed: the rest of the body is never read)."""
+    error = too_large(max_bytes)
     body = dumps({"error": error.message, "code": error.code})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return error.status_code
 
 
 class BodyLimitMiddleware:
@@ -52,17 +67,13 @@ class BodyLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"request body is larger than the limit of {self.max_bytes} bytes")
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _send_error(send, self._too_large())
-                return
+        if declared_too_large(scope, self.max_bytes):
+            await send_too_large(send, self.max_bytes)
+            return
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -72,7 +83,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _send_error(send, self._too_large())
+                await send_too_large(send, self.max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -89,16 +100,43 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-class ObservabilityMiddleware:
-    """One access-log line and the request metrics per HTTP request, by route template."""
+class RequestRecorder:
+    """The metrics and the access-log line of one finished request (one place for both)."""
 
-    def __init__(
-        self, app: ASGIApp, *, telemetry: Telemetry, is_model: Callable[[str], bool]
-    ) -> None:
-        self.app = app
+    def __init__(self, telemetry: Telemetry, *, is_model: Callable[[str], bool]) -> None:
         self.telemetry = telemetry
         #: Only names of loaded models become label values: a request cannot mint series.
         self.is_model = is_model
+
+    def record(self, method: str, template: str, model: str, status: int, seconds: float) -> None:
+        if model and not self.is_model(model):
+            model = "(unknown)"
+        self.telemetry.observe_request(method, template, model, status, seconds)
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        access_log.info(
+            "%s %s model=%s status=%d %.1fms",
+            method,
+            template,
+            model or "-",
+            status,
+            seconds * 1000,
+            extra={
+                "method": method,
+                "route": template,
+                "model": model or None,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            },
+        )
+
+
+class ObservabilityMiddleware:
+    """One access-log line and the request metrics per HTTP request, by route template."""
+
+    def __init__(self, app: ASGIApp, *, recorder: RequestRecorder) -> None:
+        self.app = app
+        self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,26 +154,9 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            seconds = time.perf_counter() - start
             route = scope.get("route")
             template = route_template(getattr(route, "path", None) or "unmatched")
             model = str(scope.get("path_params", {}).get("model", ""))
-            if model and not self.is_model(model):
-                model = "(unknown)"
-            method = scope["method"]
-            self.telemetry.observe_request(method, template, model, status, seconds)
-            access_log.info(
-                "%s %s model=%s status=%d %.1fms",
-                method,
-                template,
-                model or "-",
-                status,
-                seconds * 1000,
-                extra={
-                    "method": method,
-                    "route": template,
-                    "model": model or None,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                },
+            self.recorder.record(
+                scope["method"], template, model, status, time.perf_counter() - start
             )

@@ -38,6 +38,8 @@ class Telemetry:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        #: Labelled children by label values: ``labels()`` costs more than the update itself.
+        self._request_series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
         self.models_loaded = Gauge(
             "layerlens_models_loaded",
             "Model versions currently loaded.",
@@ -47,8 +49,16 @@ class Telemetry:
     def observe_request(
         self, method: str, route: str, model: str, status: int, seconds: float
     ) -> None:
-        self.requests.labels(method, route, model, str(status)).inc()
-        self.latency.labels(route, model).observe(seconds)
+        key = (method, route, model, status)
+        series = self._request_series.get(key)
+        if series is None:
+            series = (
+                self.requests.labels(method, route, model, str(status)),
+                self.latency.labels(route, model),
+            )
+            self._request_series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def observe_batch(self, model: str, size: int) -> None:
         self.batch_size.labels(model).observe(size)

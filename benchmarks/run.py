@@ -26,8 +26,17 @@ from benchmarks.loadgen import ensure_wrk, run_wrk
 from benchmarks.models import find_saved_model
 from benchmarks.payloads import test_images
 from benchmarks.peer.setup import mlserver_spec
-from benchmarks.scenarios import CEILING, NAIVE, OURS, PEER, Case, cases
-from benchmarks.servers import RunningServer, ServerSpec, start
+from benchmarks.scenarios import (
+    ACCEPTANCE_CONCURRENCY,
+    CEILING,
+    NAIVE,
+    OURS,
+    PAIRED,
+    PEER,
+    Case,
+    cases,
+)
+from benchmarks.servers import RunningServer, ServerSpec, cpu_seconds, start
 from core.settings import Settings
 
 DEFAULT_OUT = Path("benchmarks/results/latest.json")
@@ -40,6 +49,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per server")
     parser.add_argument("--models-dir", type=Path, help="model repository (default: settings)")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="alternating layerlens/ceiling rounds for the ceiling ratio (0: skip)",
+    )
     parser.add_argument(
         "--servers",
         default=",".join((OURS, CEILING, NAIVE, PEER)),
@@ -104,6 +119,45 @@ def warm_up(server: RunningServer, case: Case, requests: int = 20) -> None:
                 )
 
 
+def drive(server: RunningServer, case: Case, seconds: float) -> dict[str, object]:
+    """One wrk run against ``server``, with the server's CPU time per request beside it."""
+    before = cpu_seconds(server.process.pid)
+    load = run_wrk(server.base_url + case.path, case.body,
+                   connections=case.concurrency, seconds=seconds)  # fmt: skip
+    used = cpu_seconds(server.process.pid) - before
+    return {"scenario": case.scenario, "server": case.server, "concurrency": case.concurrency,
+            "images_per_request": case.body.images, **load.as_dict(),
+            "server_cpu_ms_per_request": round(1000 * used / max(1, load.requests), 4)}  # fmt: skip
+
+
+def paired_rounds(
+    specs: dict[str, ServerSpec], plan: list[Case], *, rounds: int, seconds: float, work_dir: Path
+) -> list[dict[str, object]]:
+    """The ceiling ratio from back-to-back runs: both servers up (the idle one uses no CPU),
+    driven in turn, the order swapped every round. Throughput on a shared machine drifts by
+    a quarter within minutes, so rows measured minutes apart compare the machine as much
+    as the servers; each round's pair is seconds apart."""
+    c = ACCEPTANCE_CONCURRENCY
+    pick = {name: next(x for x in plan if x.server == name and x.scenario == "predict-json"
+                       and x.concurrency == c) for name in (OURS, CEILING)}  # fmt: skip
+    servers = {name: start(specs[name], log_dir=work_dir) for name in (OURS, CEILING)}
+    rows: list[dict[str, object]] = []
+    try:
+        for name, server in servers.items():
+            warm_up(server, pick[name])
+        for index in range(rounds):
+            order = (OURS, CEILING) if index % 2 == 0 else (CEILING, OURS)
+            for name in order:
+                row = drive(servers[name], pick[name], seconds)
+                row |= {"scenario": PAIRED, "round": index}
+                rows.append(row)
+                print(report.row_line(row), flush=True)
+    finally:
+        for server in servers.values():
+            server.stop()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -127,10 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             for case in {c.scenario: c for c in mine}.values():
                 warm_up(server, case)
             for case in mine:
-                load = run_wrk(server.base_url + case.path, case.body,
-                               connections=case.concurrency, seconds=seconds)  # fmt: skip
-                row = {"scenario": case.scenario, "server": name, "concurrency": case.concurrency,
-                       "images_per_request": case.body.images, **load.as_dict()}  # fmt: skip
+                row = drive(server, case, seconds)
                 results.append(row)
                 print(report.row_line(row), flush=True)
             server_info[name] = {
@@ -142,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             }
         finally:
             server.stop()
+    if args.pairs > 0 and {OURS, CEILING} <= specs.keys():
+        print(f"alternating {OURS} and {CEILING}, {args.pairs} rounds ...", flush=True)
+        results += paired_rounds(specs, plan, rounds=args.pairs, seconds=seconds, work_dir=work_dir)
     models = sorted(p.name for p in models_dir.iterdir() if p.is_dir())
     document = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -156,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "seconds_per_scenario": seconds,
             "workers": args.workers,
+            "pairs": args.pairs,
             "models_dir": str(models_dir),
             "models": models,
         },

@@ -13,6 +13,8 @@ OURS, CEILING, NAIVE, PEER = "layerlens", "ceiling", "naive", "mlserver"
 PREDICT_CONCURRENCY = (1, 8, 32, 128)
 #: The acceptance point: JSON single-image predict at this many connections.
 ACCEPTANCE_CONCURRENCY = 32
+#: Rows of the alternating layerlens/ceiling rounds (benchmarks.run.paired_rounds).
+PAIRED = "paired-predict-json"
 
 
 @dataclass(frozen=True)

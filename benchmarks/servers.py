@@ -128,17 +128,18 @@ def _wait_ready(server: RunningServer, started: float) -> None:
             raise TimeoutError(
                 f"{spec.name} not ready after {spec.ready_timeout_s}s:\n{server.log_tail()}"
             )
-    before = _cpu_seconds(server.process.pid)
+    before = cpu_seconds(server.process.pid)
     while time.perf_counter() < deadline:
         time.sleep(0.5)
-        now = _cpu_seconds(server.process.pid)
+        now = cpu_seconds(server.process.pid)
         if now - before < IDLE_CPU_S:
             break
         before = now
     server.settled_s = round(time.perf_counter() - started - 0.5, 2)
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and every process under it."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for each in [pid, *_descendants(pid)]:

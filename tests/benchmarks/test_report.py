@@ -1,0 +1,47 @@
+"""The benchmark's acceptance figures: which rows they read and how they combine them."""
+
+from __future__ import annotations
+
+from benchmarks import report
+from benchmarks.scenarios import CEILING, OURS, PAIRED
+
+
+def _row(scenario: str, server: str, rps: float, cpu_ms: float, **extra: object) -> dict:
+    return {
+        "scenario": scenario,
+        "server": server,
+        "concurrency": 32,
+        "requests_per_s": rps,
+        "images_per_s": rps,
+        "p50_ms": 1.0,
+        "p99_ms": 10.0,
+        "errors": 0,
+        "server_cpu_ms_per_request": cpu_ms,
+        **extra,
+    }
+
+
+def test_ceiling_ratio_is_the_median_of_back_to_back_pairs() -> None:
+    rows = [
+        _row("predict-json", OURS, 5000, 0.25),
+        _row("predict-json", CEILING, 20000, 0.1),  # a quiet moment, minutes later
+        _row(PAIRED, OURS, 6000, 0.2, round=0),
+        _row(PAIRED, CEILING, 10000, 0.12, round=0),
+        _row(PAIRED, CEILING, 9000, 0.12, round=1),
+        _row(PAIRED, OURS, 4500, 0.24, round=1),
+        _row(PAIRED, OURS, 7000, 0.2, round=2),
+        _row(PAIRED, CEILING, 10000, 0.1, round=2),
+    ]
+    ratios, checks = report.acceptance(rows, {})
+    assert ratios["vs_ceiling_single_rows"] == 0.25
+    assert ratios["vs_ceiling"] == 0.6  # median of 0.6, 0.5, 0.7
+    assert ratios["ceiling_pairs"]["cpu_per_request_ratio_median"] == 0.5
+    assert checks["json_vs_ceiling"]["ok"]
+    assert "median 0.6x" in report.table(rows, {}, ratios, checks)
+
+
+def test_without_pairs_the_single_rows_decide() -> None:
+    rows = [_row("predict-json", OURS, 5000, 0.25), _row("predict-json", CEILING, 10000, 0.1)]
+    ratios, checks = report.acceptance(rows, {})
+    assert ratios["vs_ceiling"] == 0.5 and "ceiling_pairs" not in ratios
+    assert not checks["json_vs_ceiling"]["ok"]

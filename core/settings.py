@@ -158,7 +158,7 @@ class Settings(BaseSettings):
         description="Longest a request waits for others to join its batch.",
     )
     batch_max_queue: int = Field(
-        2048,
+        8192,
         gt=0,
         validation_alias=_env("batch_max_queue"),
         description="Queued instances per model version before answering 503.",

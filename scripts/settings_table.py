@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from core.settings import Settings
 
 
@@ -10,8 +12,12 @@ def rows() -> list[tuple[str, str, str]]:
     for name, field in Settings.model_fields.items():
         choices = field.validation_alias.choices if field.validation_alias else [name]
         env = " / ".join(f"`{c}`" for c in choices)
-        default = field.default
-        shown = "unset" if default is None else f"`{default}`"
+        default = field.get_default(call_default_factory=True)
+        shown = (
+            "unset"
+            if default is None
+            else f"`{json.dumps(default) if isinstance(default, dict) else default}`"
+        )
         table.append((env, shown, (field.description or "").replace("|", "\\|")))
     return table
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import statistics
 
-from benchmarks.scenarios import ACCEPTANCE_CONCURRENCY, CEILING, NAIVE, OURS, PAIRED, PEER
+from benchmarks.scenarios import (
+    ACCEPTANCE_CONCURRENCY,
+    CEILING,
+    CEILING_PYDANTIC,
+    NAIVE,
+    OURS,
+    PAIRED,
+    PEER,
+)
 
 Row = dict[str, object]
 
@@ -18,14 +26,14 @@ MAX_WORKER_RSS_MB = 1200.0
 MAX_READY_S = 15.0
 
 _HEADER = (
-    f"{'scenario':<18}{'server':<11}{'conc':>5}{'req/s':>10}{'images/s':>11}"
+    f"{'scenario':<20}{'server':<17}{'conc':>5}{'req/s':>10}{'images/s':>11}"
     f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'cpu ms/req':>12}"
 )
 
 
 def row_line(row: Row) -> str:
     return (
-        f"{row['scenario']:<18}{row['server']:<11}{row['concurrency']:>5}"
+        f"{row['scenario']:<20}{row['server']:<17}{row['concurrency']:>5}"
         f"{row['requests_per_s']:>10,.0f}{row['images_per_s']:>11,.0f}"
         f"{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['errors']:>8}"
         f"{row.get('server_cpu_ms_per_request', float('nan')):>12.3f}"
@@ -79,13 +87,15 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
     ours = _find(rows, "predict-json", OURS, c)
     rps = {
         name: (_find(rows, "predict-json", name, c) or {}).get("requests_per_s")
-        for name in (OURS, CEILING, NAIVE, PEER)
+        for name in (OURS, CEILING, CEILING_PYDANTIC, NAIVE, PEER)
     }
 
     def ratio(other: str) -> float | None:
         return round(rps[OURS] / rps[other], 2) if rps[OURS] and rps[other] else None
 
-    ratios: dict[str, object] = {f"vs_{name}": ratio(name) for name in (CEILING, NAIVE, PEER)}
+    ratios: dict[str, object] = {
+        f"vs_{name}": ratio(name) for name in (CEILING, CEILING_PYDANTIC, NAIVE, PEER)
+    }
     paired = paired_ratio(rows)
     if paired is not None:
         # Back-to-back pairs are what the ceiling check reads; the single rows above
@@ -111,10 +121,10 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
 
 def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
     lines = ["", _HEADER, "-" * len(_HEADER), *(row_line(r) for r in rows), ""]
-    lines.append(f"{'server':<11}{'ready s':>9}{'settled s':>11}{'RSS/worker MB':>15}")
+    lines.append(f"{'server':<17}{'ready s':>9}{'settled s':>11}{'RSS/worker MB':>15}")
     for name, info in servers.items():
         lines.append(
-            f"{name:<11}{info['ready_s']:>9.2f}{info['settled_s']:>11.2f}{info['per_worker_rss_mb']:>15,.0f}"
+            f"{name:<17}{info['ready_s']:>9.2f}{info['settled_s']:>11.2f}{info['per_worker_rss_mb']:>15,.0f}"
         )
     lines.append("")
     simple = {k: v for k, v in ratios.items() if not isinstance(v, dict)}

@@ -29,6 +29,7 @@ from benchmarks.peer.setup import mlserver_spec
 from benchmarks.scenarios import (
     ACCEPTANCE_CONCURRENCY,
     CEILING,
+    CEILING_PYDANTIC,
     NAIVE,
     OURS,
     PAIRED,
@@ -57,8 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--servers",
-        default=",".join((OURS, CEILING, NAIVE, PEER)),
-        help="comma-separated subset of: layerlens, ceiling, naive, mlserver",
+        default=",".join((OURS, CEILING, CEILING_PYDANTIC, NAIVE, PEER)),
+        help="comma-separated subset of: layerlens, ceiling, ceiling-pydantic, naive, mlserver",
     )
     return parser.parse_args(argv)
 
@@ -86,6 +87,9 @@ def server_specs(
             workers=workers,
         ),
         CEILING: ServerSpec(CEILING, [*uvicorn, "benchmarks.apps.ceiling:create_app"], "/ready"),
+        CEILING_PYDANTIC: ServerSpec(
+            CEILING_PYDANTIC, [*uvicorn, "benchmarks.apps.ceiling_pydantic:create_app"], "/ready"
+        ),
         NAIVE: ServerSpec(
             NAIVE,
             [*uvicorn, "benchmarks.apps.naive:create_app"],

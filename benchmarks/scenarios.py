@@ -10,6 +10,8 @@ from benchmarks import payloads
 from benchmarks.payloads import MODEL, Body
 
 OURS, CEILING, NAIVE, PEER = "layerlens", "ceiling", "naive", "mlserver"
+#: The idiomatic FastAPI ceiling (pydantic body model), for context beside ``CEILING``.
+CEILING_PYDANTIC = "ceiling-pydantic"
 PREDICT_CONCURRENCY = (1, 8, 32, 128)
 #: The acceptance point: JSON single-image predict at this many connections.
 ACCEPTANCE_CONCURRENCY = 32
@@ -43,7 +45,7 @@ def cases(images: np.ndarray, *, v2_input: str, servers: set[str]) -> list[Case]
         Case("interpolate-100", OURS, 8, f"/v1/models/{MODEL}:interpolate", interpolate),
         Case("v2-infer", OURS, 32, v2, payloads.v2_infer(one, v2_input)),
     ]  # fmt: skip
-    for server in (CEILING, NAIVE):
+    for server in (CEILING, CEILING_PYDANTIC, NAIVE):
         out += [Case("predict-json", server, c, predict, json_body) for c in PREDICT_CONCURRENCY]
     peer_body = payloads.v2_infer(one, v2_input)
     out += [Case("predict-json", PEER, c, v2, peer_body) for c in PREDICT_CONCURRENCY]

@@ -2,10 +2,11 @@
 
     python -m benchmarks.run [--quick] [--out benchmarks/results/latest.json]
 
-Servers run one after another (never side by side: they would share the two cores):
-layerlens (``python -m service``), the HTTP ceiling and the naive Keras service
+Servers run one after another (never driven side by side: they would share the two
+cores): layerlens (``python -m service``), the HTTP ceilings and the naive Keras service
 (benchmarks/apps, uvicorn with the same workers), and Seldon MLServer with adaptive
-batching (benchmarks/peer, in its own venv). See benchmarks/README.md.
+batching (benchmarks/peer, in its own venv). Then layerlens and the ceiling are driven in
+alternating rounds for the ceiling ratio. See benchmarks/README.md.
 """
 
 from __future__ import annotations

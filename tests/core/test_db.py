@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, insert, inspect, select
 
 import core.db
+import core.db.engine as engine_module
 from core.db import current, head_revision, make_engine, normalise_url, upgrade
 from core.db.__main__ import main as cli_main
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, begin_write
@@ -166,3 +169,23 @@ def test_cli_reports_an_unreachable_database(capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert "secret" not in err  # the password is never printed
+
+
+def test_upgrade_waits_out_a_write_lock_longer_than_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk can keep another migrator's lock past SQLite's busy timeout."""
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    url = f"sqlite:///{tmp_path / 'metrics.db'}"
+    holder = make_engine(url)
+    result: dict[str, object] = {}
+    try:
+        with begin_write(holder):  # the write lock, held for 10 busy timeouts
+            worker = threading.Thread(target=lambda: result.update(rev=upgrade(url)))
+            worker.start()
+            time.sleep(1.0)
+            assert worker.is_alive(), result
+        worker.join(timeout=30)
+    finally:
+        holder.dispose()
+    assert result["rev"] == head_revision()

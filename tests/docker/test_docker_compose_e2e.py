@@ -253,11 +253,11 @@ def _container_url(stack: Stack) -> str:
 def test_stopping_under_load_drops_no_accepted_request(stack: Stack) -> None:
     """Every request under way at SIGTERM is answered 200, the server exits 0 by itself.
 
-    Requests sent after SIGTERM may be refused, or reset while still queued in the
-    kernel's accept backlog when the listening socket closes, or closed unread by a worker
-    that is shutting down (the server never read them: uvicorn's parent process keeps the
-    socket open until its workers have drained); what must never happen to them is an
-    error answer or a reset after a partial answer.
+    Requests sent after SIGTERM may be refused (the supervisor and then each worker
+    stop listening), or reset while still queued in the kernel's accept backlog when the
+    listening socket closes, or closed unread by a worker that is shutting down (the
+    server never read them); what must never happen to them is an error answer or a
+    reset after a partial answer.
     """
     project = stack.project
     with stack.client() as client:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
 from tests.fixtures.server import free_socket, wait_ready
 from tests.service.conftest import copy_versions
@@ -77,3 +80,61 @@ def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path:
     log = output.decode()
     assert '"route":"/v1/models/{model}:predict"' in log  # one structured line per request
     assert "not ready any more" in log
+
+
+@pytest.mark.slow  # two worker processes start TensorFlow: about a minute on 2 cores
+def test_with_workers_new_connections_are_refused_while_draining(
+    model_repository: Any, tmp_path: Path
+) -> None:
+    """The supervisor must not keep the socket open: late clients would wait, then be reset."""
+    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "LAYERLENS_MODELS_DIR": str(models_dir),
+        "LAYERLENS_DATABASE_URL": model_repository.database_url,
+        "LAYERLENS_PORT": str(port),
+        "LAYERLENS_WORKERS": "2",
+        "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    body = b'{"instances": [[0, 1]]}'
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
+        wait_ready(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
+        # A request in flight (headers sent, body not yet) keeps its worker draining.
+        slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+        slow.sendall(
+            b"POST /v1/models/xor:predict HTTP/1.1\r\nHost: test\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:5]
+        )
+        threading.Event().wait(0.5)
+        process.send_signal(signal.SIGTERM)
+        refused = False
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and process.poll() is None and not refused:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except ConnectionRefusedError:
+                refused = True
+            else:
+                threading.Event().wait(0.1)
+        assert refused and process.poll() is None, "still accepting connections while draining"
+        slow.sendall(body[5:])  # the request in flight is still answered
+        answer = slow.recv(65536)
+        slow.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -9,8 +9,8 @@ one regular expression, applies the same body limit and records the same metrics
 access-log line as the middleware does, and calls the same data plane, codecs and error
 rendering as the routes, so answers are byte for byte the same.
 
-Anything it is not sure about goes to FastAPI untouched (the body replayed): other
-methods and content types (multipart uploads), a query parameter it does not know, a
+Anything it is not sure about goes to FastAPI untouched, decided before the body is read:
+other methods and content types (multipart uploads), a query parameter it does not know, a
 value FastAPI would reject (so the 400 names it exactly as FastAPI's validation does),
 an unusual version segment. ``tests/service/test_fastlane.py`` sends good and bad
 requests to a server with and without the lane and compares every answer.
@@ -30,7 +30,7 @@ from service import codecs
 from service.dataplane import DataPlane
 from service.errors import LayerlensError, PayloadTooLarge
 from service.handlers import error_response, unexpected_error_response
-from service.middleware import RequestRecorder, declared_too_large, send_too_large, too_large
+from service.middleware import RequestRecorder, declared_too_large, read_body, send_too_large
 from service.protocol.v2_binary import (
     BINARY_CONTENT_TYPE,
     HEADER_LENGTH,
@@ -127,11 +127,11 @@ class FastLane:
             status = await send_too_large(send, self.max_body_bytes)
         else:
             try:
-                body = await _read_body(receive, self.max_body_bytes)
+                body, complete = await read_body(receive, self.max_body_bytes)
             except PayloadTooLarge:
                 status = await send_too_large(send, self.max_body_bytes)
             else:
-                if body is None:  # the client left before sending its body: nobody to answer
+                if not complete:  # the client left before sending its body: nobody to answer
                     return
                 self.stats.handled += 1
                 status = await self._answer(call, body, scope, receive, send)
@@ -241,20 +241,3 @@ async def _send_ok(
     headers.append((b"content-type", media_type))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": content})
-
-
-async def _read_body(receive: Receive, max_bytes: int) -> bytes | None:
-    """The whole body; None when the client left; PayloadTooLarge past ``max_bytes``."""
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large(max_bytes)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

@@ -56,6 +56,24 @@ async def send_too_large(send: Send, max_bytes: int) -> int:
     return error.status_code
 
 
+async def read_body(receive: Receive, max_bytes: int) -> tuple[bytes, bool]:
+    """The body as far as the client sent it, and whether it is complete (False: the
+    client left first). Raises PayloadTooLarge as soon as it passes ``max_bytes``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large(max_bytes)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
 class BodyLimitMiddleware:
     """Reads the whole body first and answers 413 as soon as it passes ``max_bytes``.
 
@@ -74,27 +92,19 @@ class BodyLimitMiddleware:
         if declared_too_large(scope, self.max_bytes):
             await send_too_large(send, self.max_bytes)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # client gone: let the app see the disconnect
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await send_too_large(send, self.max_bytes)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            # If the client left, the app gets what came and then sees the disconnect.
+            body, _complete = await read_body(receive, self.max_bytes)
+        except PayloadTooLarge:
+            await send_too_large(send, self.max_bytes)
+            return
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)

@@ -58,6 +58,10 @@ def _check(value: float | None, limit: float, *, at_least: bool) -> dict[str, ob
     return {"value": value, "limit": limit, "ok": ok}
 
 
+def _number(row: Row, key: str) -> float:
+    return float(row[key])  # type: ignore[arg-type]
+
+
 def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
     """Median over the alternating rounds of layerlens / ceiling (req/s, and CPU per request)."""
     rounds: dict[object, dict[str, Row]] = {}
@@ -67,13 +71,10 @@ def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
     pairs = [r for r in rounds.values() if OURS in r and CEILING in r]
     if not pairs:
         return None
-    throughput = [
-        float(r[OURS]["requests_per_s"]) / float(r[CEILING]["requests_per_s"]) for r in pairs
-    ]  # type: ignore[arg-type]
-    cpu = [
-        float(r[CEILING]["server_cpu_ms_per_request"]) / float(r[OURS]["server_cpu_ms_per_request"])  # type: ignore[arg-type]
-        for r in pairs
-    ]
+    throughput = [_number(r[OURS], "requests_per_s") / _number(r[CEILING], "requests_per_s")
+                  for r in pairs]  # fmt: skip
+    cpu_key = "server_cpu_ms_per_request"
+    cpu = [_number(r[CEILING], cpu_key) / _number(r[OURS], cpu_key) for r in pairs]
     return {
         "rounds": len(pairs),
         "throughput_ratios": [round(x, 3) for x in throughput],

@@ -13,12 +13,19 @@ from fastapi import FastAPI, Request, Response
 ANSWER = orjson.dumps({"predictions": [{"class_id": 0, "label": "0", "probability": 1.0}]})
 
 
-def create_app() -> FastAPI:
+def app_with_ready_route() -> FastAPI:
+    """A bare FastAPI app with the route the benchmark polls until the server is up."""
     app = FastAPI()
 
     @app.get("/ready")
     async def ready() -> Response:
         return Response(b"ok")
+
+    return app
+
+
+def create_app() -> FastAPI:
+    app = app_with_ready_route()
 
     @app.post("/v1/models/digits:predict")
     async def predict(request: Request) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from pydantic import BaseModel
 
-from benchmarks.apps.ceiling import ANSWER
+from benchmarks.apps.ceiling import ANSWER, app_with_ready_route
 
 
 class PredictBody(BaseModel):
@@ -20,11 +20,7 @@ class PredictBody(BaseModel):
 
 
 def create_app() -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/ready")
-    async def ready() -> Response:
-        return Response(b"ok")
+    app = app_with_ready_route()
 
     @app.post("/v1/models/digits:predict")
     async def predict(body: PredictBody) -> Response:

@@ -23,28 +23,38 @@ from tests.service.conftest import copy_versions
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path: Path) -> None:
-    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
+def _start_service(
+    model_repository: Any, models_dir: Path, env: dict[str, str], *, output: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m service`` on a free port over ``models_dir``; ``env`` adds settings."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    env = {
-        **os.environ,
-        "LAYERLENS_MODELS_DIR": str(models_dir),
-        "LAYERLENS_DATA_DIR": str(model_repository.data_dir),
-        "LAYERLENS_DATABASE_URL": model_repository.database_url,
-        "LAYERLENS_PORT": str(port),
-        "LAYERLENS_LOG_FORMAT": "json",
-        "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
-        "LAYERLENS_BATCH_MAX_QUEUE": "100000",  # all four requests queue at once
-    }
     process = subprocess.Popen(
         [sys.executable, "-m", "service"],
         cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
+        env={
+            **os.environ,
+            "LAYERLENS_MODELS_DIR": str(models_dir),
+            "LAYERLENS_DATA_DIR": str(model_repository.data_dir),
+            "LAYERLENS_DATABASE_URL": model_repository.database_url,
+            "LAYERLENS_PORT": str(port),
+            "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
+            **env,
+        },
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
+    return process, port
+
+
+def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path: Path) -> None:
+    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
+    env = {
+        "LAYERLENS_LOG_FORMAT": "json",
+        "LAYERLENS_BATCH_MAX_QUEUE": "100000",  # all four requests queue at once
+    }
+    process, port = _start_service(model_repository, models_dir, env, output=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, alive=lambda: process.poll() is None)
@@ -88,27 +98,11 @@ def test_with_workers_new_connections_are_refused_while_draining(
 ) -> None:
     """The supervisor must not keep the socket open: late clients would wait, then be reset."""
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "LAYERLENS_MODELS_DIR": str(models_dir),
-        "LAYERLENS_DATABASE_URL": model_repository.database_url,
-        "LAYERLENS_PORT": str(port),
-        "LAYERLENS_WORKERS": "2",
-        "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process, port = _start_service(
+        model_repository, models_dir, {"LAYERLENS_WORKERS": "2"}, output=subprocess.DEVNULL
     )
     body = b'{"instances": [[0, 1]]}'
     try:
-        wait_ready(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
         wait_ready(f"http://127.0.0.1:{port}", alive=lambda: process.poll() is None)
         # A request in flight (headers sent, body not yet) keeps its worker draining.
         slow = socket.create_connection(("127.0.0.1", port), timeout=30)

@@ -8,7 +8,9 @@ event loop stopped, every few seconds under load (measured: one such pause per w
 After each load the heap is collected once and every survivor is frozen (``gc.freeze``):
 frozen objects still die by reference counting but are never walked again, so later
 collections only see what requests allocate. Before the next freeze the old one is lifted,
-so the cycles of a version removed since then are collected at that reload.
+so the cycles of a version removed since then are collected at that reload. That one
+collection runs on the event loop: about 0.4 s with 14 models, at start-up and once per
+reload that loads something, instead of every few seconds under load.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ A model version lives at ``MODELS_DIR/<model>/<version>/`` and holds a SavedMode
 (``saved_model/``) plus ``manifest.json``. The manifest tells a caller everything needed
 to use the SavedModel with ``tf.saved_model.load`` alone: the input contract, the layers
 that can be probed, and the exported endpoints with their tensor names.
+
+A version may also hold the same endpoints compiled for LiteRT (``model.tflite``), which
+the service runs instead of TensorFlow when present: the SavedModel stays the source of
+truth, and the manifest records how closely the compiled copy matched it at export.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 SAVED_MODEL_DIR = "saved_model"
+LITERT_FILE = "model.tflite"
 
 #: Model names are path components: keep them to a safe alphabet.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -86,6 +91,19 @@ class EndpointSpec(_Frozen):
     outputs: tuple[TensorSpec, ...]
 
 
+class CompiledRecord(_Frozen):
+    """The endpoints compiled for LiteRT (in ``LITERT_FILE``), checked against the SavedModel
+    when exported. The file name is fixed so a manifest cannot point outside its version."""
+
+    format: Literal["litert"] = "litert"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    endpoints: tuple[str, ...]
+    max_abs_diff: float = Field(
+        ge=0, description="Largest |compiled - SavedModel| over every output on the check inputs."
+    )
+    converter: str = Field(description="TensorFlow version that converted it.")
+
+
 class DatasetRecord(_Frozen):
     """Which data a model was trained and tested on, pinned by checksums of decoded arrays."""
 
@@ -127,6 +145,9 @@ class Manifest(_Frozen):
         default_factory=dict,
         description="Figures from the course reports this model is measured against.",
     )
+    compiled: CompiledRecord | None = Field(
+        default=None, description="The LiteRT copy of the endpoints, when the export made one."
+    )
 
     @field_validator("created_at")
     @classmethod
@@ -145,6 +166,8 @@ class Manifest(_Frozen):
             raise ValueError(f"missing endpoints: {', '.join(missing)}")
         if len(self.class_names) < 2:
             raise ValueError("a classifier needs at least two class names")
+        if self.compiled and not set(self.compiled.endpoints) <= set(ENDPOINTS):
+            raise ValueError(f"compiled endpoints must be among {', '.join(ENDPOINTS)}")
         return self
 
     @property

@@ -35,6 +35,7 @@ from core.manifest import (
     list_versions,
     version_dir,
 )
+from training.compile import try_compile, write_compiled
 from training.networks import Network, probed_layers
 
 
@@ -88,11 +89,13 @@ def export_network(
     dataset: DatasetRecord,
     reference: Mapping[str, float] | None = None,
     extra_files: Mapping[str, str] | None = None,
+    compile_for_litert: bool = True,
 ) -> Manifest:
     """Export and return the manifest. ``version=None`` takes the next free integer.
 
     ``extra_files`` (name -> text) are written into the version directory with the rest,
-    e.g. the training history that evaluation stores later.
+    e.g. the training history that evaluation stores later. ``compile_for_litert`` adds
+    the LiteRT copy of the endpoints that the service runs when it can (training.compile).
     """
     if version is None:
         version = max(list_versions(models_dir, name), default=0) + 1
@@ -156,6 +159,11 @@ def export_network(
     staging.mkdir(parents=True)
     try:
         archive.write_out(str(staging / SAVED_MODEL_DIR), verbose=False)
+        if compile_for_litert:
+            compiled = try_compile(staging / SAVED_MODEL_DIR, input_spec, name)
+            if compiled is not None:
+                write_compiled(staging, compiled.model)
+                manifest = manifest.model_copy(update={"compiled": compiled.record})
         for file_name, text in (extra_files or {}).items():
             (staging / file_name).write_text(text, encoding="utf-8")
         manifest.write(staging)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from core.manifest import ENDPOINTS, SAVED_MODEL_DIR, Manifest, list_versions
+from core.litert import CompiledEndpoints, sha256_hex
+from core.manifest import ENDPOINTS, LITERT_FILE, SAVED_MODEL_DIR, Manifest, list_versions
 from tests.fixtures.models import ModelRepository
 from training.catalog import CATALOG
 from training.export import export_network
@@ -74,6 +75,24 @@ def test_every_catalogue_network_exports_consistent_endpoints(name: str, tmp_pat
         assert tuple(layers[layer.name].shape[1:]) == layer.output_shape
     assert set(manifest.endpoints) >= set(ENDPOINTS)
     assert "scale" not in layers and "dropout" not in layers
+    _assert_litert_copy_matches(tmp_path / name / "1", manifest, x)
+
+
+def _assert_litert_copy_matches(version_dir: Path, manifest: Manifest, x: np.ndarray) -> None:
+    """The compiled copy the service runs gives the SavedModel's outputs on fresh inputs."""
+    assert manifest.compiled is not None and manifest.compiled.endpoints == ENDPOINTS
+    model = (version_dir / LITERT_FILE).read_bytes()
+    assert sha256_hex(model) == manifest.compiled.sha256
+    compiled = CompiledEndpoints(model)
+    loaded = tf.saved_model.load(str(version_dir / SAVED_MODEL_DIR))
+    embedding = loaded.embed(x)["embedding"].numpy()
+    for endpoint in ENDPOINTS:
+        given = embedding if endpoint == "head" else x
+        expected = getattr(loaded, endpoint)(given)
+        got = compiled.endpoint(endpoint)(given)
+        assert set(got) == set(expected), endpoint
+        for key, value in expected.items():
+            np.testing.assert_allclose(got[key], value, atol=1e-4, rtol=1e-4, err_msg=key)
 
 
 def test_export_takes_the_next_version_and_never_overwrites(tmp_path: Path) -> None:

@@ -142,6 +142,35 @@ def train(
         console.print(f"[yellow]below the floor:[/yellow] {', '.join(failed)}")
 
 
+@app.command("compile")
+def compile_models(models_dir: ModelsDir = None) -> None:
+    """Add the LiteRT copy to versions exported without one (the service runs it after a
+    restart). Versions that already have one are left alone."""
+    from core.manifest import list_models as repository_models
+    from core.manifest import version_dir
+    from training.compile import add_compiled
+
+    settings = _settings(models_dir, None, None)
+    _configure_tensorflow()
+    table = Table("model", "version", "LiteRT", "max |diff|")
+    failed = 0
+    for name, versions in repository_models(settings.models_dir).items():
+        for version in versions:
+            manifest = add_compiled(version_dir(settings.models_dir, name, version))
+            record = manifest.compiled if manifest else None
+            failed += record is None
+            table.add_row(
+                name,
+                str(version),
+                "yes" if record else "[red]no[/red]",
+                f"{record.max_abs_diff:.1e}" if record else "-",
+            )
+    console.print(table)
+    if failed:
+        console.print(f"[red]{failed} version(s) could not be compiled[/red]; see the log")
+        raise typer.Exit(1)
+
+
 def _configure_tensorflow() -> None:
     """Deterministic kernels: the same seed gives the same metrics on the same machine."""
     import tensorflow as tf

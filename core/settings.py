@@ -169,11 +169,17 @@ class Settings(BaseSettings):
         description='Per-model batching as JSON, e.g. {"digits-cnn": {"max_size": 64, '
         '"max_wait_ms": 5}}; fields: enabled, max_size, max_wait_ms, max_queue.',
     )
+    inference_runtime: Literal["litert", "tensorflow"] = Field(
+        "litert",
+        validation_alias=_env("inference_runtime"),
+        description="'litert' runs a version's LiteRT copy of its endpoints when it has one "
+        "that matches the SavedModel at load; 'tensorflow' always calls the SavedModel.",
+    )
     tf_intra_op_threads: int = Field(
         0,
         ge=0,
         validation_alias=_env("tf_intra_op_threads"),
-        description="TensorFlow intra-op threads per worker; 0 = cores / workers.",
+        description="TensorFlow intra-op (and LiteRT) threads per worker; 0 = cores / workers.",
     )
 
     def batch_policy(self, model: str) -> BatchPolicy:

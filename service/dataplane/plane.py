@@ -115,6 +115,7 @@ class DataPlane:
         loaded = self.model(name, version)
         body = loaded.manifest.model_dump(mode="json")
         body["versions"] = self.repository.snapshot.versions(name)
+        body["runtimes"] = dict(loaded.runtimes)
         return body
 
     # --- inference --------------------------------------------------------------------

@@ -19,6 +19,8 @@ class LoadedModel:
     manifest: Manifest
     path: Path
     runners: Mapping[str, Runner]
+    runtimes: Mapping[str, str]
+    """Endpoint -> what runs it: "litert" or "tensorflow"."""
     kernels: Mapping[str, np.ndarray] = field(repr=False)
     """Dense layer name -> kernel (inputs x units), read once from the SavedModel variables."""
 

@@ -2,7 +2,9 @@
 
 Loading is blocking (it reads files and traces functions), so callers run it in the
 thread pool. Every endpoint is called once before the version is published, so the
-first real request pays no tracing cost.
+first real request pays no tracing cost. Where the version carries a LiteRT copy of an
+endpoint (see core.litert) that gives the SavedModel's answer on the same check batch,
+the copy serves that endpoint; otherwise the SavedModel does.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from core.litert import CompiledEndpoints, EndpointFn, disagreement, sha256_hex
 from core.manifest import (
+    ENDPOINT_EMBED,
     ENDPOINT_HEAD,
     ENDPOINTS,
+    LITERT_FILE,
     SAVED_MODEL_DIR,
     Manifest,
     version_dir,
@@ -26,6 +31,9 @@ from core.manifest import (
 from core.settings import Settings
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import RunFn, make_runner
+from service.runtime.tf_config import intra_op_threads
+
+EMBEDDING_OUTPUT = "embedding"
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +41,24 @@ BatchObserver = Callable[[str, int], None]
 """Called with (model name, batch size) for every batch run: feeds the batch histogram."""
 
 
-def _ignore(model: str, size: int) -> None:
-    return None
-
-
-def _endpoint_fn(saved_model: Any, endpoint: str, model: str, observe: BatchObserver) -> RunFn:
+def _tensorflow_fn(saved_model: Any, endpoint: str) -> EndpointFn:
     import tensorflow as tf
 
     fn = _concrete(getattr(saved_model, endpoint))
 
     def run(x: np.ndarray) -> dict[str, np.ndarray]:
-        observe(model, len(x))
         outputs = fn(tf.constant(x, dtype=tf.float32))
         return {key: value.numpy() for key, value in outputs.items()}
 
     return run
+
+
+def _observed(run: EndpointFn, model: str, observe: BatchObserver) -> RunFn:
+    def observed(x: np.ndarray) -> dict[str, np.ndarray]:
+        observe(model, len(x))
+        return run(x)
+
+    return observed
 
 
 def _concrete(fn: Any) -> Any:
@@ -74,12 +85,51 @@ def _dense_kernels(saved_model: Any) -> dict[str, np.ndarray]:
     return kernels
 
 
-def _warm_input(manifest: Manifest, endpoint: str) -> np.ndarray:
-    if endpoint == ENDPOINT_HEAD:
-        embedding = manifest.layer(manifest.embedding_layer)
-        assert embedding is not None  # the manifest validates this
-        return np.zeros((1, *embedding.output_shape), dtype=np.float32)
-    return np.zeros((1, *manifest.input.shape), dtype=np.float32)
+def _check_inputs(manifest: Manifest, tf_fns: dict[str, EndpointFn]) -> dict[str, np.ndarray]:
+    """Per endpoint, a small deterministic batch across the input range (the head gets
+    the embedding of that batch): used to warm every endpoint and to check a LiteRT copy."""
+    low, high = manifest.input.value_range
+    rng = np.random.default_rng(0)
+    x = rng.uniform(low, high, size=(2, *manifest.input.shape)).astype(np.float32)
+    embedding = tf_fns[ENDPOINT_EMBED](x)[EMBEDDING_OUTPUT]
+    return {e: embedding if e == ENDPOINT_HEAD else x for e in ENDPOINTS}
+
+
+def _compiled_fns(directory: Path, manifest: Manifest, settings: Settings) -> dict[str, EndpointFn]:
+    """The version's LiteRT endpoints, or none when it has no copy or the copy is not the
+    one the manifest recorded (then the SavedModel serves, with a warning)."""
+    record = manifest.compiled
+    if settings.inference_runtime != "litert" or record is None:
+        return {}
+    model = (directory / LITERT_FILE).read_bytes()
+    if sha256_hex(model) != record.sha256:
+        logger.warning("%s: %s does not match its manifest checksum", directory, LITERT_FILE)
+        return {}
+    compiled = CompiledEndpoints(model, threads=intra_op_threads(settings))
+    return {e: compiled.endpoint(e) for e in record.endpoints}
+
+
+def _choose(
+    name: str,
+    tf_fns: dict[str, EndpointFn],
+    compiled: dict[str, EndpointFn],
+    inputs: dict[str, np.ndarray],
+) -> dict[str, tuple[str, EndpointFn]]:
+    """Per endpoint (runtime, function): LiteRT where its answer on ``inputs`` matches
+    the SavedModel's, TensorFlow otherwise. Every call here also warms the endpoint."""
+    chosen: dict[str, tuple[str, EndpointFn]] = {}
+    for endpoint, tf_fn in tf_fns.items():
+        expected = tf_fn(inputs[endpoint])
+        chosen[endpoint] = ("tensorflow", tf_fn)
+        lite = compiled.get(endpoint)
+        if lite is None:
+            continue
+        problem = disagreement(lite(inputs[endpoint]), expected)
+        if problem:
+            logger.warning("%s:%s LiteRT copy not used: %s", name, endpoint, problem)
+        else:
+            chosen[endpoint] = ("litert", lite)
+    return chosen
 
 
 def load_version(
@@ -102,23 +152,33 @@ def load_version(
             f"not {name} v{version}"
         )
     saved_model = tf.saved_model.load(str(directory / SAVED_MODEL_DIR))
-    for endpoint in ENDPOINTS:  # warm-up calls stay out of the batch-size histogram
-        _endpoint_fn(saved_model, endpoint, name, _ignore)(_warm_input(manifest, endpoint))
-    run_fns = {e: _endpoint_fn(saved_model, e, name, observe) for e in ENDPOINTS}
+    tf_fns = {e: _tensorflow_fn(saved_model, e) for e in ENDPOINTS}
+    # Warm-up and check calls stay out of the batch-size histogram: only runners observe.
+    chosen = _choose(
+        name, tf_fns, _compiled_fns(directory, manifest, settings), _check_inputs(manifest, tf_fns)
+    )
     runners = {
         endpoint: make_runner(
-            run,
+            _observed(run, name, observe),
             model=name,
             name=f"{name}/{version}:{endpoint}",
             settings=settings,
             executor=executor,
         )
-        for endpoint, run in run_fns.items()
+        for endpoint, (_, run) in chosen.items()
     }
-    logger.info("loaded model %s version %d from %s", name, version, directory)
+    runtimes = {endpoint: runtime for endpoint, (runtime, _) in chosen.items()}
+    logger.info(
+        "loaded model %s version %d from %s (%s)",
+        name,
+        version,
+        directory,
+        ", ".join(f"{e}: {r}" for e, r in runtimes.items()),
+    )
     return LoadedModel(
         manifest=manifest,
         path=directory,
         runners=MappingProxyType(runners),
+        runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_dense_kernels(saved_model)),
     )

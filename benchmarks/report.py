@@ -127,6 +127,10 @@ def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
         lines.append(
             f"{name:<17}{info['ready_s']:>9.2f}{info['settled_s']:>11.2f}{info['per_worker_rss_mb']:>15,.0f}"
         )
+    for name, info in servers.items():
+        if info.get("runtimes"):
+            runs = ", ".join(f"{e}: {r}" for e, r in info["runtimes"].items())
+            lines.append(f"{name} endpoints run on {runs}")
     lines.append("")
     simple = {k: v for k, v in ratios.items() if not isinstance(v, dict)}
     lines.append(

@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+#: MLServer's adaptive batching window. It switches batching off at 0 (layerlens' default),
+#: so the peer keeps the 2 ms window it had in every earlier run.
+PEER_MAX_BATCH_TIME_MS = 2.0
+
+
 def server_specs(
     models_dir: Path, saved_model: Path, work_dir: Path, *, workers: int, servers: set[str]
 ) -> dict[str, ServerSpec]:
@@ -104,7 +109,7 @@ def server_specs(
             work_dir,
             workers=workers,
             max_batch_size=settings.batch_max_size,
-            max_wait_ms=settings.batch_max_wait_ms,
+            max_wait_ms=PEER_MAX_BATCH_TIME_MS,
         )
     return {name: spec for name, spec in specs.items() if name in servers}
 
@@ -163,6 +168,12 @@ def paired_rounds(
     return rows
 
 
+def served_runtimes(server: RunningServer, model: str) -> dict[str, str]:
+    response = httpx.get(f"{server.base_url}/v1/models/{model}", timeout=10.0)
+    response.raise_for_status()
+    return response.json()["runtimes"]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -196,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                 "per_worker_rss_mb": server.per_worker_rss_mb(),
                 "workers": spec.workers if name in (OURS, PEER) else args.workers,
             }
+            if name == OURS:  # which runtime answered: the LiteRT copy or the SavedModel
+                server_info[name]["runtimes"] = served_runtimes(server, manifest["name"])
         finally:
             server.stop()
     if args.pairs > 0 and {OURS, CEILING} <= specs.keys():

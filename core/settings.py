@@ -152,10 +152,11 @@ class Settings(BaseSettings):
         description="Most instances run together in one batch.",
     )
     batch_max_wait_ms: float = Field(
-        2.0,
+        0.0,
         ge=0,
         validation_alias=_env("batch_max_wait_ms"),
-        description="Longest a request waits for others to join its batch.",
+        description="Longest a request waits for others to join its batch. 0: a batch leaves "
+        "as soon as the batcher runs, with every request that queued while the last one ran.",
     )
     batch_max_queue: int = Field(
         8192,

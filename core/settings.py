@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         validation_alias=_env("reload_interval_s"),
         description="Poll MODELS_DIR for new versions every N seconds; 0 turns polling off.",
     )
+    strict_readiness: bool = Field(
+        True,
+        validation_alias=_env("strict_readiness"),
+        description="Report not ready (503 on /v2/health/ready) while any version found in "
+        "MODELS_DIR failed to load, as Triton does; false: ready once loading has finished, "
+        "serving the versions that loaded.",
+    )
 
     # --- request limits ----------------------------------------------------------------
     max_body_bytes: int = Field(

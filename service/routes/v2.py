@@ -66,9 +66,16 @@ async def live() -> FastJSONResponse:
 
 
 @router.get("/v2/health/ready", summary="Readiness: every model loaded and warm, not draining")
-async def ready(request: Request) -> FastJSONResponse:
+async def ready(request: Request, plane: Plane) -> FastJSONResponse:
     if not request.app.state.lifecycle.ready:
         raise ModelNotReady("the server is starting or shutting down")
+    unavailable = plane.repository.snapshot.unavailable
+    if unavailable and plane.settings.strict_readiness:
+        names = ", ".join(f"{name}/{version}" for name, version in sorted(unavailable))
+        raise ModelNotReady(
+            f"not ready: {len(unavailable)} model version(s) failed to load ({names}); "
+            "LAYERLENS_STRICT_READINESS=false serves the others"
+        )
     return FastJSONResponse({"ready": True})
 
 

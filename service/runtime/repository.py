@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from core.manifest import is_valid_model_name, list_models
 from core.settings import Settings
-from service.errors import ModelNotFound, VersionNotFound
+from service.errors import ModelNotFound, ModelNotReady, VersionNotFound
 from service.runtime.heap import freeze_loaded_objects
 from service.runtime.loaded import LoadedModel
 from service.runtime.loader import BatchObserver, load_version
@@ -33,14 +33,24 @@ class Snapshot:
     models: Mapping[str, Mapping[int, LoadedModel]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: Versions found on disk that failed to load in the scan that made this snapshot.
+    unavailable: frozenset[tuple[str, int]] = frozenset()
 
     def versions(self, name: str) -> list[int]:
         return sorted(self.models.get(name, {}))
 
     def get(self, name: str, version: int | None = None) -> LoadedModel:
-        """The named version, or the highest one; 404 errors name what is missing."""
+        """The named version, or the highest loaded one.
+
+        404 when nothing by that name or number exists; 503 when it exists on disk but did
+        not load (the reason is in the server log, not in the answer).
+        """
         versions = self.models.get(name) if is_valid_model_name(name) else None
+        if version is not None and (name, version) in self.unavailable:
+            raise ModelNotReady(f"model {name!r} version {version} failed to load")
         if not versions:
+            if any(failed == name for failed, _ in self.unavailable):
+                raise ModelNotReady(f"model {name!r}: no version of it loaded")
             raise ModelNotFound(f"model {name!r} not found")
         if version is None:
             return versions[max(versions)]
@@ -84,6 +94,7 @@ class ModelRepository:
         found = await loop.run_in_executor(self._executor, list_models, models_dir)
         current = self.snapshot.models
         new: dict[str, dict[int, LoadedModel]] = {}
+        failed: set[tuple[str, int]] = set()
         for name, versions in found.items():
             for version in versions:
                 loaded = current.get(name, {}).get(version)
@@ -102,6 +113,7 @@ class ModelRepository:
                     except Exception as exc:  # a broken version must not stop the others
                         logger.exception("could not load model %s version %d", name, version)
                         report.failed[f"{name}/{version}"] = str(exc)
+                        failed.add((name, version))
                         continue
                     report.loaded.append(f"{name}/{version}")
                 new.setdefault(name, {})[version] = loaded
@@ -112,7 +124,8 @@ class ModelRepository:
             if version not in new.get(name, {})
         ]
         self.snapshot = Snapshot(
-            MappingProxyType({n: MappingProxyType(v) for n, v in sorted(new.items())})
+            MappingProxyType({n: MappingProxyType(v) for n, v in sorted(new.items())}),
+            frozenset(failed),
         )
         for loaded in removed:
             report.removed.append(f"{loaded.name}/{loaded.version}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/layerlens.db"
@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=_env("reload_interval_s"),
         description="Poll MODELS_DIR for new versions every N seconds; 0 turns polling off.",
+    )
+    default_versions: dict[str, PositiveInt] = Field(
+        default_factory=dict,
+        validation_alias=_env("default_versions"),
+        description="The version a request without one gets, per model, as JSON, e.g. "
+        '{"digits": 1}; unlisted models get their highest loaded version.',
     )
     strict_readiness: bool = Field(
         True,

@@ -95,14 +95,14 @@ class DataPlane:
     def list_models(self) -> dict[str, Any]:
         snapshot = self.repository.snapshot
         models = []
-        for name in snapshot.models:
-            default = snapshot.get(name)
-            m = default.manifest
+        for name, versions in snapshot.models.items():
+            default = snapshot.default_version(name) or max(versions)
+            m = (versions.get(default) or versions[max(versions)]).manifest
             models.append(
                 {
                     "name": name,
                     "versions": snapshot.versions(name),
-                    "default_version": m.version,
+                    "default_version": default,
                     "task": m.task,
                     "architecture": m.architecture,
                     "description": m.description,

@@ -69,12 +69,11 @@ async def live() -> FastJSONResponse:
 async def ready(request: Request, plane: Plane) -> FastJSONResponse:
     if not request.app.state.lifecycle.ready:
         raise ModelNotReady("the server is starting or shutting down")
-    unavailable = plane.repository.snapshot.unavailable
-    if unavailable and plane.settings.strict_readiness:
-        names = ", ".join(f"{name}/{version}" for name, version in sorted(unavailable))
+    missing = plane.repository.snapshot.not_serving()
+    if missing and plane.settings.strict_readiness:
         raise ModelNotReady(
-            f"not ready: {len(unavailable)} model version(s) failed to load ({names}); "
-            "LAYERLENS_STRICT_READINESS=false serves the others"
+            f"not ready: {len(missing)} model version(s) failed to load or are missing "
+            f"({', '.join(missing)}); LAYERLENS_STRICT_READINESS=false serves the others"
         )
     return FastJSONResponse({"ready": True})
 

@@ -35,12 +35,31 @@ class Snapshot:
     )
     #: Versions found on disk that failed to load in the scan that made this snapshot.
     unavailable: frozenset[tuple[str, int]] = frozenset()
+    #: Pinned default versions (``Settings.default_versions``); others default to the highest.
+    pinned: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def versions(self, name: str) -> list[int]:
         return sorted(self.models.get(name, {}))
 
+    def default_version(self, name: str) -> int | None:
+        """What a request without a version gets: the pinned one, else the highest loaded."""
+        pinned = self.pinned.get(name)
+        if pinned is not None:
+            return pinned
+        versions = self.models.get(name)
+        return max(versions) if versions else None
+
+    def not_serving(self) -> list[str]:
+        """What keeps a strict server from being ready: "name/version" of each version that
+        failed to load, and of each pinned default that is not loaded."""
+        missing = set(self.unavailable)
+        missing.update(
+            (name, v) for name, v in self.pinned.items() if v not in self.models.get(name, {})
+        )
+        return [f"{name}/{version}" for name, version in sorted(missing)]
+
     def get(self, name: str, version: int | None = None) -> LoadedModel:
-        """The named version, or the highest loaded one.
+        """The named version, or the default one (``default_version``).
 
         404 when nothing by that name or number exists; 503 when it exists on disk but did
         not load (the reason is in the server log, not in the answer).
@@ -53,7 +72,14 @@ class Snapshot:
                 raise ModelNotReady(f"model {name!r}: no version of it loaded")
             raise ModelNotFound(f"model {name!r} not found")
         if version is None:
-            return versions[max(versions)]
+            default = self.default_version(name)
+            if default not in versions:
+                raise ModelNotReady(
+                    f"model {name!r}: its default version {default} is not loaded "
+                    f"(loaded: {', '.join(str(v) for v in sorted(versions))}); "
+                    "name a version, or change LAYERLENS_DEFAULT_VERSIONS"
+                )
+            return versions[default]
         if version not in versions:
             available = ", ".join(str(v) for v in sorted(versions))
             raise VersionNotFound(
@@ -126,7 +152,16 @@ class ModelRepository:
         self.snapshot = Snapshot(
             MappingProxyType({n: MappingProxyType(v) for n, v in sorted(new.items())}),
             frozenset(failed),
+            MappingProxyType(dict(self._settings.default_versions)),
         )
+        for name, pinned in self._settings.default_versions.items():
+            if pinned not in new.get(name, {}):
+                logger.warning(
+                    "default version %d of model %s (LAYERLENS_DEFAULT_VERSIONS) is not loaded: "
+                    "requests that name no version get 503",
+                    pinned,
+                    name,
+                )
         for loaded in removed:
             report.removed.append(f"{loaded.name}/{loaded.version}")
             self._retire(loaded)

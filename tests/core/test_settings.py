@@ -55,3 +55,10 @@ def test_batching_per_model_overrides_only_what_it_names(monkeypatch) -> None:
 def test_a_misspelt_batching_field_is_an_error() -> None:
     with pytest.raises(ValidationError, match="max_sise"):
         Settings(batch_per_model={"digits": {"max_sise": 3}})
+
+
+def test_default_versions_come_from_json_and_must_be_positive(monkeypatch) -> None:
+    monkeypatch.setenv("LAYERLENS_DEFAULT_VERSIONS", '{"digits": 1, "fashion": 2}')
+    assert Settings().default_versions == {"digits": 1, "fashion": 2}
+    with pytest.raises(ValidationError, match="default_versions"):
+        Settings(default_versions={"digits": 0})

@@ -68,3 +68,30 @@ def test_a_model_with_no_loadable_version_is_not_ready_rather_than_unknown(
         assert_error(http.post("/v1/models/xor:predict", json=XOR), 503, "no version")
         assert_error(http.get("/v2/models/xor/ready"), 503)
         assert_error(http.post("/v1/models/nope:predict", json=XOR), 404, "not found")
+
+
+def test_a_pinned_default_version_serves_requests_that_name_none(
+    model_repository: Any, tmp_path: Path
+) -> None:
+    models_dir = copy_versions(model_repository.models_dir, tmp_path, {"xor": [1]})
+    _publish_xor(models_dir, model_repository.models_dir, 2, broken=False)
+    settings = model_repository.settings(models_dir=models_dir, default_versions={"xor": 1})
+    with run_server(settings) as server, server.client() as http:
+        assert http.post("/v1/models/xor:predict", json=XOR).json()["version"] == 1
+        assert http.post("/v1/models/xor/versions/2:predict", json=XOR).json()["version"] == 2
+        assert http.get("/v1/models/xor").json()["version"] == 1
+        listed = {m["name"]: m for m in http.get("/v1/models").json()["models"]}
+        assert listed["xor"]["default_version"] == 1 and listed["xor"]["versions"] == [1, 2]
+
+
+def test_a_pinned_default_that_is_not_loaded_is_named_not_replaced(
+    model_repository: Any, tmp_path: Path
+) -> None:
+    models_dir = copy_versions(model_repository.models_dir, tmp_path, {"xor": [1]})
+    pinned = model_repository.settings(models_dir=models_dir, default_versions={"xor": 3})
+    with run_server(pinned, wait_path="/v2/health/live") as server, server.client() as http:
+        assert_error(http.get("/v2/health/ready"), 503, "xor/3")
+        # No silent fall-back to version 1: a pin is there to stop exactly that.
+        assert_error(http.post("/v1/models/xor:predict", json=XOR), 503, "default version 3")
+        assert http.post("/v1/models/xor/versions/1:predict", json=XOR).status_code == 200
+        assert http.get("/v1/models").json()["models"][0]["default_version"] == 3

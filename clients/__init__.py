@@ -28,6 +28,7 @@ from clients.errors import (
 from clients.inputs import DatasetRef
 from clients.results import (
     DatasetExample,
+    DatasetExamples,
     EmbeddingMap,
     Embeddings,
     Evaluation,
@@ -52,6 +53,7 @@ __all__ = [
     "Client",
     "ConnectionFailed",
     "DatasetExample",
+    "DatasetExamples",
     "DatasetRef",
     "EmbeddingMap",
     "Embeddings",

@@ -24,6 +24,7 @@ from clients.ops import v1, v2
 from clients.ops._batches import Op
 from clients.results import (
     DatasetExample,
+    DatasetExamples,
     EmbeddingMap,
     Embeddings,
     InferResult,
@@ -220,6 +221,13 @@ class AsyncClient:
     async def dataset_example(self, dataset: str, index: int) -> DatasetExample:
         """One example of a dataset the service holds, e.g. ``("mnist-test", 1)``."""
         return await self._run(v1.dataset_example(dataset, index))
+
+    async def dataset_examples(
+        self, dataset: str, *, start: int = 0, num: int = 100
+    ) -> DatasetExamples:
+        """Examples ``start`` to ``start + num - 1`` with their labels (fewer where the split
+        ends), fetched in pages of up to 256 per request."""
+        return await self._run(v1.dataset_examples(dataset, start=start, num=num))
 
     async def reload(self, api_key: str | None = None) -> dict[str, Any]:
         """Ask the service to rescan its model repository (needs the admin API key)."""

@@ -24,6 +24,7 @@ from clients.ops import v1, v2
 from clients.ops._batches import Op
 from clients.results import (
     DatasetExample,
+    DatasetExamples,
     EmbeddingMap,
     Embeddings,
     InferResult,
@@ -218,6 +219,11 @@ class Client:
     def dataset_example(self, dataset: str, index: int) -> DatasetExample:
         """One example of a dataset the service holds, e.g. ``("mnist-test", 1)``."""
         return self._run(v1.dataset_example(dataset, index))
+
+    def dataset_examples(self, dataset: str, *, start: int = 0, num: int = 100) -> DatasetExamples:
+        """Examples ``start`` to ``start + num - 1`` with their labels (fewer where the split
+        ends), fetched in pages of up to 256 per request."""
+        return self._run(v1.dataset_examples(dataset, start=start, num=num))
 
     def reload(self, api_key: str | None = None) -> dict[str, Any]:
         """Ask the service to rescan its model repository (needs the admin API key)."""

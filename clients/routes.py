@@ -23,6 +23,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/models/{}/versions/{}/metrics"): "metrics",
     ("GET", "/v1/models/{}/weights"): "weights",
     ("GET", "/v1/models/{}/versions/{}/weights"): "weights",
+    ("GET", "/v1/datasets/{}"): "dataset_examples",
     ("GET", "/v1/datasets/{}/{}"): "dataset_example",
     ("POST", "/v1/admin/reload"): "reload",
     ("GET", "/v2"): "server_metadata",
@@ -53,5 +54,7 @@ def verb_path(model: str, version: int | None, verb: str) -> str:
     return f"{model_path(model, version)}:{verb}"
 
 
-def dataset_path(dataset: str, index: int) -> str:
-    return f"/v1/datasets/{_seg(dataset)}/{int(index)}"
+def dataset_path(dataset: str, index: int | None = None) -> str:
+    """One example (``/v1/datasets/mnist-test/1``), or the route for runs of them."""
+    path = f"/v1/datasets/{_seg(dataset)}"
+    return path if index is None else f"{path}/{int(index)}"

@@ -1,6 +1,5 @@
-"""Embeddings of many dataset examples, with their labels: fetch each example, then embed
-them in batches. The service has no batched dataset route, so examples come one request
-each (a few ms apiece on loopback); that is why the default count stays modest."""
+"""Embeddings of many dataset examples, with their labels: fetch the examples in pages,
+then embed them in batches."""
 
 from __future__ import annotations
 
@@ -12,12 +11,13 @@ from clients._http import Request
 from clients.errors import InputError
 from clients.inputs import as_instances
 from clients.ops._batches import MAX_PER_REQUEST, Op
+from clients.ops.v1 import dataset_examples
 from clients.results.embedding_map import EmbeddingMap, names_for
 from clients.results.prediction import Embeddings
-from clients.routes import dataset_path, model_path, verb_path
+from clients.routes import model_path, verb_path
 
 SPLITS = ("train", "validation", "test")
-#: Examples fetched when not told: one request each, so a few seconds on loopback.
+#: Examples fetched when not told.
 DEFAULT_MAP_SIZE = 2000
 
 
@@ -45,13 +45,11 @@ def embedding_map(
     if not chosen.endswith(tuple(f"-{s}" for s in SPLITS)):
         raise InputError(f"dataset {chosen!r} must name a split, e.g. mnist-test")
     shape = tuple(int(d) for d in manifest["input"]["shape"])
-    indices = np.arange(start, start + num)
-    instances, labels = [], []
-    for index in indices:
-        body = yield Request("GET", dataset_path(chosen, int(index)))
-        instances.append(as_instances(np.asarray(body["instance"], np.float32), shape, int(index)))
-        labels.append(int(body["label"]))
-    batch = np.concatenate(instances)
+    examples = yield from dataset_examples(chosen, start=start, num=num)
+    if len(examples) < 2:
+        raise InputError(f"{chosen} has fewer than 2 examples from index {start}")
+    indices = np.arange(start, start + len(examples))
+    batch = as_instances(examples.instances.astype(np.float32), shape, start)
     path = verb_path(model, version, "embed")
     parts = []
     for i in range(0, len(batch), MAX_PER_REQUEST):
@@ -60,7 +58,7 @@ def embedding_map(
             "POST", path, params={"layer": layer}, json={"instances": chunk}
         ))))  # fmt: skip
     embedded = Embeddings.concat(parts)
-    label_array = np.asarray(labels, dtype=np.int64)
+    label_array = examples.labels
     trained_on = default_dataset(manifest).removesuffix("-test")
     same = chosen.rsplit("-", 1)[0] == trained_on
     return EmbeddingMap(

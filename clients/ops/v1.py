@@ -9,9 +9,10 @@ import numpy as np
 
 from clients._http import Request
 from clients.errors import InputError
-from clients.ops._batches import Op, batches
+from clients.ops._batches import MAX_PER_REQUEST, Op, batches
 from clients.results import (
     DatasetExample,
+    DatasetExamples,
     Embeddings,
     Metrics,
     ModelMetadata,
@@ -100,6 +101,26 @@ def weights(model: str, *, version: int | None, layer: str | None) -> Op:
 def dataset_example(dataset: str, index: int) -> Op:
     body = yield Request("GET", dataset_path(dataset, index))
     return DatasetExample.from_json(body)
+
+
+def dataset_examples(dataset: str, *, start: int, num: int) -> Op:
+    """Pages of at most ``MAX_PER_REQUEST`` examples, until ``num`` or the split's end."""
+    if num < 1:
+        raise InputError(f"num must be at least 1, not {num}")
+    if start < 0:
+        raise InputError(f"start must be 0 or more, not {start}")
+    pages: list[dict[str, Any]] = []
+    fetched = 0
+    while fetched < num:
+        ask = min(MAX_PER_REQUEST, num - fetched)
+        params = {"start": start + fetched, "num": ask}
+        page = yield Request("GET", dataset_path(dataset), params=params)
+        pages.append(page)
+        got = len(page["labels"])
+        fetched += got
+        if got < ask or start + fetched >= int(page["size"]):
+            break
+    return DatasetExamples.from_pages(pages)
 
 
 def reload(api_key: str | None) -> Op:

@@ -3,12 +3,20 @@
 from clients.results.embedding_map import EmbeddingMap
 from clients.results.interpolation import Flip, Interpolation, InterpolationPoint
 from clients.results.metrics import Evaluation, Metrics
-from clients.results.models import DatasetExample, LayerInfo, ModelMetadata, ModelSummary, Weights
+from clients.results.models import (
+    DatasetExample,
+    DatasetExamples,
+    LayerInfo,
+    ModelMetadata,
+    ModelSummary,
+    Weights,
+)
 from clients.results.prediction import Embeddings, Prediction, PredictResult, TopK
 from clients.results.v2 import InferResult
 
 __all__ = [
     "DatasetExample",
+    "DatasetExamples",
     "EmbeddingMap",
     "Embeddings",
     "Evaluation",

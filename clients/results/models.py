@@ -120,3 +120,28 @@ class DatasetExample:
             label=raw.get("label", ""),
             instance=floats(raw.get("instance")),
         )
+
+
+@dataclass(frozen=True)
+class DatasetExamples:
+    """A run of a dataset's examples: ``instances[i]`` is example ``start + i``."""
+
+    dataset: str
+    start: int
+    size: int  #: how many examples the whole split holds
+    labels: np.ndarray
+    instances: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def from_pages(cls, pages: list[dict[str, Any]]) -> DatasetExamples:
+        first = pages[0]
+        return cls(
+            dataset=str(first["dataset"]),
+            start=int(first["start"]),
+            size=int(first["size"]),
+            labels=np.concatenate([np.asarray(p["labels"], dtype=np.int64) for p in pages]),
+            instances=np.concatenate([floats(p["instances"]) for p in pages]),
+        )

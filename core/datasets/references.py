@@ -49,20 +49,44 @@ def parse_example_reference(text: str) -> tuple[str, int]:
     return ref, int(index)
 
 
+def _position(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise IndexOutOfRange(f"{what} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise IndexOutOfRange(f"{what} must be an integer, got {value!r}") from None
+
+
 def load_example(
     ref: str, index: int, data_dir: Path, *, seed: int = DEFAULT_SEED
 ) -> tuple[np.ndarray, int]:
     """One example of a split: (its input, read-only, e.g. uint8 (28, 28); its class id)."""
+    x, y, _ = load_examples(ref, index, 1, data_dir, seed=seed, what="index")
+    return x[0], int(y[0])
+
+
+def load_examples(
+    ref: str,
+    start: int,
+    num: int,
+    data_dir: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    what: str = "start",
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Examples ``start`` to ``start + num - 1`` of a split, fewer where it ends.
+
+    Returns (inputs, class ids, the split's size); ``start`` must lie inside the split.
+    """
     name, split = resolve_reference(ref, data_dir)
-    if isinstance(index, bool):
-        raise IndexOutOfRange(f"index must be an integer, got {index!r}")
-    try:
-        position = operator.index(index)
-    except TypeError:
-        raise IndexOutOfRange(f"index must be an integer, got {index!r}") from None
+    position, count = _position(start, what), _position(num, "num")
+    if count < 1:
+        raise IndexOutOfRange(f"num must be at least 1, got {count}")
     x, y, rows = split_pool(name, split, Path(data_dir), seed)
     size = len(y) if rows is None else len(rows)
     if not 0 <= position < size:
-        raise IndexOutOfRange(f"index {position} is out of range for {ref}: 0 to {size - 1}")
-    row = position if rows is None else int(rows[position])
-    return x[row], int(y[row])
+        raise IndexOutOfRange(f"{what} {position} is out of range for {ref}: 0 to {size - 1}")
+    stop = min(position + count, size)
+    picked = slice(position, stop) if rows is None else rows[position:stop]
+    return x[picked], y[picked].astype(np.int64), size

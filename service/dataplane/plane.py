@@ -27,7 +27,7 @@ from core.settings import Settings
 from service import codecs
 from service.dataplane import inference_v2 as v2
 from service.dataplane.evaluations import check_kind, read_evaluations
-from service.dataplane.examples import dataset_example
+from service.dataplane.examples import dataset_example, dataset_examples
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload, decode_vectors
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import dense_kernel
@@ -298,6 +298,14 @@ class DataPlane:
     async def example(self, ref: str, index: int) -> dict[str, Any]:
         x, label = await self.in_thread(dataset_example, ref, index, self.settings.data_dir)
         return {"dataset": ref, "index": index, "label": label, "instance": x}
+
+    async def examples(self, ref: str, start: int, num: int) -> dict[str, Any]:
+        load = partial(
+            dataset_examples, ref, start, num, self.settings.data_dir,
+            max_num=self.settings.max_batch_size,
+        )  # fmt: skip
+        x, labels, size = await self.in_thread(load)
+        return {"dataset": ref, "start": start, "size": size, "labels": labels, "instances": x}
 
     # --- Open Inference Protocol ------------------------------------------------------
     def v2_metadata(self, name: str, version: int | None) -> dict[str, Any]:

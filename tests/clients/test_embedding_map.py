@@ -101,5 +101,6 @@ def test_map_command_bad_input(run, tmp_path: Path) -> None:
     assert "must name a split" in run("--dataset", "mnist", code=2).stderr
     unknown = run("--dataset", "nope-test", "--num", "3", code=1)
     assert "404" in unknown.stderr and "nope-test" in unknown.stderr
-    assert "out of range" in run("--start", "9999", "--num", "5", code=1).stderr
+    assert "fewer than 2 examples" in run("--start", "9999", "--num", "5", code=2).stderr
+    assert "out of range" in run("--start", "10000", "--num", "5", code=1).stderr
     run("--num", "1", code=2)

@@ -164,6 +164,19 @@ def test_dataset_example(client: Client) -> None:
     assert int(example.label) == 2
 
 
+def test_dataset_examples_page_through_a_split_and_stop_at_its_end(client: Client) -> None:
+    run = client.dataset_examples("mnist-test", start=100, num=300)  # two pages: 256 + 44
+    assert len(run) == 300 and run.instances.shape == (300, 28, 28) and run.size == 10_000
+    for offset in (0, 255, 256, 299):
+        one = client.dataset_example("mnist-test", 100 + offset)
+        np.testing.assert_array_equal(run.instances[offset], one.instance)
+        assert run.labels[offset] == int(one.label)
+    tail = client.dataset_examples("mnist-test", start=9_990, num=100)
+    assert len(tail) == 10 and tail.start == 9_990
+    with pytest.raises(InputError, match="num"):
+        client.dataset_examples("mnist-test", num=0)
+
+
 def test_reload_needs_the_api_key(client: Client) -> None:
     assert "models" in client.reload(API_KEY)
     with pytest.raises(UnauthorizedError):

@@ -74,8 +74,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_tensorflow(settings)
-        report = await repository.reload()
-        telemetry.models_loaded.set(len(repository.snapshot))
+        report = await dataplane.reload()
         if report.failed:
             logger.error("could not load: %s", ", ".join(report.failed))
         lifecycle.started = True

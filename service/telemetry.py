@@ -45,6 +45,12 @@ class Telemetry:
             "Model versions currently loaded.",
             registry=self.registry,
         )
+        self.models_not_serving = Gauge(
+            "layerlens_model_versions_not_serving",
+            "Versions in MODELS_DIR that failed to load, plus pinned defaults not loaded "
+            "(what holds strict readiness).",
+            registry=self.registry,
+        )
 
     def observe_request(
         self, method: str, route: str, model: str, status: int, seconds: float

@@ -73,7 +73,9 @@ class DataPlane:
 
     async def reload(self) -> ReloadReport:
         report = await self.repository.reload()
-        self.telemetry.models_loaded.set(len(self.repository.snapshot))
+        snapshot = self.repository.snapshot
+        self.telemetry.models_loaded.set(len(snapshot))
+        self.telemetry.models_not_serving.set(len(snapshot.not_serving()))
         return report
 
     async def poll_reload(self, interval_s: float) -> None:

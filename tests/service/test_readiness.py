@@ -47,6 +47,7 @@ def test_a_version_that_failed_to_load_holds_readiness_until_it_loads(
         assert_error(http.post("/v1/models/xor/versions/2:predict", json=XOR), 503, "version 2")
         assert_error(http.get("/v2/models/xor/versions/2/ready"), 503, "failed to load")
         assert_error(http.get("/v1/models/xor/versions/3"), 404, "no version 3")
+        assert "layerlens_model_versions_not_serving 1.0" in http.get("/metrics").text
 
         shutil.rmtree(models_dir / "xor" / "2")
         _publish_xor(models_dir, model_repository.models_dir, 2, broken=False)
@@ -54,6 +55,7 @@ def test_a_version_that_failed_to_load_holds_readiness_until_it_loads(
         assert report["loaded"] == ["xor/2"] and report["failed"] == []
         assert http.get("/v2/health/ready").json() == {"ready": True}
         assert http.post("/v1/models/xor/versions/2:predict", json=XOR).status_code == 200
+        assert "layerlens_model_versions_not_serving 0.0" in http.get("/metrics").text
 
 
 def test_a_model_with_no_loadable_version_is_not_ready_rather_than_unknown(

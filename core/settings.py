@@ -115,8 +115,8 @@ class Settings(BaseSettings):
         True,
         validation_alias=_env("strict_readiness"),
         description="Report not ready (503 on /v2/health/ready) while any version found in "
-        "MODELS_DIR failed to load, as Triton does; false: ready once loading has finished, "
-        "serving the versions that loaded.",
+        "MODELS_DIR failed to load or a pinned default version is not loaded, as Triton does; "
+        "false: ready once loading has finished, serving the versions that loaded.",
     )
 
     # --- request limits ----------------------------------------------------------------

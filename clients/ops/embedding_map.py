@@ -49,7 +49,7 @@ def embedding_map(
     if len(examples) < 2:
         raise InputError(f"{chosen} has fewer than 2 examples from index {start}")
     indices = np.arange(start, start + len(examples))
-    batch = as_instances(examples.instances.astype(np.float32), shape, start)
+    batch = as_instances(examples.instances, shape, start)
     path = verb_path(model, version, "embed")
     parts = []
     for i in range(0, len(batch), MAX_PER_REQUEST):

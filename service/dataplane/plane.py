@@ -98,8 +98,9 @@ class DataPlane:
         snapshot = self.repository.snapshot
         models = []
         for name, versions in snapshot.models.items():
-            default = snapshot.default_version(name) or max(versions)
-            m = (versions.get(default) or versions[max(versions)]).manifest
+            default = snapshot.default_version(name)
+            # A pinned default that is not loaded still describes the model by its newest.
+            m = versions[default if default in versions else max(versions)].manifest
             models.append(
                 {
                     "name": name,

@@ -49,13 +49,14 @@ class Snapshot:
         versions = self.models.get(name)
         return max(versions) if versions else None
 
+    def missing_pins(self) -> set[tuple[str, int]]:
+        """Pinned default versions that are not loaded."""
+        return {(name, v) for name, v in self.pinned.items() if v not in self.models.get(name, {})}
+
     def not_serving(self) -> list[str]:
         """What keeps a strict server from being ready: "name/version" of each version that
         failed to load, and of each pinned default that is not loaded."""
-        missing = set(self.unavailable)
-        missing.update(
-            (name, v) for name, v in self.pinned.items() if v not in self.models.get(name, {})
-        )
+        missing = self.unavailable | self.missing_pins()
         return [f"{name}/{version}" for name, version in sorted(missing)]
 
     def get(self, name: str, version: int | None = None) -> LoadedModel:
@@ -154,14 +155,13 @@ class ModelRepository:
             frozenset(failed),
             MappingProxyType(dict(self._settings.default_versions)),
         )
-        for name, pinned in self._settings.default_versions.items():
-            if pinned not in new.get(name, {}):
-                logger.warning(
-                    "default version %d of model %s (LAYERLENS_DEFAULT_VERSIONS) is not loaded: "
-                    "requests that name no version get 503",
-                    pinned,
-                    name,
-                )
+        for name, pinned in sorted(self.snapshot.missing_pins()):
+            logger.warning(
+                "default version %d of model %s (LAYERLENS_DEFAULT_VERSIONS) is not loaded: "
+                "requests that name no version get 503",
+                pinned,
+                name,
+            )
         for loaded in removed:
             report.removed.append(f"{loaded.name}/{loaded.version}")
             self._retire(loaded)

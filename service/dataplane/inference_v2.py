@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -95,8 +96,9 @@ def requested_outputs(loaded: LoadedModel, request: dict[str, Any]) -> list[tupl
     return chosen
 
 
-def endpoint_for(outputs: list[tuple[str, bool]]) -> str:
-    return ENDPOINT_PREDICT if all(n in _PREDICT_OUTPUTS for n, _ in outputs) else ENDPOINT_LAYERS
+def endpoint_for(names: Iterable[str]) -> str:
+    """The one endpoint whose outputs hold every name."""
+    return ENDPOINT_PREDICT if all(n in _PREDICT_OUTPUTS for n in names) else ENDPOINT_LAYERS
 
 
 def encode_outputs(

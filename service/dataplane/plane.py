@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from functools import partial
 from typing import Any, TypeVar
@@ -326,5 +326,15 @@ class DataPlane:
             v2.decode_inputs, loaded, body, binaries, max_batch=self.settings.max_batch_size
         )
         x = decode() if len(tail) <= INLINE_DECODE_BYTES else await self.in_thread(decode)
-        results = await loaded.runner(v2.endpoint_for(outputs)).submit(x)
+        results = await self.run_outputs(loaded, x, [name for name, _binary in outputs])
         return v2.encode_outputs(loaded, body, results, outputs)
+
+    async def run_outputs(
+        self, loaded: LoadedModel, x: np.ndarray, names: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """The named outputs (see ``v2.output_shapes``) of a decoded batch, at the tensor level.
+
+        One endpoint call through the batcher: ``predict`` when only probabilities and
+        logits are asked for, else ``layers``. Every front door (REST V2, gRPC) ends here.
+        """
+        return await loaded.runner(v2.endpoint_for(names)).submit(x)

@@ -16,9 +16,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from core.db import make_engine
 from core.settings import Settings
 from service.dataplane import DataPlane
-from service.fastlane import FastLane, FastLaneStats
+from service.fastlane import FastLane
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
@@ -69,7 +70,15 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     lifecycle = Lifecycle()
     executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
-    dataplane = DataPlane(settings, repository=repository, executor=executor, telemetry=telemetry)
+    engine = make_engine(settings.database_url)
+    dataplane = DataPlane(
+        settings,
+        repository=repository,
+        executor=executor,
+        telemetry=telemetry,
+        engine=engine,
+        lifecycle=lifecycle,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,7 +101,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
             await repository.close()
-            dataplane.close()
+            engine.dispose()
             executor.shutdown(wait=True, cancel_futures=True)
 
     app = LayerlensAPI(
@@ -102,9 +111,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
     )
-    app.state.settings = settings
     app.state.dataplane = dataplane
-    app.state.lifecycle = lifecycle
     app.state.telemetry = telemetry
     install_error_handlers(app)
     for router in ROUTERS:
@@ -112,12 +119,10 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, recorder=recorder)
-    app.state.fast_lane = FastLaneStats()
     if fast_lane:
         app.fast_lane = FastLane(
             app.handle,
             dataplane=dataplane,
-            stats=app.state.fast_lane,
             recorder=recorder,
             max_body_bytes=settings.max_body_bytes,
         )

@@ -43,26 +43,18 @@ import numpy as np
 
 from service.errors import InvalidInput, ModelNotReady, Overloaded
 
-__all__ = ["BatcherStats", "DynamicBatcher", "RunFn"]
+__all__ = ["BatchObserver", "DynamicBatcher", "RunFn"]
 
 log = logging.getLogger(__name__)
 
+#: A blocking model call: a batch in, each output's rows out (an endpoint of a version).
 RunFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 Outputs = dict[str, np.ndarray]
+#: Called on the event loop with the row count of every batch run (the batch histogram).
+BatchObserver = Callable[[int], None]
 
 #: Seconds a client is told to wait (Retry-After) when the queue is full.
 RETRY_AFTER_S = 1
-
-
-@dataclass(frozen=True)
-class BatcherStats:
-    """A snapshot for /metrics and tests."""
-
-    requests: int
-    rejected: int
-    batches: int
-    rows: int
-    queued_rows: int
 
 
 @dataclass(eq=False)
@@ -88,7 +80,7 @@ class DynamicBatcher:
         max_queue: int,
         executor: concurrent.futures.Executor,
         name: str = "",
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: BatchObserver | None = None,
     ) -> None:
         if max_batch_size < 1 or max_queue < 1 or max_wait_ms < 0:
             raise ValueError("max_batch_size and max_queue must be >= 1, max_wait_ms >= 0")
@@ -98,7 +90,6 @@ class DynamicBatcher:
         self.max_queue = max_queue
         self._executor = executor
         self.name = name or getattr(run, "__name__", "batcher")
-        #: Called on the event loop with the row count of every batch run (e.g. a histogram).
         self.on_batch = on_batch
         self._queue: collections.deque[_Pending] = collections.deque()
         self._queued_rows = 0
@@ -106,17 +97,11 @@ class DynamicBatcher:
         self._waiting_for_full = False
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._requests = self._rejected = self._batches = self._rows = 0
 
     @property
-    def stats(self) -> BatcherStats:
-        return BatcherStats(
-            requests=self._requests,
-            rejected=self._rejected,
-            batches=self._batches,
-            rows=self._rows,
-            queued_rows=self._queued_rows,
-        )
+    def queued_rows(self) -> int:
+        """Rows waiting for a batch (what back-pressure compares with ``max_queue``)."""
+        return self._queued_rows
 
     async def submit(self, x: np.ndarray) -> Outputs:
         """Run ``x`` (``(n, ...)`` rows) as part of a batch; returns each output's n rows."""
@@ -126,7 +111,6 @@ class DynamicBatcher:
             raise InvalidInput("the batch is empty: send at least one instance")
         rows = int(x.shape[0])
         if self._queued_rows and self._queued_rows + rows > self.max_queue:
-            self._rejected += 1
             raise Overloaded(
                 f"{self.name} is overloaded: {self._queued_rows} instances are already queued",
                 retry_after_s=RETRY_AFTER_S,
@@ -137,7 +121,6 @@ class DynamicBatcher:
         item = _Pending(x, loop.create_future(), loop.time())
         self._queue.append(item)
         self._queued_rows += rows
-        self._requests += 1
         if not self._waiting_for_full or self._queued_rows >= self.max_batch_size:
             self._wake()
         try:
@@ -239,9 +222,6 @@ class DynamicBatcher:
             log.debug("batch of %d requests failed in %s: %r", len(batch), self.name, exc)
             _fail(batch, exc)
             return
-        rows = sum(item.rows for item in batch)
-        self._batches += 1
-        self._rows += rows
         start = 0
         for item in batch:
             stop = start + item.rows
@@ -250,7 +230,7 @@ class DynamicBatcher:
             start = stop
         if self.on_batch is not None:
             try:
-                self.on_batch(rows)
+                self.on_batch(sum(item.rows for item in batch))
             except Exception:
                 log.exception("batch observer of %s failed", self.name)
 

@@ -1,11 +1,15 @@
-"""The service's error hierarchy. One exception handler (service.app) turns these into
-``{"error": message, "code": code}`` with the status code below; anything else is logged
-with its traceback and answered 500 with a generic message (no internals in the body).
+"""The service's error hierarchy, the one place every error class lives.
+
+``service.handlers.error_response`` (called by FastAPI's exception handlers and by the fast
+lane alike) turns these into ``{"error": message, "code": code}`` with the status code
+below; anything else is logged with its traceback and answered 500 with a generic message
+(no internals in the body). The gRPC front door maps the same classes by status code.
 
     LayerlensError (500, internal)
     ├── BadRequest (400, bad_request)
     │   ├── InvalidInput (400, invalid_input)        shape, dtype, range, NaN/Inf, empty batch
     │   ├── InvalidImage (400, invalid_image)        undecodable or corrupt image bytes
+    │   ├── MalformedJSON (400, malformed_json)      a body that is not JSON
     │   └── UnknownLayer (400, unknown_layer)
     ├── NotFound (404, not_found)
     │   ├── ModelNotFound (404, model_not_found)
@@ -15,6 +19,7 @@ with its traceback and answered 500 with a generic message (no internals in the 
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
     ├── ModelNotReady (503, model_not_ready)
+    ├── MetricsUnavailable (503, metrics_unavailable) the metrics database cannot be read
     └── Overloaded (503, overloaded)                 batch queue full; carries Retry-After
 """
 
@@ -44,6 +49,10 @@ class InvalidInput(BadRequest):
 
 class InvalidImage(BadRequest):
     code = "invalid_image"
+
+
+class MalformedJSON(BadRequest):
+    code = "malformed_json"
 
 
 class UnknownLayer(BadRequest):
@@ -85,6 +94,11 @@ class UnsupportedMediaType(LayerlensError):
 class ModelNotReady(LayerlensError):
     status_code = 503
     code = "model_not_ready"
+
+
+class MetricsUnavailable(LayerlensError):
+    status_code = 503
+    code = "metrics_unavailable"
 
 
 class Overloaded(LayerlensError):

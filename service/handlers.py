@@ -23,7 +23,22 @@ logger = logging.getLogger(__name__)
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 
 
-def error_response(
+def error_response(exc: Exception, method: str, path: str) -> FastJSONResponse:
+    """The one renderer of errors, for FastAPI's handlers and the fast lane alike.
+
+    A LayerlensError answers with its own status, code and headers (5xx ones are logged);
+    anything else is logged with its traceback and answered with a body that says nothing
+    about internals.
+    """
+    if isinstance(exc, LayerlensError):
+        if exc.status_code >= 500:
+            logger.warning("%s %s: %s", method, path, exc.message)
+        return _json_error(exc.status_code, exc.message, exc.code, exc.headers())
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return _json_error(500, "internal error", "internal")
+
+
+def _json_error(
     status: int, message: str, code: str, headers: dict[str, str] | None = None
 ) -> FastJSONResponse:
     return FastJSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
@@ -46,18 +61,15 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-async def _layerlens_error(request: Request, exc: Exception) -> FastJSONResponse:
-    assert isinstance(exc, LayerlensError)
-    if exc.status_code >= 500:
-        logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
-    return error_response(exc.status_code, exc.message, exc.code, exc.headers())
+async def _render(request: Request, exc: Exception) -> FastJSONResponse:
+    return error_response(exc, request.method, request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> FastJSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     code = "malformed_json" if any(e.get("type") == "json_invalid" for e in errors) else None
-    return error_response(400, describe_validation_errors(errors), code or "invalid_input")
+    return _json_error(400, describe_validation_errors(errors), code or "invalid_input")
 
 
 async def _http_error(request: Request, exc: Exception) -> FastJSONResponse:
@@ -70,21 +82,11 @@ async def _http_error(request: Request, exc: Exception) -> FastJSONResponse:
     else:
         message = str(exc.detail)
     code = _HTTP_CODES.get(status, "http_error")
-    return error_response(status, message, code, dict(exc.headers or {}))
-
-
-def unexpected_error_response(method: str, path: str, exc: Exception) -> FastJSONResponse:
-    """Logged with its traceback; the body says nothing about internals."""
-    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
-    return error_response(500, "internal error", "internal")
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> FastJSONResponse:
-    return unexpected_error_response(request.method, request.url.path, exc)
+    return _json_error(status, message, code, dict(exc.headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(LayerlensError, _layerlens_error)
+    app.add_exception_handler(LayerlensError, _render)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(Exception, _render)

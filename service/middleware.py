@@ -9,19 +9,14 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PayloadTooLarge
+from service.handlers import error_response
 from service.logs import ACCESS_LOGGER
-from service.responses import dumps
 from service.telemetry import Telemetry
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
@@ -45,15 +40,12 @@ def declared_too_large(scope: Scope, max_bytes: int) -> bool:
     return False
 
 
-async def send_too_large(send: Send, max_bytes: int) -> int:
-    """The 413 answer (the connection is closed: the rest of the body is never read)."""
-    error = too_large(max_bytes)
-    body = dumps({"error": error.message, "code": error.code})
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-    return error.status_code
+async def send_too_large(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> int:
+    """The 413 answer; the connection is closed, so the rest of the body is never read."""
+    response = error_response(too_large(max_bytes), scope["method"], scope["path"])
+    response.headers["connection"] = "close"
+    await response(scope, receive, send)
+    return response.status_code
 
 
 async def read_body(receive: Receive, max_bytes: int) -> tuple[bytes, bool]:
@@ -90,13 +82,13 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if declared_too_large(scope, self.max_bytes):
-            await send_too_large(send, self.max_bytes)
+            await send_too_large(scope, receive, send, self.max_bytes)
             return
         try:
             # If the client left, the app gets what came and then sees the disconnect.
             body, _complete = await read_body(receive, self.max_bytes)
         except PayloadTooLarge:
-            await send_too_large(send, self.max_bytes)
+            await send_too_large(scope, receive, send, self.max_bytes)
             return
         replayed = False
 

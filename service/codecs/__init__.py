@@ -6,8 +6,7 @@ InvalidImage, 413 PayloadTooLarge, 415 UnsupportedMediaType) with messages that 
 is wrong. Decoding is CPU work: call these from a worker thread, not the event loop.
 """
 
-from service.codecs.encode import encode_npy, to_lists
-from service.codecs.images import FITS, decode_images
+from service.codecs.images import FITS, Fit, decode_images
 from service.codecs.instances import decode_json_instances
 from service.codecs.media import (
     ACCEPTED_IMAGE_FORMATS,
@@ -18,7 +17,7 @@ from service.codecs.media import (
 )
 from service.codecs.npy import decode_npy
 from service.codecs.v2 import V2_DATATYPES, decode_v2_input
-from service.codecs.validate import SCALES
+from service.codecs.validate import SCALES, Scale
 
 __all__ = [
     "ACCEPTED_IMAGE_FORMATS",
@@ -28,11 +27,11 @@ __all__ = [
     "FITS",
     "SCALES",
     "V2_DATATYPES",
+    "Fit",
+    "Scale",
     "decode_images",
     "decode_json_instances",
     "decode_npy",
     "decode_v2_input",
-    "encode_npy",
     "media_type",
-    "to_lists",
 ]

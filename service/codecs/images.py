@@ -10,6 +10,7 @@ so a PNG of a dataset image gives back exactly the dataset's array.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -19,7 +20,9 @@ from service.codecs.image_open import open_image, to_gray
 from service.codecs.validate import check_batch_size, dims_text
 from service.errors import InvalidImage, InvalidInput, UnsupportedMediaType
 
-FITS: tuple[str, ...] = ("auto", "none", "mnist-centre", "pad-resize")
+#: How an image of another size is fitted to the input ("auto": the manifest's choice).
+Fit = Literal["auto", "none", "mnist-centre", "pad-resize"]
+FITS: tuple[str, ...] = get_args(Fit)
 DEFAULT_FIT = "pad-resize"
 _MAX_NAME = 80
 
@@ -60,7 +63,7 @@ def decode_images(
     *,
     max_pixels: int,
     max_batch: int,
-    fit: str = "auto",
+    fit: Fit = "auto",
 ) -> np.ndarray:
     """(filename, bytes) pairs -> float32 ``(N, *spec.shape)`` in ``spec.value_range``."""
     size = _image_size(spec)

@@ -7,15 +7,16 @@ The checks are vectorised; only the index of the first offending instance is loo
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 from core.manifest import InputSpec
 from service.errors import InvalidInput, PayloadTooLarge
 
+#: How JSON values are read: in the model's own range, or in [0, 1].
 Scale = Literal["raw", "unit"]
-SCALES: tuple[str, ...] = ("raw", "unit")
+SCALES: tuple[str, ...] = get_args(Scale)
 
 #: Values this far outside the range (as a fraction of its width) are rounding, not errors;
 #: they are clipped into the range.

@@ -9,22 +9,10 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import EVALUATION_KINDS, KIND_TEST, get_evaluations
-from service.errors import InvalidInput, LayerlensError
+from core.db import KIND_TEST, get_evaluations
+from service.errors import MetricsUnavailable
 
 logger = logging.getLogger(__name__)
-
-
-class MetricsUnavailable(LayerlensError):
-    status_code = 503
-    code = "metrics_unavailable"
-
-
-def check_kind(kind: str | None) -> None:
-    if kind is not None and kind not in EVALUATION_KINDS:
-        raise InvalidInput(
-            f"unknown evaluation kind {kind!r}; expected one of: {', '.join(EVALUATION_KINDS)}"
-        )
 
 
 def read_evaluations(

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from core.manifest import ENDPOINT_LAYERS, ENDPOINT_PREDICT, LOGITS_LAYER, PROBABILITIES_LAYER
+from core.manifest import ENDPOINT_PREDICT, LOGITS_LAYER, PROBABILITIES_LAYER
 from service import codecs
 from service.errors import InvalidInput
 from service.runtime import LoadedModel
 
 PLATFORM = "tensorflow_savedmodel"
+#: What the ``predict`` and ``head`` endpoints return, and what ``infer`` answers by default.
 DEFAULT_OUTPUTS = (PROBABILITIES_LAYER, LOGITS_LAYER)
-_PREDICT_OUTPUTS = frozenset(DEFAULT_OUTPUTS)
 
 
 def input_name(loaded: LoadedModel) -> str:
@@ -94,11 +93,6 @@ def requested_outputs(loaded: LoadedModel, request: dict[str, Any]) -> list[tupl
         binary = params.get("binary_data", binary_default) if isinstance(params, dict) else False
         chosen.append((name, bool(binary)))
     return chosen
-
-
-def endpoint_for(names: Iterable[str]) -> str:
-    """The one endpoint whose outputs hold every name."""
-    return ENDPOINT_PREDICT if all(n in _PREDICT_OUTPUTS for n in names) else ENDPOINT_LAYERS
 
 
 def encode_outputs(

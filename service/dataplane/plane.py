@@ -1,7 +1,10 @@
-"""The data plane: the one place between HTTP routes and the runtime.
+"""The data plane: the one place between the front doors and the runtime.
 
-Routes hand it parsed payloads; it looks the model up in the current snapshot, decodes
-with the codecs, runs the SavedModel endpoints through their runners and encodes results.
+Front doors (the HTTP adapters in ``service.adapters``, the FastAPI routes, the gRPC
+servicer) hand it decoded requests; it looks the model up in the current snapshot, decodes
+payloads with the codecs, runs the SavedModel endpoints through their runners at the
+tensor level, and answers the questions every front door asks (readiness, the catalogue,
+stored evaluations, dataset examples).
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
+from sqlalchemy.engine import Engine
 
-from core.db import make_engine
+from core.db.records import check_kind
 from core.manifest import (
+    EMBEDDING_LAYER,
     ENDPOINT_EMBED,
     ENDPOINT_HEAD,
     ENDPOINT_LAYERS,
@@ -26,14 +32,13 @@ from core.manifest import (
 from core.settings import Settings
 from service import codecs
 from service.dataplane import inference_v2 as v2
-from service.dataplane.evaluations import check_kind, read_evaluations
-from service.dataplane.examples import dataset_example, dataset_examples
-from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload, decode_vectors
+from service.dataplane.datasets import dataset_example, dataset_examples
+from service.dataplane.evaluations import read_evaluations
+from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import dense_kernel
-from service.dataplane.predictions import encode_predictions
 from service.errors import InvalidInput, UnknownLayer
-from service.protocol.v2_binary import take_binary_inputs
+from service.lifecycle import Lifecycle
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
 from service.schemas import ExampleRef, InlineInstance, InterpolateRequest
@@ -41,6 +46,17 @@ from service.telemetry import Telemetry
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
+
+#: Outputs of the ``predict`` and ``head`` endpoints; any other name needs ``layers``.
+_PREDICT_OUTPUTS = frozenset(v2.DEFAULT_OUTPUTS)
+#: The one output of the ``embed`` endpoint (whatever the embedding layer is called).
+EMBEDDING_OUTPUT = EMBEDDING_LAYER
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ready: bool
+    reason: str = ""
 
 
 class DataPlane:
@@ -51,12 +67,15 @@ class DataPlane:
         repository: ModelRepository,
         executor: Executor,
         telemetry: Telemetry,
+        engine: Engine,
+        lifecycle: Lifecycle,
     ) -> None:
         self.settings = settings
         self.repository = repository
         self.executor = executor
         self.telemetry = telemetry
-        self.engine = make_engine(settings.database_url)
+        self.engine = engine
+        self.lifecycle = lifecycle
 
     # --- plumbing ---------------------------------------------------------------------
     def model(self, name: str, version: int | None = None) -> LoadedModel:
@@ -65,11 +84,20 @@ class DataPlane:
     async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def decode(self, loaded: LoadedModel, payload: Payload, **options: str) -> np.ndarray:
-        decode = partial(decode_payload, payload, loaded.manifest.input, self.settings, **options)
-        if payload.kind == "json" and payload.size <= INLINE_DECODE_BYTES:
-            return decode()
-        return await self.in_thread(decode)
+    async def off_loop(self, fn: Callable[[], T], *, size: int) -> T:
+        """Decoding work: inline for small bodies (a thread hand-off costs more), else in
+        the thread pool so a large body never stalls the event loop."""
+        return fn() if size <= INLINE_DECODE_BYTES else await self.in_thread(fn)
+
+    async def decode(
+        self, loaded: LoadedModel, payload: Payload, *, scale: codecs.Scale, fit: codecs.Fit
+    ) -> np.ndarray:
+        decode = partial(
+            decode_payload, payload, loaded.manifest.input, self.settings, scale=scale, fit=fit
+        )
+        if payload.kind == "json":
+            return await self.off_loop(decode, size=payload.size)
+        return await self.in_thread(decode)  # images and .npy: always in the pool
 
     async def reload(self) -> ReloadReport:
         report = await self.repository.reload()
@@ -90,11 +118,22 @@ class DataPlane:
             if report.loaded or report.removed:
                 logger.info("reload: loaded %s, removed %s", report.loaded, report.removed)
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def readiness(self) -> Readiness:
+        """Ready once started and not draining; with ``strict_readiness``, also only while
+        every version found on disk loaded and every pinned default is loaded."""
+        if not self.lifecycle.ready:
+            return Readiness(False, "the server is starting or shutting down")
+        missing = self.repository.snapshot.not_serving()
+        if missing and self.settings.strict_readiness:
+            return Readiness(
+                False,
+                f"not ready: {len(missing)} model version(s) failed to load or are missing "
+                f"({', '.join(missing)}); LAYERLENS_STRICT_READINESS=false serves the others",
+            )
+        return Readiness(True)
 
     # --- catalogue --------------------------------------------------------------------
-    def list_models(self) -> dict[str, Any]:
+    def model_summaries(self) -> dict[str, Any]:
         snapshot = self.repository.snapshot
         models = []
         for name, versions in snapshot.models.items():
@@ -114,6 +153,10 @@ class DataPlane:
             )
         return {"models": models}
 
+    def loaded_versions(self) -> dict[str, list[int]]:
+        snapshot = self.repository.snapshot
+        return {name: snapshot.versions(name) for name in snapshot.models}
+
     def metadata(self, name: str, version: int | None) -> dict[str, Any]:
         loaded = self.model(name, version)
         body = loaded.manifest.model_dump(mode="json")
@@ -121,60 +164,30 @@ class DataPlane:
         body["runtimes"] = dict(loaded.runtimes)
         return body
 
-    # --- inference --------------------------------------------------------------------
-    async def predict(
-        self,
-        name: str,
-        version: int | None,
-        payload: Payload,
-        *,
-        top_k: int | None = None,
-        with_logits: bool = False,
-        scale: str = "raw",
-        fit: str = "auto",
-    ) -> dict[str, Any]:
+    def v2_metadata(self, name: str, version: int | None) -> dict[str, Any]:
         loaded = self.model(name, version)
-        x = await self.decode(loaded, payload, scale=scale, fit=fit)
-        outputs = await loaded.runner(ENDPOINT_PREDICT).submit(x)
-        return self._prediction_body(loaded, outputs, top_k=top_k, with_logits=with_logits)
+        return v2.model_metadata(loaded, self.repository.snapshot.versions(name))
 
-    def _prediction_body(
-        self,
-        loaded: LoadedModel,
-        outputs: Mapping[str, np.ndarray],
-        *,
-        top_k: int | None,
-        with_logits: bool,
-    ) -> dict[str, Any]:
-        predictions = encode_predictions(
-            outputs["probabilities"],
-            loaded.manifest.class_names,
-            top_k=top_k or self.settings.default_top_k,
-            logits=outputs["logits"] if with_logits else None,
-        )
-        return {"model": loaded.name, "version": loaded.version, "predictions": predictions}
+    # --- inference at the tensor level ------------------------------------------------
+    async def run_outputs(
+        self, loaded: LoadedModel, x: np.ndarray, names: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """The named outputs (see ``v2.output_shapes``) of a decoded batch ``x``.
 
-    async def embed(
-        self,
-        name: str,
-        version: int | None,
-        payload: Payload,
-        *,
-        layer: str | None = None,
-        scale: str = "raw",
-        fit: str = "auto",
-    ) -> dict[str, Any]:
-        loaded = self.model(name, version)
-        layer = self.probe_layer(loaded, layer)
-        x = await self.decode(loaded, payload, scale=scale, fit=fit)
-        vectors = await self.layer_output(loaded, x, layer)
-        return {
-            "model": loaded.name,
-            "version": loaded.version,
-            "layer": layer,
-            "shape": list(vectors.shape),
-            "embeddings": vectors,
-        }
+        One endpoint call through the batcher, the cheapest that yields every name:
+        ``predict`` for probabilities and logits, ``embed`` for the embedding alone,
+        else ``layers``. Every front door's inference ends here.
+        """
+        embedding = loaded.manifest.embedding_layer
+        if len(names) == 1 and names[0] == embedding:
+            outputs = await loaded.runner(ENDPOINT_EMBED).submit(x)
+            return {embedding: outputs[EMBEDDING_OUTPUT]}
+        endpoint = ENDPOINT_PREDICT if _PREDICT_OUTPUTS.issuperset(names) else ENDPOINT_LAYERS
+        return await loaded.runner(endpoint).submit(x)
+
+    async def run_head(self, loaded: LoadedModel, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Probabilities and logits from embedding-layer vectors ``(N, embedding_width)``."""
+        return await loaded.runner(ENDPOINT_HEAD).submit(vectors)
 
     @staticmethod
     def probe_layer(loaded: LoadedModel, layer: str | None) -> str:
@@ -188,30 +201,6 @@ class DataPlane:
                 f"probe-able layers: {names}"
             )
         return layer
-
-    async def layer_output(self, loaded: LoadedModel, x: np.ndarray, layer: str) -> np.ndarray:
-        if layer == loaded.manifest.embedding_layer:
-            return (await loaded.runner(ENDPOINT_EMBED).submit(x))["embedding"]
-        return (await loaded.runner(ENDPOINT_LAYERS).submit(x))[layer]
-
-    async def head(
-        self,
-        name: str,
-        version: int | None,
-        embeddings: object,
-        *,
-        top_k: int | None = None,
-        with_logits: bool = False,
-    ) -> dict[str, Any]:
-        loaded = self.model(name, version)
-        vectors = decode_vectors(
-            embeddings,
-            self.embedding_width(loaded),
-            what="embeddings",
-            max_batch=self.settings.max_batch_size,
-        )
-        outputs = await loaded.runner(ENDPOINT_HEAD).submit(vectors)
-        return self._prediction_body(loaded, outputs, top_k=top_k, with_logits=with_logits)
 
     @staticmethod
     def embedding_width(loaded: LoadedModel) -> int:
@@ -229,22 +218,19 @@ class DataPlane:
     ) -> dict[str, Any]:
         loaded = self.model(name, version)
         alphas = resolve_alphas(request.alphas, max_alphas=self.settings.max_alphas)
-        if request.space == "embedding":
-            embedding = loaded.manifest.embedding_layer
-            if request.layer not in (None, embedding):
-                raise UnknownLayer(
-                    f"embedding-space interpolation mixes the layer the head starts from, "
-                    f"{embedding!r}; layer {request.layer!r} is not supported"
-                )
+        embedding = loaded.manifest.embedding_layer
+        if request.space == "embedding" and request.layer not in (None, embedding):
+            raise UnknownLayer(
+                f"embedding-space interpolation mixes the layer the head starts from, "
+                f"{embedding!r}; layer {request.layer!r} is not supported"
+            )
         a = await self._one_input(loaded, "a", request.a, uploads)
         b = await self._one_input(loaded, "b", request.b, uploads)
         if request.space == "pixel":
-            outputs = await loaded.runner(ENDPOINT_PREDICT).submit(mix(a, b, alphas))
+            outputs = await self.run_outputs(loaded, mix(a, b, alphas), [PROBABILITIES_LAYER])
         else:
-            ends = await loaded.runner(ENDPOINT_EMBED).submit(np.concatenate([a, b]))
-            vectors = ends["embedding"]
-            mixed = mix(vectors[:1], vectors[1:], alphas)
-            outputs = await loaded.runner(ENDPOINT_HEAD).submit(mixed)
+            ends = (await self.run_outputs(loaded, np.concatenate([a, b]), [embedding]))[embedding]
+            outputs = await self.run_head(loaded, mix(ends[:1], ends[1:], alphas))
         points, summary = summarise(
             alphas, outputs[PROBABILITIES_LAYER], loaded.manifest.class_names
         )
@@ -289,7 +275,11 @@ class DataPlane:
     # --- stored results and model internals -------------------------------------------
     async def evaluations(self, name: str, version: int | None, kind: str | None) -> dict:
         loaded = self.model(name, version)
-        check_kind(kind)
+        if kind is not None:
+            try:
+                check_kind(kind)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
         rows = await self.in_thread(
             read_evaluations, self.engine, loaded.name, loaded.version, kind
         )
@@ -309,32 +299,3 @@ class DataPlane:
         )  # fmt: skip
         x, labels, size = await self.in_thread(load)
         return {"dataset": ref, "start": start, "size": size, "labels": labels, "instances": x}
-
-    # --- Open Inference Protocol ------------------------------------------------------
-    def v2_metadata(self, name: str, version: int | None) -> dict[str, Any]:
-        loaded = self.model(name, version)
-        return v2.model_metadata(loaded, self.repository.snapshot.versions(name))
-
-    async def v2_infer(
-        self, name: str, version: int | None, request: object, tail: bytes
-    ) -> tuple[dict[str, Any], list[bytes]]:
-        loaded = self.model(name, version)
-        body = v2.check_request(request)
-        binaries = take_binary_inputs(body["inputs"], tail)
-        outputs = v2.requested_outputs(loaded, body)
-        decode = partial(
-            v2.decode_inputs, loaded, body, binaries, max_batch=self.settings.max_batch_size
-        )
-        x = decode() if len(tail) <= INLINE_DECODE_BYTES else await self.in_thread(decode)
-        results = await self.run_outputs(loaded, x, [name for name, _binary in outputs])
-        return v2.encode_outputs(loaded, body, results, outputs)
-
-    async def run_outputs(
-        self, loaded: LoadedModel, x: np.ndarray, names: Sequence[str]
-    ) -> dict[str, np.ndarray]:
-        """The named outputs (see ``v2.output_shapes``) of a decoded batch, at the tensor level.
-
-        One endpoint call through the batcher: ``predict`` when only probabilities and
-        logits are asked for, else ``layers``. Every front door (REST V2, gRPC) ends here.
-        """
-        return await loaded.runner(v2.endpoint_for(names)).submit(x)

@@ -35,9 +35,6 @@ async def reload_models(
             "loaded": report.loaded,
             "removed": report.removed,
             "failed": sorted(report.failed),
-            "models": {
-                name: plane.repository.snapshot.versions(name)
-                for name in plane.repository.snapshot.models
-            },
+            "models": plane.loaded_versions(),
         }
     )

@@ -1,32 +1,23 @@
-"""Reading request bodies: JSON (orjson), multipart uploads, raw .npy. Nothing model-specific."""
+"""Reading request bodies through Starlette: JSON, multipart uploads, raw .npy.
+
+Nothing model-specific; the JSON and .npy parsing itself is ``service.adapters``' (the fast
+lane reads those bodies without a Starlette request).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from service import codecs
+from service.adapters import parse_json, payload_from_body
 from service.dataplane import Payload
-from service.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from service.errors import InvalidInput, UnsupportedMediaType
 
 #: Most non-file form fields in one multipart body (interpolate sends a handful).
 MAX_FORM_FIELDS = 32
-
-
-class MalformedJSON(BadRequest):
-    code = "malformed_json"
-
-
-def parse_json(body: bytes) -> Any:
-    if not body.strip():
-        raise MalformedJSON("malformed JSON body: the body is empty")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedJSON(f"malformed JSON body: {exc}") from None
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
@@ -54,21 +45,11 @@ async def read_uploads(
     return files, fields
 
 
-def raw_payload(kind: str, body: bytes) -> Payload | None:
-    """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown)."""
-    if kind in ("", codecs.CONTENT_TYPE_JSON):
-        booleans = b"true" in body or b"false" in body
-        return Payload(kind="json", size=len(body), json=parse_json(body), json_booleans=booleans)
-    if kind == codecs.CONTENT_TYPE_NPY:
-        return Payload(kind="npy", size=len(body), npy=body)
-    return None
-
-
 async def read_payload(request: Request, *, max_files: int) -> Payload:
     """A batch of instances as JSON, uploaded image files, or one .npy array."""
     kind = codecs.media_type(request.headers.get("content-type"))
     body = await request.body()
-    payload = raw_payload(kind, body)
+    payload = payload_from_body(kind, body)
     if payload is not None:
         return payload
     if kind == codecs.CONTENT_TYPE_MULTIPART:

@@ -1,38 +1,33 @@
-"""``:predict``, ``:embed`` and ``:head`` on a model (TF Serving style paths)."""
+"""``:predict``, ``:embed`` and ``:head`` on a model (TF Serving style paths).
+
+Each route reads its query parameters and body and hands them to its adapter in
+``service.adapters``, the same one the fast lane calls.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
-from service.errors import InvalidInput
-from service.responses import FastJSONResponse
+from service import adapters, codecs
+from service.adapters import TOP_K_MAX, InferenceOptions
 from service.routes.body import read_json_object, read_payload
 from service.routes.deps import Plane, Version, add_model_route
-from service.routes.examples import HEAD_BODY, INSTANCES_BODY
+from service.routes.openapi_bodies import HEAD_BODY, INSTANCES_BODY
 
 router = APIRouter(tags=["inference"])
 
-TOP_K_MAX = 1000
-OutputValue = Literal["logits"]
-ScaleValue = Literal["raw", "unit"]
-FitValue = Literal["auto", "none", "mnist-centre", "pad-resize"]
-#: The accepted values, also read by service.routes.queries (the fast lane).
-OUTPUT_VALUES: tuple[str, ...] = get_args(OutputValue)
-SCALE_VALUES: tuple[str, ...] = get_args(ScaleValue)
-FIT_VALUES: tuple[str, ...] = get_args(FitValue)
-
 TopK = Annotated[int | None, Query(ge=1, le=TOP_K_MAX, description="How many classes in top_k.")]
 Output = Annotated[
-    OutputValue | None, Query(description="'logits' adds the logits to each prediction.")
+    adapters.Output | None, Query(description="'logits' adds the logits to each prediction.")
 ]
 Scale = Annotated[
-    ScaleValue,
+    codecs.Scale,
     Query(description="'unit': JSON values are in [0, 1] instead of the model's range."),
 ]
 Fit = Annotated[
-    FitValue,
+    codecs.Fit,
     Query(description="How uploaded images of another size are fitted to the input."),
 ]
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]
@@ -47,19 +42,10 @@ async def predict(
     output: Output = None,
     scale: Scale = "raw",
     fit: Fit = "auto",
-) -> FastJSONResponse:
+) -> Response:
     payload = await read_payload(request, max_files=plane.settings.max_batch_size)
-    return FastJSONResponse(
-        await plane.predict(
-            model,
-            version,
-            payload,
-            top_k=top_k,
-            with_logits=output == "logits",
-            scale=scale,
-            fit=fit,
-        )
-    )
+    options = InferenceOptions(top_k=top_k, output=output, scale=scale, fit=fit)
+    return (await adapters.predict(plane, model, version, payload, options)).response()
 
 
 async def embed(
@@ -70,11 +56,10 @@ async def embed(
     layer: Layer = None,
     scale: Scale = "raw",
     fit: Fit = "auto",
-) -> FastJSONResponse:
+) -> Response:
     payload = await read_payload(request, max_files=plane.settings.max_batch_size)
-    return FastJSONResponse(
-        await plane.embed(model, version, payload, layer=layer, scale=scale, fit=fit)
-    )
+    options = InferenceOptions(layer=layer, scale=scale, fit=fit)
+    return (await adapters.embed(plane, model, version, payload, options)).response()
 
 
 async def head(
@@ -84,38 +69,17 @@ async def head(
     plane: Plane,
     top_k: TopK = None,
     output: Output = None,
-) -> FastJSONResponse:
+) -> Response:
     body = await read_json_object(request)
-    if "embeddings" not in body:
-        raise InvalidInput('the JSON body must be an object with "embeddings": [[...], ...]')
-    return FastJSONResponse(
-        await plane.head(
-            model, version, body["embeddings"], top_k=top_k, with_logits=output == "logits"
-        )
+    options = InferenceOptions(top_k=top_k, output=output)
+    return (await adapters.head(plane, model, version, body, options)).response()
+
+
+for _suffix, _endpoint, _summary, _body in (
+    (":predict", predict, "Classify instances", INSTANCES_BODY),
+    (":embed", embed, "A layer's output for instances", INSTANCES_BODY),
+    (":head", head, "Predict from embedding-layer vectors", HEAD_BODY),
+):
+    add_model_route(
+        router, _suffix, _endpoint, methods=["POST"], summary=_summary, openapi_extra=_body
     )
-
-
-add_model_route(
-    router,
-    ":predict",
-    predict,
-    methods=["POST"],
-    summary="Classify instances",
-    openapi_extra=INSTANCES_BODY,
-)
-add_model_route(
-    router,
-    ":embed",
-    embed,
-    methods=["POST"],
-    summary="A layer's output for instances",
-    openapi_extra=INSTANCES_BODY,
-)
-add_model_route(
-    router,
-    ":head",
-    head,
-    methods=["POST"],
-    summary="Predict from embedding-layer vectors",
-    openapi_extra=HEAD_BODY,
-)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from service import codecs
+from service.adapters import parse_json
 from service.errors import InvalidInput
 from service.handlers import describe_validation_errors
 from service.responses import FastJSONResponse
-from service.routes.body import parse_json, read_json_object, read_uploads
+from service.routes.body import read_json_object, read_uploads
 from service.routes.deps import Plane, Version, add_model_route
-from service.routes.examples import INTERPOLATE_BODY
+from service.routes.openapi_bodies import INTERPOLATE_BODY
 from service.schemas import InterpolateRequest
 
 router = APIRouter(tags=["inference"])

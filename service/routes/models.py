@@ -14,7 +14,7 @@ router = APIRouter(tags=["models"])
 
 @router.get("/v1/models", summary="Every loaded model and its versions")
 async def list_models(plane: Plane) -> FastJSONResponse:
-    return FastJSONResponse(plane.list_models())
+    return FastJSONResponse(plane.model_summaries())
 
 
 async def model_metadata(model: str, version: Version, plane: Plane) -> FastJSONResponse:

@@ -6,13 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from service import adapters
 from service.errors import ModelNotReady
-from service.protocol.v2_binary import (
-    BINARY_CONTENT_TYPE,
-    HEADER_LENGTH,
-    encode_response,
-    split_body,
-)
+from service.protocol.v2_binary import BINARY_CONTENT_TYPE, HEADER_LENGTH
 from service.responses import FastJSONResponse
 from service.routes.deps import Plane, Version, add_model_route
 
@@ -66,15 +62,10 @@ async def live() -> FastJSONResponse:
 
 
 @router.get("/v2/health/ready", summary="Readiness: every model loaded and warm, not draining")
-async def ready(request: Request, plane: Plane) -> FastJSONResponse:
-    if not request.app.state.lifecycle.ready:
-        raise ModelNotReady("the server is starting or shutting down")
-    missing = plane.repository.snapshot.not_serving()
-    if missing and plane.settings.strict_readiness:
-        raise ModelNotReady(
-            f"not ready: {len(missing)} model version(s) failed to load or are missing "
-            f"({', '.join(missing)}); LAYERLENS_STRICT_READINESS=false serves the others"
-        )
+async def ready(plane: Plane) -> FastJSONResponse:
+    readiness = plane.readiness()
+    if not readiness.ready:
+        raise ModelNotReady(readiness.reason)
     return FastJSONResponse({"ready": True})
 
 
@@ -88,11 +79,8 @@ async def v2_model_ready(model: str, version: Version, plane: Plane) -> FastJSON
 
 
 async def v2_infer(model: str, version: Version, request: Request, plane: Plane) -> Response:
-    body, tail = split_body(await request.body(), request.headers.get(HEADER_LENGTH))
-    header, binaries = await plane.v2_infer(model, version, body, tail)
-    content, headers = encode_response(header, binaries)
-    media = BINARY_CONTENT_TYPE if binaries else "application/json"
-    return Response(content, media_type=media, headers=headers)
+    body, header_length = await request.body(), request.headers.get(HEADER_LENGTH)
+    return (await adapters.infer(plane, model, version, body, header_length)).response()
 
 
 _PREFIX = "/v2/models"

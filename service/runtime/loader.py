@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -30,15 +31,15 @@ from core.manifest import (
 )
 from core.settings import Settings
 from service.runtime.loaded import LoadedModel
-from service.runtime.runners import RunFn, make_runner
+from service.runtime.runners import make_runner
 from service.runtime.tf_config import intra_op_threads
 
 EMBEDDING_OUTPUT = "embedding"
 
 logger = logging.getLogger(__name__)
 
-BatchObserver = Callable[[str, int], None]
-"""Called with (model name, batch size) for every batch run: feeds the batch histogram."""
+ModelBatchObserver = Callable[[str, int], None]
+"""Called with (model name, batch size) for every model call: feeds the batch histogram."""
 
 
 def _tensorflow_fn(saved_model: Any, endpoint: str) -> EndpointFn:
@@ -51,14 +52,6 @@ def _tensorflow_fn(saved_model: Any, endpoint: str) -> EndpointFn:
         return {key: value.numpy() for key, value in outputs.items()}
 
     return run
-
-
-def _observed(run: EndpointFn, model: str, observe: BatchObserver) -> RunFn:
-    def observed(x: np.ndarray) -> dict[str, np.ndarray]:
-        observe(model, len(x))
-        return run(x)
-
-    return observed
 
 
 def _concrete(fn: Any) -> Any:
@@ -139,7 +132,7 @@ def load_version(
     *,
     settings: Settings,
     executor: Executor,
-    observe: BatchObserver,
+    observe: ModelBatchObserver,
 ) -> LoadedModel:
     """Blocking: read the manifest, load the SavedModel, warm every endpoint."""
     import tensorflow as tf
@@ -159,11 +152,12 @@ def load_version(
     )
     runners = {
         endpoint: make_runner(
-            _observed(run, name, observe),
+            run,
             model=name,
             name=f"{name}/{version}:{endpoint}",
             settings=settings,
             executor=executor,
+            on_batch=partial(observe, name),
         )
         for endpoint, (_, run) in chosen.items()
     }

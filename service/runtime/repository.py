@@ -20,7 +20,7 @@ from core.settings import Settings
 from service.errors import ModelNotFound, ModelNotReady, VersionNotFound
 from service.runtime.heap import freeze_loaded_objects
 from service.runtime.loaded import LoadedModel
-from service.runtime.loader import BatchObserver, load_version
+from service.runtime.loader import ModelBatchObserver, load_version
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ class ReloadReport:
 class ModelRepository:
     """Owns the current snapshot; only ``reload`` replaces it (one reload at a time)."""
 
-    def __init__(self, settings: Settings, *, executor: Executor, observe: BatchObserver) -> None:
+    def __init__(
+        self, settings: Settings, *, executor: Executor, observe: ModelBatchObserver
+    ) -> None:
         self._settings = settings
         self._executor = executor
         self._observe = observe

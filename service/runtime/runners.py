@@ -9,19 +9,13 @@ TensorFlow never runs on the event loop.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Protocol
 
 import numpy as np
 
 from core.settings import Settings
-from service.batching import DynamicBatcher
-
-logger = logging.getLogger(__name__)
-
-RunFn = Callable[[np.ndarray], dict[str, np.ndarray]]
+from service.batching import BatchObserver, DynamicBatcher, RunFn
 
 
 class Runner(Protocol):
@@ -33,22 +27,33 @@ class Runner(Protocol):
 class DirectRunner:
     """Runs each request as its own call in the thread pool."""
 
-    def __init__(self, run: RunFn, *, executor: Executor) -> None:
+    def __init__(self, run: RunFn, *, executor: Executor, on_batch: BatchObserver) -> None:
         self._run = run
         self._executor = executor
+        self._on_batch = on_batch
 
     async def submit(self, x: np.ndarray) -> dict[str, np.ndarray]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, x)
+        outputs = await loop.run_in_executor(self._executor, self._run, x)
+        self._on_batch(len(x))
+        return outputs
 
     async def close(self) -> None:
         return None
 
 
 def make_runner(
-    run: RunFn, *, model: str, name: str, settings: Settings, executor: Executor
+    run: RunFn,
+    *,
+    model: str,
+    name: str,
+    settings: Settings,
+    executor: Executor,
+    on_batch: BatchObserver,
 ) -> Runner:
-    """The batcher when batching is on for ``model`` (global or per-model setting)."""
+    """The batcher when batching is on for ``model`` (global or per-model setting).
+
+    ``on_batch`` sees the row count of every model call either runner makes."""
     policy = settings.batch_policy(model)
     if policy.enabled:
         return DynamicBatcher(
@@ -58,5 +63,6 @@ def make_runner(
             max_queue=policy.max_queue,
             executor=executor,
             name=name,
+            on_batch=on_batch,
         )
-    return DirectRunner(run, executor=executor)
+    return DirectRunner(run, executor=executor, on_batch=on_batch)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.fixtures.server import run_server
-from tests.service.conftest import assert_error, copy_versions, image_bytes
+from tests.service.helpers import assert_error, copy_versions, image_bytes
 
 PREDICT = "/v1/models/digits:predict"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.service.conftest import assert_error
+from tests.service.helpers import assert_error
 
 
 def _one(http: httpx.Client, ref: str, index: int) -> dict:

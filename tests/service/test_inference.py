@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 
-from service.codecs import encode_npy
-from tests.service.conftest import assert_error, image_bytes, mnist_example
+from tests.service.helpers import assert_error, encode_npy, image_bytes, mnist_example
 
 
 def test_predict_top_k_and_logits(http: httpx.Client) -> None:

@@ -7,7 +7,7 @@ import json
 import httpx
 import numpy as np
 
-from tests.service.conftest import assert_error, image_bytes, mnist_example
+from tests.service.helpers import assert_error, image_bytes, mnist_example
 
 
 def test_inline_inputs_with_a_list_of_alphas(http: httpx.Client) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fixtures.server import run_server
-from tests.service.conftest import assert_error, copy_versions
+from tests.service.helpers import assert_error, copy_versions
 
 KEY = "readiness-key"
 XOR = {"instances": [[0, 1]]}

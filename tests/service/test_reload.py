@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.fixtures.server import run_server
-from tests.service.conftest import assert_error, copy_versions
+from tests.service.helpers import assert_error, copy_versions
 
 KEY = "reload-key"
 

@@ -7,7 +7,7 @@ import itertools
 import httpx
 import numpy as np
 
-from tests.service.conftest import mnist_example
+from tests.service.helpers import mnist_example
 
 A = {"dataset": "mnist-test", "index": 1}  # a '2'
 B = {"dataset": "mnist-test", "index": 2}  # a '1'

@@ -17,6 +17,10 @@ def _double(x: np.ndarray) -> dict[str, np.ndarray]:
     return {"y": x * 2}
 
 
+def _ignore(rows: int) -> None:
+    """An on_batch observer for tests that do not look at batch sizes."""
+
+
 @pytest.fixture
 def executor():
     with ThreadPoolExecutor(2) as pool:
@@ -33,7 +37,9 @@ def test_per_model_overrides_pick_the_runner_and_its_limits(executor) -> None:
     )
 
     def runner(model: str):
-        return make_runner(_double, model=model, name=model, settings=settings, executor=executor)
+        return make_runner(
+            _double, model=model, name=model, settings=settings, executor=executor, on_batch=_ignore
+        )
 
     assert isinstance(runner("xor"), DirectRunner)
     cnn, mlp = runner("digits-cnn"), runner("digits")
@@ -45,24 +51,30 @@ def test_per_model_overrides_pick_the_runner_and_its_limits(executor) -> None:
 def test_batching_off_globally_but_on_for_one_model(executor) -> None:
     settings = Settings(batching_enabled=False, batch_per_model={"digits": {"enabled": True}})
     made = {
-        m: make_runner(_double, model=m, name=m, settings=settings, executor=executor)
+        m: make_runner(
+            _double, model=m, name=m, settings=settings, executor=executor, on_batch=_ignore
+        )
         for m in ("digits", "fashion")
     }
     assert isinstance(made["digits"], DynamicBatcher)
     assert isinstance(made["fashion"], DirectRunner)
 
 
-def test_both_runners_give_the_rows_they_were_given(executor) -> None:
+def test_both_runners_give_the_rows_they_were_given_and_report_each_call(executor) -> None:
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
 
-    async def submit(settings: Settings) -> np.ndarray:
-        runner = make_runner(_double, model="m", name="m", settings=settings, executor=executor)
+    async def submit(settings: Settings, seen: list[int]) -> np.ndarray:
+        runner = make_runner(
+            _double, model="m", name="m", settings=settings, executor=executor, on_batch=seen.append
+        )
         try:
             return (await runner.submit(x))["y"]
         finally:
             await runner.close()
 
     for enabled in (True, False):
+        seen: list[int] = []
         np.testing.assert_array_equal(
-            asyncio.run(submit(Settings(batching_enabled=enabled))), x * 2
+            asyncio.run(submit(Settings(batching_enabled=enabled), seen)), x * 2
         )
+        assert seen == [3], (enabled, seen)  # one model call of 3 rows, whichever runner

@@ -18,7 +18,7 @@ import tensorflow as tf
 from core.litert import sha256_hex
 from core.manifest import ENDPOINTS, LITERT_FILE, MANIFEST_FILE, SAVED_MODEL_DIR
 from tests.fixtures.server import run_server
-from tests.service.conftest import copy_versions
+from tests.service.helpers import copy_versions
 
 ALL_LITERT = dict.fromkeys(ENDPOINTS, "litert")
 ALL_TENSORFLOW = dict.fromkeys(ENDPOINTS, "tensorflow")

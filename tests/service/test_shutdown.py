@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures.server import free_socket, wait_ready
-from tests.service.conftest import copy_versions
+from tests.service.helpers import copy_versions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

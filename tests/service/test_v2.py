@@ -11,7 +11,7 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from tests.service.conftest import assert_error, mnist_example
+from tests.service.helpers import assert_error, mnist_example
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from core.manifest import LITERT_FILE, MANIFEST_FILE, Manifest
 from tests.fixtures.models import ModelRepository
-from tests.service.conftest import copy_versions
+from tests.service.helpers import copy_versions
 from training import compile as compile_module
 from training.cli import app
 

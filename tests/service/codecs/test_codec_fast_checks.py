@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from core.manifest import InputSpec
+from service.adapters import payload_from_body
 from service.codecs import decode_json_instances
 from service.codecs.jsonlist import numbers_array
 from service.codecs.validate import conform
 from service.errors import InvalidInput
-from service.routes.body import raw_payload
 
 GOOD = [
     [[0, 255] * 392],
@@ -58,12 +58,12 @@ def test_numpy_check_refuses_what_is_not_a_number() -> None:
 
 
 def test_body_scan_sends_booleans_the_careful_way(mnist_spec: InputSpec) -> None:
-    plain = raw_payload("application/json", b'{"instances": [[1, 2]]}')
-    mixed = raw_payload("application/json", b'{"instances": [[1, true]]}')
+    plain = payload_from_body("application/json", b'{"instances": [[1, 2]]}')
+    mixed = payload_from_body("application/json", b'{"instances": [[1, true]]}')
     assert plain is not None and mixed is not None
     assert (plain.json_booleans, mixed.json_booleans) == (False, True)
     body = b'{"instances": [[' + b"1, " * 783 + b"true]]}"
-    payload = raw_payload("application/json", body)
+    payload = payload_from_body("application/json", body)
     assert payload is not None
     with pytest.raises(InvalidInput, match="a boolean"):
         decode_json_instances(

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from core.manifest import InputSpec
-from service.codecs import decode_npy, encode_npy
+from service.codecs import decode_npy
 from service.errors import InvalidInput, PayloadTooLarge
+from tests.service.helpers import encode_npy
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "int32", "int64", "float16", "float32", ">f8"])

@@ -14,9 +14,9 @@ from service.codecs import (
     decode_json_instances,
     decode_npy,
     decode_v2_input,
-    encode_npy,
 )
 from service.errors import BadRequest, LayerlensError
+from tests.service.helpers import encode_npy
 
 DIGITS8 = InputSpec(
     kind="image",

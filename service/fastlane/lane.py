@@ -6,8 +6,9 @@ stack, route matching over every route, dependency solving and query validation,
 together cost more CPU than parsing the body and running the model. The lane sits in
 front of all of that (``service.app.LayerlensAPI``): it recognises those requests with
 one regular expression, applies the same body limit and records the same metrics and
-access-log line as the middleware does, and calls the same data plane, codecs and error
-rendering as the routes, so answers are byte for byte the same.
+access-log line as the middleware does, and calls the same HTTP adapters
+(``service.adapters``) and error renderer (``service.handlers.error_response``) as the
+routes, so answers are byte for byte the same.
 
 Anything it is not sure about goes to FastAPI untouched, decided before the body is read:
 other methods and content types (multipart uploads), a query parameter it does not know, a
@@ -18,36 +19,21 @@ requests to a server with and without the lane and compares every answer.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.manifest import MODEL_NAME_PATTERN
-from service import codecs
+from service import adapters, codecs
+from service.adapters import Answer, InferenceOptions
 from service.dataplane import DataPlane
-from service.errors import LayerlensError, PayloadTooLarge
-from service.handlers import error_response, unexpected_error_response
+from service.errors import PayloadTooLarge
+from service.fastlane.query import parse_query
+from service.handlers import error_response
 from service.middleware import RequestRecorder, declared_too_large, read_body, send_too_large
-from service.protocol.v2_binary import (
-    BINARY_CONTENT_TYPE,
-    HEADER_LENGTH,
-    encode_response,
-    split_body,
-)
-from service.responses import dumps
-from service.routes.body import raw_payload
-from service.routes.queries import InferenceQuery, parse_query
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-logger = logging.getLogger(__name__)
+from service.protocol.v2_binary import HEADER_LENGTH
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
 _PATH = re.compile(
@@ -70,14 +56,6 @@ _TEMPLATES = {
 }
 
 
-@dataclass
-class FastLaneStats:
-    """Requests answered here and requests passed on to FastAPI (``app.state.fast_lane``)."""
-
-    handled: int = 0
-    deferred: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class _Call:
     """One request the lane takes, as read from its path, query and headers."""
@@ -86,7 +64,7 @@ class _Call:
     model: str
     version: int | None
     kind: str
-    query: InferenceQuery
+    options: InferenceOptions
 
     @property
     def template(self) -> str:
@@ -105,35 +83,30 @@ class FastLane:
         app: ASGIApp,
         *,
         dataplane: DataPlane,
-        stats: FastLaneStats,
         recorder: RequestRecorder,
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.plane = dataplane
-        self.stats = stats
         self.recorder = recorder
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         call = _recognise(scope)
-        if not isinstance(call, _Call):
-            if call is _DEFER:
-                self.stats.deferred += 1
+        if call is None:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
         if declared_too_large(scope, self.max_body_bytes):
-            status = await send_too_large(send, self.max_body_bytes)
+            status = await send_too_large(scope, receive, send, self.max_body_bytes)
         else:
             try:
                 body, complete = await read_body(receive, self.max_body_bytes)
             except PayloadTooLarge:
-                status = await send_too_large(send, self.max_body_bytes)
+                status = await send_too_large(scope, receive, send, self.max_body_bytes)
             else:
                 if not complete:  # the client left before sending its body: nobody to answer
                     return
-                self.stats.handled += 1
                 status = await self._answer(call, body, scope, receive, send)
         seconds = time.perf_counter() - start
         self.recorder.record("POST", call.template, call.model, status, seconds)
@@ -143,66 +116,29 @@ class FastLane:
     ) -> int:
         """Runs the request and sends the answer; returns its status."""
         try:
-            if call.verb == "infer":
-                header_length = _header(scope, _HEADER_LENGTH)
-                content, media, extra = await self._infer(call, body, header_length)
-            else:
-                content, media, extra = await self._v1(call, body)
-        except LayerlensError as exc:
-            if exc.status_code >= 500:
-                logger.warning("%s %s: %s", scope["method"], scope["path"], exc.message)
-            response = error_response(exc.status_code, exc.message, exc.code, exc.headers())
+            answer = await self._run(call, body, scope)
         except Exception as exc:
-            response = unexpected_error_response(scope["method"], scope["path"], exc)
-        else:
-            await _send_ok(send, content, media, extra)
-            return 200
-        await response(scope, receive, send)
-        return response.status_code
+            response = error_response(exc, scope["method"], scope["path"])
+            await response(scope, receive, send)
+            return response.status_code
+        await _send_ok(send, answer)
+        return 200
 
-    async def _v1(self, call: _Call, body: bytes) -> tuple[bytes, bytes, dict[str, str] | None]:
-        payload = raw_payload(call.kind, body)
+    async def _run(self, call: _Call, body: bytes, scope: Scope) -> Answer:
+        if call.verb == "infer":
+            header_length = _header(scope, _HEADER_LENGTH)
+            return await adapters.infer(self.plane, call.model, call.version, body, header_length)
+        payload = adapters.payload_from_body(call.kind, body)
         assert payload is not None  # kind is one of _RAW_KINDS
-        query = call.query
-        if call.verb == "predict":
-            result = await self.plane.predict(
-                call.model,
-                call.version,
-                payload,
-                top_k=query.top_k,
-                with_logits=query.output == "logits",
-                scale=query.scale,
-                fit=query.fit,
-            )
-        else:
-            result = await self.plane.embed(
-                call.model,
-                call.version,
-                payload,
-                layer=query.layer,
-                scale=query.scale,
-                fit=query.fit,
-            )
-        return dumps(result), _JSON, None
-
-    async def _infer(
-        self, call: _Call, body: bytes, header_length: str | None
-    ) -> tuple[bytes, bytes, dict[str, str] | None]:
-        # The same steps as service.routes.v2.v2_infer.
-        request, tail = split_body(body, header_length)
-        header, binaries = await self.plane.v2_infer(call.model, call.version, request, tail)
-        content, extra = encode_response(header, binaries)
-        return content, (BINARY_CONTENT_TYPE.encode() if binaries else _JSON), extra
+        adapter = adapters.predict if call.verb == "predict" else adapters.embed
+        return await adapter(self.plane, call.model, call.version, payload, call.options)
 
 
 _RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY)
-_JSON = b"application/json"
-#: An inference path with something the lane leaves to FastAPI (see the module docstring).
-_DEFER = object()
 
 
-def _recognise(scope: Scope) -> _Call | object | None:
-    """The lane's request; ``_DEFER`` for an inference path it leaves to FastAPI; else None."""
+def _recognise(scope: Scope) -> _Call | None:
+    """The lane's request, or None for anything it leaves to FastAPI."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
         return None
     match = _PATH.fullmatch(scope["path"])
@@ -210,17 +146,17 @@ def _recognise(scope: Scope) -> _Call | object | None:
         return None
     groups = match.groupdict()
     verb = groups["verb"] or "infer"
-    query = parse_query(scope["query_string"], verb)
+    options = parse_query(scope["query_string"], verb)
     kind = codecs.media_type(_header(scope, b"content-type"))
-    if query is None or (verb != "infer" and kind not in _RAW_KINDS):
-        return _DEFER
+    if options is None or (verb != "infer" and kind not in _RAW_KINDS):
+        return None
     raw_version = groups["v1version"] or groups["v2version"]
     return _Call(
         verb=verb,
         model=groups["v1"] or groups["v2"],
         version=int(raw_version) if raw_version else None,
         kind=kind,
-        query=query,
+        options=options,
     )
 
 
@@ -232,12 +168,12 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
     return None
 
 
-async def _send_ok(
-    send: Send, content: bytes, media_type: bytes, extra: dict[str, str] | None
-) -> None:
+async def _send_ok(send: Send, answer: Answer) -> None:
     """The 200, with the headers Starlette's ``Response`` would write."""
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra or {}).items()]
-    headers.append((b"content-length", str(len(content)).encode()))
-    headers.append((b"content-type", media_type))
+    headers = [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
+    ]
+    headers.append((b"content-length", str(len(answer.content)).encode()))
+    headers.append((b"content-type", answer.media_type.encode("latin-1")))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
+    await send({"type": "http.response.body", "body": answer.content})

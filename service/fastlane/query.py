@@ -1,30 +1,22 @@
-"""Query parameters of the inference routes, read without FastAPI (for service.fastlane).
+"""Query parameters of the inference routes, read without FastAPI (for the fast lane).
 
 Only values that FastAPI's validation certainly accepts, in their plain spelling, are
 read here; for anything else :func:`parse_query` returns None and the request goes
-through FastAPI, whose 400 names the offending parameter. The accepted values are the
-``Literal`` types of service.routes.inference, so the two cannot drift apart.
+through FastAPI, whose 400 names the offending parameter. The accepted values come from
+the same ``Literal`` types the routes declare (``service.codecs``, ``service.adapters``),
+so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
-from service.routes.inference import FIT_VALUES, OUTPUT_VALUES, SCALE_VALUES, TOP_K_MAX
+from service import codecs
+from service.adapters import OUTPUTS, TOP_K_MAX, InferenceOptions
 
-
-@dataclass(frozen=True)
-class InferenceQuery:
-    top_k: int | None = None
-    output: str | None = None
-    scale: str = "raw"
-    fit: str = "auto"
-    layer: str | None = None
-
-
-DEFAULT = InferenceQuery()
+DEFAULT = InferenceOptions()
 _TOP_K = re.compile(r"[1-9][0-9]{0,3}")
 
 #: Parameters each verb takes (``infer``: the V2 route takes none).
@@ -34,13 +26,13 @@ PARAMETERS: dict[str, frozenset[str]] = {
     "infer": frozenset(),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "output": OUTPUT_VALUES,
-    "scale": SCALE_VALUES,
-    "fit": FIT_VALUES,
+    "output": OUTPUTS,
+    "scale": codecs.SCALES,
+    "fit": codecs.FITS,
 }
 
 
-def parse_query(query_string: bytes, verb: str) -> InferenceQuery | None:
+def parse_query(query_string: bytes, verb: str) -> InferenceOptions | None:
     """The parameters, or None when FastAPI should read them (anything unusual)."""
     if not query_string:
         return DEFAULT
@@ -54,18 +46,12 @@ def parse_query(query_string: bytes, verb: str) -> InferenceQuery | None:
     for name, choices in _CHOICES.items():
         if name in values and values[name] not in choices:
             return None
-    top_k = None
+    options: dict[str, Any] = dict(values)  # every value checked against its Literal above
     if "top_k" in values:
         if not _TOP_K.fullmatch(values["top_k"]) or int(values["top_k"]) > TOP_K_MAX:
             return None
-        top_k = int(values["top_k"])
-    return InferenceQuery(
-        top_k=top_k,
-        output=values.get("output"),
-        scale=values.get("scale", DEFAULT.scale),
-        fit=values.get("fit", DEFAULT.fit),
-        layer=values.get("layer"),
-    )
+        options["top_k"] = int(values["top_k"])
+    return InferenceOptions(**options)
 
 
-__all__ = ["DEFAULT", "PARAMETERS", "InferenceQuery", "parse_query"]
+__all__ = ["DEFAULT", "PARAMETERS", "parse_query"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 
-from tests.service.conftest import assert_error
+from tests.service.helpers import assert_error
 
 
 def test_list_models_names_every_model_and_its_versions(http: httpx.Client) -> None:

@@ -1,0 +1,52 @@
+"""Helpers of the service tests: real image and .npy bytes, error-shape checks, model copies.
+
+Imported by package path (``from tests.service.helpers import ...``), as every test helper is.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+
+def encode_npy(array: np.ndarray) -> bytes:
+    """``.npy`` bytes of ``array``, never pickled (what the service's ``.npy`` codec reads)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def image_bytes(array: np.ndarray, fmt: str = "PNG", mode: str = "L") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).convert(mode).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def mnist_example(http: httpx.Client, index: int) -> tuple[list, int]:
+    response = http.get(f"/v1/datasets/mnist-test/{index}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["instance"], body["label"]
+
+
+def assert_error(response: httpx.Response, status: int, *words: str) -> dict:
+    """A 4xx in the house shape whose message names what is wrong."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "code"}, body
+    for word in words:
+        assert word.lower() in body["error"].lower(), (word, body["error"])
+    return body
+
+
+def copy_versions(source: Path, target: Path, versions: dict[str, list[int]]) -> Path:
+    """A models dir holding copies of some versions of the test repository."""
+    for name, numbers in versions.items():
+        for version in numbers:
+            shutil.copytree(source / name / str(version), target / name / str(version))
+    return target

@@ -19,7 +19,8 @@ def test_metrics_count_requests_by_route_template_and_model(http: httpx.Client) 
     assert "layerlens_request_duration_seconds_bucket" in text
     assert 'layerlens_batch_size_count{model="xor"}' in text
     loaded = next(line for line in text.splitlines() if line.startswith("layerlens_models_loaded"))
-    assert float(loaded.split()[-1]) >= 6
+    versions = sum(len(m["versions"]) for m in http.get("/v1/models").json()["models"])
+    assert float(loaded.split()[-1]) == versions == 6
 
 
 def test_openapi_documents_every_route_with_examples(http: httpx.Client) -> None:

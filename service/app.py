@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
     engine = make_engine(settings.database_url)
     dataplane = DataPlane(
-        settings,
+        settings=settings,
         repository=repository,
         executor=executor,
         telemetry=telemetry,

@@ -59,23 +59,16 @@ class Readiness:
     reason: str = ""
 
 
+@dataclass(eq=False, kw_only=True)
 class DataPlane:
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        repository: ModelRepository,
-        executor: Executor,
-        telemetry: Telemetry,
-        engine: Engine,
-        lifecycle: Lifecycle,
-    ) -> None:
-        self.settings = settings
-        self.repository = repository
-        self.executor = executor
-        self.telemetry = telemetry
-        self.engine = engine
-        self.lifecycle = lifecycle
+    """Built once per app by ``service.app.create_app``, which owns every part it is given."""
+
+    settings: Settings
+    repository: ModelRepository
+    executor: Executor
+    telemetry: Telemetry
+    engine: Engine
+    lifecycle: Lifecycle
 
     # --- plumbing ---------------------------------------------------------------------
     def model(self, name: str, version: int | None = None) -> LoadedModel:

@@ -1,17 +1,20 @@
 """``:predict``, ``:embed`` and ``:head`` on a model (TF Serving style paths).
 
-Each route reads its query parameters and body and hands them to its adapter in
-``service.adapters``, the same one the fast lane calls.
+Each route is the same three steps: read the body, read the verb's query options, call the
+verb's adapter in ``service.adapters`` (the one the fast lane calls too). FastAPI reads the
+options through one dependency per verb, so /docs lists every query parameter.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI must see the closure's real
+# ``Depends(body)`` / ``Depends(options)`` annotations, not strings it cannot resolve.
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from service import adapters, codecs
-from service.adapters import TOP_K_MAX, InferenceOptions
+from service.adapters import TOP_K_MAX, Answer, InferenceOptions
+from service.dataplane import Payload
 from service.routes.body import read_json_object, read_payload
 from service.routes.deps import Plane, Version, add_model_route
 from service.routes.openapi_bodies import HEAD_BODY, INSTANCES_BODY
@@ -33,53 +36,60 @@ Fit = Annotated[
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]
 
 
-async def predict(
-    model: str,
-    version: Version,
-    request: Request,
-    plane: Plane,
-    top_k: TopK = None,
-    output: Output = None,
-    scale: Scale = "raw",
-    fit: Fit = "auto",
-) -> Response:
-    payload = await read_payload(request, max_files=plane.settings.max_batch_size)
-    options = InferenceOptions(top_k=top_k, output=output, scale=scale, fit=fit)
-    return (await adapters.predict(plane, model, version, payload, options)).response()
+async def predict_options(
+    top_k: TopK = None, output: Output = None, scale: Scale = "raw", fit: Fit = "auto"
+) -> InferenceOptions:
+    return InferenceOptions(top_k=top_k, output=output, scale=scale, fit=fit)
 
 
-async def embed(
-    model: str,
-    version: Version,
-    request: Request,
-    plane: Plane,
-    layer: Layer = None,
-    scale: Scale = "raw",
-    fit: Fit = "auto",
-) -> Response:
-    payload = await read_payload(request, max_files=plane.settings.max_batch_size)
-    options = InferenceOptions(layer=layer, scale=scale, fit=fit)
-    return (await adapters.embed(plane, model, version, payload, options)).response()
+async def embed_options(
+    layer: Layer = None, scale: Scale = "raw", fit: Fit = "auto"
+) -> InferenceOptions:
+    return InferenceOptions(layer=layer, scale=scale, fit=fit)
 
 
-async def head(
-    model: str,
-    version: Version,
-    request: Request,
-    plane: Plane,
-    top_k: TopK = None,
-    output: Output = None,
-) -> Response:
-    body = await read_json_object(request)
-    options = InferenceOptions(top_k=top_k, output=output)
-    return (await adapters.head(plane, model, version, body, options)).response()
+async def head_options(top_k: TopK = None, output: Output = None) -> InferenceOptions:
+    return InferenceOptions(top_k=top_k, output=output)
 
 
-for _suffix, _endpoint, _summary, _body in (
-    (":predict", predict, "Classify instances", INSTANCES_BODY),
-    (":embed", embed, "A layer's output for instances", INSTANCES_BODY),
-    (":head", head, "Predict from embedding-layer vectors", HEAD_BODY),
-):
+async def instances_body(request: Request, plane: Plane) -> Payload:
+    return await read_payload(request, max_files=plane.settings.max_batch_size)
+
+
+Adapter = Callable[..., Awaitable[Answer]]
+
+
+def _route(
+    adapter: Adapter, body: Callable[..., Awaitable[Any]], options: Callable[..., Any]
+) -> Callable[..., Awaitable[Response]]:
+    """The route of one verb: ``body`` reads the request body, ``options`` the query."""
+
+    async def route(
+        model: str,
+        version: Version,
+        plane: Plane,
+        payload: Annotated[Any, Depends(body)],
+        chosen: Annotated[InferenceOptions, Depends(options)],
+    ) -> Response:
+        return (await adapter(plane, model, version, payload, chosen)).response()
+
+    route.__name__ = adapter.__name__  # the OpenAPI operation id
+    return route
+
+
+for _suffix, _adapter, _body, _options, _summary, _openapi in (
+    (":predict", adapters.predict, instances_body, predict_options, "Classify instances",
+     INSTANCES_BODY),
+    (":embed", adapters.embed, instances_body, embed_options, "A layer's output for instances",
+     INSTANCES_BODY),
+    (":head", adapters.head, read_json_object, head_options,
+     "Predict from embedding-layer vectors", HEAD_BODY),
+):  # fmt: skip
     add_model_route(
-        router, _suffix, _endpoint, methods=["POST"], summary=_summary, openapi_extra=_body
+        router,
+        _suffix,
+        _route(_adapter, _body, _options),
+        methods=["POST"],
+        summary=_summary,
+        openapi_extra=_openapi,
     )

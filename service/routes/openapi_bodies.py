@@ -72,14 +72,18 @@ HEAD_BODY = _json_body(
 )
 
 _INTERPOLATE_SCHEMA = InterpolateRequest.model_json_schema()
+#: The reports' pair: MNIST test image 1 (a '2') and 2 (a '1').
+_REPORT_PAIR = {
+    "a": {"dataset": "mnist-test", "index": 1},
+    "b": {"dataset": "mnist-test", "index": 2},
+}
 INTERPOLATE_BODY = _json_body(
     _INTERPOLATE_SCHEMA,
     {
         "pixel": {
             "summary": "Pixel space: MNIST test images 1 and 2, 100 alphas",
             "value": {
-                "a": {"dataset": "mnist-test", "index": 1},
-                "b": {"dataset": "mnist-test", "index": 2},
+                **_REPORT_PAIR,
                 "space": "pixel",
                 "alphas": {"start": 0, "stop": 1, "num": 100},
             },
@@ -87,8 +91,7 @@ INTERPOLATE_BODY = _json_body(
         "embedding": {
             "summary": "Embedding space, 50 alphas in [-1, 2]",
             "value": {
-                "a": {"dataset": "mnist-test", "index": 1},
-                "b": {"dataset": "mnist-test", "index": 2},
+                **_REPORT_PAIR,
                 "space": "embedding",
                 "alphas": {"start": -1, "stop": 2, "num": 50},
             },

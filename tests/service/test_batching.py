@@ -57,6 +57,14 @@ def make(run: RunFn, executor, **options) -> DynamicBatcher:
     return DynamicBatcher(run, executor=executor, name="test", **(defaults | options))
 
 
+async def running(batcher: DynamicBatcher, run: RecordingRun, *xs: np.ndarray) -> list:
+    """Submit ``xs`` and return once their batch is inside ``run`` (held by its gate)."""
+    futures = [asyncio.ensure_future(batcher.submit(x)) for x in xs]
+    while not run.started.is_set():
+        await asyncio.sleep(0.001)
+    return futures
+
+
 def assert_own_rows(x: np.ndarray, out: dict[str, np.ndarray]) -> None:
     np.testing.assert_array_equal(out["double"], x * 2)
     np.testing.assert_array_equal(out["sums"], x.sum(axis=1))
@@ -133,9 +141,7 @@ def test_full_queue_answers_overloaded_at_once_and_recovers(executor) -> None:
     batcher = make(run, executor, max_batch_size=4, max_wait_ms=0, max_queue=4)
 
     async def main() -> None:
-        running = asyncio.ensure_future(batcher.submit(rows(0.0, 4)))  # occupies the executor
-        while not run.started.is_set():
-            await asyncio.sleep(0.001)
+        (first,) = await running(batcher, run, rows(0.0, 4))  # occupies the executor
         queued = [asyncio.ensure_future(batcher.submit(rows(float(i)))) for i in range(1, 5)]
         await asyncio.sleep(0)
         assert batcher.queued_rows == 4
@@ -145,7 +151,7 @@ def test_full_queue_answers_overloaded_at_once_and_recovers(executor) -> None:
         assert info.value.headers()["Retry-After"] == "1"
         assert batcher.queued_rows == 4  # the refused request left nothing queued
         gate.set()
-        await asyncio.gather(running, *queued)
+        await asyncio.gather(first, *queued)
         assert_own_rows(rows(5.0), await batcher.submit(rows(5.0)))
 
     asyncio.run(main())
@@ -176,9 +182,7 @@ def test_a_cancelled_request_does_not_disturb_the_others(executor) -> None:
     batcher = make(run, executor, max_wait_ms=0)
 
     async def main() -> None:
-        first = asyncio.ensure_future(batcher.submit(rows(0.0)))
-        while not run.started.is_set():
-            await asyncio.sleep(0.001)
+        (first,) = await running(batcher, run, rows(0.0))
         waiting = [asyncio.ensure_future(batcher.submit(rows(float(i), 2))) for i in range(1, 4)]
         await asyncio.sleep(0)
         waiting[1].cancel()  # client gone while queued
@@ -201,10 +205,7 @@ def test_cancelling_a_request_whose_batch_is_running_spares_the_batch(executor) 
     batcher = make(run, executor, max_wait_ms=0)
 
     async def main() -> None:
-        a = asyncio.ensure_future(batcher.submit(rows(1.0)))
-        b = asyncio.ensure_future(batcher.submit(rows(2.0)))
-        while not run.started.is_set():
-            await asyncio.sleep(0.001)
+        a, b = await running(batcher, run, rows(1.0), rows(2.0))
         a.cancel()
         gate.set()
         assert_own_rows(rows(2.0), await b)

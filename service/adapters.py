@@ -115,6 +115,9 @@ async def head(
     """``body`` is the parsed JSON object ``{"embeddings": [[...], ...]}``."""
     if not isinstance(body, dict) or "embeddings" not in body:
         raise InvalidInput('the JSON body must be an object with "embeddings": [[...], ...]')
+    unknown = sorted(set(body) - {"embeddings"})
+    if unknown:  # as the documented schema (service.schemas.HeadRequest) forbids
+        raise InvalidInput(f"unknown field(s) in the body: {', '.join(unknown)}")
     loaded = plane.model(model, version)
     vectors = decode_vectors(
         body["embeddings"],

@@ -24,6 +24,7 @@ from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware, RequestRecorder
+from service.openapi import install_openapi
 from service.responses import FastJSONResponse
 from service.routes import ROUTERS
 from service.runtime import ModelRepository
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     app.state.dataplane = dataplane
     app.state.telemetry = telemetry
     install_error_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)

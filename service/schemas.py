@@ -50,3 +50,16 @@ class InterpolateRequest(_Strict):
 
 class HeadRequest(_Strict):
     embeddings: list[Any] = Field(description="A batch of embedding-layer vectors.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what is wrong, in words, and a machine code (service.errors)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"error": "model 'nope' is not loaded", "code": "model_not_found"}]
+        }
+    )
+
+    error: str = Field(description="What is wrong, naming the offending input.")
+    code: str = Field(description="A stable machine code, e.g. invalid_input, model_not_found.")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 
 from service.errors import NotFound, Unauthorized
+from service.openapi import errors
 from service.responses import FastJSONResponse
 from service.routes.deps import Plane
 
@@ -24,7 +25,11 @@ def check_api_key(plane: Plane, given: str | None) -> None:
         raise Unauthorized("missing or wrong X-API-Key header")
 
 
-@router.post("/v1/admin/reload", summary="Rescan MODELS_DIR: load new versions, drop removed")
+@router.post(
+    "/v1/admin/reload",
+    summary="Rescan MODELS_DIR: load new versions, drop removed",
+    responses=errors(401, 404),
+)
 async def reload_models(
     plane: Plane, x_api_key: Annotated[str | None, Header()] = None
 ) -> FastJSONResponse:

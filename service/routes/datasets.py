@@ -7,13 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from service.openapi import errors
 from service.responses import FastJSONResponse
 from service.routes.deps import Plane
 
 router = APIRouter(tags=["datasets"])
 
 
-@router.get("/v1/datasets/{ref}/{index}", summary="One example of a dataset split")
+@router.get(
+    "/v1/datasets/{ref}/{index}",
+    summary="One example of a dataset split",
+    responses=errors(400, 404),
+)
 async def dataset_example(
     ref: Annotated[str, Path(examples=["mnist-test"])],
     index: Annotated[int, Path(ge=0, examples=[1])],
@@ -22,7 +27,11 @@ async def dataset_example(
     return FastJSONResponse(await plane.example(ref, index))
 
 
-@router.get("/v1/datasets/{ref}", summary="A run of examples of a dataset split, with labels")
+@router.get(
+    "/v1/datasets/{ref}",
+    summary="A run of examples of a dataset split, with labels",
+    responses=errors(400, 404, 413),
+)
 async def dataset_examples(
     ref: Annotated[str, Path(examples=["mnist-test"])],
     plane: Plane,

@@ -6,17 +6,20 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParameter
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from core.manifest import MODEL_NAME_PATTERN
+from service import openapi
 from service.dataplane import DataPlane
 from service.errors import InvalidInput
+from service.openapi import MODEL_ERRORS
 
 VERSION_PARAMETER = {
     "name": "version",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "examples": [1]},
     "description": "Model version (an integer); without it, the highest version answers.",
 }
 
@@ -49,6 +52,15 @@ async def path_version(request: Request) -> int | None:
 
 Plane = Annotated[DataPlane, Depends(get_dataplane)]
 Version = Annotated[int | None, Depends(path_version)]
+#: The ``{model}`` path segment; the examples are the four tasks' default models.
+ModelName = Annotated[
+    str,
+    PathParameter(
+        pattern=MODEL_NAME_PATTERN,
+        examples=["digits", "fashion", "xor", "sklearn-digits"],
+        description="A loaded model (GET /v1/models lists them).",
+    ),
+]
 
 
 def add_model_route(
@@ -60,9 +72,13 @@ def add_model_route(
     summary: str,
     prefix: str = "/v1/models",
     openapi_extra: dict[str, Any] | None = None,
+    errors: tuple[int, ...] = MODEL_ERRORS,
     **options: Any,
 ) -> None:
-    """Register ``endpoint`` at ``{prefix}/{model}{suffix}`` and the versioned path."""
+    """Register ``endpoint`` at ``{prefix}/{model}{suffix}`` and the versioned path.
+
+    ``errors``: the error statuses it can answer besides 200 (documented in OpenAPI)."""
+    options["responses"] = {**openapi.errors(*errors), **options.get("responses", {})}
     router.add_api_route(
         f"{prefix}/{{model:model}}{suffix}",
         endpoint,

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from service import adapters, codecs
 from service.adapters import TOP_K_MAX, Answer, InferenceOptions
 from service.dataplane import Payload
+from service.openapi import INFERENCE_ERRORS
 from service.routes.body import read_json_object, read_payload
-from service.routes.deps import Plane, Version, add_model_route
+from service.routes.deps import ModelName, Plane, Version, add_model_route
 from service.routes.openapi_bodies import HEAD_BODY, INSTANCES_BODY
 
 router = APIRouter(tags=["inference"])
@@ -65,7 +66,7 @@ def _route(
     """The route of one verb: ``body`` reads the request body, ``options`` the query."""
 
     async def route(
-        model: str,
+        model: ModelName,
         version: Version,
         plane: Plane,
         payload: Annotated[Any, Depends(body)],
@@ -92,4 +93,5 @@ for _suffix, _adapter, _body, _options, _summary, _openapi in (
         methods=["POST"],
         summary=_summary,
         openapi_extra=_openapi,
+        errors=INFERENCE_ERRORS,
     )

@@ -11,9 +11,10 @@ from service import codecs
 from service.adapters import parse_json
 from service.errors import InvalidInput
 from service.handlers import describe_validation_errors
+from service.openapi import INFERENCE_ERRORS
 from service.responses import FastJSONResponse
 from service.routes.body import read_json_object, read_uploads
-from service.routes.deps import Plane, Version, add_model_route
+from service.routes.deps import ModelName, Plane, Version, add_model_route
 from service.routes.openapi_bodies import INTERPOLATE_BODY
 from service.schemas import InterpolateRequest
 
@@ -43,7 +44,7 @@ def _validate(raw: dict[str, Any]) -> InterpolateRequest:
 
 
 async def interpolate(
-    model: str, version: Version, request: Request, plane: Plane
+    model: ModelName, version: Version, request: Request, plane: Plane
 ) -> FastJSONResponse:
     kind = codecs.media_type(request.headers.get("content-type"))
     uploads: dict[str, tuple[str, bytes]] = {}
@@ -66,4 +67,5 @@ add_model_route(
     methods=["POST"],
     summary="Classify along a line between two inputs (pixel or embedding space)",
     openapi_extra=INTERPOLATE_BODY,
+    errors=INFERENCE_ERRORS,
 )

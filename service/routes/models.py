@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.responses import FastJSONResponse
-from service.routes.deps import Plane, Version, add_model_route
+from service.routes.deps import ModelName, Plane, Version, add_model_route
 
 router = APIRouter(tags=["models"])
 
@@ -17,12 +17,12 @@ async def list_models(plane: Plane) -> FastJSONResponse:
     return FastJSONResponse(plane.model_summaries())
 
 
-async def model_metadata(model: str, version: Version, plane: Plane) -> FastJSONResponse:
+async def model_metadata(model: ModelName, version: Version, plane: Plane) -> FastJSONResponse:
     return FastJSONResponse(plane.metadata(model, version))
 
 
 async def model_metrics(
-    model: str,
+    model: ModelName,
     version: Version,
     plane: Plane,
     kind: Annotated[
@@ -34,7 +34,7 @@ async def model_metrics(
 
 
 async def model_weights(
-    model: str,
+    model: ModelName,
     version: Version,
     plane: Plane,
     layer: Annotated[str | None, Query(description="A Dense layer; default the first.")] = None,

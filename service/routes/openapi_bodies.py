@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.openapi import body_schema
 from service.schemas import HeadRequest, InterpolateRequest
 
 _BLANK_28 = [[0] * 28 for _ in range(28)]
@@ -62,7 +63,7 @@ def _json_body(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, An
 
 
 HEAD_BODY = _json_body(
-    HeadRequest.model_json_schema(),
+    body_schema(HeadRequest),
     {
         "two-vectors": {
             "summary": "Two 6-wide embeddings (xor)",
@@ -71,7 +72,7 @@ HEAD_BODY = _json_body(
     },
 )
 
-_INTERPOLATE_SCHEMA = InterpolateRequest.model_json_schema()
+_INTERPOLATE_SCHEMA = body_schema(InterpolateRequest)
 #: The reports' pair: MNIST test image 1 (a '2') and 2 (a '1').
 _REPORT_PAIR = {
     "a": {"dataset": "mnist-test", "index": 1},

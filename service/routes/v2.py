@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request, Response
 
 from service import adapters
 from service.errors import ModelNotReady
+from service.openapi import MODEL_ERRORS, errors
 from service.protocol.v2_binary import BINARY_CONTENT_TYPE, HEADER_LENGTH
 from service.responses import FastJSONResponse
-from service.routes.deps import Plane, Version, add_model_route
+from service.routes.deps import ModelName, Plane, Version, add_model_route
 
 router = APIRouter(tags=["open inference protocol (v2)"])
 
@@ -61,7 +62,11 @@ async def live() -> FastJSONResponse:
     return FastJSONResponse({"live": True})
 
 
-@router.get("/v2/health/ready", summary="Readiness: every model loaded and warm, not draining")
+@router.get(
+    "/v2/health/ready",
+    summary="Readiness: every model loaded and warm, not draining",
+    responses=errors(503),
+)
 async def ready(plane: Plane) -> FastJSONResponse:
     readiness = plane.readiness()
     if not readiness.ready:
@@ -69,16 +74,16 @@ async def ready(plane: Plane) -> FastJSONResponse:
     return FastJSONResponse({"ready": True})
 
 
-async def v2_model_metadata(model: str, version: Version, plane: Plane) -> FastJSONResponse:
+async def v2_model_metadata(model: ModelName, version: Version, plane: Plane) -> FastJSONResponse:
     return FastJSONResponse(plane.v2_metadata(model, version))
 
 
-async def v2_model_ready(model: str, version: Version, plane: Plane) -> FastJSONResponse:
+async def v2_model_ready(model: ModelName, version: Version, plane: Plane) -> FastJSONResponse:
     loaded = plane.model(model, version)
     return FastJSONResponse({"name": loaded.name, "version": str(loaded.version), "ready": True})
 
 
-async def v2_infer(model: str, version: Version, request: Request, plane: Plane) -> Response:
+async def v2_infer(model: ModelName, version: Version, request: Request, plane: Plane) -> Response:
     body, header_length = await request.body(), request.headers.get(HEADER_LENGTH)
     return (await adapters.infer(plane, model, version, body, header_length)).response()
 
@@ -98,4 +103,11 @@ add_model_route(
     summary="Inference",
     prefix=_PREFIX,
     openapi_extra=INFER_BODY,
+    errors=(*MODEL_ERRORS, 413),
+    responses={
+        200: {
+            "description": "JSON, or JSON followed by binary outputs (binary-data extension)",
+            "content": {"application/json": {}, BINARY_CONTENT_TYPE: {}},
+        }
+    },
 )

@@ -145,3 +145,9 @@ def test_oversized_body_is_413_also_when_chunked(model_repository, tmp_path) -> 
         files = [("files", ("a.png", b"\x00" * 20_000, "image/png"))]
         assert_error(http.post(PREDICT, files=files), 413)
         assert http.post("/v1/models/xor:predict", json={"instances": [[0, 1]]}).status_code == 200
+
+
+def test_head_refuses_fields_its_documented_schema_forbids(http: httpx.Client) -> None:
+    """Found by the OpenAPI fuzzer: HeadRequest forbids extra fields, the route took them."""
+    body = {"embeddings": [[0.0] * 6], "x-extra": 42}
+    assert_error(http.post("/v1/models/xor:head", json=body), 400, "unknown field", "x-extra")

@@ -1,0 +1,72 @@
+"""The OpenAPI document, made to tell the truth about what the service answers.
+
+Routes declare their error statuses with :func:`errors` (one schema, ``ErrorBody``, for
+every one of them). FastAPI would also document a 422 for every route with parameters,
+which this service never sends (validation errors are 400s in the ``ErrorBody`` shape), so
+:func:`install_openapi` removes it; request-body schemas made from pydantic models keep
+their nested definitions in ``components.schemas`` (:func:`body_schema`), so no reference
+dangles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from service.schemas import ErrorBody
+
+#: Why each error status is sent, as /docs shows it.
+_REASONS = {
+    400: "Bad input: the message names the field, shape, value or parameter",
+    401: "Missing or wrong X-API-Key",
+    404: "Unknown model, version, dataset or route",
+    413: "Too large: body, batch, image pixels or alphas over their limits",
+    415: "Unsupported content type",
+    503: "Not ready, overloaded (with Retry-After) or the metrics database unavailable",
+}
+#: Nested definitions of request-body models, added to ``components.schemas``.
+_COMPONENTS: dict[str, Any] = {}
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+#: Every route on a model: the version segment (400), an unknown model or version (404),
+#: a version that failed to load or a pinned default not loaded (503).
+MODEL_ERRORS = (400, 404, 503)
+#: Inference routes add the size limits, content types and the batch queue's 503.
+INFERENCE_ERRORS = (*MODEL_ERRORS, 413, 415)
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """FastAPI ``responses`` for these error statuses, each in the ``ErrorBody`` shape."""
+    return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its definitions moved to ``components.schemas``."""
+    schema = model.model_json_schema(ref_template=_REF_TEMPLATE)
+    _COMPONENTS.update(schema.pop("$defs", {}))
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            schemas.update(_COMPONENTS)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -48,8 +48,8 @@ def fetch(data_dir: DataDir = None) -> None:
 
 @app.command("list")
 def list_models() -> None:
-    """The model catalogue with the reports' figures and our floors."""
-    from training.catalog import CATALOG
+    """Every model recipe, with the reports' figures and our floors."""
+    from training.recipes import CATALOG
 
     table = Table("model", "task", "network", "epochs", "report", "floor")
     for spec in CATALOG.values():
@@ -92,7 +92,7 @@ def train(
     from core import datasets
     from core.db import make_engine, upgrade
     from training import pipeline
-    from training.catalog import CATALOG, get_spec
+    from training.recipes import CATALOG, get_spec
 
     settings = _settings(models_dir, data_dir, database_url)
     if profile not in pipeline.PROFILES:

@@ -1,4 +1,4 @@
-"""Train one catalogue model end to end: data -> fit -> export -> evaluate -> store.
+"""Train one recipe end to end: data -> fit -> export -> evaluate -> store.
 
 Idempotent: a model whose latest version is exported and evaluated is skipped unless
 forced; a version that was exported but never evaluated (a crash in between) is
@@ -23,9 +23,9 @@ from core import datasets
 from core.db import store
 from core.manifest import SAVED_MODEL_DIR, InputSpec, Manifest, list_versions, version_dir
 from training import evaluate
-from training.catalog import XOR_SWEEP_RECIPE, XOR_SWEEP_WIDTHS, ModelSpec, get_spec
 from training.export import export_network
 from training.networks import to_model, xor_mlp
+from training.recipes import XOR_SWEEP_RECIPE, XOR_SWEEP_WIDTHS, ModelSpec, get_spec
 
 HISTORY_FILE = "history.json"
 

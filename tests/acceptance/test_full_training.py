@@ -9,7 +9,7 @@ import tensorflow as tf
 from core.db import make_engine, store
 from core.manifest import SAVED_MODEL_DIR, Manifest, list_models
 from tests.fixtures.models import ModelRepository
-from training.catalog import CATALOG
+from training.recipes import CATALOG
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Export: every catalogue network becomes a SavedModel whose endpoints agree."""
+"""Export: every recipe's network becomes a SavedModel whose endpoints agree."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import tensorflow as tf
 from core.litert import CompiledEndpoints, sha256_hex
 from core.manifest import ENDPOINTS, LITERT_FILE, SAVED_MODEL_DIR, Manifest, list_versions
 from tests.fixtures.models import ModelRepository
-from training.catalog import CATALOG
 from training.export import export_network
 from training.pipeline import input_spec_for
+from training.recipes import CATALOG
 
 DATASET_RECORD = {"name": "synthetic", "source": "test", "sha256": {}, "split": {"test": 4}}
 TRAINING_RECORD = {
@@ -56,7 +56,7 @@ def _random_inputs(manifest: Manifest, n: int = 7) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
-def test_every_catalogue_network_exports_consistent_endpoints(name: str, tmp_path: Path) -> None:
+def test_every_recipe_network_exports_consistent_endpoints(name: str, tmp_path: Path) -> None:
     manifest = _export(name, tmp_path)
     loaded = tf.saved_model.load(str(tmp_path / name / "1" / SAVED_MODEL_DIR))
     x = _random_inputs(manifest)

@@ -11,7 +11,7 @@ import pytest
 from core.db import make_engine, store, upgrade
 from core.manifest import Manifest, list_versions
 from training import pipeline
-from training.catalog import get_spec
+from training.recipes import get_spec
 
 QUICK = pipeline.PROFILES["quick"]
 

@@ -1,4 +1,4 @@
-"""Every model layerlens trains: the reports' networks, their variants, and better ones.
+"""Every model layerlens trains, as a recipe: the reports' networks, their variants, better ones.
 
 ``reference`` holds the reports' test accuracy; ``floor`` is what our stored test accuracy
 must reach in the full-size run (the acceptance line of the training issue).

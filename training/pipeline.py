@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from core import datasets
 from core.db import store
 from core.manifest import SAVED_MODEL_DIR, InputSpec, Manifest, list_versions, version_dir
+from core.settings import TrainProfile
 from training import evaluate
 from training.export import export_network
 from training.networks import to_model, xor_mlp
@@ -47,7 +48,8 @@ class Profile:
         return min(epochs, self.max_epochs) if self.max_epochs else epochs
 
 
-PROFILES = {
+#: One per name Settings.train_profile accepts.
+PROFILES: dict[TrainProfile, Profile] = {
     "full": Profile("full"),
     "quick": Profile("quick", max_train_examples=3000, max_epochs=2, max_eval_examples=2000),
 }

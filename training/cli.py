@@ -59,9 +59,9 @@ def list_models() -> None:
     for spec in CATALOG.values():
         table.add_row(
             spec.name,
-            spec.task,
+            spec.task.name,
             spec.architecture,
-            str(spec.epochs),
+            str(spec.fit.epochs),
             _pct(spec.reference),
             _pct(spec.floor),
         )

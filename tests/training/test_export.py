@@ -15,7 +15,6 @@ from core.litert import CompiledEndpoints, sha256_hex
 from core.manifest import ENDPOINTS, LITERT_FILE, SAVED_MODEL_DIR, Manifest, list_versions
 from tests.fixtures.models import ModelRepository
 from training.export import export_network
-from training.pipeline import input_spec_for
 from training.recipes import CATALOG
 
 DATASET_RECORD = {"name": "synthetic", "source": "test", "sha256": {}, "split": {"test": 4}}
@@ -31,21 +30,15 @@ TRAINING_RECORD = {
 }
 
 
-def _export(spec_name: str, models_dir: Path) -> Manifest:
+def _export(spec_name: str, models_dir: Path, version: int | None = None) -> Manifest:
     spec = CATALOG[spec_name]
-    num_classes = 3 if spec.coarse else (2 if spec.task == "xor" else 10)
     return export_network(
-        spec.build(num_classes),
+        spec,
+        spec.network(),
         models_dir=models_dir,
-        name=spec.name,
-        version=None,
-        task=spec.task,
-        architecture=spec.architecture,
-        description=spec.description,
-        class_names=tuple(str(i) for i in range(num_classes)),
-        input_spec=input_spec_for(spec.dataset),
         training=TRAINING_RECORD,
         dataset=DATASET_RECORD,
+        version=version,
     )
 
 
@@ -99,21 +92,8 @@ def test_export_takes_the_next_version_and_never_overwrites(tmp_path: Path) -> N
     _export("xor", tmp_path)
     _export("xor", tmp_path)
     assert list_versions(tmp_path, "xor") == [1, 2]
-    spec = CATALOG["xor"]
     with pytest.raises(FileExistsError):
-        export_network(
-            spec.build(2),
-            models_dir=tmp_path,
-            name="xor",
-            version=1,
-            task="xor",
-            architecture="a",
-            description="d",
-            class_names=("0", "1"),
-            input_spec=input_spec_for("xor"),
-            training=TRAINING_RECORD,
-            dataset=DATASET_RECORD,
-        )
+        _export("xor", tmp_path, version=1)
 
 
 def test_a_failed_export_leaves_no_version_behind(tmp_path: Path, monkeypatch) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from core.db import make_engine, store, upgrade
 from core.manifest import Manifest, list_versions
+from core.settings import TrainProfile
 from training import pipeline
 from training.recipes import get_spec
 
@@ -107,7 +109,7 @@ def test_same_seed_same_metrics(tmp_path: Path, data_dir: Path):
 
 
 def test_manifest_records_the_recipe(tmp_path: Path, data_dir: Path):
-    _run("xor", tmp_path, f"sqlite:///{tmp_path / 'm.db'}", data_dir)
+    _, engine = _run("xor", tmp_path, f"sqlite:///{tmp_path / 'm.db'}", data_dir)
     manifest = Manifest.read(tmp_path / "models" / "xor" / "1")
     assert manifest.training.params == 32  # the report's 32-parameter network
     assert manifest.training.seed == 0 and manifest.training.extra["profile"] == "quick"
@@ -115,6 +117,15 @@ def test_manifest_records_the_recipe(tmp_path: Path, data_dir: Path):
     assert manifest.class_names == ("0", "1")
     assert {"tensorflow", "keras", "numpy", "python"} <= set(manifest.framework)
     assert manifest.reference["test_accuracy"] == pytest.approx(0.91)
+    (sweep,) = store.get_evaluations(engine, "xor", 1, kind="sweep")
+    assert sweep.dataset == "xor-test" and sweep.data["parameter"] == "hidden_width"
+    assert [p["value"] for p in sweep.data["points"]] == [1, 2, 3, 4, 6]
+    assert [p["params"] for p in sweep.data["points"]] == [7, 12, 17, 22, 32]  # 5w + 2
+
+
+def test_every_profile_name_settings_accept_has_a_profile() -> None:
+    assert set(pipeline.PROFILES) == set(get_args(TrainProfile))
+    assert all(name == profile.name for name, profile in pipeline.PROFILES.items())
 
 
 def test_cli_trains_one_model_and_rejects_unknown_ones(tmp_path: Path, data_dir: Path):

@@ -20,7 +20,9 @@ from core.db import (
     KIND_TEST,
     EvaluationItem,
     ModelVersionNotFound,
+    UnknownEvaluationKind,
     begin_write,
+    check_kind,
     get_evaluations,
     get_model_version,
     has_evaluation,
@@ -249,13 +251,15 @@ def test_a_process_dying_mid_write_leaves_the_old_row(engine: Engine, database_u
 
 def test_kinds_are_validated(engine: Engine) -> None:
     with pytest.raises(
-        ValueError, match="unknown evaluation kind 'accuracy'; expected one of: test"
+        UnknownEvaluationKind, match="unknown evaluation kind 'accuracy'; expected one of: test"
     ):
         save_evaluations(engine, "digits", 1, [("accuracy", "mnist-test", {"accuracy": 1.0})])
-    with pytest.raises(ValueError, match="unknown evaluation kind"):
+    with pytest.raises(UnknownEvaluationKind, match="unknown evaluation kind 'tests'"):
         get_evaluations(engine, "digits", 1, kind="tests")
-    with pytest.raises(ValueError, match="unknown evaluation kind"):
+    with pytest.raises(UnknownEvaluationKind, match="unknown evaluation kind 'bogus'"):
         has_evaluation(engine, "digits", 1, "bogus")
+    assert check_kind("sweep") == "sweep"
+    assert issubclass(UnknownEvaluationKind, ValueError)
     assert count(engine, Evaluation) == 0
     assert EVALUATION_KINDS == ("test", "train", "validation", "history", "cross-dataset", "sweep")
 

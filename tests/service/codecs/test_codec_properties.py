@@ -8,24 +8,26 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from core.manifest import InputSpec
 from service.codecs import (
     decode_images,
     decode_json_instances,
     decode_npy,
     decode_v2_input,
-    encode_npy,
 )
 from service.errors import BadRequest, LayerlensError
+from tests.service.codecs.conftest import encode_image
+from training.inputs import INPUTS
 
-DIGITS8 = InputSpec(
-    kind="image",
-    shape=(8, 8),
-    value_range=(0, 16),
-    scaling="x / 16",
-    image_polarity="light-on-dark",
-    image_fit="pad-resize",
-)
+DIGITS8 = INPUTS["sklearn-digits"]
+
+
+def _npy(array: np.ndarray) -> bytes:
+    """``array`` as NumPy itself writes a .npy file (not through our own encoder)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 batches = arrays(
@@ -43,7 +45,7 @@ def test_every_codec_decodes_the_same_batch_identically(batch: np.ndarray) -> No
     results = [
         decode_json_instances(batch.tolist(), DIGITS8, max_batch=8),
         decode_json_instances(batch.reshape(n, 64).tolist(), DIGITS8, max_batch=8),
-        decode_npy(encode_npy(batch), DIGITS8, max_batch=8),
+        decode_npy(_npy(batch), DIGITS8, max_batch=8),
         decode_v2_input("FP32", [n, 64], batch.ravel().tolist(), DIGITS8, max_batch=8),
         decode_v2_input("FP32", [n, 8, 8], batch.astype("<f4").tobytes(), DIGITS8, max_batch=8),
     ]
@@ -80,9 +82,7 @@ def test_any_json_is_decoded_or_refused_with_a_4xx(instances: object) -> None:
 
 
 def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (20, 12), 255).save(buffer, "PNG")
-    return buffer.getvalue()
+    return encode_image(Image.new("L", (20, 12), 255))
 
 
 @FAST

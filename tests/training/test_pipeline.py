@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from sklearn.metrics import confusion_matrix
+from typer.testing import CliRunner
 
 from core.datasets import load_split
 from core.db import make_engine, store, upgrade
 from core.manifest import SAVED_MODEL_DIR, Manifest, list_versions
 from core.settings import TrainProfile
 from training import pipeline
+from training.cli import app
 from training.recipes import get_spec
 
 QUICK = pipeline.PROFILES["quick"]
@@ -173,3 +175,12 @@ def test_cli_trains_one_model_and_rejects_unknown_ones(tmp_path: Path, data_dir:
     )
     assert bad.returncode == 2
     assert "unknown model 'no-such-model'" in bad.stdout + bad.stderr
+
+
+def test_cli_refuses_an_unknown_profile_before_training(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["train", "xor", "--profile", "medium", "--models-dir", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 2
+    assert "train_profile" in result.output
+    assert not (tmp_path / "m").exists()

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import statistics
 
-from benchmarks.scenarios import (
-    ACCEPTANCE_CONCURRENCY,
-    CEILING,
-    CEILING_PYDANTIC,
-    NAIVE,
-    OURS,
-    PAIRED,
-    PEER,
-)
+from benchmarks import scenarios
+from benchmarks.scenarios import ACCEPTANCE_CONCURRENCY, CEILING, OURS, PAIRED
 
 Row = dict[str, object]
+
+#: Every server a run can drive: layerlens first, then the ones it is compared with.
+SERVERS = (OURS, CEILING, scenarios.CEILING_PYDANTIC, scenarios.NAIVE, scenarios.PEER)
 
 #: The issue's acceptance thresholds.
 MIN_VS_CEILING = 0.6
@@ -87,16 +83,13 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
     c = ACCEPTANCE_CONCURRENCY
     ours = _find(rows, "predict-json", OURS, c)
     rps = {
-        name: (_find(rows, "predict-json", name, c) or {}).get("requests_per_s")
-        for name in (OURS, CEILING, CEILING_PYDANTIC, NAIVE, PEER)
+        name: (_find(rows, "predict-json", name, c) or {}).get("requests_per_s") for name in SERVERS
     }
 
     def ratio(other: str) -> float | None:
         return round(rps[OURS] / rps[other], 2) if rps[OURS] and rps[other] else None
 
-    ratios: dict[str, object] = {
-        f"vs_{name}": ratio(name) for name in (CEILING, CEILING_PYDANTIC, NAIVE, PEER)
-    }
+    ratios: dict[str, object] = {f"vs_{name}": ratio(name) for name in SERVERS if name != OURS}
     paired = paired_ratio(rows)
     if paired is not None:
         # Back-to-back pairs are what the ceiling check reads; the single rows above

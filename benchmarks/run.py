@@ -59,8 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--servers",
-        default=",".join((OURS, CEILING, CEILING_PYDANTIC, NAIVE, PEER)),
-        help="comma-separated subset of: layerlens, ceiling, ceiling-pydantic, naive, mlserver",
+        default=",".join(report.SERVERS),
+        help=f"comma-separated subset of: {', '.join(report.SERVERS)}",
     )
     return parser.parse_args(argv)
 

@@ -1,9 +1,17 @@
 """All configuration, in one class. Nothing else in layerlens reads ``os.environ``.
 
-Precedence (pydantic-settings): initialiser arguments > environment > ``.env`` > defaults.
+Precedence (pydantic-settings): initialiser arguments > environment > defaults.
 Tests pass values to the initialiser; they never patch the environment.
-Every field is read from ``LAYERLENS_<FIELD>``; a few conventional names are accepted too
-(``DATABASE_URL``, ``MODELS_DIR``, ``DATA_DIR``, ``PORT``).
+Every field is read from ``LAYERLENS_<FIELD>`` (the env prefix); the conventional names
+the README documents are accepted too (``DATABASE_URL``, ``MODELS_DIR``, ``DATA_DIR``,
+``PORT``).
+
+No ``.env`` file is read. ``.env`` beside docker-compose.yml is compose's file (its
+variables fill in the compose file, and some of them, such as ``LAYERLENS_WORKERS``, mean
+something else there than on a developer's machine): reading it here too made copying
+``.env.example`` silently change every local run and test started from that folder. The
+environment is the one source: compose, Kubernetes and ``docker run`` set it, and so does
+the shell for a local run.
 """
 
 from __future__ import annotations
@@ -15,10 +23,15 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveInt, Se
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/layerlens.db"
+ENV_PREFIX = "LAYERLENS_"
+
+#: How much of each recipe training runs ('quick': tests and smoke runs).
+TrainProfile = Literal["full", "quick"]
 
 
-def _env(name: str, *also: str) -> AliasChoices:
-    return AliasChoices(f"LAYERLENS_{name.upper()}", *also)
+def _also_bare(name: str) -> AliasChoices:
+    """``LAYERLENS_<NAME>`` or the conventional ``<NAME>`` other tools already set."""
+    return AliasChoices(f"{ENV_PREFIX}{name}", name)
 
 
 class BatchPolicy(BaseModel):
@@ -44,157 +57,100 @@ class BatchOverride(BaseModel):
 
 
 class Settings(BaseSettings):
+    """Every setting of training and the service; each field's docstring is its description
+    (the README's configuration table is printed from them)."""
+
     model_config = SettingsConfigDict(
-        env_prefix="LAYERLENS_",
-        env_file=".env",
+        env_prefix=ENV_PREFIX,
         extra="ignore",
         populate_by_name=True,
         frozen=True,
+        use_attribute_docstrings=True,
     )
 
     # --- where things live -------------------------------------------------------------
-    models_dir: Path = Field(
-        Path("models"),
-        validation_alias=_env("models_dir", "MODELS_DIR"),
-        description="The model repository: <models_dir>/<model>/<version>/. "
-        "Models are only ever loaded from here.",
-    )
-    data_dir: Path = Field(
-        Path("data"),
-        validation_alias=_env("data_dir", "DATA_DIR"),
-        description="Where the fetched dataset files are kept (IDX files of MNIST, Fashion-MNIST).",
-    )
-    database_url: str = Field(
-        DEFAULT_DATABASE_URL,
-        validation_alias=_env("database_url", "DATABASE_URL"),
-        description="SQLAlchemy URL of the metrics database: sqlite:///path or "
-        "postgresql+psycopg://user:pass@host/db.",
-    )
+    models_dir: Path = Field(Path("models"), validation_alias=_also_bare("MODELS_DIR"))
+    """The model repository: <models_dir>/<model>/<version>/. Models are only ever loaded
+    from here."""
+    data_dir: Path = Field(Path("data"), validation_alias=_also_bare("DATA_DIR"))
+    """Where the fetched dataset files are kept (IDX files of MNIST, Fashion-MNIST)."""
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=_also_bare("DATABASE_URL"))
+    """SQLAlchemy URL of the metrics database: sqlite:///path or
+    postgresql+psycopg://user:pass@host/db."""
 
     # --- the HTTP server ---------------------------------------------------------------
-    host: str = Field("127.0.0.1", validation_alias=_env("host"), description="Bind address.")
-    port: int = Field(
-        8000, ge=1, le=65535, validation_alias=_env("port", "PORT"), description="Bind port."
-    )
-    workers: int = Field(
-        1, ge=1, le=64, validation_alias=_env("workers"), description="uvicorn worker processes."
-    )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", validation_alias=_env("log_level"), description="Log level."
-    )
-    log_format: Literal["json", "text"] = Field(
-        "text",
-        validation_alias=_env("log_format"),
-        description="'json' writes one JSON object a line (structured logs).",
-    )
-    graceful_timeout_s: float = Field(
-        20.0,
-        gt=0,
-        validation_alias=_env("graceful_timeout_s"),
-        description="On SIGTERM, how long in-flight requests get to finish.",
-    )
-    api_key: SecretStr | None = Field(
-        None,
-        validation_alias=_env("api_key"),
-        description="Required (header X-API-Key) by administrative routes such as reload; "
-        "when unset those routes are disabled.",
-    )
-    reload_interval_s: float = Field(
-        0.0,
-        ge=0,
-        validation_alias=_env("reload_interval_s"),
-        description="Poll MODELS_DIR for new versions every N seconds; 0 turns polling off.",
-    )
-    default_versions: dict[str, PositiveInt] = Field(
-        default_factory=dict,
-        validation_alias=_env("default_versions"),
-        description="The version a request without one gets, per model, as JSON, e.g. "
-        '{"digits": 1}; unlisted models get their highest loaded version.',
-    )
-    strict_readiness: bool = Field(
-        True,
-        validation_alias=_env("strict_readiness"),
-        description="Report not ready (503 on /v2/health/ready) while any version found in "
-        "MODELS_DIR failed to load or a pinned default version is not loaded, as Triton does; "
-        "false: ready once loading has finished, serving the versions that loaded.",
-    )
+    host: str = "127.0.0.1"
+    """Bind address."""
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_also_bare("PORT"))
+    """Bind port."""
+    workers: int = Field(1, ge=1, le=64)
+    """uvicorn worker processes."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level."""
+    log_format: Literal["json", "text"] = "text"
+    """'json' writes one JSON object a line (structured logs)."""
+    graceful_timeout_s: float = Field(20.0, gt=0)
+    """On SIGTERM, how long in-flight requests get to finish."""
+    api_key: SecretStr | None = None
+    """Required (header X-API-Key) by administrative routes such as reload; when unset those
+    routes are disabled."""
+    reload_interval_s: float = Field(0.0, ge=0)
+    """Poll MODELS_DIR for new versions every N seconds; 0 turns polling off."""
+    default_versions: dict[str, PositiveInt] = Field(default_factory=dict)
+    """The version a request without one gets, per model, as JSON, e.g. {"digits": 1};
+    unlisted models get their highest loaded version."""
+    strict_readiness: bool = True
+    """Report not ready (503 on /v2/health/ready) while any version found in MODELS_DIR
+    failed to load or a pinned default version is not loaded, as Triton does; false: ready
+    once loading has finished, serving the versions that loaded."""
 
     # --- request limits ----------------------------------------------------------------
-    max_body_bytes: int = Field(
-        64 * 1024 * 1024,
-        gt=0,
-        validation_alias=_env("max_body_bytes"),
-        description="Largest request body accepted (413 above).",
-    )
-    max_batch_size: int = Field(
-        4096,
-        gt=0,
-        validation_alias=_env("max_batch_size"),
-        description="Most instances (or images) in one request.",
-    )
-    max_image_pixels: int = Field(
-        16_000_000,
-        gt=0,
-        validation_alias=_env("max_image_pixels"),
-        description="Largest decoded image (width x height) accepted: guards against "
-        "decompression bombs.",
-    )
-    max_alphas: int = Field(
-        1000,
-        gt=1,
-        validation_alias=_env("max_alphas"),
-        description="Most alpha values in one interpolation sweep.",
-    )
-    default_top_k: int = Field(
-        3,
-        ge=1,
-        validation_alias=_env("default_top_k"),
-        description="top-k returned by predict unless asked.",
-    )
+    max_body_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    """Largest request body accepted (413 above)."""
+    max_batch_size: int = Field(4096, gt=0)
+    """Most instances (or images) in one request."""
+    max_image_pixels: int = Field(16_000_000, gt=0)
+    """Largest decoded image (width x height) accepted: guards against decompression bombs."""
+    max_alphas: int = Field(1000, gt=1)
+    """Most alpha values in one interpolation sweep."""
+    default_top_k: int = Field(3, ge=1)
+    """top-k returned by predict unless asked."""
 
     # --- dynamic batching --------------------------------------------------------------
-    batching_enabled: bool = Field(
-        True,
-        validation_alias=_env("batching_enabled"),
-        description="Queue concurrent requests per model version and run them as one batch.",
-    )
-    batch_max_size: int = Field(
-        256,
-        gt=0,
-        validation_alias=_env("batch_max_size"),
-        description="Most instances run together in one batch.",
-    )
-    batch_max_wait_ms: float = Field(
-        0.0,
-        ge=0,
-        validation_alias=_env("batch_max_wait_ms"),
-        description="Longest a request waits for others to join its batch. 0: a batch leaves "
-        "as soon as the batcher runs, with every request that queued while the last one ran.",
-    )
-    batch_max_queue: int = Field(
-        8192,
-        gt=0,
-        validation_alias=_env("batch_max_queue"),
-        description="Queued instances per model version before answering 503.",
-    )
-    batch_per_model: dict[str, BatchOverride] = Field(
-        default_factory=dict,
-        validation_alias=_env("batch_per_model"),
-        description='Per-model batching as JSON, e.g. {"digits-cnn": {"max_size": 64, '
-        '"max_wait_ms": 5}}; fields: enabled, max_size, max_wait_ms, max_queue.',
-    )
-    inference_runtime: Literal["litert", "tensorflow"] = Field(
-        "litert",
-        validation_alias=_env("inference_runtime"),
-        description="'litert' runs a version's LiteRT copy of its endpoints when it has one "
-        "that matches the SavedModel at load; 'tensorflow' always calls the SavedModel.",
-    )
-    tf_intra_op_threads: int = Field(
-        0,
-        ge=0,
-        validation_alias=_env("tf_intra_op_threads"),
-        description="TensorFlow intra-op (and LiteRT) threads per worker; 0 = cores / workers.",
-    )
+    batching_enabled: bool = True
+    """Queue concurrent requests per model version and run them as one batch."""
+    batch_max_size: int = Field(256, gt=0)
+    """Most instances run together in one batch."""
+    batch_max_wait_ms: float = Field(0.0, ge=0)
+    """Longest a request waits for others to join its batch. 0: a batch leaves as soon as
+    the batcher runs, with every request that queued while the last one ran."""
+    batch_max_queue: int = Field(8192, gt=0)
+    """Queued instances per model version before answering 503."""
+    batch_per_model: dict[str, BatchOverride] = Field(default_factory=dict)
+    """Per-model batching as JSON, e.g. {"digits-cnn": {"max_size": 64, "max_wait_ms": 5}};
+    fields: enabled, max_size, max_wait_ms, max_queue."""
+    inference_runtime: Literal["litert", "tensorflow"] = "litert"
+    """'litert' runs a version's LiteRT copy of its endpoints when it has one that matches
+    the SavedModel at load; 'tensorflow' always calls the SavedModel."""
+    tf_intra_op_threads: int = Field(0, ge=0)
+    """TensorFlow intra-op (and LiteRT) threads per worker; 0 = cores / workers."""
+
+    # --- training ----------------------------------------------------------------------
+    train_profile: TrainProfile = "full"
+    """How much of each recipe `layerlens-train train` runs: 'full' (the reports'
+    training, minutes) or 'quick' (a tiny profile, seconds per model: tests, demos)."""
+
+    @classmethod
+    def env_names(cls) -> dict[str, tuple[str, ...]]:
+        """Per field, the environment variables it is read from, in order of precedence."""
+        names: dict[str, tuple[str, ...]] = {}
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            if isinstance(alias, AliasChoices):
+                names[name] = tuple(str(choice) for choice in alias.choices)
+            else:
+                names[name] = (f"{ENV_PREFIX}{name.upper()}",)
+        return names
 
     def batch_policy(self, model: str) -> BatchPolicy:
         """The global batching settings with ``model``'s overrides applied."""
@@ -207,7 +163,3 @@ class Settings(BaseSettings):
             ),
             max_queue=override.max_queue or self.batch_max_queue,
         )
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -10,7 +10,7 @@ import argparse
 from core.db import make_engine, store
 from core.manifest import Manifest, list_models, version_dir
 from core.settings import Settings
-from training.catalog import CATALOG
+from training.recipes import CATALOG
 
 
 def markdown(settings: Settings) -> str:

@@ -9,16 +9,17 @@ from core.settings import Settings
 
 def rows() -> list[tuple[str, str, str]]:
     table = []
+    env_names = Settings.env_names()
     for name, field in Settings.model_fields.items():
-        choices = field.validation_alias.choices if field.validation_alias else [name]
-        env = " / ".join(f"`{c}`" for c in choices)
+        env = " / ".join(f"`{c}`" for c in env_names[name])
         default = field.get_default(call_default_factory=True)
         shown = (
             "unset"
             if default is None
             else f"`{json.dumps(default) if isinstance(default, dict) else default}`"
         )
-        table.append((env, shown, (field.description or "").replace("|", "\\|")))
+        text = " ".join((field.description or "").split())  # docstrings wrap over lines
+        table.append((env, shown, text.replace("|", "\\|")))
     return table
 
 

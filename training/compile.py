@@ -1,9 +1,10 @@
 """Compile a version's endpoints for LiteRT and check them against its SavedModel.
 
 The compiled copy only ships if every output of every endpoint agrees with the SavedModel
-on the check inputs (random instances across the input range, at two batch sizes), so the
-service can run it in place of TensorFlow without changing an answer beyond float32
-rounding. Conversion problems are reported, not fatal: the SavedModel alone still serves.
+on the check inputs (``core.litert.check_agreement``: random instances across the input
+range, at two batch sizes), so the service can run it in place of TensorFlow without
+changing an answer beyond float32 rounding. Conversion problems are reported, not fatal:
+the SavedModel alone still serves.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from core.litert import CompiledEndpoints, disagreement, max_abs_diff, sha256_hex
+from core.litert import CompiledEndpoints, EndpointFn, check_agreement, sha256_hex
 from core.manifest import (
-    ENDPOINT_EMBED,
-    ENDPOINT_HEAD,
     ENDPOINTS,
     LITERT_FILE,
     SAVED_MODEL_DIR,
@@ -29,8 +29,6 @@ from core.manifest import (
 
 logger = logging.getLogger(__name__)
 
-CHECK_BATCHES = (1, 16)
-
 
 @dataclass(frozen=True)
 class Compiled:
@@ -39,36 +37,38 @@ class Compiled:
 
 
 def compile_litert(saved_model_dir: Path, input_spec: InputSpec, *, seed: int = 0) -> Compiled:
-    """Convert every endpoint into one flatbuffer; raise ValueError if any output disagrees."""
+    """Convert every endpoint into one flatbuffer; raise ValueError if any output disagrees
+    (``core.litert.check_agreement``, the check the service repeats at load)."""
     converter = tf.lite.TFLiteConverter.from_saved_model(
         str(saved_model_dir), signature_keys=list(ENDPOINTS)
     )
     model = converter.convert()
     compiled = CompiledEndpoints(model)
     reference = tf.saved_model.load(str(saved_model_dir))
-    rng = np.random.default_rng(seed)
-    low, high = input_spec.value_range
-    worst = 0.0
-    for rows in CHECK_BATCHES:
-        x = rng.uniform(low, high, size=(rows, *input_spec.shape)).astype(np.float32)
-        embedding = reference.signatures[ENDPOINT_EMBED](x=tf.constant(x))["embedding"].numpy()
-        for endpoint in ENDPOINTS:
-            given = embedding if endpoint == ENDPOINT_HEAD else x
-            arg = "embedding" if endpoint == ENDPOINT_HEAD else "x"
-            expected = reference.signatures[endpoint](**{arg: tf.constant(given)})
-            want = {key: value.numpy() for key, value in expected.items()}
-            got = compiled.endpoint(endpoint)(given)
-            problem = disagreement(got, want)
-            if problem:
-                raise ValueError(f"{endpoint} at batch {rows}: {problem}")
-            worst = max(worst, *(max_abs_diff(got[k], want[k]) for k in want))
+    agreement = check_agreement(
+        {e: _numpy_endpoint(getattr(reference, e)) for e in ENDPOINTS},
+        {e: compiled.endpoint(e) for e in ENDPOINTS},
+        input_spec,
+        seed=seed,
+    )
+    if agreement.problems:
+        raise ValueError("; ".join(f"{e} {why}" for e, why in agreement.problems.items()))
     record = CompiledRecord(
         sha256=sha256_hex(model),
         endpoints=ENDPOINTS,
-        max_abs_diff=worst,
+        max_abs_diff=agreement.max_abs_diff,
         converter=tf.__version__,
     )
     return Compiled(model=model, record=record)
+
+
+def _numpy_endpoint(fn: Any) -> EndpointFn:
+    """A SavedModel endpoint called with and answering NumPy arrays."""
+
+    def run(x: np.ndarray) -> dict[str, np.ndarray]:
+        return {key: value.numpy() for key, value in fn(tf.constant(x)).items()}
+
+    return run
 
 
 def try_compile(saved_model_dir: Path, input_spec: InputSpec, name: str) -> Compiled | None:

@@ -28,7 +28,6 @@ from core.manifest import (
     SAVED_MODEL_DIR,
     DatasetRecord,
     EndpointSpec,
-    InputSpec,
     LayerSpec,
     Manifest,
     TensorSpec,
@@ -37,6 +36,7 @@ from core.manifest import (
 )
 from training.compile import try_compile, write_compiled
 from training.networks import Network, probed_layers
+from training.recipes import ModelSpec
 
 
 def _shape(tensor: keras.KerasTensor) -> tuple[int, ...]:
@@ -75,28 +75,25 @@ class _Endpoints:
 
 
 def export_network(
+    spec: ModelSpec,
     network: Network,
     *,
     models_dir: Path,
-    name: str,
-    version: int | None,
-    task: str,
-    architecture: str,
-    description: str,
-    class_names: tuple[str, ...],
-    input_spec: InputSpec,
     training: Mapping[str, object],
     dataset: DatasetRecord,
-    reference: Mapping[str, float] | None = None,
+    version: int | None = None,
     extra_files: Mapping[str, str] | None = None,
     compile_for_litert: bool = True,
 ) -> Manifest:
-    """Export and return the manifest. ``version=None`` takes the next free integer.
+    """Export ``network`` (trained from ``spec``) and return the manifest, which takes the
+    name, task, description, classes, input contract and reference figure from ``spec``.
+    ``version=None`` takes the next free integer.
 
     ``extra_files`` (name -> text) are written into the version directory with the rest,
     e.g. the training history that evaluation stores later. ``compile_for_litert`` adds
     the LiteRT copy of the endpoints that the service runs when it can (training.compile).
     """
+    name, input_spec = spec.name, spec.task.input
     if version is None:
         version = max(list_versions(models_dir, name), default=0) + 1
     final = version_dir(models_dir, name, version)
@@ -130,10 +127,10 @@ def export_network(
     manifest = Manifest(
         name=name,
         version=version,
-        task=task,
-        architecture=architecture,
-        description=description,
-        class_names=class_names,
+        task=spec.task.name,
+        architecture=spec.architecture,
+        description=spec.description,
+        class_names=spec.task.class_names,
         input=input_spec,
         layers=layer_specs,
         endpoints={
@@ -152,7 +149,7 @@ def export_network(
         dataset=dataset,
         framework=framework_versions(),
         created_at=datetime.now(UTC),
-        reference=dict(reference or {}),
+        reference={"test_accuracy": spec.reference} if spec.reference else {},
     )
     staging = final.parent / f".staging-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

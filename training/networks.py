@@ -1,8 +1,10 @@
 """The networks of the course reports and the variants that beat them.
 
-Each builder returns a ``Network``: the ordered chain of named layers. The chain is what
-export needs: the full model applies all of it, the head applies what follows the
-``embedding`` layer, so ``head(embed(x))`` reuses the very same layer objects.
+Each builder takes the input contract (``training.inputs``) and the number of classes and
+returns a ``Network``: the ordered chain of named layers. The chain is what export needs:
+the full model applies all of it, the head applies what follows the ``embedding`` layer,
+so ``head(embed(x))`` reuses the very same layer objects. The input shape and the
+in-model scaling come from the contract, which is what the manifest states.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from core.manifest import EMBEDDING_LAYER, LOGITS_LAYER, PROBABILITIES_LAYER
+from core.manifest import EMBEDDING_LAYER, LOGITS_LAYER, PROBABILITIES_LAYER, InputSpec
+from training.inputs import scale_factor
 
 #: Layers that carry no information of their own for a user probing the network.
 UNPROBED_LAYER_TYPES = (layers.Rescaling, layers.Dropout, layers.Reshape)
@@ -46,73 +49,63 @@ def _classifier_tail(num_classes: int) -> list[keras.layers.Layer]:
     ]
 
 
-def _scale(value_max: float) -> list[keras.layers.Layer]:
-    return [layers.Rescaling(1.0 / value_max, name="scale")]
+def _scale(inputs: InputSpec) -> list[keras.layers.Layer]:
+    """The ``scale`` layer the contract's ``scaling`` names, or none."""
+    factor = scale_factor(inputs)
+    return [] if factor is None else [layers.Rescaling(factor, name="scale")]
 
 
-def mlp(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    hidden: int,
-    value_max: float = 255.0,
-    dropout: float = 0.0,
-) -> Network:
+def mlp(inputs: InputSpec, num_classes: int, *, hidden: int, dropout: float = 0.0) -> Network:
     """Flatten -> Dense(hidden, relu) -> [Dropout] -> Dense(classes): the reports' MLP."""
-    chain: list[keras.layers.Layer] = [*_scale(value_max), layers.Flatten(name="flatten")]
+    chain: list[keras.layers.Layer] = [*_scale(inputs), layers.Flatten(name="flatten")]
     chain.append(layers.Dense(hidden, activation="relu", name=EMBEDDING_LAYER))
     if dropout:
         chain.append(layers.Dropout(dropout, name="dropout"))
-    return Network(input_shape, tuple(chain + _classifier_tail(num_classes)))
+    return Network(inputs.shape, tuple(chain + _classifier_tail(num_classes)))
 
 
 def deep_mlp(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    *,
-    hidden: tuple[int, ...],
-    value_max: float,
-    dropout: float = 0.0,
+    inputs: InputSpec, num_classes: int, *, hidden: tuple[int, ...], dropout: float = 0.0
 ) -> Network:
     """Several hidden Dense layers; the last one is the embedding."""
-    chain: list[keras.layers.Layer] = [*_scale(value_max), layers.Flatten(name="flatten")]
+    chain: list[keras.layers.Layer] = [*_scale(inputs), layers.Flatten(name="flatten")]
     for i, width in enumerate(hidden):
         last = i == len(hidden) - 1
         name = EMBEDDING_LAYER if last else f"hidden{i + 1}"
         chain.append(layers.Dense(width, activation="relu", name=name))
         if dropout and not last:
             chain.append(layers.Dropout(dropout, name=f"dropout{i + 1}"))
-    return Network(input_shape, tuple(chain + _classifier_tail(num_classes)))
+    return Network(inputs.shape, tuple(chain + _classifier_tail(num_classes)))
 
 
-def perceptron(input_shape: tuple[int, ...], num_classes: int, *, value_max: float) -> Network:
+def perceptron(inputs: InputSpec, num_classes: int) -> Network:
     """One Dense layer on the flattened input (the reports' sklearn-digits model).
 
     The flattened input is the 'embedding': the layer the head starts from.
     """
-    chain = [*_scale(value_max), layers.Flatten(name=EMBEDDING_LAYER)]
-    return Network(input_shape, tuple(chain + _classifier_tail(num_classes)))
+    chain = [*_scale(inputs), layers.Flatten(name=EMBEDDING_LAYER)]
+    return Network(inputs.shape, tuple(chain + _classifier_tail(num_classes)))
 
 
-def xor_mlp(num_classes: int, *, hidden: int) -> Network:
-    """Dense(hidden, relu) -> Dense(2): 32 parameters with 6 hidden units, as in the report."""
-    chain = [layers.Dense(hidden, activation="relu", name=EMBEDDING_LAYER)]
-    return Network((2,), tuple(chain + _classifier_tail(num_classes)))
+def vector_mlp(inputs: InputSpec, num_classes: int, *, hidden: int) -> Network:
+    """Dense(hidden, relu) -> Dense(classes) on a flat vector: the XOR report's network
+    (32 parameters with 6 hidden units and 2 classes)."""
+    chain = [*_scale(inputs), layers.Dense(hidden, activation="relu", name=EMBEDDING_LAYER)]
+    return Network(inputs.shape, tuple(chain + _classifier_tail(num_classes)))
 
 
 def cnn(
-    input_shape: tuple[int, int],
+    inputs: InputSpec,
     num_classes: int,
     *,
     filters: tuple[int, ...] = (32, 32),
     dense: tuple[int, ...] = (128, 84),
-    value_max: float = 255.0,
     dropout: float = 0.0,
 ) -> Network:
     """Conv2D+BN+ReLU+MaxPool blocks -> Dense layers: the reports' best Fashion-MNIST CNN."""
     chain: list[keras.layers.Layer] = [
-        *_scale(value_max),
-        layers.Reshape((*input_shape, 1), name="reshape"),
+        *_scale(inputs),
+        layers.Reshape((*inputs.shape, 1), name="reshape"),
     ]
     for i, n in enumerate(filters, start=1):
         chain += [
@@ -129,7 +122,7 @@ def cnn(
         )
         if dropout and not last:
             chain.append(layers.Dropout(dropout, name=f"dropout{i}"))
-    return Network(tuple(input_shape), tuple(chain + _classifier_tail(num_classes)))
+    return Network(inputs.shape, tuple(chain + _classifier_tail(num_classes)))
 
 
 def to_model(network: Network, name: str) -> keras.Model:

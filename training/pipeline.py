@@ -1,4 +1,4 @@
-"""Train one catalogue model end to end: data -> fit -> export -> evaluate -> store.
+"""Train one recipe end to end: data -> fit -> export -> evaluate -> store.
 
 Idempotent: a model whose latest version is exported and evaluated is skipped unless
 forced; a version that was exported but never evaluated (a crash in between) is
@@ -21,11 +21,12 @@ from sqlalchemy import Engine
 
 from core import datasets
 from core.db import store
-from core.manifest import SAVED_MODEL_DIR, InputSpec, Manifest, list_versions, version_dir
+from core.manifest import SAVED_MODEL_DIR, Manifest, list_versions, version_dir
+from core.settings import TrainProfile
 from training import evaluate
-from training.catalog import XOR_SWEEP_RECIPE, XOR_SWEEP_WIDTHS, ModelSpec, get_spec
 from training.export import export_network
-from training.networks import to_model, xor_mlp
+from training.networks import to_model
+from training.recipes import Fit, ModelSpec, SweepPoint, WidthSweep
 
 HISTORY_FILE = "history.json"
 
@@ -42,12 +43,13 @@ class Profile:
     #: Caps the train/validation splits when evaluating; test splits are always whole.
     max_eval_examples: int | None = None
 
-    def epochs(self, spec: ModelSpec, override: int | None) -> int:
-        epochs = override or spec.epochs
+    def epochs(self, recipe: Fit, override: int | None) -> int:
+        epochs = override or recipe.epochs
         return min(epochs, self.max_epochs) if self.max_epochs else epochs
 
 
-PROFILES = {
+#: One per name Settings.train_profile accepts.
+PROFILES: dict[TrainProfile, Profile] = {
     "full": Profile("full"),
     "quick": Profile("quick", max_train_examples=3000, max_epochs=2, max_eval_examples=2000),
 }
@@ -77,48 +79,22 @@ class DataCache:
         return self._sets[name]
 
 
-def input_spec_for(dataset: str) -> InputSpec:
-    if dataset in ("mnist", "fashion-mnist"):
-        fit = "mnist-centre" if dataset == "mnist" else "pad-resize"
-        return InputSpec(
-            kind="image",
-            shape=(28, 28),
-            value_range=(0.0, 255.0),
-            scaling="x / 255",
-            image_polarity="light-on-dark",
-            image_fit=fit,
-        )
-    if dataset == "sklearn-digits":
-        return InputSpec(
-            kind="image",
-            shape=(8, 8),
-            value_range=(0.0, 16.0),
-            scaling="x / 16",
-            image_polarity="light-on-dark",
-            image_fit="pad-resize",
-        )
-    if dataset == "xor":
-        return InputSpec(kind="vector", shape=(2,), value_range=(-5.0, 5.0), scaling="none")
-    raise ValueError(f"no input contract for dataset {dataset!r}")
+def labels_for(spec: ModelSpec) -> Callable[[np.ndarray], np.ndarray]:
+    """How the dataset's labels become the task's (coarse tasks fold them)."""
+    return datasets.coarse_fashion_labels if spec.task.coarse else (lambda y: y)
 
 
-def labels_for(spec: ModelSpec, data: datasets.Dataset) -> tuple[tuple[str, ...], Callable]:
-    if spec.coarse:
-        return tuple(datasets.COARSE_FASHION_CLASSES), datasets.coarse_fashion_labels
-    return tuple(data.class_names), lambda y: y
-
-
-def _optimizer(spec: ModelSpec, epochs: int, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    rate: float | keras.optimizers.schedules.LearningRateSchedule = spec.learning_rate
-    if spec.cosine_decay:
+def _optimizer(recipe: Fit, epochs: int, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate: float | keras.optimizers.schedules.LearningRateSchedule = recipe.learning_rate
+    if recipe.cosine_decay:
         rate = keras.optimizers.schedules.CosineDecay(
-            spec.learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.05
+            recipe.learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.05
         )
     return keras.optimizers.Adam(rate)
 
 
 def fit(
-    spec: ModelSpec,
+    recipe: Fit,
     network_model: keras.Model,
     train: datasets.Split,
     validation: datasets.Split | None,
@@ -128,10 +104,10 @@ def fit(
 ) -> dict[str, list[float]]:
     """Fit on logits with a from-logits loss (stable), as the reports did."""
     logits = keras.Model(network_model.input, network_model.get_layer("logits").output)
-    trainer = _with_shift_augmentation(logits, spec.shift_augment)
-    steps = -(-len(train.x) // spec.batch_size)
+    trainer = _with_shift_augmentation(logits, recipe.shift_augment)
+    steps = -(-len(train.x) // recipe.batch_size)
     trainer.compile(
-        optimizer=_optimizer(spec, epochs, steps),
+        optimizer=_optimizer(recipe, epochs, steps),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -142,7 +118,7 @@ def fit(
         if validation is None
         else (validation.x.astype(np.float32), validation.y),
         epochs=epochs,
-        batch_size=spec.batch_size,
+        batch_size=recipe.batch_size,
         shuffle=True,
         verbose=0,
         callbacks=list(callbacks),
@@ -179,30 +155,24 @@ def train_and_export(
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> Manifest:
     keras.utils.set_random_seed(seed)
-    class_names, relabel = labels_for(spec, data)
+    relabel = labels_for(spec)
     train = _relabelled(data.train, relabel, profile.max_train_examples)
     validation = _relabelled(data.validation, relabel, None)
-    n_epochs = profile.epochs(spec, epochs)
-    network = spec.build(len(class_names))
+    n_epochs = profile.epochs(spec.fit, epochs)
+    network = spec.network()
     model = to_model(network, spec.name)
     started = time.perf_counter()
-    history = fit(spec, model, train, validation, epochs=n_epochs, callbacks=callbacks)
+    history = fit(spec.fit, model, train, validation, epochs=n_epochs, callbacks=callbacks)
     seconds = time.perf_counter() - started
     manifest = export_network(
+        spec,
         network,
         models_dir=models_dir,
-        name=spec.name,
-        version=None,
-        task=spec.task,
-        architecture=spec.architecture,
-        description=spec.description,
-        class_names=class_names,
-        input_spec=input_spec_for(spec.dataset),
         training={
             "epochs": n_epochs,
-            "batch_size": spec.batch_size,
+            "batch_size": spec.fit.batch_size,
             "optimizer": "adam",
-            "learning_rate": spec.learning_rate,
+            "learning_rate": spec.fit.learning_rate,
             "loss": "sparse categorical cross-entropy (from logits)",
             "seed": seed,
             "seconds": round(seconds, 2),
@@ -210,11 +180,10 @@ def train_and_export(
             "extra": {
                 "profile": profile.name,
                 "train_examples": len(train.x),
-                "cosine_decay": spec.cosine_decay,
+                "cosine_decay": spec.fit.cosine_decay,
             },
         },
         dataset=data.record(),
-        reference={"test_accuracy": spec.reference} if spec.reference else {},
         extra_files={HISTORY_FILE: json.dumps(evaluate.history_report(history))},
     )
     return manifest
@@ -225,7 +194,7 @@ def evaluations_for(
 ) -> list[store.EvaluationItem]:
     """Every stored evaluation of one model version, computed from its SavedModel."""
     data = cache.get(spec.dataset)
-    _, relabel = labels_for(spec, data)
+    relabel = labels_for(spec)
     loaded = tf.saved_model.load(str(path / SAVED_MODEL_DIR))
     items: list[store.EvaluationItem] = []
     for split_name in ("train", "validation", "test"):
@@ -252,27 +221,31 @@ def evaluations_for(
                 data=evaluate.cross_dataset_report(outputs, other.y, manifest.num_classes),
             )
         )
-    if spec.name == "xor":
+    if sweep := spec.width_sweep:
+        seed = manifest.training.seed
+        results = width_sweep(spec, sweep, data, seed=seed, profile=profile)
         items.append(
-            store.EvaluationItem(
-                kind="sweep",
-                dataset="xor-test",
-                data=xor_width_sweep(data, seed=manifest.training.seed, profile=profile),
-            )
+            store.EvaluationItem(kind="sweep", dataset=f"{spec.dataset}-test", data=results)
         )
     return items
 
 
-def xor_width_sweep(data: datasets.Dataset, *, seed: int, profile: Profile) -> dict[str, Any]:
-    """The fewest hidden units that still solve noisy XOR (SEEDS.md question 11)."""
-    recipe = replace(get_spec("xor"), **XOR_SWEEP_RECIPE)
+def width_sweep(
+    spec: ModelSpec, sweep: WidthSweep, data: datasets.Dataset, *, seed: int, profile: Profile
+) -> dict[str, Any]:
+    """``sweep.network`` trained at each of the sweep's hidden widths on the spec's task:
+    the test accuracy of each (SEEDS.md question 11: the fewest hidden units that work)."""
+    recipe = replace(spec.fit, epochs=sweep.epochs, learning_rate=sweep.learning_rate)
+    relabel = labels_for(spec)
+    train, test = _relabelled(data.train, relabel, None), _relabelled(data.test, relabel, None)
     points = []
-    for width in XOR_SWEEP_WIDTHS:
+    for width in sweep.widths:
         keras.utils.set_random_seed(seed)
-        model = to_model(xor_mlp(2, hidden=width), f"xor-h{width}")
-        fit(recipe, model, data.train, None, epochs=profile.epochs(recipe, None))
-        probabilities = model.predict(data.test.x.astype(np.float32), verbose=0)
-        accuracy = float((probabilities.argmax(axis=1) == data.test.y).mean())
+        network = sweep.network(spec.task.input, len(spec.task.class_names), hidden=width)
+        model = to_model(network, f"{spec.name}-h{width}")
+        fit(recipe, model, train, None, epochs=profile.epochs(recipe, None))
+        probabilities = model.predict(test.x.astype(np.float32), verbose=0)
+        accuracy = float((probabilities.argmax(axis=1) == test.y).mean())
         points.append({"value": width, "test_accuracy": accuracy, "params": model.count_params()})
     return {"parameter": "hidden_width", "points": points}
 
@@ -323,34 +296,27 @@ def _stored_accuracy(engine: Engine, spec: ModelSpec, version: int) -> float | N
 
 def store_sweeps(engine: Engine, outcomes: Sequence[Outcome]) -> None:
     """The hidden-width sweep table, stored on the model the sweep belongs to."""
-    by_target: dict[str, list[Outcome]] = {}
+    by_target: dict[str, list[tuple[SweepPoint, Outcome]]] = {}
     for outcome in outcomes:
-        if outcome.spec.sweep:
-            by_target.setdefault(outcome.spec.sweep[2], []).append(outcome)
+        if point := outcome.spec.part_of_sweep:
+            by_target.setdefault(point.stored_on, []).append((point, outcome))
     for target, members in by_target.items():
         target_outcome = next((o for o in outcomes if o.spec.name == target), None)
         if target_outcome is None:
             continue
-        parameter = members[0].spec.sweep[0]
+        members.sort(key=lambda member: member[0].value)
         points = [
             {
                 "model": o.spec.name,
                 "version": o.version,
-                "value": o.spec.sweep[1],
+                "value": point.value,
                 "test_accuracy": o.test_accuracy,
                 "reference": o.spec.reference,
             }
-            for o in sorted(members, key=lambda o: o.spec.sweep[1])
+            for point, o in members
         ]
-        store.save_evaluations(
-            engine,
-            target,
-            target_outcome.version,
-            [
-                store.EvaluationItem(
-                    kind="sweep",
-                    dataset="mnist-test",
-                    data={"parameter": parameter, "points": points},
-                )
-            ],
+        data = {"parameter": members[0][0].parameter, "points": points}
+        item = store.EvaluationItem(
+            kind="sweep", dataset=f"{target_outcome.spec.dataset}-test", data=data
         )
+        store.save_evaluations(engine, target, target_outcome.version, [item])

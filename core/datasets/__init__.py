@@ -5,14 +5,6 @@ reproducibly, and addressable by references such as ``mnist-test``.
 No TensorFlow here: the client and the service import this without paying for it.
 """
 
-from core.datasets.catalogue import (
-    CLASS_NAMES,
-    DATASET_NAMES,
-    FASHION_CLASSES,
-    FETCH_COMMAND,
-    SOURCES,
-    SPLITS,
-)
 from core.datasets.errors import (
     DatasetCorrupt,
     DatasetError,
@@ -20,6 +12,14 @@ from core.datasets.errors import (
     FetchFailed,
     IndexOutOfRange,
     UnknownDatasetReference,
+)
+from core.datasets.facts import (
+    CLASS_NAMES,
+    DATASET_NAMES,
+    FASHION_CLASSES,
+    FETCH_COMMAND,
+    SOURCES,
+    SPLITS,
 )
 from core.datasets.fetching import DatasetStatus, check, fetch
 from core.datasets.idx import read_idx

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.datasets import sources
-from core.datasets.catalogue import DATASET_NAMES, FILES, SOURCES, ArraySpec, check_name
 from core.datasets.errors import DatasetCorrupt, DatasetError, FetchFailed
+from core.datasets.facts import DATASET_NAMES, FILES, SOURCES, ArraySpec, check_name
 from core.datasets.generated import sklearn_digits
 from core.datasets.idx import read_idx
 from core.datasets.verify import check_array, dataset_dir, load_verified

@@ -6,8 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.datasets.catalogue import SKLEARN_DIGITS_SPECS, SOURCES
 from core.datasets.errors import DatasetMissing
+from core.datasets.facts import SKLEARN_DIGITS_SPECS, SOURCES
 from core.datasets.verify import check_array
 
 XOR_POINTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -19,7 +19,7 @@ SKLEARN_DIGITS_SHAPE = (8, 8)
 
 @lru_cache(maxsize=1)
 def sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
-    """(images float32 (1797, 8, 8) in 0-16, labels uint8), verified against the catalogue.
+    """(images float32 (1797, 8, 8) in 0-16, labels uint8), verified against core.datasets.facts.
 
     scikit-learn is imported here only: the client and service do not need it otherwise.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.datasets.catalogue import FASHION_CLASSES
+from core.datasets.facts import FASHION_CLASSES
 
 COARSE_FASHION_CLASSES = ("Top", "Bottom", "Accessories")
 

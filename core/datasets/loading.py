@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets import splits
-from core.datasets.catalogue import (
+from core.datasets.errors import UnknownDatasetReference
+from core.datasets.facts import (
     CLASS_NAMES,
     FILES,
     SKLEARN_DIGITS_SPECS,
@@ -25,7 +26,6 @@ from core.datasets.catalogue import (
     check_name,
     idx_specs,
 )
-from core.datasets.errors import UnknownDatasetReference
 from core.datasets.generated import sklearn_digits, xor_points
 from core.datasets.verify import array_sha256, load_verified
 from core.manifest import DatasetRecord
@@ -117,7 +117,7 @@ def load_dataset(name: str, data_dir: Path, *, seed: int = DEFAULT_SEED) -> Data
 
 
 def _checksums(name: str, seed: int) -> dict[str, str]:
-    # Arrays loaded through load_verified / sklearn_digits match their catalogue sums.
+    # Arrays loaded through load_verified / sklearn_digits match the sums in core.datasets.facts.
     if name in FILES:
         return {spec.key: spec.sha256 for spec in FILES[name]}
     if name == "sklearn-digits":

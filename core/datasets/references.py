@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.catalogue import DATASET_NAMES, FILES, SPLITS, idx_specs
 from core.datasets.errors import DatasetMissing, IndexOutOfRange, UnknownDatasetReference
+from core.datasets.facts import DATASET_NAMES, FILES, SPLITS, idx_specs
 from core.datasets.loading import DEFAULT_SEED, split_pool
 from core.datasets.verify import refetch_hint, spec_path
 

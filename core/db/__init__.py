@@ -24,6 +24,8 @@ from core.db.records import (
     EvaluationItem,
     EvaluationRecord,
     ModelVersionRecord,
+    UnknownEvaluationKind,
+    check_kind,
 )
 from core.db.store import (
     ModelVersionNotFound,
@@ -48,7 +50,9 @@ __all__ = [
     "EvaluationRecord",
     "ModelVersionNotFound",
     "ModelVersionRecord",
+    "UnknownEvaluationKind",
     "begin_write",
+    "check_kind",
     "current",
     "get_evaluations",
     "get_model_version",

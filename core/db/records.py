@@ -23,9 +23,17 @@ EVALUATION_KINDS = (
 )
 
 
+class UnknownEvaluationKind(ValueError):
+    """A kind that is not in EVALUATION_KINDS. core carries no HTTP status: the service maps
+    this to its 400 ``invalid_input``; the message names the kind and the accepted ones and
+    is safe to show a caller."""
+
+
 def check_kind(kind: str) -> str:
+    """``kind`` if it is an evaluation kind, else UnknownEvaluationKind: the one check that
+    the store's reads and writes and the service's metrics route share."""
     if kind not in EVALUATION_KINDS:
-        raise ValueError(
+        raise UnknownEvaluationKind(
             f"unknown evaluation kind {kind!r}; expected one of: {', '.join(EVALUATION_KINDS)}"
         )
     return kind

@@ -9,8 +9,9 @@ anywhere in a batch leaves the previous rows as they were.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Row, Table, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +30,7 @@ from core.manifest import Manifest, is_valid_model_name
 
 _MODEL_VERSIONS: Table = ModelVersion.__table__  # type: ignore[assignment]
 _EVALUATIONS: Table = Evaluation.__table__  # type: ignore[assignment]
+_R = TypeVar("_R", EvaluationRecord, ModelVersionRecord)
 
 
 class ModelVersionNotFound(LookupError):
@@ -114,7 +116,7 @@ def get_evaluations(
         rows = connection.execute(query).all()
     rank = {name: i for i, name in enumerate(EVALUATION_KINDS)}
     rows.sort(key=lambda row: (rank.get(row.kind, len(rank)), row.kind, row.dataset))
-    return [_evaluation_record(row) for row in rows]
+    return [_record(EvaluationRecord, row) for row in rows]
 
 
 def has_evaluation(
@@ -140,14 +142,14 @@ def list_model_versions(engine: Engine, model: str | None = None) -> list[ModelV
     if model is not None:
         query = query.where(_MODEL_VERSIONS.c.model == model)
     with engine.connect() as connection:
-        return [_model_version_record(row) for row in connection.execute(query)]
+        return [_record(ModelVersionRecord, row) for row in connection.execute(query)]
 
 
 def get_model_version(engine: Engine, model: str, version: int) -> ModelVersionRecord | None:
     query = select(_MODEL_VERSIONS).where(_version_key(_MODEL_VERSIONS, model, version))
     with engine.connect() as connection:
         row = connection.execute(query).first()
-    return None if row is None else _model_version_record(row)
+    return None if row is None else _record(ModelVersionRecord, row)
 
 
 def _insert(connection: Connection, table: Table) -> Any:
@@ -188,7 +190,7 @@ def _validated_items(
                 f"data of ({kind!r}, {dataset!r}) must be a dict, got {type(data).__name__}"
             )
         jsonable = to_jsonable(data, path=f"data of ({kind!r}, {dataset!r})")
-        rows.append(EvaluationItem(kind, dataset, jsonable))  # type: ignore[arg-type]
+        rows.append(EvaluationItem(kind, dataset, jsonable))
     return sorted(rows, key=lambda item: (item.kind, item.dataset))
 
 
@@ -197,24 +199,10 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _evaluation_record(row: Row[Any]) -> EvaluationRecord:
-    return EvaluationRecord(
-        model=row.model,
-        version=row.version,
-        kind=row.kind,
-        dataset=row.dataset,
-        data=row.data,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-    )
-
-
-def _model_version_record(row: Row[Any]) -> ModelVersionRecord:
-    return ModelVersionRecord(
-        model=row.model,
-        version=row.version,
-        task=row.task,
-        architecture=row.architecture,
-        created_at=_utc(row.created_at),
-        manifest=row.manifest,
-    )
+def _record(record_type: type[_R], row: Row[Any]) -> _R:
+    """The row as a plain record: its columns that the record has, datetimes in UTC."""
+    values = {f.name: getattr(row, f.name) for f in fields(record_type)}
+    for key, value in values.items():
+        if isinstance(value, datetime):
+            values[key] = _utc(value)
+    return record_type(**values)

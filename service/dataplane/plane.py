@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from core.db.records import check_kind
+from core.db import UnknownEvaluationKind, check_kind
 from core.manifest import (
     EMBEDDING_LAYER,
     ENDPOINT_EMBED,
@@ -271,7 +271,7 @@ class DataPlane:
         if kind is not None:
             try:
                 check_kind(kind)
-            except ValueError as exc:
+            except UnknownEvaluationKind as exc:
                 raise InvalidInput(str(exc)) from None
         rows = await self.in_thread(
             read_evaluations, self.engine, loaded.name, loaded.version, kind

@@ -19,13 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from core.litert import CompiledEndpoints, EndpointFn, disagreement, sha256_hex
+from core.litert import CompiledEndpoints, EndpointFn, check_agreement, sha256_hex
 from core.manifest import (
-    ENDPOINT_EMBED,
-    ENDPOINT_HEAD,
     ENDPOINTS,
     LITERT_FILE,
     SAVED_MODEL_DIR,
+    InputSpec,
     Manifest,
     version_dir,
 )
@@ -33,8 +32,6 @@ from core.settings import Settings
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
 from service.runtime.tf_config import intra_op_threads
-
-EMBEDDING_OUTPUT = "embedding"
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +75,6 @@ def _dense_kernels(saved_model: Any) -> dict[str, np.ndarray]:
     return kernels
 
 
-def _check_inputs(manifest: Manifest, tf_fns: dict[str, EndpointFn]) -> dict[str, np.ndarray]:
-    """Per endpoint, a small deterministic batch across the input range (the head gets
-    the embedding of that batch): used to warm every endpoint and to check a LiteRT copy."""
-    low, high = manifest.input.value_range
-    rng = np.random.default_rng(0)
-    x = rng.uniform(low, high, size=(2, *manifest.input.shape)).astype(np.float32)
-    embedding = tf_fns[ENDPOINT_EMBED](x)[EMBEDDING_OUTPUT]
-    return {e: embedding if e == ENDPOINT_HEAD else x for e in ENDPOINTS}
-
-
 def _compiled_fns(directory: Path, manifest: Manifest, settings: Settings) -> dict[str, EndpointFn]:
     """The version's LiteRT endpoints, or none when it has no copy or the copy is not the
     one the manifest recorded (then the SavedModel serves, with a warning)."""
@@ -106,20 +93,20 @@ def _choose(
     name: str,
     tf_fns: dict[str, EndpointFn],
     compiled: dict[str, EndpointFn],
-    inputs: dict[str, np.ndarray],
+    input_spec: InputSpec,
 ) -> dict[str, tuple[str, EndpointFn]]:
-    """Per endpoint (runtime, function): LiteRT where its answer on ``inputs`` matches
-    the SavedModel's, TensorFlow otherwise. Every call here also warms the endpoint."""
+    """Per endpoint (runtime, function): LiteRT where core.litert.check_agreement finds it
+    answers as the SavedModel does, TensorFlow otherwise. The check also warms every
+    endpoint."""
+    problems = check_agreement(tf_fns, compiled, input_spec).problems
     chosen: dict[str, tuple[str, EndpointFn]] = {}
     for endpoint, tf_fn in tf_fns.items():
-        expected = tf_fn(inputs[endpoint])
         chosen[endpoint] = ("tensorflow", tf_fn)
         lite = compiled.get(endpoint)
         if lite is None:
             continue
-        problem = disagreement(lite(inputs[endpoint]), expected)
-        if problem:
-            logger.warning("%s:%s LiteRT copy not used: %s", name, endpoint, problem)
+        if endpoint in problems:
+            logger.warning("%s:%s LiteRT copy not used: %s", name, endpoint, problems[endpoint])
         else:
             chosen[endpoint] = ("litert", lite)
     return chosen
@@ -147,9 +134,7 @@ def load_version(
     saved_model = tf.saved_model.load(str(directory / SAVED_MODEL_DIR))
     tf_fns = {e: _tensorflow_fn(saved_model, e) for e in ENDPOINTS}
     # Warm-up and check calls stay out of the batch-size histogram: only runners observe.
-    chosen = _choose(
-        name, tf_fns, _compiled_fns(directory, manifest, settings), _check_inputs(manifest, tf_fns)
-    )
+    chosen = _choose(name, tf_fns, _compiled_fns(directory, manifest, settings), manifest.input)
     runners = {
         endpoint: make_runner(
             run,

@@ -9,36 +9,32 @@ import tensorflow as tf
 from core.db import make_engine, store
 from core.manifest import SAVED_MODEL_DIR, Manifest, list_models
 from tests.fixtures.models import ModelRepository
-from training.catalog import CATALOG
+from training.recipes import CATALOG
 
 pytestmark = pytest.mark.slow
 
 
-def _test_accuracy(repo: ModelRepository, name: str) -> float:
+def _evaluation(repo: ModelRepository, name: str, kind: str) -> store.EvaluationRecord:
+    """The one stored evaluation of ``kind`` of the model's latest version."""
     engine = make_engine(repo.database_url)
     try:
-        versions = list_models(repo.models_dir)[name]
-        rows = store.get_evaluations(engine, name, versions[-1], kind="test")
+        latest = list_models(repo.models_dir)[name][-1]
+        (row,) = store.get_evaluations(engine, name, latest, kind=kind)
     finally:
         engine.dispose()
-    assert len(rows) == 1
-    return rows[0].data["accuracy"]
+    return row
 
 
 @pytest.mark.parametrize("name", [n for n, s in CATALOG.items() if s.floor is not None])
 def test_stored_test_accuracy_reaches_the_floor(full_repository: ModelRepository, name: str):
-    accuracy = _test_accuracy(full_repository, name)
+    accuracy = _evaluation(full_repository, name, "test").data["accuracy"]
     floor = CATALOG[name].floor
     print(f"{name}: {100 * accuracy:.2f}% (floor {100 * floor:.2f}%)")
     assert accuracy >= floor
 
 
 def test_hidden_width_sweep_is_stored_and_grows(full_repository: ModelRepository):
-    engine = make_engine(full_repository.database_url)
-    try:
-        (row,) = store.get_evaluations(engine, "digits", 1, kind="sweep")
-    finally:
-        engine.dispose()
+    row = _evaluation(full_repository, "digits", "sweep")
     points = row.data["points"]
     assert [p["value"] for p in points] == [1, 10, 50, 100]
     accuracies = [p["test_accuracy"] for p in points]
@@ -49,11 +45,7 @@ def test_hidden_width_sweep_is_stored_and_grows(full_repository: ModelRepository
 
 def test_cross_dataset_confidence_is_high_on_the_wrong_data(full_repository: ModelRepository):
     """SEEDS.md question 3: the classifiers are very sure about data they never saw."""
-    engine = make_engine(full_repository.database_url)
-    try:
-        (row,) = store.get_evaluations(engine, "digits", 1, kind="cross-dataset")
-    finally:
-        engine.dispose()
+    row = _evaluation(full_repository, "digits", "cross-dataset")
     assert row.dataset == "fashion-mnist-test"
     assert row.data["accuracy"] < 0.3
     assert row.data["mean_max_probability"] > 0.7

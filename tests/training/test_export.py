@@ -1,4 +1,4 @@
-"""Export: every catalogue network becomes a SavedModel whose endpoints agree."""
+"""Export: every recipe's network becomes a SavedModel whose endpoints agree."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import tensorflow as tf
 from core.litert import CompiledEndpoints, sha256_hex
 from core.manifest import ENDPOINTS, LITERT_FILE, SAVED_MODEL_DIR, Manifest, list_versions
 from tests.fixtures.models import ModelRepository
-from training.catalog import CATALOG
 from training.export import export_network
-from training.pipeline import input_spec_for
+from training.recipes import CATALOG
 
 DATASET_RECORD = {"name": "synthetic", "source": "test", "sha256": {}, "split": {"test": 4}}
 TRAINING_RECORD = {
@@ -31,21 +30,15 @@ TRAINING_RECORD = {
 }
 
 
-def _export(spec_name: str, models_dir: Path) -> Manifest:
+def _export(spec_name: str, models_dir: Path, version: int | None = None) -> Manifest:
     spec = CATALOG[spec_name]
-    num_classes = 3 if spec.coarse else (2 if spec.task == "xor" else 10)
     return export_network(
-        spec.build(num_classes),
+        spec,
+        spec.network(),
         models_dir=models_dir,
-        name=spec.name,
-        version=None,
-        task=spec.task,
-        architecture=spec.architecture,
-        description=spec.description,
-        class_names=tuple(str(i) for i in range(num_classes)),
-        input_spec=input_spec_for(spec.dataset),
         training=TRAINING_RECORD,
         dataset=DATASET_RECORD,
+        version=version,
     )
 
 
@@ -56,7 +49,7 @@ def _random_inputs(manifest: Manifest, n: int = 7) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
-def test_every_catalogue_network_exports_consistent_endpoints(name: str, tmp_path: Path) -> None:
+def test_every_recipe_network_exports_consistent_endpoints(name: str, tmp_path: Path) -> None:
     manifest = _export(name, tmp_path)
     loaded = tf.saved_model.load(str(tmp_path / name / "1" / SAVED_MODEL_DIR))
     x = _random_inputs(manifest)
@@ -99,21 +92,8 @@ def test_export_takes_the_next_version_and_never_overwrites(tmp_path: Path) -> N
     _export("xor", tmp_path)
     _export("xor", tmp_path)
     assert list_versions(tmp_path, "xor") == [1, 2]
-    spec = CATALOG["xor"]
     with pytest.raises(FileExistsError):
-        export_network(
-            spec.build(2),
-            models_dir=tmp_path,
-            name="xor",
-            version=1,
-            task="xor",
-            architecture="a",
-            description="d",
-            class_names=("0", "1"),
-            input_spec=input_spec_for("xor"),
-            training=TRAINING_RECORD,
-            dataset=DATASET_RECORD,
-        )
+        _export("xor", tmp_path, version=1)
 
 
 def test_a_failed_export_leaves_no_version_behind(tmp_path: Path, monkeypatch) -> None:

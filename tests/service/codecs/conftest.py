@@ -1,8 +1,7 @@
-"""Input specs of the real models and helpers that make real PNG/JPEG bytes with Pillow."""
+"""Input contracts of the real models and helpers that make real PNG/JPEG bytes with Pillow."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,44 +10,27 @@ import pytest
 from PIL import Image, ImageDraw
 
 from core.manifest import InputSpec
+from tests.service.helpers import encode_image
+from training.inputs import INPUTS
 
 Encode = Callable[..., bytes]
 
 
-@pytest.fixture(scope="session")
-def mnist_spec() -> InputSpec:
-    return InputSpec(
-        kind="image",
-        shape=(28, 28),
-        value_range=(0, 255),
-        scaling="x / 255",
-        image_polarity="light-on-dark",
-        image_fit="mnist-centre",
-    )
+def _real_contract(fixture_name: str, dataset: str) -> Callable[[], InputSpec]:
+    """A session fixture: the input contract the real models of ``dataset`` are exported
+    with (training.inputs, the one place it is stated)."""
+
+    @pytest.fixture(scope="session", name=fixture_name)
+    def contract() -> InputSpec:
+        return INPUTS[dataset]
+
+    return contract
 
 
-@pytest.fixture(scope="session")
-def digits8_spec() -> InputSpec:
-    """scikit-learn's 8x8 digits: values 0-16."""
-    return InputSpec(
-        kind="image",
-        shape=(8, 8),
-        value_range=(0, 16),
-        scaling="x / 16",
-        image_polarity="light-on-dark",
-        image_fit="pad-resize",
-    )
-
-
-@pytest.fixture(scope="session")
-def xor_spec() -> InputSpec:
-    return InputSpec(kind="vector", shape=(2,), value_range=(-5, 5), scaling="x")
-
-
-def encode_image(image: Image.Image, image_format: str = "PNG", **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **params)
-    return buffer.getvalue()
+mnist_spec = _real_contract("mnist_spec", "mnist")
+#: scikit-learn's 8x8 digits: values 0-16.
+digits8_spec = _real_contract("digits8_spec", "sklearn-digits")
+xor_spec = _real_contract("xor_spec", "xor")
 
 
 @pytest.fixture(scope="session")

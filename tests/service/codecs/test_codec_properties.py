@@ -1,14 +1,11 @@
 """Properties over many generated inputs: the codecs agree, and bad input is only ever 4xx."""
 
-import io
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from core.manifest import InputSpec
 from service.codecs import (
     decode_images,
     decode_json_instances,
@@ -16,16 +13,12 @@ from service.codecs import (
     decode_v2_input,
 )
 from service.errors import BadRequest, LayerlensError
-from tests.service.helpers import encode_npy
+from tests.service.helpers import encode_image, encode_npy
+from training.inputs import INPUTS
 
-DIGITS8 = InputSpec(
-    kind="image",
-    shape=(8, 8),
-    value_range=(0, 16),
-    scaling="x / 16",
-    image_polarity="light-on-dark",
-    image_fit="pad-resize",
-)
+DIGITS8 = INPUTS["sklearn-digits"]
+
+
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 batches = arrays(
@@ -80,9 +73,7 @@ def test_any_json_is_decoded_or_refused_with_a_4xx(instances: object) -> None:
 
 
 def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (20, 12), 255).save(buffer, "PNG")
-    return buffer.getvalue()
+    return encode_image(Image.new("L", (20, 12), 255))
 
 
 @FAST

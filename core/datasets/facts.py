@@ -15,7 +15,6 @@ from core.datasets.errors import UnknownDatasetReference
 
 DATASET_NAMES = ("mnist", "fashion-mnist", "sklearn-digits", "xor")
 SPLITS = ("train", "validation", "test")
-SplitName = Literal["train", "validation", "test"]
 
 #: The command a user runs to fetch everything (the training CLI wraps ``fetch``).
 FETCH_COMMAND = "layerlens-train fetch"

@@ -1,0 +1,256 @@
+"""Every model layerlens trains, as a recipe: the reports' networks, their variants, better ones.
+
+``reference`` holds the reports' test accuracy; ``floor`` is what our stored test accuracy
+must reach in the full-size run (the acceptance line of the training issue).
+
+Each fact is stated once: a task names its dataset (and so its input contract, from
+``training.inputs``, and its class names); a recipe names its task, its network builder
+and how it is fitted. Sweeps are named records, never tuples read by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from core.datasets import CLASS_NAMES, COARSE_FASHION_CLASSES
+from core.manifest import InputSpec
+from training import networks
+from training.inputs import INPUTS
+from training.networks import Network
+
+#: (input contract, number of classes) -> the network, untrained.
+Builder = Callable[[InputSpec, int], Network]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """What a model learns: the name manifests and the metrics database give it, and the
+    dataset it learns from."""
+
+    name: str
+    dataset: str
+    #: Fold Fashion-MNIST's 10 classes into 3 coarse ones (Top, Bottom, Accessories).
+    coarse: bool = False
+
+    @property
+    def input(self) -> InputSpec:
+        return INPUTS[self.dataset]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(COARSE_FASHION_CLASSES) if self.coarse else CLASS_NAMES[self.dataset]
+
+
+DIGITS = Task(name="digits", dataset="mnist")
+FASHION = Task(name="fashion", dataset="fashion-mnist")
+FASHION_COARSE = Task(name="fashion-coarse", dataset="fashion-mnist", coarse=True)
+XOR = Task(name="xor", dataset="xor")
+SKLEARN_DIGITS = Task(name="sklearn-digits", dataset="sklearn-digits")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fit:
+    """How a network is fitted (Adam on the logits with a from-logits loss)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float = 1e-3
+    #: Drop the learning rate along a cosine to a twentieth of it by the last epoch.
+    cosine_decay: bool = False
+    #: Shift training images by up to this fraction of their size (0: no augmentation).
+    #: Training only: the exported network is the same with or without it.
+    shift_augment: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepPoint:
+    """This model is one point of a sweep whose table is stored, as one ``sweep``
+    evaluation, on another model."""
+
+    parameter: str
+    value: float
+    stored_on: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WidthSweep:
+    """While the model is evaluated, its network is retrained at each hidden width and the
+    test accuracies are stored on it as its ``sweep`` evaluation (SEEDS.md question 11:
+    the fewest hidden units that still work)."""
+
+    widths: tuple[int, ...]
+    #: Called as ``network(input, num_classes, hidden=width)``.
+    network: Callable[..., Network] = field(repr=False)
+    #: The model's own fit with these changes.
+    epochs: int
+    learning_rate: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    name: str
+    task: Task
+    architecture: str
+    description: str
+    build: Builder = field(repr=False)
+    fit: Fit
+    reference: float | None = None
+    floor: float | None = None
+    #: The other dataset's test split the model is also run on (SEEDS.md question 3).
+    cross_dataset: str | None = None
+    part_of_sweep: SweepPoint | None = None
+    width_sweep: WidthSweep | None = None
+
+    @property
+    def dataset(self) -> str:
+        return self.task.dataset
+
+    def network(self) -> Network:
+        """The untrained network, built for the task's input contract and classes."""
+        return self.build(self.task.input, len(self.task.class_names))
+
+
+def _specs() -> list[ModelSpec]:
+    specs = [
+        ModelSpec(
+            name="digits",
+            task=DIGITS,
+            architecture="mlp-128",
+            description="MNIST digits: Flatten -> Dense(128, relu) -> Dense(10), as in the "
+            "reports; trained with random shifts of up to 5% and a cosine learning-rate decay.",
+            build=partial(networks.mlp, hidden=128),
+            fit=Fit(epochs=10, batch_size=32, cosine_decay=True, shift_augment=0.05),
+            reference=0.9787,
+            floor=0.978,
+            cross_dataset="fashion-mnist",
+        ),
+        ModelSpec(
+            name="digits-wide",
+            task=DIGITS,
+            architecture="mlp-300",
+            description="MNIST digits, the reports' wider MLP: Dense(300). 20 epochs instead "
+            "of 200: the validation accuracy has flattened by then.",
+            build=partial(networks.mlp, hidden=300),
+            fit=Fit(epochs=20, batch_size=128, cosine_decay=True),
+            reference=0.9841,
+        ),
+        ModelSpec(
+            name="digits-dropout",
+            task=DIGITS,
+            architecture="mlp-512-dropout",
+            description="MNIST digits: Dense(512, relu) -> Dropout(0.2) -> Dense(10), 5 epochs.",
+            build=partial(networks.mlp, hidden=512, dropout=0.2),
+            fit=Fit(epochs=5, batch_size=32, cosine_decay=True),
+            reference=0.9804,
+        ),
+        ModelSpec(
+            name="digits-cnn",
+            task=DIGITS,
+            architecture="cnn-32-64",
+            description="MNIST digits, the best digits model: Conv(32)+BN+ReLU+MaxPool -> "
+            "Conv(64)+BN+ReLU+MaxPool -> Dense(128) -> Dropout(0.3) -> Dense(84) -> Dense(10).",
+            build=partial(networks.cnn, filters=(32, 64), dropout=0.3),
+            fit=Fit(epochs=8, batch_size=128, cosine_decay=True),
+            reference=0.9841,
+            floor=0.992,
+            cross_dataset="fashion-mnist",
+        ),
+        ModelSpec(
+            name="fashion",
+            task=FASHION,
+            architecture="mlp-128",
+            description="Fashion-MNIST: Flatten -> Dense(128, relu) -> Dense(10), as in the "
+            "reports.",
+            build=partial(networks.mlp, hidden=128),
+            fit=Fit(epochs=10, batch_size=32, cosine_decay=True),
+            reference=0.885,
+            floor=0.880,
+            cross_dataset="mnist",
+        ),
+        ModelSpec(
+            name="fashion-cnn",
+            task=FASHION,
+            architecture="cnn-32-32-bn",
+            description="Fashion-MNIST, the reports' best CNN: Conv+BN+ReLU+MaxPool x2 -> "
+            "Dense(128) -> Dense(84) -> Dense(10), no regularisation.",
+            build=networks.cnn,
+            fit=Fit(epochs=12, batch_size=128, cosine_decay=True),
+            reference=0.9134,
+            floor=0.913,
+            cross_dataset="mnist",
+        ),
+        ModelSpec(
+            name="fashion-coarse",
+            task=FASHION_COARSE,
+            architecture="mlp-128",
+            description="Fashion-MNIST in 3 classes (Top, Bottom, Accessories) with the "
+            "reports' MLP.",
+            build=partial(networks.mlp, hidden=128),
+            fit=Fit(epochs=10, batch_size=32),
+            reference=0.99,
+            floor=0.985,
+        ),
+        ModelSpec(
+            name="xor",
+            task=XOR,
+            architecture="mlp-6",
+            description="XOR with Gaussian noise (sigma 0.3): Dense(6, relu) -> Dense(2), "
+            "32 parameters.",
+            build=partial(networks.vector_mlp, hidden=6),
+            fit=Fit(epochs=150, batch_size=32, learning_rate=0.01),
+            reference=0.91,
+            floor=0.90,
+            # Fewer, larger steps for the sweep: XOR's fit time is per-epoch overhead.
+            width_sweep=WidthSweep(
+                widths=(1, 2, 3, 4, 6), network=networks.vector_mlp, epochs=80, learning_rate=0.02
+            ),
+        ),
+        ModelSpec(
+            name="sklearn-digits",
+            task=SKLEARN_DIGITS,
+            architecture="perceptron",
+            description="scikit-learn 8x8 digits: one Dense(10, softmax) layer, 650 parameters.",
+            build=networks.perceptron,
+            fit=Fit(epochs=100, batch_size=128, learning_rate=0.01),
+            reference=0.907,
+            floor=0.907,
+        ),
+        ModelSpec(
+            name="sklearn-digits-mlp",
+            task=SKLEARN_DIGITS,
+            architecture="mlp-128-64",
+            description="scikit-learn 8x8 digits: Dense(128) -> Dropout -> Dense(64) -> Dense(10).",
+            build=partial(networks.deep_mlp, hidden=(128, 64), dropout=0.2),
+            fit=Fit(epochs=100, batch_size=64, cosine_decay=True),
+            reference=0.907,
+            floor=0.96,
+        ),
+    ]
+    sweep_reference = {1: 0.3299, 10: 0.9293, 50: 0.9692, 100: 0.9752}
+    for width, reference in sweep_reference.items():
+        specs.append(
+            ModelSpec(
+                name=f"digits-h{width}",
+                task=DIGITS,
+                architecture=f"mlp-{width}",
+                description=f"MNIST digits, hidden-width sweep: Dense({width}), 5 epochs.",
+                build=partial(networks.mlp, hidden=width),
+                fit=Fit(epochs=5, batch_size=32),
+                reference=reference,
+                part_of_sweep=SweepPoint(parameter="hidden_width", value=width, stored_on="digits"),
+            )
+        )
+    return specs
+
+
+CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in _specs()}
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        known = ", ".join(CATALOG)
+        raise KeyError(f"unknown model {name!r}; known models: {known}") from None

@@ -216,7 +216,8 @@ def list_versions(models_dir: Path, name: str) -> list[int]:
     return sorted(versions)
 
 
-def list_models(models_dir: Path) -> dict[str, list[int]]:
+def versions_on_disk(models_dir: Path) -> dict[str, list[int]]:
+    """Every model folder of the repository with its complete versions (a manifest each)."""
     if not models_dir.is_dir():
         return {}
     found = {}

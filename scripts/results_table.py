@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 
 from core.db import make_engine, store
-from core.manifest import Manifest, list_models, version_dir
+from core.manifest import Manifest, version_dir, versions_on_disk
 from core.settings import Settings
 from training.recipes import CATALOG
 
 
 def markdown(settings: Settings) -> str:
     engine = make_engine(settings.database_url)
-    versions = list_models(settings.models_dir)
+    versions = versions_on_disk(settings.models_dir)
     lines = [
         "| model | network | epochs | report's test accuracy | ours | floor | train seconds |",
         "|---|---|---|---|---|---|---|",

@@ -51,7 +51,7 @@ def fetch(data_dir: DataDir = None) -> None:
 
 
 @app.command("list")
-def list_models() -> None:
+def list_recipes() -> None:
     """Every model recipe, with the reports' figures and our floors."""
     from training.recipes import CATALOG
 
@@ -151,15 +151,14 @@ def train(
 def compile_models(models_dir: ModelsDir = None) -> None:
     """Add the LiteRT copy to versions exported without one (the service runs it after a
     restart). Versions that already have one are left alone."""
-    from core.manifest import list_models as repository_models
-    from core.manifest import version_dir
+    from core.manifest import version_dir, versions_on_disk
     from training.compile import add_compiled
 
     settings = _settings(models_dir=models_dir)
     _configure_tensorflow()
     table = Table("model", "version", "LiteRT", "max |diff|")
     failed = 0
-    for name, versions in repository_models(settings.models_dir).items():
+    for name, versions in versions_on_disk(settings.models_dir).items():
         for version in versions:
             manifest = add_compiled(version_dir(settings.models_dir, name, version))
             record = manifest.compiled if manifest else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
-from core.manifest import is_valid_model_name, list_models
+from core.manifest import is_valid_model_name, versions_on_disk
 from core.settings import Settings
 from service.errors import ModelNotFound, ModelNotReady, VersionNotFound
 from service.runtime.heap import freeze_loaded_objects
@@ -120,7 +120,7 @@ class ModelRepository:
         report = ReloadReport()
         loop = asyncio.get_running_loop()
         models_dir = self._settings.models_dir
-        found = await loop.run_in_executor(self._executor, list_models, models_dir)
+        found = await loop.run_in_executor(self._executor, versions_on_disk, models_dir)
         current = self.snapshot.models
         new: dict[str, dict[int, LoadedModel]] = {}
         failed: set[tuple[str, int]] = set()

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from core.db import make_engine, store
-from core.manifest import SAVED_MODEL_DIR, Manifest, list_models
+from core.manifest import SAVED_MODEL_DIR, Manifest, versions_on_disk
 from tests.fixtures.models import ModelRepository
 from training.recipes import CATALOG
 
@@ -18,7 +18,7 @@ def _evaluation(repo: ModelRepository, name: str, kind: str) -> store.Evaluation
     """The one stored evaluation of ``kind`` of the model's latest version."""
     engine = make_engine(repo.database_url)
     try:
-        latest = list_models(repo.models_dir)[name][-1]
+        latest = versions_on_disk(repo.models_dir)[name][-1]
         (row,) = store.get_evaluations(engine, name, latest, kind=kind)
     finally:
         engine.dispose()
@@ -53,7 +53,7 @@ def test_cross_dataset_confidence_is_high_on_the_wrong_data(full_repository: Mod
 
 def test_every_full_model_head_of_embedding_equals_predict(full_repository: ModelRepository):
     rng = np.random.default_rng(0)
-    for name, versions in list_models(full_repository.models_dir).items():
+    for name, versions in versions_on_disk(full_repository.models_dir).items():
         path = full_repository.models_dir / name / str(versions[-1])
         manifest = Manifest.read(path)
         loaded = tf.saved_model.load(str(path / SAVED_MODEL_DIR))

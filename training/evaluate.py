@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from core.manifest import LOGITS_LAYER, PROBABILITIES_LAYER
+
 HISTOGRAM_BINS = 20
 EVAL_BATCH = 2048
 
@@ -36,17 +38,17 @@ def _histogram(values: np.ndarray) -> tuple[list[float], list[int]]:
 
 
 def accuracy_and_loss(outputs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, Any]:
-    predicted = outputs["probabilities"].argmax(axis=1)
+    predicted = outputs[PROBABILITIES_LAYER].argmax(axis=1)
     return {
         "accuracy": float((predicted == y).mean()),
-        "loss": _cross_entropy(outputs["logits"], y),
+        "loss": _cross_entropy(outputs[LOGITS_LAYER], y),
         "num_examples": len(y),
     }
 
 
 def test_report(outputs: dict[str, np.ndarray], y: np.ndarray, num_classes: int) -> dict:
     """Accuracy, loss, per-class accuracy, confusion matrix, confidence histograms."""
-    probabilities = outputs["probabilities"]
+    probabilities = outputs[PROBABILITIES_LAYER]
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
@@ -75,7 +77,7 @@ def cross_dataset_report(
 
     'accuracy' compares class ids as numbers, as the reports did (digit 3 vs Dress).
     """
-    probabilities = outputs["probabilities"]
+    probabilities = outputs[PROBABILITIES_LAYER]
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     edges, counts = _histogram(confidence)

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.manifest import (
+    EMBEDDING_LAYER,
     ENDPOINT_EMBED,
     ENDPOINT_HEAD,
     ENDPOINT_LAYERS,
@@ -62,9 +63,9 @@ class _Endpoints:
         self.probed = [layer.name for layer in probed_layers(network)]
         head_classes = {PROBABILITIES_LAYER, LOGITS_LAYER}
         self.predict = keras.Model(x, {k: outputs[k] for k in head_classes})
-        self.embed = keras.Model(x, {"embedding": outputs["embedding"]})
+        self.embed = keras.Model(x, {EMBEDDING_LAYER: outputs[EMBEDDING_LAYER]})
         self.layers = keras.Model(x, {name: outputs[name] for name in self.probed})
-        e = keras.Input(_shape(outputs["embedding"]), name="embedding")
+        e = keras.Input(_shape(outputs[EMBEDDING_LAYER]), name=EMBEDDING_LAYER)
         h = e
         tail: dict[str, keras.KerasTensor] = {}
         for layer in network.head_layers():
@@ -102,7 +103,9 @@ def export_network(
     ends = _Endpoints(network)
     x_sig = [tf.TensorSpec([None, *network.input_shape], tf.float32, name="x")]
     e_sig = [
-        tf.TensorSpec([None, *_shape(ends.outputs["embedding"])], tf.float32, name="embedding")
+        tf.TensorSpec(
+            [None, *_shape(ends.outputs[EMBEDDING_LAYER])], tf.float32, name=EMBEDDING_LAYER
+        )
     ]
     archive = keras.export.ExportArchive()
     for model in (ends.predict, ends.embed, ends.layers, ends.head):
@@ -136,13 +139,13 @@ def export_network(
         endpoints={
             ENDPOINT_PREDICT: EndpointSpec(inputs=x_in, outputs=heads),
             ENDPOINT_EMBED: EndpointSpec(
-                inputs=x_in, outputs=(_spec("embedding", ends.outputs["embedding"]),)
+                inputs=x_in, outputs=(_spec(EMBEDDING_LAYER, ends.outputs[EMBEDDING_LAYER]),)
             ),
             ENDPOINT_LAYERS: EndpointSpec(
                 inputs=x_in, outputs=tuple(_spec(n, ends.outputs[n]) for n in ends.probed)
             ),
             ENDPOINT_HEAD: EndpointSpec(
-                inputs=(_spec("embedding", ends.embedding_input),), outputs=heads
+                inputs=(_spec(EMBEDDING_LAYER, ends.embedding_input),), outputs=heads
             ),
         },
         training=training,

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from core import datasets
 from core.db import store
-from core.manifest import SAVED_MODEL_DIR, Manifest, list_versions, version_dir
+from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
 from training import evaluate
 from training.export import export_network
@@ -103,7 +103,7 @@ def fit(
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> dict[str, list[float]]:
     """Fit on logits with a from-logits loss (stable), as the reports did."""
-    logits = keras.Model(network_model.input, network_model.get_layer("logits").output)
+    logits = keras.Model(network_model.input, network_model.get_layer(LOGITS_LAYER).output)
     trainer = _with_shift_augmentation(logits, recipe.shift_augment)
     steps = -(-len(train.x) // recipe.batch_size)
     trainer.compile(

@@ -43,6 +43,7 @@ class BatchPolicy(BaseModel):
     max_size: int = Field(gt=0)
     max_wait_ms: float = Field(ge=0)
     max_queue: int = Field(gt=0)
+    queue_deadline_ms: float = Field(gt=0)
 
 
 class BatchOverride(BaseModel):
@@ -54,6 +55,7 @@ class BatchOverride(BaseModel):
     max_size: int | None = Field(None, gt=0)
     max_wait_ms: float | None = Field(None, ge=0)
     max_queue: int | None = Field(None, gt=0)
+    queue_deadline_ms: float | None = Field(None, gt=0)
 
 
 class Settings(BaseSettings):
@@ -115,6 +117,9 @@ class Settings(BaseSettings):
     """Most alpha values in one interpolation sweep."""
     default_top_k: int = Field(3, ge=1)
     """top-k returned by predict unless asked."""
+    max_in_flight: int = Field(256, gt=0)
+    """Most HTTP requests one worker handles at once; more are answered 503 + Retry-After
+    before their body is read (health checks and /metrics are always answered)."""
 
     # --- dynamic batching --------------------------------------------------------------
     batching_enabled: bool = True
@@ -126,9 +131,14 @@ class Settings(BaseSettings):
     the batcher runs, with every request that queued while the last one ran."""
     batch_max_queue: int = Field(8192, gt=0)
     """Queued instances per model version before answering 503."""
+    batch_queue_deadline_ms: float = Field(100.0, gt=0)
+    """Longest a request may wait in a model's queue (Triton's queue policy timeout). With
+    more than a batch queued, one whose predicted wait (queued instances times the measured
+    cost per instance) is longer is refused at once with 503 + Retry-After, and one that
+    waited longer is dropped, not run."""
     batch_per_model: dict[str, BatchOverride] = Field(default_factory=dict)
     """Per-model batching as JSON, e.g. {"digits-cnn": {"max_size": 64, "max_wait_ms": 5}};
-    fields: enabled, max_size, max_wait_ms, max_queue."""
+    fields: enabled, max_size, max_wait_ms, max_queue, queue_deadline_ms."""
     inference_runtime: Literal["litert", "tensorflow"] = "litert"
     """'litert' runs a version's LiteRT copy of its endpoints when it has one that matches
     the SavedModel at load; 'tensorflow' always calls the SavedModel."""
@@ -162,4 +172,5 @@ class Settings(BaseSettings):
                 self.batch_max_wait_ms if override.max_wait_ms is None else override.max_wait_ms
             ),
             max_queue=override.max_queue or self.batch_max_queue,
+            queue_deadline_ms=override.queue_deadline_ms or self.batch_queue_deadline_ms,
         )

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.db import make_engine
 from core.settings import Settings
+from service.admission import InFlightLimit
 from service.dataplane import DataPlane
 from service.fastlane import FastLane
 from service.handlers import install_error_handlers
@@ -45,19 +46,21 @@ Every error is `{"error": "<what is wrong>", "code": "<machine code>"}`.
 
 
 class LayerlensAPI(FastAPI):
-    """FastAPI with the fast lane (service.fastlane) in front of its whole middleware stack.
+    """FastAPI with two layers in front of its whole middleware stack: the bound on requests
+    in flight (service.admission), then the fast lane (service.fastlane).
 
-    The lane is the outermost layer, so the hot inference requests pay for none of
-    FastAPI's per-request machinery; everything else goes through FastAPI unchanged.
+    The hot inference requests pay for none of FastAPI's per-request machinery; everything
+    else goes through FastAPI unchanged.
     """
 
+    front: ASGIApp | None = None
     fast_lane: FastLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.fast_lane is None or scope["type"] != "http":
+        if self.front is None or scope["type"] != "http":
             await super().__call__(scope, receive, send)
         else:
-            await self.fast_lane(scope, receive, send)
+            await self.front(scope, receive, send)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """FastAPI's own handling (where the lane passes requests on)."""
@@ -128,6 +131,9 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             recorder=recorder,
             max_body_bytes=settings.max_body_bytes,
         )
+    app.front = InFlightLimit(
+        app.fast_lane or app.handle, limit=settings.max_in_flight, telemetry=telemetry
+    )
     return app
 
 

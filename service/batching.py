@@ -20,9 +20,18 @@ How a batch forms (one background task per batcher, created lazily on the runnin
 - rows of a different shape or dtype than the head of the queue wait for the next batch,
   so one odd request cannot break another's batch.
 
-Back-pressure: when more than ``max_queue`` rows would be waiting, ``submit`` raises
-:class:`~service.errors.Overloaded` (503 + Retry-After) at once. A request is always
-admitted into an empty queue, so a single large request can still run.
+Back-pressure and load shedding (Triton's queue policy, with its timeout): a request is
+refused at once with :class:`~service.errors.Overloaded` (503 + Retry-After) when more than
+``max_queue`` rows would be waiting, or when more than a full batch is ahead of it and its
+predicted wait (the rows queued and running ahead of it times the measured cost per row,
+an average over recent batches) is longer than ``queue_deadline_ms``: under overload the
+requests that are accepted keep a bounded latency and the rest learn at once, instead of
+every request waiting longer and longer. A request still queued past the deadline its
+caller gave (e.g. a gRPC deadline) is dropped with the same error, never run; so is one
+queued past the queue deadline while a backlog (more than one batch) waits. Less than a
+batch ahead is never refused nor dropped: it runs in the next batch anyway, and a slow
+batch of the server's own (a reload, a collection) is no reason to fail its requests. A
+request is always admitted into an empty queue, so a single large request can still run.
 
 Failure isolation: an exception in ``run`` reaches every request of that batch and the
 batcher goes on with the next one; a request cancelled while waiting (client gone) is
@@ -57,11 +66,17 @@ BatchObserver = Callable[[int], None]
 RETRY_AFTER_S = 1
 
 
+#: Weight of the newest batch in the running average of the cost per row.
+COST_SMOOTHING = 0.2
+
+
 @dataclass(eq=False)
 class _Pending:
     x: np.ndarray
     future: asyncio.Future[Outputs]
     enqueued_at: float
+    deadline: float
+    """The caller's (the event loop's clock; infinity when it gave none)."""
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -81,18 +96,25 @@ class DynamicBatcher:
         executor: concurrent.futures.Executor,
         name: str = "",
         on_batch: BatchObserver | None = None,
+        queue_deadline_ms: float = float("inf"),
     ) -> None:
-        if max_batch_size < 1 or max_queue < 1 or max_wait_ms < 0:
-            raise ValueError("max_batch_size and max_queue must be >= 1, max_wait_ms >= 0")
+        if max_batch_size < 1 or max_queue < 1 or max_wait_ms < 0 or queue_deadline_ms <= 0:
+            raise ValueError(
+                "max_batch_size and max_queue must be >= 1, max_wait_ms >= 0, queue_deadline_ms > 0"
+            )
         self._run = run
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.queue_deadline_s = queue_deadline_ms / 1000.0
         self._executor = executor
         self.name = name or getattr(run, "__name__", "batcher")
         self.on_batch = on_batch
         self._queue: collections.deque[_Pending] = collections.deque()
         self._queued_rows = 0
+        self._running_rows = 0
+        #: Measured seconds per row (0 until the first batch ran: nothing to predict from).
+        self._cost_per_row_s = 0.0
         self._wakeup: asyncio.Future[None] | None = None
         self._waiting_for_full = False
         self._task: asyncio.Task[None] | None = None
@@ -103,8 +125,16 @@ class DynamicBatcher:
         """Rows waiting for a batch (what back-pressure compares with ``max_queue``)."""
         return self._queued_rows
 
-    async def submit(self, x: np.ndarray) -> Outputs:
-        """Run ``x`` (``(n, ...)`` rows) as part of a batch; returns each output's n rows."""
+    def predicted_wait_s(self, rows: int = 0) -> float:
+        """How long ``rows`` more rows would take to be done, from the measured cost."""
+        return (self._running_rows + self._queued_rows + rows) * self._cost_per_row_s
+
+    async def submit(self, x: np.ndarray, *, deadline: float | None = None) -> Outputs:
+        """Run ``x`` (``(n, ...)`` rows) as part of a batch; returns each output's n rows.
+
+        ``deadline``: the event loop's time after which the caller no longer wants the
+        answer (e.g. a gRPC deadline); the queue deadline applies whichever is earlier.
+        """
         if self._closed:
             raise ModelNotReady(f"{self.name} is shutting down")
         if x.ndim < 1 or x.shape[0] == 0:
@@ -116,9 +146,20 @@ class DynamicBatcher:
                 retry_after_s=RETRY_AFTER_S,
             )
         loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = float("inf") if deadline is None else deadline
+        may_wait = min(self.queue_deadline_s, deadline - now)
+        ahead = self._queued_rows + self._running_rows
+        if ahead > self.max_batch_size and self.predicted_wait_s(rows) > may_wait:
+            raise Overloaded(
+                f"{self.name} is overloaded: the {ahead} instances ahead would take about "
+                f"{1000 * self.predicted_wait_s():.0f} ms, past the "
+                f"{1000 * may_wait:.0f} ms this request may wait",
+                retry_after_s=RETRY_AFTER_S,
+            )
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._serve(), name=f"batcher:{self.name}")
-        item = _Pending(x, loop.create_future(), loop.time())
+        item = _Pending(x, loop.create_future(), now, deadline)
         self._queue.append(item)
         self._queued_rows += rows
         if not self._waiting_for_full or self._queued_rows >= self.max_batch_size:
@@ -183,19 +224,36 @@ class DynamicBatcher:
                         await self._sleep_until_woken(deadline)
                     finally:
                         self._waiting_for_full = False
-                batch = self._take_batch()
+                batch = self._take_batch(loop.time())
                 if batch:
                     await self._run_batch(batch)
         except asyncio.CancelledError:
             self._fail_queued(ModelNotReady(f"{self.name} is shutting down"))
             raise
 
-    def _take_batch(self) -> list[_Pending]:
-        """Pop the head of the queue plus every following request that fits beside it."""
+    def _take_batch(self, now: float) -> list[_Pending]:
+        """Pop the head of the queue plus every following request that fits beside it;
+        requests past their deadline are failed on the way, never run."""
         batch: list[_Pending] = []
         rows = 0
         while self._queue:
             item = self._queue[0]
+            backlog = self._queued_rows > self.max_batch_size
+            overdue = now > item.deadline or (
+                backlog and now - item.enqueued_at > self.queue_deadline_s
+            )
+            if overdue and not item.future.done():
+                self._queue.popleft()
+                self._queued_rows -= item.rows
+                waited_ms = 1000 * (now - item.enqueued_at)
+                item.future.set_exception(
+                    Overloaded(
+                        f"{self.name} is overloaded: the request waited {waited_ms:.0f} ms "
+                        "in the queue, past its deadline, and was not run",
+                        retry_after_s=RETRY_AFTER_S,
+                    )
+                )
+                continue
             if batch and (
                 rows + item.rows > self.max_batch_size
                 or item.x.shape[1:] != batch[0].x.shape[1:]
@@ -213,6 +271,9 @@ class DynamicBatcher:
     async def _run_batch(self, batch: list[_Pending]) -> None:
         loop = asyncio.get_running_loop()
         inputs = [item.x for item in batch]
+        rows = sum(item.rows for item in batch)
+        self._running_rows = rows
+        started = loop.time()
         try:
             outputs = await loop.run_in_executor(self._executor, _run_joined, self._run, inputs)
         except asyncio.CancelledError:
@@ -222,6 +283,11 @@ class DynamicBatcher:
             log.debug("batch of %d requests failed in %s: %r", len(batch), self.name, exc)
             _fail(batch, exc)
             return
+        finally:
+            self._running_rows = 0
+        cost = (loop.time() - started) / rows
+        weight = COST_SMOOTHING if self._cost_per_row_s else 1.0  # the first batch sets it
+        self._cost_per_row_s += weight * (cost - self._cost_per_row_s)
         start = 0
         for item in batch:
             stop = start + item.rows
@@ -230,7 +296,7 @@ class DynamicBatcher:
             start = stop
         if self.on_batch is not None:
             try:
-                self.on_batch(sum(item.rows for item in batch))
+                self.on_batch(rows)
             except Exception:
                 log.exception("batch observer of %s failed", self.name)
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from service.admission import ALWAYS_ANSWERED
 from service.schemas import ErrorBody
 
 #: Why each error status is sent, as /docs shows it.
@@ -43,6 +44,14 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
 
 
+def _error_response(status: int) -> dict[str, Any]:
+    """``errors(status)`` as it reads in the document (FastAPI renders ``model`` there)."""
+    return {
+        "description": _REASONS[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+
+
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema with its definitions moved to ``components.schemas``."""
     schema = model.model_json_schema(ref_template=_REF_TEMPLATE)
@@ -59,9 +68,13 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            for operations in document.get("paths", {}).values():
+            overloaded = _error_response(503)
+            for path, operations in document.get("paths", {}).items():
                 for operation in operations.values():
-                    operation.get("responses", {}).pop("422", None)
+                    responses = operation.setdefault("responses", {})
+                    responses.pop("422", None)
+                    if path not in ALWAYS_ANSWERED:  # service.admission may shed any other
+                        responses.setdefault("503", overloaded)
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for unused in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(unused, None)

@@ -38,6 +38,12 @@ class Telemetry:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.requests_shed = Counter(
+            "layerlens_requests_shed",
+            "Requests refused with 503 before their body was read, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         #: Labelled children by label values: ``labels()`` costs more than the update itself.
         self._request_series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
         self.models_loaded = Gauge(

@@ -19,7 +19,9 @@ from service.batching import BatchObserver, DynamicBatcher, RunFn
 
 
 class Runner(Protocol):
-    async def submit(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
+    async def submit(
+        self, x: np.ndarray, *, deadline: float | None = None
+    ) -> dict[str, np.ndarray]: ...
 
     async def close(self) -> None: ...
 
@@ -32,7 +34,10 @@ class DirectRunner:
         self._executor = executor
         self._on_batch = on_batch
 
-    async def submit(self, x: np.ndarray) -> dict[str, np.ndarray]:
+    async def submit(
+        self, x: np.ndarray, *, deadline: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """``deadline`` is the batcher's; a direct call starts at once, so it never waits."""
         loop = asyncio.get_running_loop()
         outputs = await loop.run_in_executor(self._executor, self._run, x)
         self._on_batch(len(x))
@@ -61,6 +66,7 @@ def make_runner(
             max_batch_size=policy.max_size,
             max_wait_ms=policy.max_wait_ms,
             max_queue=policy.max_queue,
+            queue_deadline_ms=policy.queue_deadline_ms,
             executor=executor,
             name=name,
             on_batch=on_batch,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,18 +21,26 @@ FEATURES = 4
 class RecordingRun:
     """A deterministic model: doubles its input and sums each row; remembers every batch."""
 
-    def __init__(self, *, gate: threading.Event | None = None, fail_on: float | None = None):
+    def __init__(
+        self,
+        *,
+        gate: threading.Event | None = None,
+        fail_on: float | None = None,
+        seconds: float = 0.0,
+    ):
         self.batch_sizes: list[int] = []
         self.threads: set[int] = set()
         self.started = threading.Event()
         self._gate = gate
         self._fail_on = fail_on
+        self._seconds = seconds
 
     def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
         self.threads.add(threading.get_ident())
         self.started.set()
         if self._gate is not None:
             assert self._gate.wait(timeout=30), "test gate never opened"
+        time.sleep(self._seconds)
         self.batch_sizes.append(len(x))
         if self._fail_on is not None and np.any(x == self._fail_on):
             raise ValueError("poisoned batch")
@@ -283,3 +292,69 @@ def test_batched_savedmodel_calls_match_one_call_per_request(tiny_saved_model, e
         alone = run(x)
         np.testing.assert_allclose(out["logits"], alone["logits"], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(out["probabilities"], alone["probabilities"], rtol=1e-5)
+
+
+def test_a_request_whose_predicted_wait_passes_the_deadline_is_refused_at_once(executor) -> None:
+    """Each batch of one row costs about 20 ms; with a 70 ms queue deadline a burst of ten
+    gets the first few in (0-60 ms of work ahead) and the rest a 503 at once."""
+    run = RecordingRun(seconds=0.02)
+    batcher = make(run, executor, max_batch_size=1, max_wait_ms=0, queue_deadline_ms=70)
+
+    async def main() -> list[object]:
+        await batcher.submit(rows(0.0))  # measures the cost per row
+        burst = [batcher.submit(rows(float(i))) for i in range(1, 11)]
+        return await asyncio.gather(*burst, return_exceptions=True)
+
+    started = time.perf_counter()
+    outcomes = asyncio.run(main())
+    refused = [o for o in outcomes if isinstance(o, Overloaded)]
+    accepted = [o for o in outcomes if isinstance(o, dict)]
+    assert len(refused) + len(accepted) == 10
+    assert 1 <= len(accepted) <= 4, len(accepted)  # 20 ms a row, give or take the machine
+    assert all("ms" in e.message and e.headers()["Retry-After"] for e in refused)
+    assert len(run.batch_sizes) == 1 + len(accepted)  # the refused ones never ran
+    # Nobody waited for the refused: the whole burst took about the accepted ones' work.
+    assert time.perf_counter() - started < 0.02 * (1 + len(accepted)) + 0.5
+
+
+def test_a_request_queued_past_its_deadline_is_dropped_not_run(executor) -> None:
+    gate = threading.Event()
+    run = RecordingRun(gate=gate)
+    batcher = make(run, executor, max_wait_ms=0)
+
+    async def main() -> None:
+        (first,) = await running(batcher, run, rows(0.0))
+        loop = asyncio.get_running_loop()
+        late = asyncio.ensure_future(batcher.submit(rows(1.0), deadline=loop.time() + 0.01))
+        on_time = asyncio.ensure_future(batcher.submit(rows(2.0)))
+        await asyncio.sleep(0.05)  # past the first one's deadline while the batch runs
+        gate.set()
+        assert_own_rows(rows(0.0), await first)
+        with pytest.raises(Overloaded, match="past its deadline"):
+            await late
+        assert_own_rows(rows(2.0), await on_time)
+        assert run.batch_sizes == [1, 1]  # the late request's row never reached the model
+        assert batcher.queued_rows == 0
+
+    asyncio.run(main())
+
+
+def test_a_backlog_past_the_queue_deadline_is_dropped_down_to_one_batch(executor) -> None:
+    """With more than a batch waiting, requests older than the queue deadline are not run;
+    the last batch's worth runs, since it would be next anyway."""
+    gate = threading.Event()
+    run = RecordingRun(gate=gate)
+    batcher = make(run, executor, max_batch_size=1, max_wait_ms=0, queue_deadline_ms=30)
+
+    async def main() -> None:
+        (first,) = await running(batcher, run, rows(0.0))
+        backlog = [asyncio.ensure_future(batcher.submit(rows(float(i)))) for i in (1, 2, 3)]
+        await asyncio.sleep(0.06)  # all three wait past the 30 ms deadline
+        gate.set()
+        assert_own_rows(rows(0.0), await first)
+        outcomes = await asyncio.gather(*backlog, return_exceptions=True)
+        assert [type(o).__name__ for o in outcomes] == ["Overloaded", "Overloaded", "dict"]
+        assert_own_rows(rows(3.0), outcomes[2])
+        assert run.batch_sizes == [1, 1]
+
+    asyncio.run(main())

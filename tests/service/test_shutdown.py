@@ -53,6 +53,7 @@ def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path:
     env = {
         "LAYERLENS_LOG_FORMAT": "json",
         "LAYERLENS_BATCH_MAX_QUEUE": "100000",  # all four requests queue at once
+        "LAYERLENS_BATCH_QUEUE_DEADLINE_MS": "60000",  # and none is shed: this tests draining
     }
     process, port = _start_service(model_repository, models_dir, env, output=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,49 @@
+"""The outermost bound: requests in flight per worker, refused before their body is read.
+
+Behind it, each model's batcher sheds by predicted queue wait (``service.batching``); this
+bound protects what comes before the batcher (reading and decoding bodies), so a flood of
+connections gets 503 + Retry-After at once instead of each request's memory and a growing
+wait. Liveness, readiness and /metrics are always answered, so probes and scrapes still
+see a busy server as alive.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.batching import RETRY_AFTER_S
+from service.errors import Overloaded
+from service.handlers import error_response
+from service.telemetry import Telemetry
+
+#: Paths answered whatever the load.
+ALWAYS_ANSWERED = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
+
+
+class InFlightLimit:
+    def __init__(self, app: ASGIApp, *, limit: int, telemetry: Telemetry) -> None:
+        self.app = app
+        self.limit = limit
+        self.telemetry = telemetry
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in ALWAYS_ANSWERED:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            self.telemetry.requests_shed.labels("in_flight").inc()
+            error = Overloaded(
+                f"the server is overloaded: {self.in_flight} requests are in flight "
+                f"(max_in_flight {self.limit})",
+                retry_after_s=RETRY_AFTER_S,
+            )
+            response = error_response(error, scope["method"], scope["path"])
+            response.headers["connection"] = "close"  # the body is never read
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

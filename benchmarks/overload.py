@@ -1,0 +1,185 @@
+"""Overload: a fixed request rate at twice the measured capacity, latency per status.
+
+    python -m benchmarks.overload [--seconds 300] [--factor 2] [--workers 2]
+
+1. Capacity: JSON single-image ``:predict`` on ``digits`` driven closed-loop (hey, 64
+   connections, no rate limit): the 200 answers per second.
+2. Overload: ``factor`` times that rate for ``seconds``, paced by hey's per-connection rate
+   limit over so many connections that each one's interval (0.25 s) is longer than any
+   answer the service should give: requests leave at the fixed rate whatever the answers
+   do (open loop), unless an answer takes longer than the interval. The achieved rate is
+   reported beside the target, so a run where pacing broke down says so.
+3. Per status: count and latency percentiles (hey writes one CSV row per answer; requests
+   that got no answer at all are the target count minus the rows). The server's resident
+   memory is sampled throughout; its change after the first minute is reported.
+
+The load generator is hey (Debian package ``hey``): wrk2, the usual constant-rate tool,
+is not packaged, and hey's CSV gives each answer's status with its latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.models import MODEL, find_saved_model
+from benchmarks.payloads import predict_json, test_images
+from benchmarks.run import server_specs, warm_up
+from benchmarks.scenarios import OURS, Case
+from benchmarks.servers import RunningServer, start
+from core.settings import Settings
+
+DEFAULT_OUT = Path("benchmarks/results/overload.json")
+CAPACITY_CONNECTIONS = 64
+CAPACITY_SECONDS = 15
+#: Each paced connection sends one request per this many seconds.
+PACING_INTERVAL_S = 0.25
+#: Targets of the acceptance lines (issue: "overload is shed, not queued").
+TARGETS = {"p99_200_ms": 100.0, "p99_503_ms": 10.0, "ok_share_of_capacity": 0.8}
+
+
+def ensure_hey() -> str:
+    found = shutil.which("hey")
+    if found:
+        return found
+    subprocess.run(["apt-get", "install", "-y", "-qq", "hey"], check=True)
+    return shutil.which("hey") or "hey"
+
+
+def hey(url: str, body_path: Path, *, seconds: float, connections: int, rate: float | None,
+        csv_out: Path | None = None) -> str:  # fmt: skip
+    command = [ensure_hey(), "-z", f"{seconds}s", "-c", str(connections), "-m", "POST",
+               "-T", "application/json", "-D", str(body_path), "-t", "10"]  # fmt: skip
+    if rate is not None:
+        command += ["-q", f"{rate / connections:.4f}"]
+    if csv_out is not None:
+        command += ["-o", "csv"]
+    with (csv_out or Path("/dev/null")).open("w") as out:
+        result = subprocess.run(
+            [*command, url], stdout=out if csv_out else subprocess.PIPE, text=True, check=True
+        )
+    return result.stdout or ""
+
+
+def capacity(summary: str, seconds: float) -> float:
+    """200 answers per second, from hey's summary (its status code distribution)."""
+    match = re.search(r"\[200\]\s+(\d+) responses", summary)
+    if match is None:
+        raise RuntimeError(f"no 200 answers while measuring capacity:\n{summary[-2000:]}")
+    return int(match.group(1)) / seconds
+
+
+def per_status(csv_path: Path) -> dict[str, dict[str, float]]:
+    latencies: dict[str, list[float]] = defaultdict(list)
+    with csv_path.open() as file:
+        for row in csv.DictReader(file):
+            latencies[row["status-code"]].append(float(row["response-time"]) * 1000)
+    out = {}
+    for status, values in sorted(latencies.items()):
+        array = np.asarray(values)
+        out[status] = {
+            "count": len(values),
+            "p50_ms": round(float(np.percentile(array, 50)), 2),
+            "p99_ms": round(float(np.percentile(array, 99)), 2),
+            "max_ms": round(float(array.max()), 2),
+        }
+    return out
+
+
+def sample_memory(server: RunningServer, stop: threading.Event, into: list) -> None:
+    started = time.monotonic()
+    while not stop.wait(5.0):
+        into.append((round(time.monotonic() - started, 1), sum(server.memory_mb().values())))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.overload", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--factor", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--models-dir", type=Path)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    work_dir = Path(tempfile.mkdtemp(prefix="layerlens-overload-"))
+    models_dir, saved_model, _ = find_saved_model(
+        args.models_dir or Settings().models_dir, work_dir
+    )
+    body = predict_json(test_images(Settings().data_dir)[0])
+    body_path = work_dir / "body.json"
+    body_path.write_bytes(body.content)
+    specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers={OURS})
+    server = start(specs[OURS], log_dir=work_dir)
+    url = f"{server.base_url}/v1/models/{MODEL}:predict"
+    memory: list[tuple[float, float]] = []
+    try:
+        warm_up(server, Case("predict-json", OURS, 1, f"/v1/models/{MODEL}:predict", body))
+        summary = hey(url, body_path, seconds=CAPACITY_SECONDS,
+                      connections=CAPACITY_CONNECTIONS, rate=None)  # fmt: skip
+        cap = capacity(summary, CAPACITY_SECONDS)
+        rate = args.factor * cap
+        connections = max(CAPACITY_CONNECTIONS, round(rate * PACING_INTERVAL_S))
+        print(f"capacity {cap:,.0f}/s; driving {rate:,.0f}/s over {connections} connections "
+              f"for {args.seconds:.0f} s", flush=True)  # fmt: skip
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_memory, args=(server, stop, memory))
+        sampler.start()
+        csv_path = work_dir / "answers.csv"
+        try:
+            hey(url, body_path, seconds=args.seconds, connections=connections, rate=rate,
+                csv_out=csv_path)  # fmt: skip
+        finally:
+            stop.set()
+            sampler.join()
+    finally:
+        server.stop()
+    statuses = per_status(csv_path)
+    answered = sum(s["count"] for s in statuses.values())
+    ok = statuses.get("200", {"count": 0, "p99_ms": float("nan")})
+    shed = statuses.get("503", {"count": 0, "p99_ms": float("nan")})
+    after_first_minute = [mb for t, mb in memory if t >= 60] or [mb for _, mb in memory]
+    result = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])]),
+        "capacity_per_s": round(cap, 1),
+        "target_rate_per_s": round(rate, 1),
+        "achieved_rate_per_s": round(answered / args.seconds, 1),
+        "connections": connections,
+        "sent_target": round(rate * args.seconds),
+        "answered": answered,
+        "statuses": statuses,
+        "ok_share_of_capacity": round(ok["count"] / args.seconds / cap, 3),
+        "memory_mb": memory,
+        "memory_change_after_first_minute": round(
+            (after_first_minute[-1] - after_first_minute[0]) / after_first_minute[0], 4
+        )
+        if after_first_minute
+        else None,
+        "targets": TARGETS,
+    }
+    result["acceptance"] = {
+        "p99_200_ms": ok["p99_ms"] <= TARGETS["p99_200_ms"],
+        "p99_503_ms": shed["p99_ms"] <= TARGETS["p99_503_ms"] if shed["count"] else True,
+        "ok_share_of_capacity": result["ok_share_of_capacity"] >= TARGETS["ok_share_of_capacity"],
+        "only_200_and_503": set(statuses) <= {"200", "503"},
+        "memory_within_5pct": abs(result["memory_change_after_first_minute"] or 0) <= 0.05,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "memory_mb"}, indent=2))
+    return 0 if all(result["acceptance"].values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

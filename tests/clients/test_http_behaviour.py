@@ -133,3 +133,11 @@ def test_base_url_comes_from_the_argument_then_the_environment(monkeypatch) -> N
     monkeypatch.setenv("LAYERLENS_URL", "http://from-env:9000/")
     assert Client().base_url == "http://from-env:9000"
     assert Client("http://given:1").base_url == "http://given:1"
+
+
+def test_a_success_missing_a_field_is_a_response_error_naming_it() -> None:
+    prediction = {"class_id": 1, "label": "1", "probabilities": [0.2, 0.8], "top_k": []}
+    body = {"model": "xor", "version": 1, "predictions": [prediction]}
+    script = Script(httpx.Response(200, json=body))
+    with client_for(script) as client, pytest.raises(ResponseError, match="'probability'"):
+        client.head("xor", [[0.0] * 6])

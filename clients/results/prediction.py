@@ -87,7 +87,8 @@ class PredictResult:
 
 @dataclass(frozen=True)
 class Embeddings:
-    """A layer's output for each instance: ``embeddings`` is (N, *shape)."""
+    """A layer's output for each instance: ``embeddings`` is (N, ...) and ``shape`` its
+    shape, the batch axis first (as the service reports it)."""
 
     model: str
     version: int
@@ -108,8 +109,8 @@ class Embeddings:
     @classmethod
     def concat(cls, parts: list[Embeddings]) -> Embeddings:
         first = parts[0]
-        arrays = [p.embeddings for p in parts]
-        return cls(first.model, first.version, first.layer, first.shape, np.concatenate(arrays))
+        joined = np.concatenate([p.embeddings for p in parts])
+        return cls(first.model, first.version, first.layer, joined.shape, joined)
 
     def __len__(self) -> int:
         return len(self.embeddings)

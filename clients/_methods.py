@@ -122,9 +122,11 @@ class BaseClient(Generic[TransportT]):
         )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give the class its own method for every operation it does not already have (a
+        subclass of ``Client`` keeps the methods it inherits and the ones it overrides)."""
         super().__init_subclass__(**kwargs)
         for name, value in vars(BaseClient).items():
-            if isinstance(value, Operation):
+            if isinstance(inspect.getattr_static(cls, name), Operation):
                 setattr(cls, name, value.method_for(cls, cls._drive))
 
     @staticmethod

@@ -90,3 +90,12 @@ def test_the_constructors_take_the_same_options() -> None:
     assert [n for n, p in options.items() if p.kind is p.KEYWORD_ONLY] == [
         "timeout", "retries", "backoff_s", "headers", "transport",
     ]  # fmt: skip
+
+
+def test_a_subclass_keeps_its_overrides_and_the_inherited_methods() -> None:
+    class Logged(Client):
+        def predict(self, *args: Any, **kwargs: Any) -> Any:
+            return ("logged", args, kwargs)
+
+    assert Logged("http://layerlens.test").predict("digits", 1) == ("logged", ("digits", 1), {})
+    assert Logged.embed is Client.embed

@@ -101,7 +101,6 @@ def read_response(request: Request, response: httpx.Response) -> Any:
         raise _api_error(response)
     if request.expect == "status":
         return True
-        raise _api_error(response)
     if request.expect == "text":
         return response.text
     try:

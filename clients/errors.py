@@ -6,7 +6,7 @@ so a caller can branch on ``status_code`` or ``code`` and show ``message`` as it
     ├── InputError                an input the SDK cannot send (also a ValueError)
     ├── ResponseError             the server answered something that is not the API's JSON
     └── APIError                  the server answered an error status; carries its body
-        ├── BadRequestError       400, 422
+        ├── BadRequestError       400
         ├── UnauthorizedError     401, 403
         ├── NotFoundError         404
         ├── PayloadTooLargeError  413
@@ -84,7 +84,6 @@ _BY_STATUS: dict[int, type[APIError]] = {
     404: NotFoundError,
     413: PayloadTooLargeError,
     415: UnsupportedMediaTypeError,
-    422: BadRequestError,
     503: ServiceUnavailableError,
 }
 
@@ -96,21 +95,9 @@ def error_for_status(status_code: int) -> type[APIError]:
 
 
 def message_from_body(body: Any, fallback: str) -> tuple[str, str | None]:
-    """Pull (message, code) out of the server's error shapes: ours ({"error", "code"})
-    and FastAPI's validation one ({"detail": [...]}), which a route may still let through."""
-    if isinstance(body, dict):
-        if isinstance(body.get("error"), str):
-            code = body.get("code")
-            return body["error"], code if isinstance(code, str) else None
-        detail = body.get("detail")
-        if isinstance(detail, str):
-            return detail, None
-        if isinstance(detail, list):
-            parts = []
-            for item in detail:
-                if isinstance(item, dict):
-                    where = ".".join(str(p) for p in item.get("loc", []))
-                    parts.append(f"{where}: {item.get('msg', '')}".strip(": "))
-            if parts:
-                return "; ".join(parts), None
+    """(message, code) of the server's error body, ``{"error": ..., "code": ...}``; anything
+    else (a proxy's page in front of the service, say) gets ``fallback`` and no code."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        code = body.get("code")
+        return body["error"], code if isinstance(code, str) else None
     return fallback, None

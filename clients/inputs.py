@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 from PIL import Image
@@ -19,6 +19,14 @@ from clients.errors import InputError
 DATASET_REF_PATTERN = r"^(?P<dataset>[a-z0-9][a-z0-9-]*-(?:train|validation|test)):(?P<index>\d+)$"
 _DATASET_REF_RE = re.compile(DATASET_REF_PATTERN)
 _CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+#: How the server fits an uploaded image of another size to the model's input (``auto``: as
+#: the training data was made). The service holds the same list; a test keeps them equal.
+Fit = Literal["auto", "none", "mnist-centre", "pad-resize"]
+FIT_VALUES: tuple[str, ...] = get_args(Fit)
+#: The range JSON numbers are in: the model's own (``raw``) or [0, 1] (``unit``).
+Scale = Literal["raw", "unit"]
+SCALE_VALUES: tuple[str, ...] = get_args(Scale)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""What every command shares: the client built from the global options, error reporting,
-JSON output and the per-command option types."""
+"""What every command shares: the client built from the global options, error reporting and
+JSON output (the shared options are in ``clients.cli.options``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import typer
@@ -16,20 +16,8 @@ from rich.console import Console
 from rich.text import Text
 
 from clients import Client
+from clients._http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from clients.errors import APIError, InputError, LayerlensError
-
-DEFAULT_MODEL = "digits"
-
-ModelOpt = Annotated[
-    str, typer.Option("--model", "-m", help="Model name (see `layerlens models`).")
-]
-VersionOpt = Annotated[
-    int | None, typer.Option("--version", "-v", help="Model version (default: the latest).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-PlotOpt = Annotated[
-    Path | None, typer.Option("--plot", help="Write the figure to this PNG file.", dir_okay=False)
-]
 
 
 @dataclass
@@ -37,8 +25,8 @@ class State:
     """Set by the top-level callback; commands open the client only when they run."""
 
     url: str | None = None
-    timeout: float = 30.0
-    retries: int = 3
+    timeout: float = DEFAULT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
 
     def client(self) -> Client:
         return Client(self.url, timeout=self.timeout, retries=self.retries)
@@ -92,6 +80,13 @@ def print_json(value: Any) -> None:
 def state_of(ctx: typer.Context) -> State:
     state = ctx.obj
     return state if isinstance(state, State) else State()
+
+
+@contextmanager
+def connected(ctx: typer.Context) -> Iterator[Client]:
+    """The client for this run of the command, closed after it; SDK errors reported."""
+    with reporting_errors(), state_of(ctx).client() as client:
+        yield client
 
 
 def wrote(path: Path) -> None:

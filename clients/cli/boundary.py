@@ -7,7 +7,8 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from clients.cli._common import PlotOpt, VersionOpt, console, reporting_errors, state_of, wrote
+from clients.cli import options
+from clients.cli._common import connected, console, wrote
 from clients.errors import InputError
 
 
@@ -17,14 +18,14 @@ def boundary(
     low: Annotated[float, typer.Option(help="Grid start, both axes.")] = -1.0,
     high: Annotated[float, typer.Option(help="Grid end, both axes.")] = 2.0,
     steps: Annotated[int, typer.Option(min=2, max=400, help="Grid points per axis.")] = 61,
-    version: VersionOpt = None,
-    plot: PlotOpt = None,
+    version: options.Version = None,
+    plot: options.Plot = None,
 ) -> None:
     """Classify a grid from LOW to HIGH on both axes (default -1 to 2) and draw the
     decision boundary (XOR)."""
     axis = np.linspace(low, high, steps, dtype=np.float32)
     grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         meta = client.metadata(model, version=version)
         if meta.input_shape != (2,):
             raise InputError(f"{model} takes inputs of shape {meta.input_shape}, not 2 numbers")

@@ -9,17 +9,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from clients.cli._common import (
-    DEFAULT_MODEL,
-    JsonOpt,
-    ModelOpt,
-    VersionOpt,
-    console,
-    print_json,
-    reporting_errors,
-    state_of,
-    wrote,
-)
+from clients.cli import options
+from clients.cli._common import connected, console, print_json, wrote
 from clients.cli.predict import InputsArg
 from clients.errors import InputError
 
@@ -35,15 +26,16 @@ def _preview(vector: np.ndarray) -> str:
 def embed(
     ctx: typer.Context,
     inputs: InputsArg,
-    model: ModelOpt = DEFAULT_MODEL,
-    version: VersionOpt = None,
+    model: options.Model = options.DEFAULT_MODEL,
+    version: options.Version = None,
     layer: Annotated[str | None, typer.Option(help="Layer name (default: embedding).")] = None,
     out: Annotated[Path | None, typer.Option(help="Save the vectors as .npy.")] = None,
-    as_json: JsonOpt = False,
+    fit: options.Fit = None,
+    as_json: options.Json = False,
 ) -> None:
     """A layer's output for each input (the reports' V1, V2: 128 numbers per image)."""
-    with reporting_errors(), state_of(ctx).client() as client:
-        result = client.embed(model, inputs, version=version, layer=layer)
+    with connected(ctx) as client:
+        result = client.embed(model, inputs, version=version, layer=layer, fit=fit)
     if out is not None:
         np.save(out, result.embeddings)
         wrote(out)
@@ -64,15 +56,15 @@ def head(
     embeddings: Annotated[
         Path | None, typer.Option(help="Vectors saved by `embed --out` (.npy), instead.")
     ] = None,
-    model: ModelOpt = DEFAULT_MODEL,
-    version: VersionOpt = None,
-    as_json: JsonOpt = False,
+    model: options.Model = options.DEFAULT_MODEL,
+    version: options.Version = None,
+    as_json: options.Json = False,
 ) -> None:
     """Run only the layers after the embedding. Given inputs, also run the whole network
     and show that both agree (head(embed(x)) == predict(x))."""
     if (embeddings is None) == (not inputs):
         raise typer.BadParameter("give either INPUTS or --embeddings FILE.npy")
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         if embeddings is not None:
             try:
                 vectors = np.load(embeddings)

@@ -10,16 +10,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from clients.cli._common import (
-    JsonOpt,
-    PlotOpt,
-    VersionOpt,
-    console,
-    print_json,
-    reporting_errors,
-    state_of,
-    wrote,
-)
+from clients.cli import options
+from clients.cli._common import connected, console, print_json, wrote
 from clients.errors import InputError
 from clients.ops.embedding_map import DEFAULT_MAP_SIZE
 from clients.projection import Projection, class_centroids, nearest_centroid_accuracy
@@ -66,7 +58,7 @@ def _summary(result: EmbeddingMap, projection: Projection, separation: float) ->
 
 def embedding_map(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model name.")] = "digits",
+    model: options.ModelArg = options.DEFAULT_MODEL,
     dataset: Annotated[
         str | None,
         typer.Option(help="Dataset split, e.g. mnist-test (default: the model's own test split)."),
@@ -77,15 +69,15 @@ def embedding_map(
     start: Annotated[int, typer.Option(min=0, help="Index of the first example.")] = 0,
     layer: Annotated[str | None, typer.Option(help="Layer (default: embedding).")] = None,
     method: Annotated[Method, typer.Option(help="Projection to 2-D.")] = Method.pca,
-    version: VersionOpt = None,
-    plot: PlotOpt = None,
+    version: options.Version = None,
+    plot: options.Plot = None,
     out: Annotated[
         Path | None, typer.Option(help="Save the 2-D coordinates (.csv or .npy).", dir_okay=False)
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: options.Json = False,
 ) -> None:
     """A 2-D map of the embedding space: do the classes form separate clusters?"""
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         result = client.embedding_map(
             model, dataset, num=num, start=start, layer=layer, version=version
         )

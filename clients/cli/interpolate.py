@@ -2,51 +2,35 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from clients.cli._common import (
-    DEFAULT_MODEL,
-    JsonOpt,
-    ModelOpt,
-    PlotOpt,
-    VersionOpt,
-    console,
-    print_json,
-    reporting_errors,
-    state_of,
-    wrote,
-)
+from clients.cli import options
+from clients.cli._common import connected, console, print_json, wrote
 
 ROWS_SHOWN = 12
-
-
-class Space(StrEnum):
-    pixel = "pixel"
-    embedding = "embedding"
 
 
 def interpolate(
     ctx: typer.Context,
     a: Annotated[str, typer.Argument(help="Image file or dataset example (alpha = 1).")],
     b: Annotated[str, typer.Argument(help="Image file or dataset example (alpha = 0).")],
-    space: Annotated[Space, typer.Option(help="Mix pixels or embeddings.")] = Space.pixel,
+    space: options.Space = "pixel",
     start: Annotated[float, typer.Option(help="First alpha.")] = 0.0,
     stop: Annotated[float, typer.Option(help="Last alpha.")] = 1.0,
     num: Annotated[int, typer.Option(min=2, help="How many alphas.")] = 100,
     layer: Annotated[str | None, typer.Option(help="Layer to mix in (embedding space).")] = None,
-    model: ModelOpt = DEFAULT_MODEL,
-    version: VersionOpt = None,
-    plot: PlotOpt = None,
-    as_json: JsonOpt = False,
+    model: options.Model = options.DEFAULT_MODEL,
+    version: options.Version = None,
+    plot: options.Plot = None,
+    as_json: options.Json = False,
 ) -> None:
     """Classify x(alpha) = alpha·A + (1 − alpha)·B and show where the class flips."""
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         result = client.interpolate(
-            model, a, b, space=space.value, start=start, stop=stop, num=num,
+            model, a, b, space=space, start=start, stop=stop, num=num,
             layer=layer, version=version,
         )  # fmt: skip
     if plot is not None:

@@ -9,16 +9,8 @@ import typer
 from rich.table import Table
 
 from clients import Metrics
-from clients.cli._common import (
-    JsonOpt,
-    PlotOpt,
-    VersionOpt,
-    console,
-    print_json,
-    reporting_errors,
-    state_of,
-    wrote,
-)
+from clients.cli import options
+from clients.cli._common import connected, console, print_json, wrote
 from clients.errors import InputError
 
 #: Stored key -> column header (short, so the table fits an 80-column terminal).
@@ -67,17 +59,17 @@ def _tables(metrics: Metrics, names: list[str]) -> list[Table]:
 
 def metrics(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model name.")],
+    model: options.ModelArg,
     kind: Annotated[
         str | None,
         typer.Option(help="test, train, validation, history, cross-dataset or sweep."),
     ] = None,
-    version: VersionOpt = None,
-    plot: PlotOpt = None,
-    as_json: JsonOpt = False,
+    version: options.Version = None,
+    plot: options.Plot = None,
+    as_json: options.Json = False,
 ) -> None:
     """Accuracy, per-class accuracy, confusion matrix, confidence, history, cross-dataset."""
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         result = client.metrics(model, version=version, kind=kind)
         names = client.metadata(model, version=result.version or version).class_names
         if plot is not None:

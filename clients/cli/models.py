@@ -8,17 +8,18 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from clients.cli._common import JsonOpt, VersionOpt, console, print_json, reporting_errors, state_of
+from clients.cli import options
+from clients.cli._common import connected, console, print_json
 
 
 def models(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Argument(help="Show this model's details.")] = None,
-    version: VersionOpt = None,
-    as_json: JsonOpt = False,
+    version: options.Version = None,
+    as_json: options.Json = False,
 ) -> None:
     """List the models, or show one model's input, classes and probe-able layers."""
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         if model is None:
             found = client.models()
             if as_json:

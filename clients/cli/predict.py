@@ -9,17 +9,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from clients import PredictResult
-from clients.cli._common import (
-    DEFAULT_MODEL,
-    JsonOpt,
-    ModelOpt,
-    VersionOpt,
-    console,
-    err_console,
-    print_json,
-    reporting_errors,
-    state_of,
-)
+from clients.cli import options
+from clients.cli._common import connected, console, err_console, print_json
 
 DEFAULT_BATCH = 32
 InputsArg = Annotated[
@@ -34,20 +25,21 @@ def top_k_text(prediction: object) -> str:
 def predict(
     ctx: typer.Context,
     inputs: InputsArg,
-    model: ModelOpt = DEFAULT_MODEL,
-    version: VersionOpt = None,
+    model: options.Model = options.DEFAULT_MODEL,
+    version: options.Version = None,
     top_k: Annotated[int, typer.Option(min=1, help="How many classes to list.")] = 3,
     batch_size: Annotated[int, typer.Option(min=1, help="Inputs per request.")] = DEFAULT_BATCH,
-    as_json: JsonOpt = False,
+    fit: options.Fit = None,
+    as_json: options.Json = False,
 ) -> None:
     """Classify each input: its label, probability and top classes."""
     parts: list[PredictResult] = []
     chunks = [inputs[i : i + batch_size] for i in range(0, len(inputs), batch_size)]
     bar = Progress(console=err_console(), transient=True, disable=len(chunks) < 2)
-    with reporting_errors(), state_of(ctx).client() as client, bar:
+    with connected(ctx) as client, bar:
         task = bar.add_task("predicting", total=len(inputs))
         for chunk in chunks:
-            parts.append(client.predict(model, chunk, version=version, top_k=top_k))
+            parts.append(client.predict(model, chunk, version=version, top_k=top_k, fit=fit))
             bar.advance(task, len(chunk))
     result = PredictResult.concat(parts)
     if as_json:

@@ -7,30 +7,22 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from clients.cli._common import (
-    JsonOpt,
-    PlotOpt,
-    VersionOpt,
-    console,
-    print_json,
-    reporting_errors,
-    state_of,
-    wrote,
-)
+from clients.cli import options
+from clients.cli._common import connected, console, print_json, wrote
 from clients.errors import InputError
 
 
 def weights(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model name.")],
+    model: options.ModelArg,
     layer: Annotated[str | None, typer.Option(help="Dense layer (default: the first).")] = None,
     units: Annotated[int, typer.Option(min=1, help="Most units to draw.")] = 128,
-    version: VersionOpt = None,
-    plot: PlotOpt = None,
-    as_json: JsonOpt = False,
+    version: options.Version = None,
+    plot: options.Plot = None,
+    as_json: options.Json = False,
 ) -> None:
     """What each hidden unit looks for: its incoming weights drawn as an input image."""
-    with reporting_errors(), state_of(ctx).client() as client:
+    with connected(ctx) as client:
         result = client.weights(model, version=version, layer=layer)
         meta = client.metadata(model, version=version)
         if plot is not None:

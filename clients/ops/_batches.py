@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,7 +16,9 @@ from clients.routes import dataset_path, model_path
 #: Most instances sent in one request; bigger batches are split (the server caps them too).
 MAX_PER_REQUEST = 256
 
-Op = Generator[Request, Any, Any]
+R = TypeVar("R")
+#: An operation: yields the requests it needs, is sent each decoded reply, returns its result.
+Op = Generator[Request, Any, R]
 
 
 @dataclass(frozen=True)

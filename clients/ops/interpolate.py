@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from clients._http import Request
 from clients.inputs import DatasetRef, ImageFile, to_item
@@ -12,6 +12,9 @@ from clients.ops._batches import Op
 from clients.ops.v1 import alphas_json
 from clients.results import Interpolation
 from clients.routes import verb_path
+
+#: What an interpolation mixes: the inputs' pixels, or their embeddings (run through ``head``).
+Space = Literal["pixel", "embedding"]
 
 
 def _endpoint(value: Any, name: str) -> DatasetRef | ImageFile | dict[str, Any]:
@@ -27,7 +30,7 @@ def interpolate(
     b: Any,
     *,
     version: int | None,
-    space: str,
+    space: Space,
     alphas: Sequence[float] | None,
     start: float,
     stop: float,

@@ -9,6 +9,7 @@ import numpy as np
 
 from clients._http import Request
 from clients.errors import InputError
+from clients.inputs import Fit, Scale
 from clients.ops._batches import MAX_PER_REQUEST, Op, batches
 from clients.results import (
     DatasetExample,
@@ -40,8 +41,8 @@ def predict(
     version: int | None,
     top_k: int | None,
     logits: bool,
-    scale: str | None = None,
-    fit: str | None = None,
+    scale: Scale | None = None,
+    fit: Fit | None = None,
 ) -> Op:
     params = {"top_k": top_k, "output": "logits" if logits else None, "scale": scale, "fit": fit}
     path = verb_path(model, version, "predict")
@@ -58,8 +59,8 @@ def embed(
     *,
     version: int | None,
     layer: str | None,
-    scale: str | None = None,
-    fit: str | None = None,
+    scale: Scale | None = None,
+    fit: Fit | None = None,
 ) -> Op:
     path = verb_path(model, version, "embed")
     parts = []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import fields, is_dataclass
+from functools import cache
+from typing import Any, Self, TypeVar, get_args, get_origin, get_type_hints
 
 import numpy as np
+
+from clients.errors import ResponseError
 
 
 def floats(value: Any) -> np.ndarray:
@@ -38,3 +42,45 @@ def arrays_in(value: Any) -> Any:
     if isinstance(value, list):
         return [arrays_in(v) for v in value]
     return value
+
+
+T = TypeVar("T")
+
+
+class Record:
+    """A result read field by field from the JSON object of the same names (``record``)."""
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Self:
+        return record(cls, raw)
+
+
+def record(cls: type[T], raw: dict[str, Any]) -> T:
+    """A dataclass from the JSON object with the same field names, each field read by its
+    type: numbers and strings must be there; arrays, optional arrays and lists of records may
+    be missing (empty, None, []); any other type is taken as it is, and must be there."""
+    values = {}
+    for name, kind in _field_types(cls):
+        if kind in (int, float, str):
+            values[name] = kind(_required(cls, raw, name))
+        elif kind is np.ndarray:
+            values[name] = floats(raw.get(name))
+        elif kind == np.ndarray | None:
+            values[name] = maybe_floats(raw.get(name))
+        elif get_origin(kind) is list and is_dataclass(item := get_args(kind)[0]):
+            values[name] = [record(item, r) for r in raw.get(name, [])]
+        else:
+            values[name] = _required(cls, raw, name)
+    return cls(**values)
+
+
+@cache
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    hints = get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in fields(cls))
+
+
+def _required(cls: type, raw: dict[str, Any], name: str) -> Any:
+    if name not in raw:
+        raise ResponseError(f"the service's {cls.__name__} has no {name!r}: {sorted(raw)}")
+    return raw[name]

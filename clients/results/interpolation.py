@@ -7,30 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from clients.results._convert import floats
+from clients.results._convert import Record
 
 
 @dataclass(frozen=True)
-class InterpolationPoint:
+class InterpolationPoint(Record):
     alpha: float
     class_id: int
     label: str
     probability: float
     probabilities: np.ndarray
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> InterpolationPoint:
-        return cls(
-            alpha=float(raw["alpha"]),
-            class_id=int(raw["class_id"]),
-            label=str(raw["label"]),
-            probability=float(raw["probability"]),
-            probabilities=floats(raw.get("probabilities")),
-        )
-
 
 @dataclass(frozen=True)
-class Flip:
+class Flip(Record):
     """The predicted class changes between two neighbouring alphas."""
 
     alpha_before: float
@@ -39,17 +29,6 @@ class Flip:
     to_class_id: int
     from_label: str
     to_label: str
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Flip:
-        return cls(
-            alpha_before=float(raw["alpha_before"]),
-            alpha_after=float(raw["alpha_after"]),
-            from_class_id=int(raw["from_class_id"]),
-            to_class_id=int(raw["to_class_id"]),
-            from_label=str(raw["from_label"]),
-            to_label=str(raw["to_label"]),
-        )
 
     @property
     def alpha(self) -> float:

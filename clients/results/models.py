@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from clients.results._convert import floats
+from clients.results._convert import Record, floats
 
 
 @dataclass(frozen=True)
@@ -104,22 +104,13 @@ class Weights:
 
 
 @dataclass(frozen=True)
-class DatasetExample:
+class DatasetExample(Record):
     """One example of a dataset the service holds, e.g. ``mnist-test`` index 1."""
 
     dataset: str
     index: int
     label: int | str
     instance: np.ndarray
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> DatasetExample:
-        return cls(
-            dataset=str(raw["dataset"]),
-            index=int(raw["index"]),
-            label=raw.get("label", ""),
-            instance=floats(raw.get("instance")),
-        )
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,18 @@ from typing import Any
 
 import numpy as np
 
-from clients.results._convert import floats, maybe_floats
+from clients.results._convert import Record, floats
 
 
 @dataclass(frozen=True)
-class TopK:
+class TopK(Record):
     class_id: int
     label: str
     probability: float
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> TopK:
-        return cls(int(raw["class_id"]), str(raw["label"]), float(raw["probability"]))
-
 
 @dataclass(frozen=True)
-class Prediction:
+class Prediction(Record):
     """One instance: the winning class, its probability, every class's probability."""
 
     class_id: int
@@ -32,17 +28,6 @@ class Prediction:
     probabilities: np.ndarray
     top_k: list[TopK]
     logits: np.ndarray | None = None
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Prediction:
-        return cls(
-            class_id=int(raw["class_id"]),
-            label=str(raw["label"]),
-            probability=float(raw["probability"]),
-            probabilities=floats(raw.get("probabilities")),
-            top_k=[TopK.from_json(t) for t in raw.get("top_k", [])],
-            logits=maybe_floats(raw.get("logits")),
-        )
 
 
 @dataclass(frozen=True)
@@ -102,7 +87,8 @@ class PredictResult:
 
 @dataclass(frozen=True)
 class Embeddings:
-    """A layer's output for each instance: ``embeddings`` is (N, *shape)."""
+    """A layer's output for each instance: ``embeddings`` is (N, ...) and ``shape`` its
+    shape, the batch axis first (as the service reports it)."""
 
     model: str
     version: int
@@ -123,8 +109,8 @@ class Embeddings:
     @classmethod
     def concat(cls, parts: list[Embeddings]) -> Embeddings:
         first = parts[0]
-        arrays = [p.embeddings for p in parts]
-        return cls(first.model, first.version, first.layer, first.shape, np.concatenate(arrays))
+        joined = np.concatenate([p.embeddings for p in parts])
+        return cls(first.model, first.version, first.layer, joined.shape, joined)
 
     def __len__(self) -> int:
         return len(self.embeddings)

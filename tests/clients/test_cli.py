@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import assert_png, write_png
+from _helpers import assert_png, example_image, write_png
 from PIL import Image
 from typer.testing import CliRunner
 
 from clients import Client
 from clients.cli import app
+from clients.inputs import FIT_VALUES
 from clients.plots import boundary, interpolation, metrics, weights
 
 
@@ -48,6 +49,19 @@ def test_predict_table_and_json(run, live_server, tmp_path: Path, monkeypatch) -
     assert [r["input"] for r in rows] == [str(png), "mnist-test:1"]
     assert rows[0]["label"] == rows[1]["label"]
     assert len(rows[0]["probabilities"]) == 10 and len(rows[0]["top_k"]) == 3
+
+
+def test_predict_fit_takes_the_services_values(run, live_server, tmp_path: Path) -> None:
+    with Client(live_server.url) as client:
+        big = tmp_path / "big.png"
+        example_image(client, "mnist-test:1").resize((56, 56)).save(big)
+        expected = client.predict("digits", big, fit="pad-resize")[0]
+    row = json.loads(run("predict", str(big), "--fit", "pad-resize", "--json").stdout)
+    assert row["predictions"][0]["probabilities"] == pytest.approx(
+        expected.probabilities.tolist(), abs=1e-6
+    )
+    refused = run("predict", str(big), "--fit", "sideways", code=2)
+    assert all(value in refused.stderr for value in FIT_VALUES)
 
 
 def test_predict_many_inputs_in_batches_keeps_the_order(run) -> None:

@@ -82,14 +82,26 @@ def test_read_timeout_is_not_retried() -> None:
     assert len(script.seen) == 1
 
 
-def test_fastapi_validation_bodies_and_plain_text_become_messages() -> None:
-    detail = {"detail": [{"loc": ["query", "top_k"], "msg": "must be positive"}]}
-    script = Script(httpx.Response(422, json=detail), httpx.Response(500, text="boom"))
-    with client_for(script) as client:
-        with pytest.raises(BadRequestError, match=r"query\.top_k: must be positive"):
-            client.models()
-        with pytest.raises(ServerError, match="boom"):
-            client.models()
+def test_an_unexpected_server_error_is_a_server_error_with_its_code_and_not_retried() -> None:
+    """The service's answer to an exception it did not expect (``service/handlers.py``)."""
+    body = {"error": "internal error", "code": "internal"}
+    script = Script(httpx.Response(500, json=body), httpx.Response(200, json=MODELS))
+    with client_for(script) as client, pytest.raises(ServerError) as info:
+        client.models()
+    assert len(script.seen) == 1
+    assert (info.value.status_code, info.value.code, info.value.message) == (
+        500,
+        "internal",
+        "internal error",
+    )
+
+
+def test_an_error_page_from_a_proxy_in_front_keeps_its_status_and_text() -> None:
+    script = Script(httpx.Response(502, text="<html>bad gateway</html>"))
+    with client_for(script) as client, pytest.raises(ServerError) as info:
+        client.models()
+    assert info.value.status_code == 502 and info.value.code is None
+    assert info.value.message == "Bad Gateway: <html>bad gateway</html>"
 
 
 def test_a_success_that_is_not_json_is_a_response_error() -> None:
@@ -121,3 +133,11 @@ def test_base_url_comes_from_the_argument_then_the_environment(monkeypatch) -> N
     monkeypatch.setenv("LAYERLENS_URL", "http://from-env:9000/")
     assert Client().base_url == "http://from-env:9000"
     assert Client("http://given:1").base_url == "http://given:1"
+
+
+def test_a_success_missing_a_field_is_a_response_error_naming_it() -> None:
+    prediction = {"class_id": 1, "label": "1", "probabilities": [0.2, 0.8], "top_k": []}
+    body = {"model": "xor", "version": 1, "predictions": [prediction]}
+    script = Script(httpx.Response(200, json=body))
+    with client_for(script) as client, pytest.raises(ResponseError, match="'probability'"):
+        client.head("xor", [[0.0] * 6])

@@ -19,6 +19,9 @@ def test_public_names_are_what_all_says() -> None:
     }  # fmt: skip
     assert public == set(clients.__all__)
     assert clients.cli.__all__ == ["app", "main"]
+    star: dict[str, object] = {}
+    exec("from clients import *", star)  # what a star import gives is exactly __all__
+    assert set(star) - {"__builtins__"} == set(clients.__all__)
 
 
 def test_importing_the_sdk_and_cli_loads_no_server_code_and_no_matplotlib() -> None:

@@ -1,0 +1,306 @@
+"""Every public method of the SDK, written once. Each method here builds its sans-I/O
+operation (``clients.ops``); ``Client`` turns it into a blocking method and ``AsyncClient``
+into a coroutine, both with this signature and docstring, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    TypeVar,
+    get_args,
+    get_type_hints,
+    overload,
+)
+
+import httpx
+
+from clients._exchange import Exchange, Session
+from clients._http import (
+    DEFAULT_BACKOFF_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    RetryPolicy,
+    resolve_base_url,
+)
+from clients.inputs import Fit, Scale
+from clients.ops import embedding_map as embedding_map_op
+from clients.ops import interpolate as interpolate_op
+from clients.ops import v1, v2
+from clients.ops._batches import Op
+from clients.ops.interpolate import Space
+from clients.results import (
+    DatasetExample,
+    DatasetExamples,
+    EmbeddingMap,
+    Embeddings,
+    InferResult,
+    Interpolation,
+    Metrics,
+    ModelMetadata,
+    ModelSummary,
+    PredictResult,
+    Weights,
+)
+
+if TYPE_CHECKING:
+    from clients._async_client import AsyncClient
+    from clients._client import Client
+
+P = ParamSpec("P")
+R = TypeVar("R")
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+#: How a client class drives an operation builder: it returns the client's own method.
+Driver = Callable[[Callable[..., Op[Any]]], Callable[..., Any]]
+
+
+class Operation(Generic[P, R]):
+    """A public method as the function that builds its operation. Each client class
+    replaces it with a method of its own kind (see ``BaseClient.__init_subclass__``)."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Op[R]]) -> None:
+        self.build = build
+
+    def method_for(self, owner: type, drive: Driver) -> Callable[..., Any]:
+        """``drive(build)`` dressed as the public method: the build's name, docstring and
+        signature, returning what the operation returns rather than the operation."""
+        hints = get_type_hints(self.build)
+        result = get_args(hints["return"])[2]
+        method = drive(self.build)
+        method.__name__ = self.build.__name__
+        method.__qualname__ = f"{owner.__qualname__}.{self.build.__name__}"
+        method.__module__ = owner.__module__
+        method.__doc__ = self.build.__doc__
+        method.__annotations__ = {**hints, "return": result}
+        signature = inspect.signature(self.build, eval_str=True)
+        method.__signature__ = signature.replace(return_annotation=result)  # type: ignore[attr-defined]
+        return method
+
+    if TYPE_CHECKING:  # what each client's method looks like to a type checker
+
+        @overload
+        def __get__(self, client: None, owner: type[Any]) -> Operation[P, R]: ...
+        @overload
+        def __get__(
+            self, client: AsyncClient, owner: type[Any]
+        ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+        @overload
+        def __get__(self, client: Client, owner: type[Any]) -> Callable[P, R]: ...
+        def __get__(self, client: Any, owner: type[Any]) -> Any: ...
+
+
+def operation(build: Callable[Concatenate[Any, P], Op[R]]) -> Operation[P, R]:
+    return Operation(build)
+
+
+class BaseClient(Generic[TransportT]):
+    """What both clients share: the connection settings and the public methods. A subclass
+    names its httpx client class and says how it drives an operation (``_drive``)."""
+
+    _http_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        backoff_s: float = DEFAULT_BACKOFF_S,
+        headers: dict[str, str] | None = None,
+        transport: TransportT | None = None,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url)
+        self._session = Session(self.base_url, RetryPolicy(retries, backoff_s), {})
+        self._http = self._http_class(
+            base_url=self.base_url, timeout=timeout, headers=headers, transport=transport
+        )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give the class its own method for every operation it does not already have (a
+        subclass of ``Client`` keeps the methods it inherits and the ones it overrides)."""
+        super().__init_subclass__(**kwargs)
+        for name, value in vars(BaseClient).items():
+            if isinstance(inspect.getattr_static(cls, name), Operation):
+                setattr(cls, name, value.method_for(cls, cls._drive))
+
+    @staticmethod
+    def _drive(build: Callable[..., Op[Any]]) -> Callable[..., Any]:
+        raise NotImplementedError("a client class says how it runs an operation")
+
+    def _exchange(self, op: Op[R]) -> Exchange[R]:
+        return self._session.exchange(op)
+
+    # --- /v1 -------------------------------------------------------------------------
+    @operation
+    def models(self) -> Op[list[ModelSummary]]:
+        """Every model the service holds, with its versions and class names."""
+        return v1.models()
+
+    @operation
+    def metadata(self, model: str, *, version: int | None = None) -> Op[ModelMetadata]:
+        """One version's manifest (the default version unless given)."""
+        return v1.metadata(model, version)
+
+    @operation
+    def predict(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        top_k: int | None = None,
+        logits: bool = False,
+        scale: Scale | None = None,
+        fit: Fit | None = None,
+    ) -> Op[PredictResult]:
+        """Classify images (paths, bytes, PIL images), numbers (arrays, nested lists; one
+        instance or a batch) or dataset examples (``"mnist-test:1"``), in order.
+        ``scale="unit"``: numbers are in [0, 1] rather than the model's range; ``fit``: how
+        the server fits images of another size (default: as the training data was made)."""
+        return v1.predict(
+            model, inputs, version=version, top_k=top_k, logits=logits, scale=scale, fit=fit
+        )
+
+    @operation
+    def embed(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        layer: str | None = None,
+        scale: Scale | None = None,
+        fit: Fit | None = None,
+    ) -> Op[Embeddings]:
+        """A layer's output per input (default: the embedding layer, the one ``head`` takes)."""
+        return v1.embed(model, inputs, version=version, layer=layer, scale=scale, fit=fit)
+
+    @operation
+    def head(
+        self,
+        model: str,
+        embeddings: Any,
+        *,
+        version: int | None = None,
+        top_k: int | None = None,
+        logits: bool = False,
+    ) -> Op[PredictResult]:
+        """Run only the layers after the embedding: ``head(embed(x))`` equals ``predict(x)``."""
+        return v1.head(model, embeddings, version=version, top_k=top_k, logits=logits)
+
+    @operation
+    def interpolate(
+        self,
+        model: str,
+        a: Any,
+        b: Any,
+        *,
+        space: Space = "pixel",
+        start: float = 0.0,
+        stop: float = 1.0,
+        num: int = 100,
+        alphas: Sequence[float] | None = None,
+        layer: str | None = None,
+        version: int | None = None,
+    ) -> Op[Interpolation]:
+        """Classify ``alpha * a + (1 - alpha) * b`` for each alpha (``alphas``, or ``num``
+        evenly spaced from ``start`` to ``stop``), mixing pixels or embeddings."""
+        return interpolate_op.interpolate(
+            model, a, b, version=version, space=space, alphas=alphas,
+            start=start, stop=stop, num=num, layer=layer,
+        )  # fmt: skip
+
+    @operation
+    def embedding_map(
+        self,
+        model: str,
+        dataset: str | None = None,
+        *,
+        num: int = embedding_map_op.DEFAULT_MAP_SIZE,
+        start: int = 0,
+        layer: str | None = None,
+        version: int | None = None,
+    ) -> Op[EmbeddingMap]:
+        """Embeddings of dataset examples ``start .. start + num - 1`` with their true
+        classes (default: the test split of the model's own data); ``.project()`` maps
+        them to 2-D."""
+        return embedding_map_op.embedding_map(
+            model, dataset, num=num, start=start, version=version, layer=layer
+        )
+
+    @operation
+    def metrics(
+        self, model: str, *, version: int | None = None, kind: str | None = None
+    ) -> Op[Metrics]:
+        """The stored evaluations (test, train, validation, history, cross-dataset, sweep)."""
+        return v1.metrics(model, version=version, kind=kind)
+
+    @operation
+    def weights(
+        self, model: str, *, version: int | None = None, layer: str | None = None
+    ) -> Op[Weights]:
+        """A Dense layer's kernel (default: the first one)."""
+        return v1.weights(model, version=version, layer=layer)
+
+    @operation
+    def dataset_example(self, dataset: str, index: int) -> Op[DatasetExample]:
+        """One example of a dataset the service holds, e.g. ``("mnist-test", 1)``."""
+        return v1.dataset_example(dataset, index)
+
+    @operation
+    def dataset_examples(
+        self, dataset: str, *, start: int = 0, num: int = 100
+    ) -> Op[DatasetExamples]:
+        """Examples ``start`` to ``start + num - 1`` with their labels (fewer where the split
+        ends), fetched in pages of up to 256 per request."""
+        return v1.dataset_examples(dataset, start=start, num=num)
+
+    @operation
+    def reload(self, api_key: str | None = None) -> Op[dict[str, Any]]:
+        """Ask the service to rescan its model repository (needs the admin API key)."""
+        return v1.reload(api_key)
+
+    @operation
+    def prometheus_metrics(self) -> Op[str]:
+        """The service's own counters, in Prometheus text format."""
+        return v1.prometheus_metrics()
+
+    # --- /v2: the Open Inference Protocol ----------------------------------------------
+    @operation
+    def server_metadata(self) -> Op[dict[str, Any]]:
+        return v2.server_metadata()
+
+    @operation
+    def live(self) -> Op[bool]:
+        return v2.live()
+
+    @operation
+    def ready(self) -> Op[bool]:
+        return v2.ready()
+
+    @operation
+    def model_metadata(self, model: str, *, version: int | None = None) -> Op[dict[str, Any]]:
+        return v2.model_metadata(model, version)
+
+    @operation
+    def model_ready(self, model: str, *, version: int | None = None) -> Op[bool]:
+        return v2.model_ready(model, version)
+
+    @operation
+    def infer(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        outputs: list[str] | None = None,
+        request_id: str | None = None,
+    ) -> Op[InferResult]:
+        """V2 inference: ``{name: array}``, or one array for the model's first input."""
+        return v2.infer(model, inputs, version=version, outputs=outputs, request_id=request_id)

@@ -1,0 +1,29 @@
+"""The options several commands share, declared once: ``model: options.Model =
+options.DEFAULT_MODEL``. Values offered (``--fit``, ``--space``) come from the SDK's types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clients.inputs import Fit as FitValue
+from clients.ops.interpolate import Space as SpaceValue
+
+DEFAULT_MODEL = "digits"
+
+ModelArg = Annotated[str, typer.Argument(help="Model name.")]
+Model = Annotated[str, typer.Option("--model", "-m", help="Model name (see `layerlens models`).")]
+Version = Annotated[
+    int | None, typer.Option("--version", "-v", help="Model version (default: the latest).")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Plot = Annotated[
+    Path | None, typer.Option("--plot", help="Write the figure to this PNG file.", dir_okay=False)
+]
+Fit = Annotated[
+    FitValue | None,
+    typer.Option(help="How images of another size are fitted (default: as the training data)."),
+]
+Space = Annotated[SpaceValue, typer.Option(help="Mix pixels or embeddings.")]

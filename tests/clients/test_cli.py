@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import assert_png, example_image, write_png
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -16,6 +15,7 @@ from clients import Client
 from clients.cli import app
 from clients.inputs import FIT_VALUES
 from clients.plots import boundary, interpolation, metrics, weights
+from tests.clients.helpers import assert_png, example_image, write_png
 
 
 @pytest.fixture(scope="module")

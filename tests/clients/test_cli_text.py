@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from _helpers import write_png
 from rich.text import Text
 from typer.testing import CliRunner
 
 from clients import Client
 from clients.cli import app
+from tests.clients.helpers import write_png
 
 COMMAND = typer.main.get_command(app)
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import assert_png
 from typer.testing import CliRunner
 
 from clients import AsyncClient, Client, EmbeddingMap
 from clients.cli import app
 from clients.plots.embedding_map import SIZE
 from clients.projection import class_centroids, nearest_centroid_accuracy
+from tests.clients.helpers import assert_png
 
 MAP_SIZE = 300  # one request per example: enough for every class, quick to fetch
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _helpers import example_image, jpeg_bytes, write_png
 
 from clients import (
     AsyncClient,
@@ -20,6 +19,7 @@ from clients import (
     NotFoundError,
     UnauthorizedError,
 )
+from tests.clients.helpers import example_image, jpeg_bytes, write_png
 from tests.fixtures.server import API_KEY
 
 TOLERANCE = 1e-5

@@ -1,4 +1,5 @@
-"""Shared bits of the client tests: real image files made from real dataset examples."""
+"""Helpers of the client tests (imported by package path): real image files made from real
+dataset examples."""
 
 from __future__ import annotations
 

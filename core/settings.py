@@ -79,6 +79,20 @@ class Settings(BaseSettings):
     workers: int = Field(
         1, ge=1, le=64, validation_alias=_env("workers"), description="uvicorn worker processes."
     )
+    grpc_enabled: bool = Field(
+        True,
+        validation_alias=_env("grpc_enabled"),
+        description="Serve the Open Inference Protocol over gRPC too (beside HTTP, same "
+        "process and models); false turns it off.",
+    )
+    grpc_port: int = Field(
+        8001,
+        ge=0,
+        le=65535,
+        validation_alias=_env("grpc_port"),
+        description="gRPC port (every worker binds it; requests larger than "
+        "LAYERLENS_MAX_BODY_BYTES are refused). 0 picks a free port.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", validation_alias=_env("log_level"), description="Log level."
     )

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from core.settings import Settings
 from service.dataplane import DataPlane
 from service.fastlane import FastLane, FastLaneStats
+from service.grpc import GrpcFrontDoor
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
@@ -70,6 +71,11 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
     dataplane = DataPlane(settings, repository=repository, executor=executor, telemetry=telemetry)
+    grpc_door = (
+        GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)
+        if settings.grpc_enabled
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +85,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             logger.error("could not load: %s", ", ".join(report.failed))
         lifecycle.started = True
         lifecycle.drain_on_sigterm()
+        if grpc_door is not None:
+            await grpc_door.start()
         logger.info("ready: %d model versions loaded", len(repository.snapshot))
         poller = None
         if settings.reload_interval_s > 0:
@@ -87,6 +95,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             yield
         finally:
             lifecycle.draining = True
+            if grpc_door is not None:
+                await grpc_door.stop()  # in-flight calls finish before the models close
             if poller is not None:
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -106,6 +116,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     app.state.dataplane = dataplane
     app.state.lifecycle = lifecycle
     app.state.telemetry = telemetry
+    app.state.grpc = grpc_door
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -13,6 +13,7 @@ from service.protocol.v2_binary import (
     encode_response,
     split_body,
 )
+from service.readiness import not_ready_reason
 from service.responses import FastJSONResponse
 from service.routes.deps import Plane, Version, add_model_route
 
@@ -67,14 +68,9 @@ async def live() -> FastJSONResponse:
 
 @router.get("/v2/health/ready", summary="Readiness: every model loaded and warm, not draining")
 async def ready(request: Request, plane: Plane) -> FastJSONResponse:
-    if not request.app.state.lifecycle.ready:
-        raise ModelNotReady("the server is starting or shutting down")
-    missing = plane.repository.snapshot.not_serving()
-    if missing and plane.settings.strict_readiness:
-        raise ModelNotReady(
-            f"not ready: {len(missing)} model version(s) failed to load or are missing "
-            f"({', '.join(missing)}); LAYERLENS_STRICT_READINESS=false serves the others"
-        )
+    reason = not_ready_reason(request.app.state.lifecycle, plane)
+    if reason is not None:
+        raise ModelNotReady(reason)
     return FastJSONResponse({"ready": True})
 
 

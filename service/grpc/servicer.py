@@ -5,8 +5,10 @@ the same runtime, batcher, limits and validation REST uses; nothing of an HTTP r
 here. Errors leave as gRPC status codes chosen by their HTTP status (service.grpc.status)
 with the same message; an unexpected exception is logged with its traceback and answered
 INTERNAL. A call whose deadline has passed is not started, and one whose deadline passes
-while it waits in the batch queue is taken out of the queue (``DynamicBatcher.submit``
-gives the rows back when cancelled), so the model never computes an answer nobody reads.
+while it waits in the batch queue is taken out of the queue: grpc cancels the handler's
+task at the deadline and ``DynamicBatcher.submit`` gives the rows back when cancelled, so
+the model never computes an answer nobody reads (no timer of our own per call: an
+``asyncio.wait_for`` cost a task per call and changed nothing).
 """
 
 from __future__ import annotations
@@ -101,11 +103,7 @@ class InferenceServicer:
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
             raise DeadlinePassed()
-        run = self.plane.run_outputs(loaded, x, names)
-        try:
-            results = await (run if remaining is None else asyncio.wait_for(run, remaining))
-        except TimeoutError:
-            raise DeadlinePassed() from None
+        results = await self.plane.run_outputs(loaded, x, names)
         return tensors.infer_response(loaded, request.id, names, results)
 
     # --- plumbing ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test test-quick install install-dev system-deps data train serve lint format bench clean
+.PHONY: run test test-quick install install-dev system-deps data train serve lint format bench clean grpc-descriptor
 
 ## The main job: install, fetch data, train + evaluate what is missing, serve on $(PORT).
 run: install data train serve
@@ -52,6 +52,10 @@ format:
 
 bench:
 	$(BIN)/python -m benchmarks.run
+
+## After editing service/grpc/inference.proto (needs grpcio-tools, in the dev extra).
+grpc-descriptor:
+	$(BIN)/python -m service.grpc.regenerate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     """Bind port."""
     workers: int = Field(1, ge=1, le=64)
     """uvicorn worker processes."""
+    grpc_enabled: bool = True
+    """Serve the Open Inference Protocol over gRPC too (beside HTTP, same process and
+    models); false turns it off."""
+    grpc_port: int = Field(8001, ge=0, le=65535)
+    """gRPC port (every worker binds it; requests larger than LAYERLENS_MAX_BODY_BYTES are
+    refused). 0 picks a free port."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level."""
     log_format: Literal["json", "text"] = "text"

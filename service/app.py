@@ -21,6 +21,7 @@ from core.settings import Settings
 from service.admission import InFlightLimit
 from service.dataplane import DataPlane
 from service.fastlane import FastLane
+from service.grpc import GrpcFrontDoor
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
@@ -83,6 +84,11 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         engine=engine,
         lifecycle=lifecycle,
     )
+    grpc_door = (
+        GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)
+        if settings.grpc_enabled
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +98,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             logger.error("could not load: %s", ", ".join(report.failed))
         lifecycle.started = True
         lifecycle.drain_on_sigterm()
+        if grpc_door is not None:
+            await grpc_door.start()
         logger.info("ready: %d model versions loaded", len(repository.snapshot))
         poller = None
         if settings.reload_interval_s > 0:
@@ -100,6 +108,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             yield
         finally:
             lifecycle.draining = True
+            if grpc_door is not None:
+                await grpc_door.stop()  # in-flight calls finish before the models close
             if poller is not None:
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -117,6 +127,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     )
     app.state.dataplane = dataplane
     app.state.telemetry = telemetry
+    app.state.grpc = grpc_door
     install_error_handlers(app)
     install_openapi(app)
     for router in ROUTERS:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 class Lifecycle:
     started: bool = False
     draining: bool = False
+    #: Called (from the signal handler) when SIGTERM arrives, e.g. to stop the gRPC server.
+    on_drain: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -42,6 +45,8 @@ class Lifecycle:
         def on_sigterm(signum: int, frame: FrameType | None) -> Any:
             self.draining = True
             logger.info("SIGTERM: not ready any more; finishing requests in flight")
+            for callback in self.on_drain:
+                callback()
             if callable(previous):
                 return previous(signum, frame)
             raise SystemExit(0)

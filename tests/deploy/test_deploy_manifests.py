@@ -90,7 +90,10 @@ def test_api_probes_grace_period_and_user() -> None:
     deployment = _by_kind()["Deployment/layerlens-api"]
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+    # Readiness on the gRPC health service (it follows /v2/health/ready); liveness on HTTP.
+    grpc_port = int(_env(container)["LAYERLENS_GRPC_PORT"])
+    assert container["readinessProbe"]["grpc"]["port"] == grpc_port
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"] == grpc_port
     assert container["livenessProbe"]["httpGet"]["path"] == LIVE_PATH
     pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     graceful = float(_env(container)["LAYERLENS_GRACEFUL_TIMEOUT_S"])
@@ -130,6 +133,9 @@ def test_inference_service_matches_the_kserve_schema() -> None:
     assert env["STORAGE_URI"].startswith("pvc://layerlens-models")
     assert env["LAYERLENS_MODELS_DIR"] == "/mnt/models"  # where KServe mounts STORAGE_URI
     assert str(container["ports"][0]["containerPort"]) == env["LAYERLENS_PORT"]
+    # KServe's gRPC convention for custom predictors: port 8081, named h2c.
+    grpc_ports = [p for p in container["ports"] if p.get("name") == "h2c"]
+    assert [p["containerPort"] for p in grpc_ports] == [8081] == [int(env["LAYERLENS_GRPC_PORT"])]
     assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
 
 

@@ -40,6 +40,7 @@ def _start_service(
             "LAYERLENS_DATABASE_URL": model_repository.database_url,
             "LAYERLENS_PORT": str(port),
             "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
+            "LAYERLENS_GRPC_PORT": "0",  # a free port: test servers must not contend for 8001
             **env,
         },
         stdout=output,

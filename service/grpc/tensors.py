@@ -1,0 +1,115 @@
+"""ModelInfer messages <-> the data plane's V2 vocabulary, at the tensor level.
+
+A request's inputs become the same ``{"name", "datatype", "shape", "data"}`` tensors and raw
+byte chunks that REST V2 decodes, so both front doors share ``inference_v2.decode_inputs``
+(one input, its name, datatype, shape against the model, element count, NaN and range) and
+``requested_outputs``. What is gRPC's own is checked here: typed ``contents`` must sit in
+the field that matches the datatype, and ``raw_input_contents`` holds every input or none.
+Outputs always leave as FP32 in ``raw_output_contents`` (what tritonclient reads fastest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from service.dataplane import inference_v2 as v2
+from service.errors import InvalidInput
+from service.grpc.protocol import messages
+from service.runtime import LoadedModel
+
+#: The InferTensorContents field each datatype's elements go in (the protocol's table).
+CONTENTS_FIELD: dict[str, str] = {
+    "BOOL": "bool_contents",
+    "UINT8": "uint_contents",
+    "UINT16": "uint_contents",
+    "UINT32": "uint_contents",
+    "UINT64": "uint64_contents",
+    "INT8": "int_contents",
+    "INT16": "int_contents",
+    "INT32": "int_contents",
+    "INT64": "int64_contents",
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
+}
+#: Output parameters that ask for something other than the tensor itself.
+UNSUPPORTED_OUTPUT_PARAMETERS = ("classification",)
+
+
+def _typed_contents(tensor: Any) -> list[Any]:
+    populated = [field.name for field, _value in tensor.contents.ListFields()]
+    expected = CONTENTS_FIELD.get(tensor.datatype)
+    if len(populated) > 1:
+        raise InvalidInput(
+            f"input {tensor.name!r} has contents in {', '.join(populated)}; "
+            f"send them in one field{f' ({expected})' if expected else ''}"
+        )
+    if not populated:
+        return []  # the element count check names the shortfall
+    if expected is not None and populated[0] != expected:
+        raise InvalidInput(
+            f"input {tensor.name!r} is {tensor.datatype} but its contents are in "
+            f"{populated[0]}; {tensor.datatype} goes in {expected}"
+        )
+    return list(getattr(tensor.contents, populated[0]))
+
+
+def request_tensors(request: Any) -> tuple[dict[str, Any], list[bytes | None], int]:
+    """-> (the request as V2 JSON-like tensors, raw bytes per input, bytes to decode)."""
+    raw = request.raw_input_contents
+    if raw and len(raw) != len(request.inputs):
+        raise InvalidInput(
+            f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs; "
+            "send every input's bytes there, in input order, or none"
+        )
+    inputs: list[dict[str, Any]] = []
+    binaries: list[bytes | None] = []
+    size = 0
+    for index, tensor in enumerate(request.inputs):
+        entry: dict[str, Any] = {
+            "name": tensor.name,
+            "datatype": tensor.datatype,
+            "shape": list(tensor.shape),
+        }
+        if raw:
+            if tensor.HasField("contents"):
+                raise InvalidInput(
+                    f"input {tensor.name!r} has both contents and raw_input_contents"
+                )
+            binaries.append(raw[index])
+            size += len(raw[index])
+        else:
+            entry["data"] = _typed_contents(tensor)
+            binaries.append(None)
+            size += 8 * len(entry["data"])
+        inputs.append(entry)
+    if not inputs:
+        raise InvalidInput("the inference request needs at least one input")
+    outputs = []
+    for output in request.outputs:
+        for key in UNSUPPORTED_OUTPUT_PARAMETERS:
+            if key in output.parameters:
+                raise InvalidInput(f"output parameter {key!r} is not supported")
+        outputs.append({"name": output.name})
+    return {"inputs": inputs, "outputs": outputs}, binaries, size
+
+
+def output_names(loaded: LoadedModel, body: Mapping[str, Any]) -> list[str]:
+    """The outputs asked for (validated against ``output_shapes``), else the defaults."""
+    return [name for name, _binary in v2.requested_outputs(loaded, dict(body))]
+
+
+def infer_response(
+    loaded: LoadedModel, request_id: str, names: Sequence[str], results: Mapping[str, np.ndarray]
+) -> Any:
+    response = messages.ModelInferResponse(
+        model_name=loaded.name, model_version=str(loaded.version), id=request_id
+    )
+    for name in names:
+        array = np.ascontiguousarray(results[name], dtype="<f4")
+        response.outputs.add(name=name, datatype="FP32", shape=array.shape)
+        response.raw_output_contents.append(array.tobytes())
+    return response

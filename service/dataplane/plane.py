@@ -97,6 +97,7 @@ class DataPlane:
         snapshot = self.repository.snapshot
         self.telemetry.models_loaded.set(len(snapshot))
         self.telemetry.models_not_serving.set(len(snapshot.not_serving()))
+        self.telemetry.models_stale.set(len(snapshot.stale))
         return report
 
     async def poll_reload(self, interval_s: float) -> None:
@@ -113,15 +114,22 @@ class DataPlane:
 
     def readiness(self) -> Readiness:
         """Ready once started and not draining; with ``strict_readiness``, also only while
-        every version found on disk loaded and every pinned default is loaded."""
+        every model's default version serves (``Snapshot.defaults_not_serving``).
+
+        A version that failed to load but is not a default does not count: every replica
+        reads the same model volume, so one bad version would otherwise take the whole
+        fleet out of its load balancer. It answers its own 503 and shows in the
+        ``layerlens_model_versions_not_serving`` gauge instead.
+        """
         if not self.lifecycle.ready:
             return Readiness(False, "the server is starting or shutting down")
-        missing = self.repository.snapshot.not_serving()
-        if missing and self.settings.strict_readiness:
+        blocked = self.repository.snapshot.defaults_not_serving()
+        if blocked and self.settings.strict_readiness:
             return Readiness(
                 False,
-                f"not ready: {len(missing)} model version(s) failed to load or are missing "
-                f"({', '.join(missing)}); LAYERLENS_STRICT_READINESS=false serves the others",
+                f"not ready: the default version of {len(blocked)} model(s) failed to load or "
+                f"is missing ({', '.join(blocked)}), so requests that name no version get 503; "
+                "LAYERLENS_STRICT_READINESS=false serves the others",
             )
         return Readiness(True)
 

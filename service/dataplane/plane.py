@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from core.settings import Settings
 from service import codecs
 from service.dataplane import inference_v2 as v2
 from service.dataplane.datasets import dataset_example, dataset_examples
-from service.dataplane.evaluations import read_evaluations
+from service.dataplane.evaluations import EvaluationReader
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import dense_kernel
@@ -69,6 +69,10 @@ class DataPlane:
     telemetry: Telemetry
     engine: Engine
     lifecycle: Lifecycle
+    evaluation_reader: EvaluationReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evaluation_reader = EvaluationReader(self.engine)
 
     # --- plumbing ---------------------------------------------------------------------
     def model(self, name: str, version: int | None = None) -> LoadedModel:
@@ -281,9 +285,7 @@ class DataPlane:
                 check_kind(kind)
             except UnknownEvaluationKind as exc:
                 raise InvalidInput(str(exc)) from None
-        rows = await self.in_thread(
-            read_evaluations, self.engine, loaded.name, loaded.version, kind
-        )
+        rows = await self.evaluation_reader.read(self.in_thread, loaded.name, loaded.version, kind)
         return {"model": loaded.name, "version": loaded.version, "evaluations": rows}
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:

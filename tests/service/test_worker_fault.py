@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.server import wait_ready
-from tests.service.helpers import copy_versions
-from tests.service.test_shutdown import _start_service
+from tests.service.helpers import copy_versions, start_service
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="reads sockets from Linux's /proc"
@@ -138,7 +137,7 @@ def test_a_worker_killed_under_load_is_replaced_and_the_others_fail_nothing(
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
     env = {"LAYERLENS_WORKERS": "2", "LAYERLENS_LOG_LEVEL": "warning"}
-    process, port = _start_service(model_repository, models_dir, env, output=subprocess.DEVNULL)
+    process, port = start_service(model_repository, models_dir, env, output=subprocess.DEVNULL)
     stop, outcomes = threading.Event(), []
     owners: dict[int, int] = {}
     clients = [

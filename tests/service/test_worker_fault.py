@@ -38,7 +38,10 @@ REQUESTS_PER_CONNECTION = 20
 #: Pause between one client's requests: load, but CPU left for the replacement to start.
 PAUSE_S = 0.02
 READY_WITHIN_S = 15.0
+MEASURE_FOR_S = 60.0
 _LISTEN, _ESTABLISHED = "0A", "01"
+#: The service log's lines that time a worker's start (printed with the figures).
+_LIFECYCLE_LINES = ("Started server process", "startup complete", "ready:", "died", "SIGKILL")
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,10 @@ def test_a_worker_killed_under_load_is_replaced_and_the_others_fail_nothing(
     model_repository: Any, tmp_path: Path
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    env = {"LAYERLENS_WORKERS": "2", "LAYERLENS_LOG_LEVEL": "warning"}
-    process, port = start_service(model_repository, models_dir, env, output=subprocess.DEVNULL)
+    env = {"LAYERLENS_WORKERS": "2", "LAYERLENS_LOG_LEVEL": "info"}
+    log = tmp_path / "service.log"
+    with log.open("wb") as output:
+        process, port = start_service(model_repository, models_dir, env, output=output.fileno())
     stop, outcomes = threading.Event(), []
     owners: dict[int, int] = {}
     clients = [
@@ -166,7 +171,8 @@ def test_a_worker_killed_under_load_is_replaced_and_the_others_fail_nothing(
         os.kill(victim, signal.SIGKILL)
 
         ready_after = started_after = None
-        while ready_after is None and time.monotonic() - killed_at < READY_WITHIN_S + 5:
+        # Measured past the bound, so that a failure says by how much.
+        while ready_after is None and time.monotonic() - killed_at < MEASURE_FOR_S:
             replacements = _workers(process.pid, port) - original
             if replacements and started_after is None:
                 started_after = time.monotonic() - killed_at
@@ -198,7 +204,11 @@ def test_a_worker_killed_under_load_is_replaced_and_the_others_fail_nothing(
         f"(by worker pid: {dict(failures)}; the killed one held {len(held)} connections), "
         f"a new worker started {started_after} s and served {ready_after} s after SIGKILL"
     )
+    for line in log.read_text(errors="replace").splitlines():
+        if any(word in line for word in _LIFECYCLE_LINES):
+            print(line)
     assert set(statuses) == {200}
     assert set(failures) <= {victim}, failures  # nothing failed on another worker
     assert failures[victim] <= len(held)
-    assert ready_after is not None and ready_after < READY_WITHIN_S
+    assert ready_after is not None, log.read_text(errors="replace")[-3000:]
+    assert ready_after < READY_WITHIN_S

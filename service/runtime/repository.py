@@ -78,8 +78,8 @@ class Snapshot:
         return {(name, v) for name, v in self.pinned.items() if v not in self.models.get(name, {})}
 
     def not_serving(self) -> list[str]:
-        """ "name/version" of each version on disk that failed to load and of each pinned
-        default that is not loaded (the ``layerlens_model_versions_not_serving`` gauge)."""
+        """Each version on disk that failed to load and each pinned default that is not
+        loaded, as "name/version" (the ``layerlens_model_versions_not_serving`` gauge)."""
         missing = self.unavailable | self.missing_pins()
         return [f"{name}/{version}" for name, version in sorted(missing)]
 

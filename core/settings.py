@@ -108,9 +108,11 @@ class Settings(BaseSettings):
     """The version a request without one gets, per model, as JSON, e.g. {"digits": 1};
     unlisted models get their highest loaded version."""
     strict_readiness: bool = True
-    """Report not ready (503 on /v2/health/ready) while any version found in MODELS_DIR
-    failed to load or a pinned default version is not loaded, as Triton does; false: ready
-    once loading has finished, serving the versions that loaded."""
+    """Report not ready (503 on /v2/health/ready) while a model's default version cannot
+    serve: a pinned default that is not loaded, or a model none of whose versions loaded.
+    Any other version that failed to load answers its own 503 and counts in the
+    layerlens_model_versions_not_serving gauge, but keeps no replica out of its load
+    balancer. false: ready once loading has finished, whatever failed."""
 
     # --- request limits ----------------------------------------------------------------
     max_body_bytes: int = Field(64 * 1024 * 1024, gt=0)

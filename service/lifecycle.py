@@ -1,8 +1,8 @@
 """Readiness and graceful shutdown.
 
-The service is ready once every model version found at start-up is loaded and warmed
-(with ``strict_readiness``, the default, a version that failed to load keeps it not ready
-until a reload loads it; ``service.routes.v2.ready``).
+The service is ready once the model versions found at start-up are loaded and warmed
+(with ``strict_readiness``, the default, a model whose default version cannot serve keeps
+it not ready until a reload loads it; ``DataPlane.readiness``).
 On SIGTERM readiness turns false *first*, so a load balancer polling ``/v2/health/ready``
 stops sending; uvicorn then stops accepting connections, lets in-flight requests finish
 (up to ``graceful_timeout_s``) and runs the lifespan shutdown.

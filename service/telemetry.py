@@ -54,7 +54,13 @@ class Telemetry:
         self.models_not_serving = Gauge(
             "layerlens_model_versions_not_serving",
             "Versions in MODELS_DIR that failed to load, plus pinned defaults not loaded "
-            "(what holds strict readiness).",
+            "(each answers its own 503; readiness only counts the defaults among them).",
+            registry=self.registry,
+        )
+        self.models_stale = Gauge(
+            "layerlens_model_versions_stale",
+            "Loaded versions whose files changed on disk and no longer load: they serve "
+            "from memory, and a restart would lose them.",
             registry=self.registry,
         )
 

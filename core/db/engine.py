@@ -4,7 +4,13 @@ SQLite (the embedded default) gets WAL, a busy timeout and foreign keys. pysqlit
 transaction handling is switched off so that SQLAlchemy's ``BEGIN`` is real: DDL becomes
 transactional and writers can take the write lock up front (``BEGIN IMMEDIATE``), which
 avoids "database is locked" failures when a transaction reads before it writes.
-PostgreSQL URLs are normalised to the psycopg 3 driver.
+PostgreSQL URLs are normalised to the psycopg 3 driver, and every wait on the server is
+bounded, so that a database that is down or unreachable costs a metrics read seconds at
+most, never the operating system's TCP timeout (minutes): pooled connections are checked
+before use (``pool_pre_ping``), a new connection gives up after ``PG_CONNECT_TIMEOUT_S``
+(libpq's minimum; a refused connection fails at once), and a request waiting for a pooled
+connection gives up after ``POOL_TIMEOUT_S``. No restart is needed once the database is
+back: the next checkout connects again.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITE_LOCK_OPTION = "layerlens_write_lock"
 
 _PSYCOPG_DRIVER = "postgresql+psycopg"
+#: Seconds a new PostgreSQL connection may take (libpq rounds anything lower up to 2).
+PG_CONNECT_TIMEOUT_S = 2
+#: Seconds to wait for a free pooled connection before failing (SQLAlchemy's default: 30).
+POOL_TIMEOUT_S = 2.0
+_PG_CONNECT_ARGS = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
 
 
 def normalise_url(url: str) -> str:
@@ -46,7 +57,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed.render_as_string(hide_password=False), echo=echo)
     if backend == "postgresql":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, json_serializer=_dump_json)
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_timeout=POOL_TIMEOUT_S,
+            # A connect_timeout in the URL's query wins.
+            connect_args={} if "connect_timeout" in parsed.query else _PG_CONNECT_ARGS,
+            json_serializer=_dump_json,
+        )
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}: "
         "use sqlite:///path or postgresql://user:pass@host/db"

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from core.settings import Settings
 from service import codecs
 from service.dataplane import inference_v2 as v2
 from service.dataplane.datasets import dataset_example, dataset_examples
-from service.dataplane.evaluations import read_evaluations
+from service.dataplane.evaluations import EvaluationReader
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import dense_kernel
@@ -69,6 +69,10 @@ class DataPlane:
     telemetry: Telemetry
     engine: Engine
     lifecycle: Lifecycle
+    evaluation_reader: EvaluationReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evaluation_reader = EvaluationReader(self.engine)
 
     # --- plumbing ---------------------------------------------------------------------
     def model(self, name: str, version: int | None = None) -> LoadedModel:
@@ -97,6 +101,7 @@ class DataPlane:
         snapshot = self.repository.snapshot
         self.telemetry.models_loaded.set(len(snapshot))
         self.telemetry.models_not_serving.set(len(snapshot.not_serving()))
+        self.telemetry.models_stale.set(len(snapshot.stale))
         return report
 
     async def poll_reload(self, interval_s: float) -> None:
@@ -113,15 +118,22 @@ class DataPlane:
 
     def readiness(self) -> Readiness:
         """Ready once started and not draining; with ``strict_readiness``, also only while
-        every version found on disk loaded and every pinned default is loaded."""
+        every model's default version serves (``Snapshot.defaults_not_serving``).
+
+        A version that failed to load but is not a default does not count: every replica
+        reads the same model volume, so one bad version would otherwise take the whole
+        fleet out of its load balancer. It answers its own 503 and shows in the
+        ``layerlens_model_versions_not_serving`` gauge instead.
+        """
         if not self.lifecycle.ready:
             return Readiness(False, "the server is starting or shutting down")
-        missing = self.repository.snapshot.not_serving()
-        if missing and self.settings.strict_readiness:
+        blocked = self.repository.snapshot.defaults_not_serving()
+        if blocked and self.settings.strict_readiness:
             return Readiness(
                 False,
-                f"not ready: {len(missing)} model version(s) failed to load or are missing "
-                f"({', '.join(missing)}); LAYERLENS_STRICT_READINESS=false serves the others",
+                f"not ready: the default version of {len(blocked)} model(s) failed to load or "
+                f"is missing ({', '.join(blocked)}), so requests that name no version get 503; "
+                "LAYERLENS_STRICT_READINESS=false serves the others",
             )
         return Readiness(True)
 
@@ -273,9 +285,7 @@ class DataPlane:
                 check_kind(kind)
             except UnknownEvaluationKind as exc:
                 raise InvalidInput(str(exc)) from None
-        rows = await self.in_thread(
-            read_evaluations, self.engine, loaded.name, loaded.version, kind
-        )
+        rows = await self.evaluation_reader.read(self.in_thread, loaded.name, loaded.version, kind)
         return {"model": loaded.name, "version": loaded.version, "evaluations": rows}
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:

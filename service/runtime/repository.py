@@ -3,6 +3,12 @@
 A request reads ``repository.snapshot`` once and keeps the ``LoadedModel`` it found, so
 a reload never fails a request in flight: new versions are loaded and warmed before the
 swap, removed versions are closed only after a grace period.
+
+Versions are immutable by contract, but a volume can still be damaged in place. Each reload
+compares a loaded version's files (name, size, modification time) with what was loaded;
+when they changed it loads the version again, as Triton's polling does: the new copy
+replaces the old when it loads, and when it does not the copy in memory keeps serving and
+the version is reported ``stale`` (a restart would lose it).
 """
 
 from __future__ import annotations
@@ -12,10 +18,10 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from functools import partial
+from pathlib import Path
 from types import MappingProxyType
 
-from core.manifest import is_valid_model_name, versions_on_disk
+from core.manifest import is_valid_model_name, version_dir, versions_on_disk
 from core.settings import Settings
 from service.errors import ModelNotFound, ModelNotReady, VersionNotFound
 from service.runtime.heap import freeze_loaded_objects
@@ -27,6 +33,22 @@ logger = logging.getLogger(__name__)
 #: How long a removed version stays open for requests that already hold it.
 RETIRE_AFTER_S = 30.0
 
+#: What a version's files looked like: (path inside the version, size, mtime in ns) each.
+Fingerprint = frozenset[tuple[str, int, int]]
+
+
+def fingerprint(directory: Path) -> Fingerprint:
+    """Blocking (a stat per file: a version holds a dozen). Empty when the directory went."""
+    files = []
+    try:
+        for path in directory.rglob("*"):
+            if path.is_file():
+                stat = path.stat()
+                files.append((str(path.relative_to(directory)), stat.st_size, stat.st_mtime_ns))
+    except OSError:  # removed while we looked: the next scan sees it gone
+        return frozenset()
+    return frozenset(files)
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -37,6 +59,8 @@ class Snapshot:
     unavailable: frozenset[tuple[str, int]] = frozenset()
     #: Pinned default versions (``Settings.default_versions``); others default to the highest.
     pinned: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: Loaded versions whose files changed on disk and no longer load: they serve from memory.
+    stale: frozenset[tuple[str, int]] = frozenset()
 
     def versions(self, name: str) -> list[int]:
         return sorted(self.models.get(name, {}))
@@ -54,10 +78,21 @@ class Snapshot:
         return {(name, v) for name, v in self.pinned.items() if v not in self.models.get(name, {})}
 
     def not_serving(self) -> list[str]:
-        """What keeps a strict server from being ready: "name/version" of each version that
-        failed to load, and of each pinned default that is not loaded."""
+        """Each version on disk that failed to load and each pinned default that is not
+        loaded, as "name/version" (the ``layerlens_model_versions_not_serving`` gauge)."""
         missing = self.unavailable | self.missing_pins()
         return [f"{name}/{version}" for name, version in sorted(missing)]
+
+    def defaults_not_serving(self) -> list[str]:
+        """What keeps a strict server from being ready: each model whose requests without a
+        version get 503, because its pinned default is not loaded ("name/version") or no
+        version of it loaded at all ("name"). A broken version that is not the default
+        only answers its own 503: every replica reads the same model volume, so counting
+        it would take the whole fleet out of its load balancer for one bad version."""
+        pins = [f"{name}/{version}" for name, version in sorted(self.missing_pins())]
+        unpinned = {name for name, _ in self.unavailable if name not in self.pinned}
+        empty = [name for name in sorted(unpinned) if not self.models.get(name)]
+        return sorted(pins + empty)
 
     def get(self, name: str, version: int | None = None) -> LoadedModel:
         """The named version, or the default one (``default_version``).
@@ -110,6 +145,8 @@ class ModelRepository:
         self._observe = observe
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
+        #: The files each loaded version was loaded from (see ``fingerprint``).
+        self._fingerprints: dict[tuple[str, int], Fingerprint] = {}
         self.snapshot = Snapshot()
 
     async def reload(self) -> ReloadReport:
@@ -124,38 +161,53 @@ class ModelRepository:
         current = self.snapshot.models
         new: dict[str, dict[int, LoadedModel]] = {}
         failed: set[tuple[str, int]] = set()
+        stale: set[tuple[str, int]] = set()
+        replaced: list[LoadedModel] = []
         for name, versions in found.items():
             for version in versions:
+                key = (name, version)
+                files = await loop.run_in_executor(
+                    self._executor, fingerprint, version_dir(models_dir, name, version)
+                )
                 loaded = current.get(name, {}).get(version)
-                if loaded is None:
-                    load = partial(
-                        load_version,
-                        models_dir,
+                if loaded is not None and self._fingerprints.get(key) == files:
+                    new.setdefault(name, {})[version] = loaded
+                    continue
+                try:
+                    fresh = await loop.run_in_executor(self._executor, self._load, name, version)
+                except Exception as exc:  # a broken version must not stop the others
+                    logger.exception("could not load model %s version %d", name, version)
+                    report.failed[f"{name}/{version}"] = str(exc)
+                    if loaded is None:
+                        failed.add(key)
+                        continue
+                    logger.error(
+                        "the files of model %s version %d changed on disk and no longer load; "
+                        "the copy loaded before keeps serving until a restart",
                         name,
                         version,
-                        settings=self._settings,
-                        executor=self._executor,
-                        observe=self._observe,
                     )
-                    try:
-                        loaded = await loop.run_in_executor(self._executor, load)
-                    except Exception as exc:  # a broken version must not stop the others
-                        logger.exception("could not load model %s version %d", name, version)
-                        report.failed[f"{name}/{version}"] = str(exc)
-                        failed.add((name, version))
-                        continue
-                    report.loaded.append(f"{name}/{version}")
-                new.setdefault(name, {})[version] = loaded
+                    stale.add(key)
+                    new.setdefault(name, {})[version] = loaded
+                    continue
+                self._fingerprints[key] = files
+                report.loaded.append(f"{name}/{version}")
+                new.setdefault(name, {})[version] = fresh
+                if loaded is not None:
+                    replaced.append(loaded)
         removed = [
             loaded
             for name, versions in current.items()
             for version, loaded in versions.items()
             if version not in new.get(name, {})
         ]
+        for loaded in removed:
+            self._fingerprints.pop((loaded.name, loaded.version), None)
         self.snapshot = Snapshot(
             MappingProxyType({n: MappingProxyType(v) for n, v in sorted(new.items())}),
             frozenset(failed),
             MappingProxyType(dict(self._settings.default_versions)),
+            frozenset(stale),
         )
         for name, pinned in sorted(self.snapshot.missing_pins()):
             logger.warning(
@@ -167,9 +219,22 @@ class ModelRepository:
         for loaded in removed:
             report.removed.append(f"{loaded.name}/{loaded.version}")
             self._retire(loaded)
+        for loaded in replaced:
+            self._retire(loaded)
         if report.loaded:
             freeze_loaded_objects()
         return report
+
+    def _load(self, name: str, version: int) -> LoadedModel:
+        """Blocking: run in the thread pool."""
+        return load_version(
+            self._settings.models_dir,
+            name,
+            version,
+            settings=self._settings,
+            executor=self._executor,
+            observe=self._observe,
+        )
 
     def _retire(self, loaded: LoadedModel) -> None:
         async def close_later() -> None:

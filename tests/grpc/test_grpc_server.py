@@ -57,13 +57,14 @@ def _publish(models_dir: Path, source: Path, name: str, version: int, *, broken:
 def small_server(
     model_repository: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """xor (v2 broken: strictly not ready), sklearn-digits with a long batch window, and a
-    20 kB message limit."""
+    """xor (v2 broken, v1 its default), fashion (its only version broken: strictly not
+    ready), sklearn-digits with a long batch window, and a 20 kB message limit."""
     models_dir = tmp_path_factory.mktemp("grpc-models")
     source = model_repository.models_dir
     _publish(models_dir, source, "xor", 1, broken=False)
     _publish(models_dir, source, "xor", 2, broken=True)
     _publish(models_dir, source, "sklearn-digits", 1, broken=False)
+    _publish(models_dir, source, "fashion", 1, broken=True)
     settings = model_repository.settings(
         models_dir=models_dir,
         max_body_bytes=20_000,
@@ -88,7 +89,9 @@ def test_health_follows_readiness_on_the_live_server(live_server: LiveServer) ->
     assert _health(target) == SERVING
 
 
-def test_not_serving_while_a_version_failed_to_load(small_server: LiveServer) -> None:
+def test_not_serving_while_a_model_has_no_version_that_loads(small_server: LiveServer) -> None:
+    """Readiness counts defaults only: fashion has no version that loads (not ready), while
+    xor's broken v2, not its default, answers its own UNAVAILABLE without holding it."""
     target = grpc_target(small_server)
     assert _health(target) == NOT_SERVING and _health(target, SERVICE) == NOT_SERVING
     with grpc.insecure_channel(target) as channel, small_server.client() as http:

@@ -1,4 +1,5 @@
-"""Helpers of the service tests: real image and .npy bytes, error-shape checks, model copies.
+"""Helpers of the service tests: real image and .npy bytes, error-shape checks, model copies,
+``python -m service`` in a subprocess.
 
 Imported by package path (``from tests.service.helpers import ...``), as every test helper is.
 """
@@ -6,12 +7,20 @@ Imported by package path (``from tests.service.helpers import ...``), as every t
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 from PIL import Image
+
+from tests.fixtures.server import free_socket
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def encode_npy(array: np.ndarray) -> bytes:
@@ -56,3 +65,29 @@ def copy_versions(source: Path, target: Path, versions: dict[str, list[int]]) ->
         for version in numbers:
             shutil.copytree(source / name / str(version), target / name / str(version))
     return target
+
+
+def start_service(
+    model_repository: Any, models_dir: Path, env: dict[str, str], *, output: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m service`` on a free port over ``models_dir``; ``env`` adds settings."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service"],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "LAYERLENS_MODELS_DIR": str(models_dir),
+            "LAYERLENS_DATA_DIR": str(model_repository.data_dir),
+            "LAYERLENS_DATABASE_URL": model_repository.database_url,
+            "LAYERLENS_PORT": str(port),
+            "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
+            "LAYERLENS_GRPC_PORT": "0",  # a free port: test servers must not contend for 8001
+            **env,
+        },
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    return process, port

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,36 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.fixtures.server import free_socket, wait_ready
-from tests.service.helpers import copy_versions
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _start_service(
-    model_repository: Any, models_dir: Path, env: dict[str, str], *, output: int
-) -> tuple[subprocess.Popen[bytes], int]:
-    """``python -m service`` on a free port over ``models_dir``; ``env`` adds settings."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service"],
-        cwd=REPO_ROOT,
-        env={
-            **os.environ,
-            "LAYERLENS_MODELS_DIR": str(models_dir),
-            "LAYERLENS_DATA_DIR": str(model_repository.data_dir),
-            "LAYERLENS_DATABASE_URL": model_repository.database_url,
-            "LAYERLENS_PORT": str(port),
-            "LAYERLENS_GRACEFUL_TIMEOUT_S": "60",
-            "LAYERLENS_GRPC_PORT": "0",  # a free port: test servers must not contend for 8001
-            **env,
-        },
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    return process, port
+from tests.fixtures.server import wait_ready
+from tests.service.helpers import copy_versions, start_service
 
 
 def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path: Path) -> None:
@@ -56,7 +26,7 @@ def test_sigterm_lets_requests_in_flight_finish(model_repository: Any, tmp_path:
         "LAYERLENS_BATCH_MAX_QUEUE": "100000",  # all four requests queue at once
         "LAYERLENS_BATCH_QUEUE_DEADLINE_MS": "60000",  # and none is shed: this tests draining
     }
-    process, port = _start_service(model_repository, models_dir, env, output=subprocess.PIPE)
+    process, port = start_service(model_repository, models_dir, env, output=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, alive=lambda: process.poll() is None)
@@ -100,7 +70,7 @@ def test_with_workers_new_connections_are_refused_while_draining(
 ) -> None:
     """The supervisor must not keep the socket open: late clients would wait, then be reset."""
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    process, port = _start_service(
+    process, port = start_service(
         model_repository, models_dir, {"LAYERLENS_WORKERS": "2"}, output=subprocess.DEVNULL
     )
     body = b'{"instances": [[0, 1]]}'

@@ -17,7 +17,7 @@ the shell for a local run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,8 +83,16 @@ class Settings(BaseSettings):
     """Bind address."""
     port: int = Field(8000, ge=1, le=65535, validation_alias=_also_bare("PORT"))
     """Bind port."""
-    workers: int = Field(1, ge=1, le=64)
-    """uvicorn worker processes."""
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = 1
+    """uvicorn worker processes, or 'auto': one per usable core (the cgroup CPU quota, else
+    the CPU affinity), at most as many as the memory limit holds (service/resources.py).
+    `make run` and docker compose use auto."""
+    prometheus_multiproc_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+    )
+    """Where the workers share their Prometheus metrics (prometheus-client's multiprocess
+    mode), so one scrape of /metrics adds up every worker. `python -m service` sets it to a
+    fresh temporary folder, removed at exit, whenever it starts several workers."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level."""
     log_format: Literal["json", "text"] = "text"

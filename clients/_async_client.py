@@ -112,6 +112,10 @@ class AsyncClient:
         """Every model the service holds, with its versions and class names."""
         return await self._run(v1.models())
 
+    async def training(self) -> list[str]:
+        """The models a running trainer will still train (each is served once it lands)."""
+        return await self._run(v1.training())
+
     async def metadata(self, model: str, *, version: int | None = None) -> ModelMetadata:
         """One version's manifest (the default version unless given)."""
         return await self._run(v1.metadata(model, version))

@@ -112,6 +112,10 @@ class Client:
         """Every model the service holds, with its versions and class names."""
         return self._run(v1.models())
 
+    def training(self) -> list[str]:
+        """The models a running trainer will still train (each is served once it lands)."""
+        return self._run(v1.training())
+
     def metadata(self, model: str, *, version: int | None = None) -> ModelMetadata:
         """One version's manifest (the default version unless given)."""
         return self._run(v1.metadata(model, version))

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner
 
+from clients import Client
+from clients.cli import app
 from core.training_status import TrainingStatus, clear_status, write_status
 from tests.fixtures.server import run_server
 from tests.service.helpers import copy_versions
@@ -51,6 +54,10 @@ def test_models_still_training_are_listed_and_served_as_they_land(
         body = http.get("/v1/models").json()
         assert [m["name"] for m in body["models"]] == ["xor"]
         assert body["training"] == ["digits", "fashion"]
+        with Client(server.url) as client:
+            assert client.training() == ["digits", "fashion"]
+        listed = CliRunner().invoke(app, ["--url", server.url, "models"])
+        assert "still training (served as each lands): digits, fashion" in listed.stdout
         assert http.post("/v1/models/digits:predict", json={"instances": []}).status_code == 404
 
         _land(model_repository.models_dir, models_dir, "digits")
@@ -64,4 +71,6 @@ def test_models_still_training_are_listed_and_served_as_they_land(
 
         clear_status(models_dir)  # the trainer stopped
         assert http.get("/v1/models").json()["training"] == []
+        listed = CliRunner().invoke(app, ["--url", server.url, "models"])
+        assert listed.exit_code == 0 and "still training" not in listed.stdout
         assert http.get("/v2/health/ready").status_code == 200

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     the CPU affinity), at most as many as the memory limit holds (service/resources.py).
     `make run` and docker compose use auto."""
     prometheus_multiproc_dir: Path | None = Field(
-        None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+        None, validation_alias=_also_bare("PROMETHEUS_MULTIPROC_DIR")
     )
     """Where the workers share their Prometheus metrics (prometheus-client's multiprocess
     mode), so one scrape of /metrics adds up every worker. `python -m service` sets it to a
@@ -141,7 +141,8 @@ class Settings(BaseSettings):
     """'litert' runs a version's LiteRT copy of its endpoints when it has one that matches
     the SavedModel at load; 'tensorflow' always calls the SavedModel."""
     tf_intra_op_threads: int = Field(0, ge=0)
-    """TensorFlow intra-op (and LiteRT) threads per worker; 0 = cores / workers."""
+    """TensorFlow intra-op (and LiteRT) threads per worker; 0 = usable cores (the cgroup CPU
+    quota, else the CPU affinity) / workers."""
 
     # --- training ----------------------------------------------------------------------
     train_profile: TrainProfile = "full"

@@ -80,7 +80,17 @@ def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) 
         # Each worker loads the same repository: the gauge is not their sum.
         assert _sample(text, "layerlens_models_loaded") == 1
         metrics_dir = _metrics_dir(pids[0])
-        assert metrics_dir.is_dir()
+        assert (metrics_dir / f"gauge_livemax_{pids[0]}.db").is_file()
+
+        # A worker killed outright: its gauges leave the scrape, its counts stay.
+        os.kill(pids[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (metrics_dir / f"gauge_livemax_{pids[0]}.db").exists():
+            assert time.monotonic() < deadline, "the dead worker's gauges are still there"
+            time.sleep(0.2)
+        assert (metrics_dir / f"counter_{pids[0]}.db").is_file()
+        after = httpx.get(f"{url}/metrics", timeout=30).text
+        assert _sample(after, "layerlens_requests_total", route=ROUTE, status="200") == sent
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     finally:

@@ -22,10 +22,12 @@ from pathlib import Path
 
 from core.settings import Settings
 
-#: Resident memory of one worker serving the 14 models of a full training run, with their
-#: LiteRT copies, after a load test, rounded up with a margin (measured: 862-900 MB):
-#:   LAYERLENS_WORKERS=2 LAYERLENS_MODELS_DIR=<14 models> python -m service &
-#:   ps -o pid,rss,args --ppid <its pid>      (after 30 s of `make bench`-style load)
+#: Resident memory of one worker serving the 14 models of a full training run with their
+#: LiteRT copies, rounded up with a margin. Measured on the 2-core machine after 600 PNG
+#: predictions over six models: 864,872 kB (845 MiB) per worker, 42,660 kB for the
+#: supervisor (the README's benchmark saw 862 MB), by
+#:   make run    (workers=auto: 2; once GET /v1/models lists 14 models and no "training")
+#:   ps -o pid,rss,args --ppid <the pid of layerlens-serve>
 WORKER_MEMORY_BYTES = 1024 * 2**20
 #: Settings.workers' own ceiling.
 MAX_WORKERS = 64

@@ -83,7 +83,7 @@ COPY --from=deps /opt/venv /opt/venv
 COPY --from=wheel /build/wheels /tmp/wheels
 RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 COPY deploy/docker/healthcheck.py /usr/local/bin/layerlens-healthcheck
-ENV LAYERLENS_HOST=0.0.0.0 LAYERLENS_PORT=8000 LAYERLENS_GRPC_PORT=8001 LAYERLENS_WORKERS=2
+ENV LAYERLENS_HOST=0.0.0.0 LAYERLENS_PORT=8000 LAYERLENS_GRPC_PORT=8001 LAYERLENS_WORKERS=auto
 USER layerlens
 EXPOSE 8000 8001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \

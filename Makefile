@@ -4,11 +4,20 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# `make run` / `make serve`: one worker per usable core (cgroup CPU quota, else CPU affinity,
+# capped by memory) and a rescan of the model repository every few seconds.
+# LAYERLENS_WORKERS / LAYERLENS_RELOAD_INTERVAL_S in the environment still win.
+WORKERS  ?= $(or $(LAYERLENS_WORKERS),auto)
+RELOAD_S ?= $(or $(LAYERLENS_RELOAD_INTERVAL_S),5)
+SERVE_ENV = LAYERLENS_PORT=$(PORT) LAYERLENS_WORKERS=$(WORKERS) LAYERLENS_RELOAD_INTERVAL_S=$(RELOAD_S)
 
-.PHONY: run test test-quick install install-dev system-deps data train serve lint format bench clean grpc-descriptor
+.PHONY: run test test-quick install install-dev system-deps data train train-defaults serve lint format bench clean grpc-descriptor
 
-## The main job: install, fetch data, train + evaluate what is missing, serve on $(PORT).
-run: install data train serve
+## The main job: install, fetch data, train + evaluate the four default models if missing,
+## then serve on $(PORT) while the other variants train in the background (log:
+## var/train.log); each is served as it lands. A second run trains nothing.
+run: install data train-defaults
+	$(SERVE_ENV) BIN=$(BIN) bash scripts/serve-while-training.sh
 
 ## Every test CI runs: lint, unit, API, end-to-end, slow (full training) and docker.
 test: install-dev system-deps lint
@@ -35,12 +44,18 @@ system-deps:
 data:
 	$(BIN)/layerlens-train fetch
 
+## Every model, in the foreground.
 train:
 	$(BIN)/python -m core.db upgrade
 	$(BIN)/layerlens-train train
 
+## digits, fashion, xor and sklearn-digits: what `make run` serves first.
+train-defaults:
+	$(BIN)/python -m core.db upgrade
+	$(BIN)/layerlens-train train --only-defaults
+
 serve:
-	LAYERLENS_PORT=$(PORT) $(BIN)/layerlens-serve
+	$(SERVE_ENV) $(BIN)/layerlens-serve
 
 lint:
 	$(BIN)/ruff check .

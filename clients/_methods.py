@@ -143,6 +143,11 @@ class BaseClient(Generic[TransportT]):
         return v1.models()
 
     @operation
+    def training(self) -> Op[list[str]]:
+        """The models a running trainer will still train (each is served once it lands)."""
+        return v1.training()
+
+    @operation
     def metadata(self, model: str, *, version: int | None = None) -> Op[ModelMetadata]:
         """One version's manifest (the default version unless given)."""
         return v1.metadata(model, version)

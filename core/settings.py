@@ -17,7 +17,7 @@ the shell for a local run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,8 +85,16 @@ class Settings(BaseSettings):
     """Bind address."""
     port: int = Field(8000, ge=1, le=65535, validation_alias=_also_bare("PORT"))
     """Bind port."""
-    workers: int = Field(1, ge=1, le=64)
-    """uvicorn worker processes."""
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = 1
+    """uvicorn worker processes, or 'auto': one per usable core (the cgroup CPU quota, else
+    the CPU affinity), at most as many as the memory limit holds (service/resources.py).
+    `make run` and docker compose use auto."""
+    prometheus_multiproc_dir: Path | None = Field(
+        None, validation_alias=_also_bare("PROMETHEUS_MULTIPROC_DIR")
+    )
+    """Where the workers share their Prometheus metrics (prometheus-client's multiprocess
+    mode), so one scrape of /metrics adds up every worker. `python -m service` sets it to a
+    fresh temporary folder, removed at exit, whenever it starts several workers."""
     grpc_enabled: bool = True
     """Serve the Open Inference Protocol over gRPC too (beside HTTP, same process and
     models); false turns it off."""
@@ -151,7 +159,8 @@ class Settings(BaseSettings):
     """'litert' runs a version's LiteRT copy of its endpoints when it has one that matches
     the SavedModel at load; 'tensorflow' always calls the SavedModel."""
     tf_intra_op_threads: int = Field(0, ge=0)
-    """TensorFlow intra-op (and LiteRT) threads per worker; 0 = cores / workers."""
+    """TensorFlow intra-op (and LiteRT) threads per worker; 0 = usable cores (the cgroup CPU
+    quota, else the CPU affinity) / workers."""
 
     # --- training ----------------------------------------------------------------------
     train_profile: TrainProfile = "full"

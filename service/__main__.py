@@ -10,23 +10,48 @@ the kernel's backlog and were reset unanswered when it finally closed. Here the
 supervisor lets go of the socket as soon as the signal arrives: once the workers stop
 listening too, new connections are refused at once, which clients and load balancers
 retry elsewhere.
+
+``LAYERLENS_WORKERS=auto`` is resolved here, once (service.resources), and the number
+handed to the workers. With several workers the supervisor also makes the folder where
+they share their Prometheus metrics (service.telemetry) before they start, tells
+prometheus-client when a worker has gone, and removes the folder at exit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from socket import socket
 from typing import Any
 
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from core.settings import Settings
 from service.logs import configure_logging
+from service.resources import probe, worker_count
 
 FACTORY = "service.app:create_app_from_env"
+#: prometheus-client reads this variable when a worker imports it (its multiprocess mode).
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+logger = logging.getLogger("layerlens.supervisor")
 
 
 class Supervisor(Multiprocess):
-    """uvicorn's worker supervisor, closing its copy of the listening socket on SIGTERM/SIGINT."""
+    """uvicorn's worker supervisor, closing its copy of the listening socket on SIGTERM/SIGINT
+    and forgetting the live gauges of every worker that is gone (died, killed, replaced)."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket], *, metrics_dir: Path):
+        super().__init__(config, sockets)
+        self.metrics_dir = metrics_dir
+        self._known: set[int] = set()
 
     def _stop_listening(self) -> None:
         for sock in self.sockets:
@@ -40,13 +65,47 @@ class Supervisor(Multiprocess):
         self._stop_listening()
         super().handle_int()
 
+    def _forget_gone_workers(self) -> None:
+        current = {p.pid for p in self.processes if p.pid is not None}
+        for pid in self._known - current:
+            mark_process_dead(pid, str(self.metrics_dir))
+        self._known = current
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        self._forget_gone_workers()
+
+    def handle_signals(self) -> None:
+        super().handle_signals()
+        self._forget_gone_workers()
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.processes = []
+            self._forget_gone_workers()
+
+
+@contextlib.contextmanager
+def worker_environment(workers: int) -> Iterator[Path]:
+    """A fresh folder for the workers' metrics, in the environment they inherit (with the
+    resolved worker count), removed when the supervisor is done."""
+    path = Path(tempfile.mkdtemp(prefix="layerlens-metrics-"))
+    os.environ[METRICS_DIR_VARIABLE] = str(path)
+    os.environ["LAYERLENS_WORKERS"] = str(workers)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def uvicorn_options(settings: Settings, *, workers: int) -> dict[str, Any]:
     return {
         "factory": True,
         "host": settings.host,
         "port": settings.port,
-        "workers": settings.workers,
+        "workers": workers,
         "log_level": settings.log_level,
         "log_config": None,  # keep the handlers configured in main() (text or JSON)
         "access_log": False,  # service.middleware writes one structured line per request
@@ -58,12 +117,17 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def main() -> None:
     settings = Settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    options = uvicorn_options(settings)
-    if settings.workers <= 1:
+    resources = probe()
+    workers = worker_count(settings, resources)
+    if settings.workers == "auto":
+        logger.info("LAYERLENS_WORKERS=auto: %d worker(s); %s", workers, resources.describe())
+    options = uvicorn_options(settings, workers=workers)
+    if workers <= 1:
         uvicorn.run(FACTORY, **options)
         return
-    config = uvicorn.Config(FACTORY, **options)
-    Supervisor(config, sockets=[config.bind_socket()]).run()
+    with worker_environment(workers) as metrics_dir:
+        config = uvicorn.Config(FACTORY, **options)
+        Supervisor(config, sockets=[config.bind_socket()], metrics_dir=metrics_dir).run()
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ class LayerlensAPI(FastAPI):
 def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> LayerlensAPI:
     """``fast_lane=False`` sends every request through FastAPI (tests compare the two)."""
     settings = settings or Settings()
-    telemetry = Telemetry()
+    telemetry = Telemetry(multiprocess_dir=settings.prometheus_multiproc_dir)
     lifecycle = Lifecycle()
     executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)

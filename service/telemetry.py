@@ -1,13 +1,22 @@
 """Prometheus metrics. Each app has its own registry, so several apps (tests) never clash.
 
-With several uvicorn workers every worker keeps its own counters: a scrape of
-``/metrics`` sees the worker that answered it (the README says so).
+With several workers (``python -m service``), whichever worker answers a scrape must report
+them all. prometheus-client's multiprocess mode does that: the supervisor gives the workers
+a fresh folder (``PROMETHEUS_MULTIPROC_DIR``, ``Settings.prometheus_multiproc_dir``) before
+they start, each worker's values live in memory-mapped files there, and a scrape merges
+every file: counters and histograms add up (a dead worker's counts stay, so totals never
+go back), the two gauges take the largest value among live workers (``livemax``: every
+worker loads the same repository, so a sum would count each version once per worker), and
+the supervisor drops a dead worker's gauges (``mark_process_dead``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Telemetry"]
 
@@ -16,7 +25,10 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 
 class Telemetry:
-    def __init__(self) -> None:
+    def __init__(self, *, multiprocess_dir: Path | None = None) -> None:
+        """``multiprocess_dir``: the workers' shared folder (the values then live there,
+        because prometheus-client read ``PROMETHEUS_MULTIPROC_DIR`` at import)."""
+        self._multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "layerlens_requests",
@@ -48,19 +60,23 @@ class Telemetry:
         self._request_series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
         self.models_loaded = Gauge(
             "layerlens_models_loaded",
-            "Model versions currently loaded.",
+            "Model versions currently loaded (the most of any live worker).",
+            multiprocess_mode="livemax",
             registry=self.registry,
         )
         self.models_not_serving = Gauge(
             "layerlens_model_versions_not_serving",
             "Versions in MODELS_DIR that failed to load, plus pinned defaults not loaded "
-            "(each answers its own 503; readiness only counts the defaults among them).",
+            "(each answers its own 503; readiness only counts the defaults among them; the "
+            "most of any live worker).",
+            multiprocess_mode="livemax",
             registry=self.registry,
         )
         self.models_stale = Gauge(
             "layerlens_model_versions_stale",
             "Loaded versions whose files changed on disk and no longer load: they serve "
             "from memory, and a restart would lose them.",
+            multiprocess_mode="livemax",
             registry=self.registry,
         )
 
@@ -82,4 +98,8 @@ class Telemetry:
         self.batch_size.labels(model).observe(size)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self._multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=str(self._multiprocess_dir))
+        return generate_latest(merged)

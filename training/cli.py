@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -73,6 +74,13 @@ def train(
     models: Annotated[
         list[str] | None, typer.Argument(help="Models to train (default: all).")
     ] = None,
+    only_defaults: Annotated[
+        bool,
+        typer.Option(
+            help="Only the four tasks' default models (digits, fashion, xor, sklearn-digits): "
+            "what `make run` waits for before it serves."
+        ),
+    ] = False,
     force: Annotated[
         bool, typer.Option(help="Retrain even if a version exists (new version).")
     ] = False,
@@ -92,17 +100,25 @@ def train(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Train and evaluate every model that is missing (or the ones named)."""
+    """Train and evaluate every model that is missing (or the ones named).
+
+    While it runs, MODELS_DIR/.training.json lists the models still to come (a running
+    service reports them as training: core.training_status); the file goes when it stops.
+    """
     from core import datasets
     from core.db import make_engine, upgrade
+    from core.training_status import StatusWriter
     from training import pipeline
-    from training.recipes import CATALOG, get_spec
+    from training.recipes import CATALOG, DEFAULT_MODELS, get_spec
 
     settings = _settings(
         models_dir=models_dir, data_dir=data_dir, database_url=database_url, train_profile=profile
     )
+    if models and only_defaults:
+        raise typer.BadParameter("name models or give --only-defaults, not both")
+    names = models or (DEFAULT_MODELS if only_defaults else CATALOG)
     try:
-        specs = [get_spec(name) for name in models] if models else list(CATALOG.values())
+        specs = [get_spec(name) for name in names]
     except KeyError as err:
         raise typer.BadParameter(str(err.args[0])) from None
     _configure_tensorflow()
@@ -112,8 +128,17 @@ def train(
     cache = pipeline.DataCache(settings.data_dir, seed)
     outcomes = []
     started = time.perf_counter()
+    to_train = [
+        spec.name
+        for spec in specs
+        if force or not pipeline.is_done(spec, models_dir=settings.models_dir, engine=engine)
+    ]
+    console.print(
+        f"to train: {', '.join(to_train)}" if to_train else "every model asked for is trained"
+    )
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # the status file goes on `kill` too
     try:
-        with _progress() as progress:
+        with StatusWriter(settings.models_dir, to_train) as status, _progress() as progress:
             for spec in specs:
                 callback = _epoch_progress(progress, spec.name)
                 outcomes.append(
@@ -130,11 +155,13 @@ def train(
                     )
                 )
                 callback.finish(outcomes[-1].status)
+                status.done(spec.name)
         pipeline.store_sweeps(engine, outcomes)
     except datasets.DatasetError as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     finally:
+        signal.signal(signal.SIGTERM, previous)
         engine.dispose()
     _summary(outcomes, time.perf_counter() - started, json_out)
     full = settings.train_profile == "full"
@@ -173,6 +200,11 @@ def compile_models(models_dir: ModelsDir = None) -> None:
     if failed:
         console.print(f"[red]{failed} version(s) could not be compiled[/red]; see the log")
         raise typer.Exit(1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: ``finally`` blocks run (the status file is removed)."""
+    raise KeyboardInterrupt
 
 
 def _configure_tensorflow() -> None:

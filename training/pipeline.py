@@ -250,6 +250,13 @@ def width_sweep(
     return {"parameter": "hidden_width", "points": points}
 
 
+def is_done(spec: ModelSpec, *, models_dir: Path, engine: Engine) -> bool:
+    """Whether ``run_model`` would skip the model: its latest version is exported and its
+    test evaluation stored."""
+    existing = list_versions(models_dir, spec.name)
+    return bool(existing) and store.has_evaluation(engine, spec.name, existing[-1], "test")
+
+
 def run_model(
     spec: ModelSpec,
     *,

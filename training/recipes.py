@@ -247,6 +247,10 @@ def _specs() -> list[ModelSpec]:
 
 CATALOG: dict[str, ModelSpec] = {spec.name: spec for spec in _specs()}
 
+#: One model per task of the design, the one a task's name answers to: ``make run`` serves
+#: as soon as these exist and trains the other variants beside the running service.
+DEFAULT_MODELS = ("digits", "fashion", "xor", "sklearn-digits")
+
 
 def get_spec(name: str) -> ModelSpec:
     try:

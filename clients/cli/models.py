@@ -33,6 +33,11 @@ def models(
                     str(len(m.class_names)),
                 )  # fmt: skip
             console().print(table)
+            if training := client.training():
+                console().print(
+                    f"still training (served as each lands): {', '.join(training)}",
+                    highlight=False,
+                )
             return
         meta = client.metadata(model, version=version)
     if as_json:

@@ -29,6 +29,11 @@ def models() -> Op:
     return [ModelSummary.from_json(m) for m in body.get("models", [])]
 
 
+def training() -> Op[list[str]]:
+    body = yield Request("GET", "/v1/models")
+    return [str(name) for name in body.get("training", [])]
+
+
 def metadata(model: str, version: int | None) -> Op:
     body = yield Request("GET", model_path(model, version))
     return ModelMetadata.from_json(body)

@@ -30,6 +30,7 @@ from core.manifest import (
     PROBABILITIES_LAYER,
 )
 from core.settings import Settings
+from core.training_status import read_status
 from service import codecs
 from service.dataplane import inference_v2 as v2
 from service.dataplane.datasets import dataset_example, dataset_examples
@@ -139,6 +140,9 @@ class DataPlane:
 
     # --- catalogue --------------------------------------------------------------------
     def model_summaries(self) -> dict[str, Any]:
+        """Every loaded model, and under ``training`` the models a running trainer will
+        still train (``core.training_status``): each is served once it lands and a reload
+        picks it up, and none of them holds readiness."""
         snapshot = self.repository.snapshot
         models = []
         for name, versions in snapshot.models.items():
@@ -156,7 +160,8 @@ class DataPlane:
                     "class_names": m.class_names,
                 }
             )
-        return {"models": models}
+        status = read_status(self.settings.models_dir)
+        return {"models": models, "training": status.pending if status else []}
 
     def loaded_versions(self) -> dict[str, list[int]]:
         snapshot = self.repository.snapshot

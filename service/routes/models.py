@@ -12,9 +12,14 @@ from service.routes.deps import ModelName, Plane, Version, add_model_route
 router = APIRouter(tags=["models"])
 
 
-@router.get("/v1/models", summary="Every loaded model and its versions")
+@router.get(
+    "/v1/models",
+    summary="Every loaded model and its versions",
+    description="`models`: every loaded model; `training`: the models a running trainer "
+    "will still train (each is served once it lands; none of them holds readiness).",
+)
 async def list_models(plane: Plane) -> FastJSONResponse:
-    return FastJSONResponse(plane.model_summaries())
+    return FastJSONResponse(await plane.in_thread(plane.model_summaries))
 
 
 async def model_metadata(model: ModelName, version: Version, plane: Plane) -> FastJSONResponse:

@@ -29,9 +29,9 @@ from core.manifest import (
     version_dir,
 )
 from core.settings import Settings
+from service.resources import intra_op_threads
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
-from service.runtime.tf_config import intra_op_threads
 
 logger = logging.getLogger(__name__)
 

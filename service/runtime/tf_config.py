@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from core.settings import Settings
+from service.resources import intra_op_threads
 
 logger = logging.getLogger(__name__)
-
-
-def intra_op_threads(settings: Settings) -> int:
-    """Cores shared by the workers: more threads than cores only adds contention."""
-    if settings.tf_intra_op_threads:
-        return settings.tf_intra_op_threads
-    return max(1, (os.cpu_count() or 1) // settings.workers)
 
 
 def configure_tensorflow(settings: Settings) -> None:

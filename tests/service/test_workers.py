@@ -1,0 +1,106 @@
+"""Several workers behind one port: one scrape of /metrics counts the requests of them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.fixtures.server import free_socket, wait_ready
+from tests.service.helpers import copy_versions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ROUTE = "/v1/models/{model}:predict"
+
+
+def _answered_by(log: Path) -> list[int]:
+    """The pid of the worker behind each access-log line of the predict route."""
+    pids = []
+    for line in log.read_text().splitlines():
+        if line.startswith("{") and f'"route":"{ROUTE}"' in line:
+            pids.append(json.loads(line)["pid"])
+    return pids
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one series in Prometheus text (every label given must match)."""
+    for line in text.splitlines():
+        if line.startswith(name) and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name} {labels} in the scrape")
+
+
+def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) -> None:
+    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "service.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service"],
+            cwd=REPO_ROOT,
+            env={
+                **os.environ,
+                "LAYERLENS_MODELS_DIR": str(models_dir),
+                "LAYERLENS_DATA_DIR": str(model_repository.data_dir),
+                "LAYERLENS_DATABASE_URL": model_repository.database_url,
+                "LAYERLENS_PORT": str(port),
+                "LAYERLENS_WORKERS": "2",
+                "LAYERLENS_LOG_FORMAT": "json",
+            },
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(url, alive=lambda: process.poll() is None)
+        sent = 0
+        deadline = time.monotonic() + 120
+        # A new connection each time, so the kernel hands requests to whichever worker
+        # accepts first; go on until both have answered some (the second may still start).
+        while sent < 40 or len(set(_answered_by(log))) < 2:
+            assert time.monotonic() < deadline, f"one worker answered all: {_answered_by(log)}"
+            answer = httpx.post(f"{url}/v1/models/xor:predict", json={"instances": [[0, 1]]})
+            assert answer.status_code == 200, answer.text
+            sent += 1
+        time.sleep(0.2)  # the access line and the counter follow the answer
+        pids = _answered_by(log)
+        assert len(pids) == sent and len(set(pids)) == 2
+        text = httpx.get(f"{url}/metrics").text
+        counted = _sample(text, "layerlens_requests_total", route=ROUTE, model="xor", status="200")
+        assert counted == sent, f"{counted} counted of {sent}, by worker: {pids}"
+        # Each worker loads the same repository: the gauge is not their sum.
+        assert _sample(text, "layerlens_models_loaded") == 1
+        metrics_dir = _metrics_dir(pids[0])
+        assert (metrics_dir / f"gauge_livemax_{pids[0]}.db").is_file()
+
+        # A worker killed outright: its gauges leave the scrape, its counts stay.
+        os.kill(pids[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (metrics_dir / f"gauge_livemax_{pids[0]}.db").exists():
+            assert time.monotonic() < deadline, "the dead worker's gauges are still there"
+            time.sleep(0.2)
+        assert (metrics_dir / f"counter_{pids[0]}.db").is_file()
+        after = httpx.get(f"{url}/metrics", timeout=30).text
+        assert _sample(after, "layerlens_requests_total", route=ROUTE, status="200") == sent
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not metrics_dir.exists(), "the supervisor leaves its metrics folder behind"
+
+
+def _metrics_dir(worker: int) -> Path:
+    """The folder the supervisor gave the workers, from a worker's environment."""
+    environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    value = next(v for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
+    return Path(value.partition(b"=")[2].decode())

@@ -14,6 +14,7 @@ from clients import AsyncClient, Client
 #: The public contract: every method and what it returns (awaited, for AsyncClient).
 RETURNS: dict[str, Any] = {
     "models": list[clients.ModelSummary],
+    "training": list[str],
     "metadata": clients.ModelMetadata,
     "predict": clients.PredictResult,
     "embed": clients.Embeddings,

@@ -23,6 +23,7 @@ from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware, RequestRecorder
+from service.page import router as page_router
 from service.responses import FastJSONResponse
 from service.routes import ROUTERS
 from service.runtime import ModelRepository
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
+        docs_url=None,  # /docs and /redoc come from service.page, on self-hosted assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.dataplane = dataplane
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(page_router)
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, recorder=recorder)

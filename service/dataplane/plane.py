@@ -132,11 +132,16 @@ class DataPlane:
         with_logits: bool = False,
         scale: str = "raw",
         fit: str = "auto",
+        include_input: bool = False,
     ) -> dict[str, Any]:
         loaded = self.model(name, version)
         x = await self.decode(loaded, payload, scale=scale, fit=fit)
         outputs = await loaded.runner(ENDPOINT_PREDICT).submit(x)
-        return self._prediction_body(loaded, outputs, top_k=top_k, with_logits=with_logits)
+        body = self._prediction_body(loaded, outputs, top_k=top_k, with_logits=with_logits)
+        if include_input:  # what the model saw, in its value range: the page shows it
+            for entry, seen in zip(body["predictions"], x, strict=True):
+                entry["input"] = seen
+        return body
 
     def _prediction_body(
         self,

@@ -35,6 +35,13 @@ Fit = Annotated[
     FitValue,
     Query(description="How uploaded images of another size are fitted to the input."),
 ]
+IncludeInput = Annotated[
+    bool,
+    Query(
+        description="Add 'input' to each prediction: the instance the model saw after "
+        "decoding and fitting (e.g. 28x28 in the model's value range)."
+    ),
+]
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]
 
 
@@ -47,6 +54,7 @@ async def predict(
     output: Output = None,
     scale: Scale = "raw",
     fit: Fit = "auto",
+    include_input: IncludeInput = False,
 ) -> FastJSONResponse:
     payload = await read_payload(request, max_files=plane.settings.max_batch_size)
     return FastJSONResponse(
@@ -58,6 +66,7 @@ async def predict(
             with_logits=output == "logits",
             scale=scale,
             fit=fit,
+            include_input=include_input,
         )
     )
 

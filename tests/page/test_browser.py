@@ -122,6 +122,19 @@ def test_a_dataset_example_by_index_and_the_keyboard(lens, api) -> None:
     _assert_page_matches_api_for_its_fitted_input(page, api, "digits")
 
 
+def test_an_api_error_is_shown_with_the_apis_message(lens, api) -> None:
+    page, watch = lens
+    page.goto(f"{watch.origin}/#/digits/predict")
+    _settled(page)
+    page.fill("#example-index", "99999")
+    page.click("#example-load")
+    alert = page.wait_for_selector("[role=alert]", timeout=TIMEOUT_MS)
+    expected = api.get("/v1/datasets/mnist-test/99999").json()["error"]
+    assert expected in alert.inner_text()
+    assert watch.errors, "the 400 was not seen"
+    watch.errors.clear()  # expected here: the 400 and the browser's note about it
+
+
 def test_a_stale_answer_never_overwrites_a_newer_one(lens, api) -> None:
     page, watch = lens
     page.goto(f"{watch.origin}/#/digits/predict")
@@ -227,10 +240,33 @@ def test_no_serious_accessibility_violations(lens) -> None:
         page.wait_for_load_state("networkidle")
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        assert result["passes"], "axe checked nothing"
         bad = [v["id"] for v in result["violations"] if v["impact"] in {"serious", "critical"}]
         if bad:
             found[view] = bad
     assert not found, found
+
+
+def _draw_four(page: Any) -> None:
+    """A '4' in three mouse strokes, then wait for its answer."""
+    box = page.locator("#pad").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    strokes = [
+        ((0.3, 0.2), (0.25, 0.55)),
+        ((0.25, 0.55), (0.75, 0.55)),
+        ((0.62, 0.2), (0.62, 0.85)),
+    ]
+    for (x0, y0), (x1, y1) in strokes:
+        page.mouse.move(x + x0 * w, y + y0 * h)
+        page.mouse.down()
+        for i in range(1, 9):
+            t = i / 8
+            page.mouse.move(x + (x0 + (x1 - x0) * t) * w, y + (y0 + (y1 - y0) * t) * h)
+        page.mouse.up()
+    page.wait_for_function(
+        "document.getElementById('result').innerText.includes('drawing')", timeout=TIMEOUT_MS
+    )
+    _settled(page)
 
 
 def test_screenshots_for_the_readme(browser, live_server) -> None:
@@ -247,6 +283,8 @@ def test_screenshots_for_the_readme(browser, live_server) -> None:
         )
         page.goto(f"{live_server.url}/#/digits/{view}")
         page.wait_for_load_state("networkidle")
+        if view == "predict":
+            _draw_four(page)
         page.wait_for_timeout(300)
         name = f"page-{view}-{'phone' if width < 600 else 'wide'}-{scheme}.png"
         page.screenshot(path=str(IMAGES_DIR / name), full_page=width < 600)

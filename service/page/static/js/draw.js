@@ -2,15 +2,29 @@
 // pictures follow light and dark mode like the rest of the page.
 import { svgEl, el, formatP } from "./ui.js";
 
+// Reading computed style per bar would force a style pass each time: the values are read
+// once and forgotten when the colour scheme changes.
+const cssCache = new Map();
+matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => cssCache.clear());
+
 export function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  if (!cssCache.has(name)) {
+    cssCache.set(name, getComputedStyle(document.documentElement).getPropertyValue(name).trim());
+  }
+  return cssCache.get(name);
 }
 
 export function classColour(i) {
   return cssVar(`--c${i % 10}`);
 }
 
+const rgbCache = new Map();
 function rgb(colour) {
+  if (!rgbCache.has(colour)) rgbCache.set(colour, parseColour(colour));
+  return rgbCache.get(colour);
+}
+
+function parseColour(colour) {
   const probe = document.createElement("canvas").getContext("2d");
   probe.fillStyle = colour;
   const hex = probe.fillStyle; // normalised to #rrggbb

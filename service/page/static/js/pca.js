@@ -1,7 +1,10 @@
 // Two principal components of a set of vectors, by power iteration with deflation on the
 // centred data (no covariance matrix: cost O(iterations * n * d)). Deterministic start.
 
-export function pca2(rows, iterations = 60) {
+/** Stop iterating once the direction moves less than this (1 - cos of the angle). */
+const TOLERANCE = 1e-7;
+
+export function pca2(rows, iterations = 100) {
   const n = rows.length;
   const d = rows[0].length;
   const mean = new Float64Array(d);
@@ -22,8 +25,16 @@ export function pca2(rows, iterations = 60) {
         for (let j = 0; j < d; j++) s += next[j] * u[j];
         for (let j = 0; j < d; j++) next[j] -= s * u[j];
       }
-      const norm = Math.hypot(...next) || 1;
-      v = next.map((x) => x / norm);
+      let norm = 0;
+      for (let j = 0; j < d; j++) norm += next[j] * next[j];
+      norm = Math.sqrt(norm) || 1;
+      let agree = 0;
+      for (let j = 0; j < d; j++) {
+        next[j] /= norm;
+        agree += next[j] * v[j];
+      }
+      v = next;
+      if (it > 2 && 1 - Math.abs(agree) < TOLERANCE) break; // converged
     }
     components.push(v);
   }

@@ -290,3 +290,15 @@ def test_screenshots_for_the_readme(browser, live_server) -> None:
         page.screenshot(path=str(IMAGES_DIR / name), full_page=width < 600)
         ctx.close()
         watch.check()
+
+
+def test_docs_and_redoc_render_with_nothing_from_another_origin(lens) -> None:
+    page, watch = lens
+    page.goto(f"{watch.origin}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=TIMEOUT_MS)
+    assert "layerlens" in page.locator(".swagger-ui .info .title").inner_text()
+    page.wait_for_selector(".opblock-summary-path", timeout=TIMEOUT_MS)
+    page.goto(f"{watch.origin}/redoc")
+    page.wait_for_selector("h1", timeout=TIMEOUT_MS)
+    assert "layerlens" in page.locator("h1").first.inner_text()
+    page.wait_for_load_state("networkidle")

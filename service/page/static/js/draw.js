@@ -36,6 +36,13 @@ export function flat(values) {
   return Array.isArray(values) ? values.flat(Infinity) : Array.from(values);
 }
 
+/** Largest absolute value (a loop: spreading 400,000 numbers into Math.max overflows). */
+export function maxAbs(values) {
+  let max = 0;
+  for (const v of values) if (Math.abs(v) > max) max = Math.abs(v);
+  return max;
+}
+
 /** Grey picture of an image instance (values in [lo, hi]) at its own resolution. */
 export function drawPixels(canvas, values, [h, w], [lo, hi]) {
   const data = flat(values);
@@ -56,7 +63,7 @@ export function drawPixels(canvas, values, [h, w], [lo, hi]) {
 /** Diverging picture (negative -> --neg, 0 -> --panel, positive -> --pos). */
 export function drawDiverging(canvas, values, [h, w], scale) {
   const data = flat(values);
-  const max = scale || Math.max(1e-9, ...data.map(Math.abs));
+  const max = scale || maxAbs(data) || 1e-9;
   const [neg, mid, pos] = [rgb(cssVar("--neg")), rgb(cssVar("--panel")), rgb(cssVar("--pos"))];
   canvas.width = w;
   canvas.height = h;

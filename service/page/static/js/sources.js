@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { state, testSet } from "./app.js";
 import { el, field, throttle, errorBox } from "./ui.js";
-import { classColour, cssVar } from "./draw.js";
+import { classColour, cssVar, legend } from "./draw.js";
 
 /** While a stroke is drawn, a prediction at most every this many ms (the issue: <= 50). */
 export const LIVE_INTERVAL_MS = 40;
@@ -160,8 +160,9 @@ export function pointPicker(onInput) {
   const canvas = el("canvas", { id: "point-picker", class: "pad", width: SIZE, height: SIZE, role: "img",
     "aria-label": "Decision boundary: click to place the point" });
   const ctx = canvas.getContext("2d");
-  const xs = el("input", { type: "number", id: "point-x", step: 0.05, min: lo, max: hi, value: lo });
-  const ys = el("input", { type: "number", id: "point-y", step: 0.05, min: lo, max: hi, value: hi });
+  const start = (t) => +(lo + t * (hi - lo)).toFixed(3);
+  const xs = el("input", { type: "number", id: "point-x", step: 0.05, min: lo, max: hi, value: start(0.75) });
+  const ys = el("input", { type: "number", id: "point-y", step: 0.05, min: lo, max: hi, value: start(0.3) });
   const message = el("div");
   let boundary = null; // GRID*GRID probabilities rows
   const toPx = (v) => ((v - lo) / (hi - lo)) * SIZE;
@@ -176,7 +177,9 @@ export function pointPicker(onInput) {
         ctx.fillStyle = classColour(best);
         const i = k % GRID;
         const j = Math.floor(k / GRID);
-        ctx.fillRect(i * cell, SIZE - (j + 1) * cell, cell + 1, cell + 1);
+        const [x0, x1] = [Math.round(i * cell), Math.round((i + 1) * cell)];
+        const [y0, y1] = [Math.round(SIZE - (j + 1) * cell), Math.round(SIZE - j * cell)];
+        ctx.fillRect(x0, y0, x1 - x0, y1 - y0); // edge to edge: no seams between cells
       });
       ctx.globalAlpha = 1;
     }
@@ -217,5 +220,6 @@ export function pointPicker(onInput) {
   })();
   paint();
   setTimeout(send, 0);
-  return el("div", {}, canvas, el("div", { class: "row" }, field("x", xs), field("y", ys)), message);
+  const key = legend(state.manifest.class_names.map((name, c) => ({ name: `class ${name}`, colour: classColour(c) })));
+  return el("div", {}, canvas, key, el("div", { class: "row" }, field("x", xs), field("y", ys)), message);
 }

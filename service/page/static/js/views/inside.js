@@ -3,7 +3,7 @@
 // embedding as sliders sent to :head (the reports' question 6, live).
 import { api } from "../api.js";
 import { state, currentInput, inputSpec, stillShown } from "../app.js";
-import { drawDiverging, probabilityBars } from "../draw.js";
+import { drawDiverging, maxAbs, probabilityBars } from "../draw.js";
 import { el, errorBox, field, throttle, withLoading, formatP } from "../ui.js";
 import { seenInput } from "./predict.js";
 import { LIVE_INTERVAL_MS } from "../sources.js";
@@ -26,7 +26,7 @@ function layerPicture(vectors, shape) {
   }
   const flat = vectors.flat(Infinity);
   const canvas = drawDiverging(el("canvas", { style: "width:100%;height:28px" }), flat, [1, flat.length]);
-  const max = Math.max(...flat.map(Math.abs));
+  const max = maxAbs(flat);
   return el("div", {}, canvas, el("p", { class: "muted" }, `${flat.length} units, largest |value| ${max.toFixed(3)}`));
 }
 
@@ -56,7 +56,7 @@ async function weights(box) {
     const [inputs, units] = w.shape;
     const pixels = input.shape.reduce((a, b) => a * b, 1);
     box.append(el("p", { class: "muted" }, `Layer ${w.layer}: ${inputs} inputs x ${units} units`));
-    const scale = Math.max(...w.weights.flat().map(Math.abs));
+    const scale = maxAbs(w.weights.flat());
     if (input.kind === "image" && inputs === pixels) {
       const [h, wd] = input.shape;
       const figures = [];
@@ -67,11 +67,15 @@ async function weights(box) {
       }
       box.append(el("div", { class: "maps", id: "weight-pictures" }, figures));
     } else {
-      box.append(drawDiverging(el("canvas", { style: "width:100%;max-height:240px", id: "weight-matrix" }),
-        w.weights.flat(), [inputs, units], scale));
+      // One row per unit (units x inputs): the first Dense layer does not read the image.
+      const rows = new Float32Array(units * inputs);
+      w.weights.forEach((row, i) => row.forEach((v, u) => (rows[u * inputs + i] = v)));
+      box.append(drawDiverging(el("canvas", { style: "width:100%;height:256px", id: "weight-matrix",
+        role: "img", "aria-label": `weights of ${w.layer}, one row per unit` }), rows, [units, inputs], scale));
     }
-  } catch {
-    /* shown */
+  } catch (err) {
+    // withLoading shows the API's errors; anything else (a drawing failure) shows here.
+    if (!box.querySelector(".error")) box.append(errorBox(err));
   }
 }
 
@@ -85,7 +89,7 @@ async function editableEmbedding(box, instance) {
   }
   const original = vector.slice();
   const answer = el("div", { "aria-live": "polite", id: "head-answer" });
-  const top = Math.max(1, ...original.map(Math.abs)) * 2;
+  const top = Math.max(1, maxAbs(original)) * 2;
   let seq = 0;
   let applied = 0;
   const ask = throttle(async () => {

@@ -302,3 +302,32 @@ def test_docs_and_redoc_render_with_nothing_from_another_origin(lens) -> None:
     page.wait_for_selector("h1", timeout=TIMEOUT_MS)
     assert "layerlens" in page.locator("h1").first.inner_text()
     page.wait_for_load_state("networkidle")
+
+
+def test_touch_and_pen_strokes_draw_too(lens, api) -> None:
+    """Pointer events of type touch and pen (as a phone or a stylus sends them) draw."""
+    page, watch = lens
+    page.goto(f"{watch.origin}/#/digits/predict")
+    _settled(page)
+    for kind in ("touch", "pen"):
+        page.click("#clear")
+        before = int(page.locator("#result").get_attribute("data-seq"))
+        page.evaluate(
+            """(kind) => {
+              const pad = document.getElementById("pad");
+              const box = pad.getBoundingClientRect();
+              const at = (fx, fy, type) => pad.dispatchEvent(new PointerEvent(type, {
+                pointerId: 7, pointerType: kind, pressure: 0.6, isPrimary: true, bubbles: true,
+                clientX: box.left + fx * box.width, clientY: box.top + fy * box.height}));
+              at(0.5, 0.15, "pointerdown");
+              for (let i = 1; i <= 10; i++) at(0.5, 0.15 + 0.07 * i, "pointermove");
+              at(0.5, 0.85, "pointerup");
+            }""",
+            kind,
+        )
+        page.wait_for_function(
+            f"+document.getElementById('result').dataset.seq > {before}", timeout=TIMEOUT_MS
+        )
+        _settled(page)
+        assert "drawing" in page.locator("#result").inner_text()
+        _assert_page_matches_api_for_its_fitted_input(page, api, "digits")

@@ -51,7 +51,11 @@ export function drawingPad(onInput) {
   }
   canvas.addEventListener("pointerdown", (event) => {
     event.preventDefault();
-    canvas.setPointerCapture(event.pointerId);
+    try {
+      canvas.setPointerCapture(event.pointerId); // keep the stroke when it leaves the pad
+    } catch {
+      /* a synthetic event has no active pointer to capture: draw without capture */
+    }
     const pressure = event.pointerType === "pen" && event.pressure ? 0.5 + event.pressure : 1;
     current = { size: Number(brush.value) * pressure, points: [point(event)] };
     strokes.push(current);

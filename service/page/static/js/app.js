@@ -19,6 +19,7 @@ export const state = {
   model: null,
   version: null, // null: the model's default version
   manifest: null,
+  manifestKey: null, // "model@version" the manifest was loaded for
   input: null, // {instance, source, label?} in the model's value range, as it saw it
   view: "predict",
   generation: 0, // bumped on every route: async work of a left view stops at its next step
@@ -67,11 +68,12 @@ export function stillShown(generation) {
 }
 
 export function setInput(instance, source, extra = {}) {
-  state.input = { instance, source, ...extra };
+  state.input = { instance, source, model: state.manifest.name, ...extra };
 }
 
 /** The current input, or the test set's first example when there is none yet. */
 export async function currentInput() {
+  if (state.input && state.input.model !== state.manifest.name) state.input = null;
   if (!state.input) {
     const generation = state.generation;
     const example = await api.example(testSet(), 0);
@@ -106,7 +108,10 @@ async function route() {
   if (model !== wanted.model) {
     history.replaceState(null, "", hashFor(model, wanted.view, wanted.version));
   }
-  const changed = model !== state.model || wanted.version !== state.version || !state.manifest;
+  // Compared with the manifest actually loaded, not with state.model: a route superseded
+  // while its manifest was loading has already set state.model.
+  const key = `${model}@${wanted.version ?? "default"}`;
+  const changed = state.manifestKey !== key;
   state.model = model;
   state.version = wanted.version;
   state.view = wanted.view;
@@ -123,11 +128,10 @@ async function route() {
   try {
     if (changed) {
       const manifest = await api.manifest(model, state.version);
+      if (token !== renderToken) return;
       if (state.manifest && state.manifest.name !== manifest.name) state.input = null;
-      if (state.manifest && JSON.stringify(state.manifest.input.shape) !== JSON.stringify(manifest.input.shape)) {
-        state.input = null;
-      }
       state.manifest = manifest;
+      state.manifestKey = key;
     }
     const module = await loaders[state.view]();
     if (token !== renderToken) return;
@@ -147,6 +151,7 @@ document.getElementById("refresh-models").addEventListener("click", async () => 
   try {
     await loadModels();
     state.manifest = null;
+    state.manifestKey = null;
     status(`${state.models.length} models loaded`);
     await route();
   } catch (err) {

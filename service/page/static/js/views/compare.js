@@ -1,7 +1,7 @@
 // Compare: two models with the same input contract, or two versions of one, side by side
 // on the current input: their predictions, and the same sweep run on both.
 import { api } from "../api.js";
-import { state, currentInput, testSet } from "../app.js";
+import { state, currentInput, testSet, stillShown } from "../app.js";
 import { probabilityBars } from "../draw.js";
 import { el, errorBox, field, formatP } from "../ui.js";
 import { seenInput } from "./predict.js";
@@ -14,6 +14,9 @@ function choices() {
 
 export async function render(main) {
   const input = await currentInput();
+  const generation = state.generation;
+  const shape = JSON.stringify(state.manifest.input.shape);
+  const ref = testSet();
   const options = choices();
   const mk = (id, pick) => {
     const s = el("select", { id }, options.map((c) => el("option", { value: c.key }, `${c.model} v${c.version}`)));
@@ -40,12 +43,13 @@ export async function render(main) {
       out.append(panel);
       try {
         const meta = await api.manifest(model, version);
-        if (JSON.stringify(meta.input.shape) !== JSON.stringify(state.manifest.input.shape)) {
-          throw new Error(`${model} takes input ${JSON.stringify(meta.input.shape)}, not ${JSON.stringify(state.manifest.input.shape)}`);
+        if (!stillShown(generation)) return;
+        if (JSON.stringify(meta.input.shape) !== shape) {
+          throw new Error(`${model} takes input ${JSON.stringify(meta.input.shape)}, not ${shape}`);
         }
         const [pred, sweep] = await Promise.all([
           api.predict(model, version, { instances: [input.instance] }),
-          api.interpolate(model, version, { a: { dataset: testSet(), index: 1 }, b: { dataset: testSet(), index: 2 }, space: "pixel", alphas: { start: 0, stop: 1, num: 21 } }),
+          api.interpolate(model, version, { a: { dataset: ref, index: 1 }, b: { dataset: ref, index: 2 }, space: "pixel", alphas: { start: 0, stop: 1, num: 21 } }),
         ]);
         const p = pred.predictions[0];
         panel.replaceChildren(el("h2", {}, `${model} v${version}`),

@@ -92,7 +92,9 @@ async function editableEmbedding(box, instance) {
   const top = Math.max(1, maxAbs(original)) * 2;
   let seq = 0;
   let applied = 0;
+  const generation = state.generation;
   const ask = throttle(async () => {
+    if (!stillShown(generation)) return;
     const mine = ++seq;
     try {
       const body = await api.head(state.model, state.version, [vector]);

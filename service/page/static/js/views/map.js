@@ -33,6 +33,7 @@ export async function render(main) {
       const run = await api.examples(testSet(), from, n);
       if (!stillShown(generation)) throw new DOMException("view left", "AbortError");
       const emb = await api.embed(state.model, state.version, { instances: run.instances });
+      if (!stillShown(generation)) throw new DOMException("view left", "AbortError");
       const here = await api.embed(state.model, state.version, { instances: [input.instance] });
       return { run, vectors: emb.embeddings, here: here.embeddings[0] };
     })();

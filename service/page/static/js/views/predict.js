@@ -22,6 +22,7 @@ export async function render(main) {
   const generation = state.generation;
 
   async function onInput(input, { source, label }) {
+    if (!stillShown(generation)) return; // e.g. an example fetched while the model changed
     const seq = ++issued;
     if (result.querySelector(".loading") === null && !result.querySelector("#predicted-label")) {
       result.replaceChildren(el("p", { class: "loading" }, "Predicting"));

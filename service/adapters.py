@@ -50,6 +50,9 @@ class InferenceOptions:
     scale: codecs.Scale = "raw"
     fit: codecs.Fit = "auto"
     layer: str | None = None
+    include_input: bool = False
+    """:predict: add each prediction's ``input``, what the model saw after decoding and
+    fitting, in its value range (the page shows it; clients debug their preprocessing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,9 @@ async def predict(
     loaded = plane.model(model, version)
     x = await plane.decode(loaded, payload, scale=options.scale, fit=options.fit)
     outputs = await plane.run_outputs(loaded, x, v2.DEFAULT_OUTPUTS)
-    return _predictions(plane, loaded, outputs, options)
+    return _predictions(
+        plane, loaded, outputs, options, inputs=x if options.include_input else None
+    )
 
 
 async def embed(
@@ -154,6 +159,8 @@ def _predictions(
     loaded: LoadedModel,
     outputs: Mapping[str, np.ndarray],
     options: InferenceOptions,
+    *,
+    inputs: np.ndarray | None = None,
 ) -> Answer:
     predictions = encode_predictions(
         outputs[PROBABILITIES_LAYER],
@@ -161,6 +168,9 @@ def _predictions(
         top_k=options.top_k or plane.settings.default_top_k,
         logits=outputs[LOGITS_LAYER] if options.output == "logits" else None,
     )
+    if inputs is not None:
+        for entry, seen in zip(predictions, inputs, strict=True):
+            entry["input"] = seen
     return Answer(
         dumps({"model": loaded.name, "version": loaded.version, "predictions": predictions})
     )

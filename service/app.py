@@ -27,6 +27,7 @@ from service.lifecycle import Lifecycle
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware, RequestRecorder
 from service.openapi import install_openapi
+from service.page import router as page_router
 from service.responses import FastJSONResponse
 from service.routes import ROUTERS
 from service.runtime import ModelRepository
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
+        docs_url=None,  # /docs and /redoc come from service.page, on self-hosted assets
+        redoc_url=None,
     )
     app.state.dataplane = dataplane
     app.state.telemetry = telemetry
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(page_router)
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, recorder=recorder)

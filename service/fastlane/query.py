@@ -21,7 +21,7 @@ _TOP_K = re.compile(r"[1-9][0-9]{0,3}")
 
 #: Parameters each verb takes (``infer``: the V2 route takes none).
 PARAMETERS: dict[str, frozenset[str]] = {
-    "predict": frozenset({"top_k", "output", "scale", "fit"}),
+    "predict": frozenset({"top_k", "output", "scale", "fit", "include_input"}),
     "embed": frozenset({"layer", "scale", "fit"}),
     "infer": frozenset(),
 }
@@ -29,6 +29,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "output": OUTPUTS,
     "scale": codecs.SCALES,
     "fit": codecs.FITS,
+    "include_input": ("true", "false"),  # FastAPI reads more spellings: those go there
 }
 
 
@@ -51,6 +52,8 @@ def parse_query(query_string: bytes, verb: str) -> InferenceOptions | None:
         if not _TOP_K.fullmatch(values["top_k"]) or int(values["top_k"]) > TOP_K_MAX:
             return None
         options["top_k"] = int(values["top_k"])
+    if "include_input" in values:
+        options["include_input"] = values["include_input"] == "true"
     return InferenceOptions(**options)
 
 

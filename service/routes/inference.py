@@ -34,13 +34,33 @@ Fit = Annotated[
     codecs.Fit,
     Query(description="How uploaded images of another size are fitted to the input."),
 ]
+IncludeInput = Annotated[
+    bool,
+    Query(
+        description="Add 'input' to each prediction: the instance the model saw after "
+        "decoding and fitting (e.g. 28x28 in the model's value range)."
+    ),
+]
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]
+IncludeInput = Annotated[
+    bool,
+    Query(
+        description="Add 'input' to each prediction: the instance the model saw after "
+        "decoding and fitting (e.g. 28x28 in the model's value range)."
+    ),
+]
 
 
 async def predict_options(
-    top_k: TopK = None, output: Output = None, scale: Scale = "raw", fit: Fit = "auto"
+    top_k: TopK = None,
+    output: Output = None,
+    scale: Scale = "raw",
+    fit: Fit = "auto",
+    include_input: IncludeInput = False,
 ) -> InferenceOptions:
-    return InferenceOptions(top_k=top_k, output=output, scale=scale, fit=fit)
+    return InferenceOptions(
+        top_k=top_k, output=output, scale=scale, fit=fit, include_input=include_input
+    )
 
 
 async def embed_options(

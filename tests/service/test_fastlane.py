@@ -61,6 +61,10 @@ GOOD = [
     ("inputs key", P, _json({"inputs": [DIGIT]}), True),
     ("query", P + "?top_k=5&output=logits", _json({"instances": [DIGIT]}), True),
     ("unit", P + "?scale=unit&fit=none", _json({"instances": [[[0.5] * 28] * 28]}), True),
+    ("include_input", P + "?include_input=true", _json({"instances": [DIGIT]}), True),
+    ("include_input false", P + "?include_input=false", _json({"instances": [DIGIT]}), True),
+    # FastAPI reads more spellings of a bool; the lane leaves them to it.
+    ("include_input 1", P + "?include_input=1", _json({"instances": [DIGIT]}), False),
     ("version 1", "/v1/models/digits/versions/1:predict", _json({"instances": [DIGIT]}), True),
     ("xor", "/v1/models/xor:predict?top_k=1", _json({"instances": [[0, 1], [1, 1]]}), True),
     ("charset", P, {"content": orjson.dumps({"instances": [DIGIT]}),

@@ -1,0 +1,72 @@
+"""``/`` (the page), ``/static/...`` (its assets) and ``/docs`` + ``/redoc`` on local assets.
+
+FastAPI's own docs pages load Swagger UI and Redoc from a CDN and are therefore blank on a
+machine without internet; the app is created with ``docs_url=None, redoc_url=None`` and
+these routes serve the same pages on the vendored copies (versions in
+``static/vendor/VERSIONS.md``).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+
+from service.errors import NotFound
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_PREFIX = "/static"
+FAVICON = f"{STATIC_PREFIX}/favicon.svg"
+#: The page's own files change with the code; a short cache lets a reload pick them up,
+#: ETag/Last-Modified (FileResponse) keep the revalidation cheap.
+CACHE_CONTROL = "public, max-age=60"
+#: Swagger UI shows a badge fetched from an online validator unless this is null.
+SWAGGER_PARAMETERS = {"validatorUrl": None}
+
+# Module scripts must be served as JavaScript (some systems map .js to text/plain).
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("image/svg+xml", ".svg")
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": CACHE_CONTROL})
+
+
+@router.api_route(STATIC_PREFIX + "/{path:path}", methods=["GET", "HEAD"])
+async def static_file(path: Annotated[str, PathParam()]) -> FileResponse:
+    """One file under ``static/``; anything outside it (``..``, absolute) is a 404."""
+    target = (STATIC_DIR / path).resolve()
+    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
+        raise NotFound(f"no page asset {path!r}")
+    return FileResponse(target, headers={"Cache-Control": CACHE_CONTROL})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def swagger_ui(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - Swagger UI",
+        swagger_js_url=f"{STATIC_PREFIX}/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{STATIC_PREFIX}/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=FAVICON,
+        swagger_ui_parameters=SWAGGER_PARAMETERS,
+    )
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+async def redoc(request: Request) -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - ReDoc",
+        redoc_js_url=f"{STATIC_PREFIX}/vendor/redoc/redoc.standalone.js",
+        redoc_favicon_url=FAVICON,
+        with_google_fonts=False,
+    )

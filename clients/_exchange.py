@@ -5,12 +5,12 @@ policy, so ``Client`` and ``AsyncClient`` differ only in how they perform an act
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
 
-from clients._http import Request, RetryPolicy, read_response, transport_failure
+from clients._http import Request, RetryBudget, RetryPolicy, read_response, transport_failure
 from clients.ops._batches import Op
 
 R = TypeVar("R")
@@ -31,12 +31,13 @@ Outcome = httpx.Response | httpx.TransportError | None
 
 @dataclass
 class Session:
-    """What outlives one call: where the service is, the retry policy and the replies that
-    never change (a model version's metadata, dataset examples)."""
+    """What outlives one call: where the service is, the retry policy and its budget, and
+    the replies that never change (a model version's metadata, dataset examples)."""
 
     base_url: str
     retry: RetryPolicy
     cache: dict[str, Any]
+    budget: RetryBudget = field(default_factory=RetryBudget)
 
     def exchange(self, op: Op[R]) -> Exchange[R]:
         return Exchange(self._steps(op))
@@ -50,19 +51,23 @@ class Session:
             return stop.value
 
     def _send(self, request: Request) -> Generator[Action, Outcome, Any]:
-        """One request's attempts: connection failures and 503 answers are retried with
-        backoff; the decoded reply (or the server's error raised) comes back."""
+        """One request's attempts: connection failures and 502/503/504 answers are retried
+        with backoff while the retry budget allows; the decoded reply (or the server's error
+        raised) comes back."""
         if request.cacheable and request.path in self.cache:
             return self.cache[request.path]
         attempt = 0
+        self.budget.sent()
         while True:
             outcome = yield request
             if isinstance(outcome, httpx.TransportError):
-                if not self.retry.should_retry_exception(outcome, attempt):
+                retry = self.retry.should_retry_exception(outcome, attempt)
+                if not (retry and self.budget.take()):
                     raise transport_failure(outcome, self.base_url + request.path) from outcome
                 delay = self.retry.delay(attempt)
             elif isinstance(outcome, httpx.Response):
-                if not self.retry.should_retry_status(request, outcome, attempt):
+                retry = self.retry.should_retry_status(request, outcome, attempt)
+                if not (retry and self.budget.take()):
                     break
                 delay = self.retry.delay(attempt, outcome.headers.get("Retry-After"))
             else:

@@ -25,8 +25,20 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF_S = 0.25
 MAX_BACKOFF_S = 8.0
 RETRY_STATUS = 503
-#: Only failures where the request surely never reached a model are retried.
-RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+#: "Not now" from the service (503) or from a proxy in front of it (502, 504). Every route
+#: is idempotent (inference is a pure function of the input), so a repeat is safe.
+RETRY_STATUSES = frozenset({502, RETRY_STATUS, 504})
+#: The connection failed or was reset (a replica killed, a proxy restarting). A read
+#: timeout is not retried: the model may still be busy with the request.
+RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+)
+#: Retries may add this share of the requests a client sends, plus a reserve to start with.
+RETRY_BUDGET_RATIO = 0.1
+RETRY_BUDGET_RESERVE = 10.0
 
 
 def resolve_base_url(url: str | None) -> str:
@@ -81,15 +93,39 @@ class RetryPolicy:
         return min(self.backoff_s * (2**attempt), MAX_BACKOFF_S)
 
     def should_retry_status(self, request: Request, response: httpx.Response, attempt: int) -> bool:
-        """503 means "not now" (overloaded, model loading); a health check wants that answer."""
+        """502/503/504 mean "not now" (overloaded, model loading, a replica going away); a
+        health check wants that answer itself."""
         return (
-            response.status_code == RETRY_STATUS
+            response.status_code in RETRY_STATUSES
             and request.expect != "status"
             and attempt < self.retries
         )
 
     def should_retry_exception(self, exc: Exception, attempt: int) -> bool:
         return isinstance(exc, RETRY_EXCEPTIONS) and attempt < self.retries
+
+
+@dataclass
+class RetryBudget:
+    """Retries may add at most a tenth of a client's requests (plus a small reserve), as
+    gRPC's retry throttling and Finagle's retry budget do: when a service sheds load with
+    503s, clients that retry every request three times would quadruple the very overload;
+    with the budget they add a tenth, and the backlog drains."""
+
+    ratio: float = RETRY_BUDGET_RATIO
+    reserve: float = RETRY_BUDGET_RESERVE
+    tokens: float = RETRY_BUDGET_RESERVE
+
+    def sent(self) -> None:
+        """A first attempt went out: it earns ``ratio`` of a retry."""
+        self.tokens = min(self.reserve, self.tokens + self.ratio)
+
+    def take(self) -> bool:
+        """May one retry go out now? Spends it if so."""
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 def read_response(request: Request, response: httpx.Response) -> Any:

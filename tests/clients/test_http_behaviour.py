@@ -97,9 +97,10 @@ def test_an_unexpected_server_error_is_a_server_error_with_its_code_and_not_retr
 
 
 def test_an_error_page_from_a_proxy_in_front_keeps_its_status_and_text() -> None:
-    script = Script(httpx.Response(502, text="<html>bad gateway</html>"))
+    script = Script(*[httpx.Response(502, text="<html>bad gateway</html>")] * 4)
     with client_for(script) as client, pytest.raises(ServerError) as info:
         client.models()
+    assert len(script.seen) == 4  # a proxy's 502 is retried like a 503, then reported
     assert info.value.status_code == 502 and info.value.code is None
     assert info.value.message == "Bad Gateway: <html>bad gateway</html>"
 
@@ -141,3 +142,28 @@ def test_a_success_missing_a_field_is_a_response_error_naming_it() -> None:
     script = Script(httpx.Response(200, json=body))
     with client_for(script) as client, pytest.raises(ResponseError, match="'probability'"):
         client.head("xor", [[0.0] * 6])
+
+
+def test_a_proxy_502_504_and_a_reset_connection_are_retried() -> None:
+    """What a replica killed behind a load balancer looks like to a client."""
+    script = Script(
+        httpx.Response(502, text="bad gateway"),
+        httpx.Response(504, text="gateway timeout"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.ReadError("Connection reset by peer"),
+        httpx.Response(200, json=MODELS),
+    )
+    with client_for(script, retries=4) as client:
+        assert [m.name for m in client.models()] == ["digits"]
+    assert len(script.seen) == 5
+
+
+def test_the_retry_budget_keeps_retries_from_multiplying_an_overload() -> None:
+    """Every answer 503: without a budget 30 calls with 3 retries each send 120 requests;
+    with it, retries add the reserve (10) plus a tenth of the calls, at most."""
+    script = Script(*[httpx.Response(503, json={"error": "overloaded"})] * 200)
+    with client_for(script, retries=3) as client:
+        for _ in range(30):
+            with pytest.raises(ServiceUnavailableError):
+                client.models()
+    assert 30 + 10 <= len(script.seen) <= 30 + 10 + 3, len(script.seen)

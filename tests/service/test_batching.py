@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.batching import DynamicBatcher, RunFn
+from service.batching import BatchCost, DynamicBatcher, RunFn
 from service.errors import InvalidInput, ModelNotReady, Overloaded
 
 FEATURES = 4
@@ -358,3 +358,18 @@ def test_a_backlog_past_the_queue_deadline_is_dropped_down_to_one_batch(executor
         assert run.batch_sizes == [1, 1]
 
     asyncio.run(main())
+
+
+def test_the_cost_fit_separates_a_calls_overhead_from_its_cost_per_row() -> None:
+    """Small and large batches mixed: 1 ms a call plus 10 us a row, recovered from them."""
+    cost = BatchCost()
+    for rows in [1, 1, 2, 1, 1024, 1, 3, 1024, 1, 512] * 5:
+        cost.add(rows, 0.001 + rows * 0.00001)
+    overhead, per_row = cost.fit()
+    assert overhead == pytest.approx(0.001, rel=1e-6)
+    assert per_row == pytest.approx(0.00001, rel=1e-6)
+    assert cost.predict(3072, 12) == pytest.approx(12 * 0.001 + 3072 * 0.00001)
+    single = BatchCost()
+    for _ in range(5):
+        single.add(1, 0.002)  # one size only: the whole cost counts per row
+    assert single.fit() == (0.0, pytest.approx(0.002))

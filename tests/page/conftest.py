@@ -20,17 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from benchmarks.page import CHROMIUM_ARGS
 from tests.fixtures.server import LiveServer
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 IMAGES_DIR = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 

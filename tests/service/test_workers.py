@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.fixtures.server import free_socket, wait_ready
-from tests.service.helpers import copy_versions
+from tests.fixtures.server import wait_ready
+from tests.service.helpers import copy_versions, start_service
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ROUTE = "/v1/models/{model}:predict"
 
 
@@ -39,27 +36,11 @@ def _sample(text: str, name: str, **labels: str) -> float:
 
 def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "service.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service"],
-            cwd=REPO_ROOT,
-            env={
-                **os.environ,
-                "LAYERLENS_MODELS_DIR": str(models_dir),
-                "LAYERLENS_DATA_DIR": str(model_repository.data_dir),
-                "LAYERLENS_DATABASE_URL": model_repository.database_url,
-                "LAYERLENS_PORT": str(port),
-                "LAYERLENS_WORKERS": "2",
-                "LAYERLENS_LOG_FORMAT": "json",
-            },
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        env = {"LAYERLENS_WORKERS": "2", "LAYERLENS_LOG_FORMAT": "json"}
+        process, port = start_service(model_repository, models_dir, env, output=output.fileno())
+    url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, alive=lambda: process.poll() is None)
         sent = 0

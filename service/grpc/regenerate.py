@@ -11,6 +11,7 @@ service.grpc.protocol for why the descriptor is not loaded as ordinary generated
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,15 +32,18 @@ SERIALIZED = (
 
 
 def compile_proto() -> bytes:
-    """inference.proto -> its serialized FileDescriptorProto (protoc via grpc_tools)."""
+    """inference.proto -> its serialized FileDescriptorProto (protoc via grpc_tools).
+
+    protoc runs in a process of its own: called in-process beside TensorFlow's protobuf it
+    crashed the interpreter (a segmentation fault seen in CI)."""
     from google.protobuf import descriptor_pb2
-    from grpc_tools import protoc
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "inference.desc"
-        args = ["protoc", f"-I{HERE}", f"--descriptor_set_out={out}", str(PROTO)]
-        if protoc.main(args) != 0:
-            raise RuntimeError(f"protoc failed on {PROTO}")
+        args = ["-m", "grpc_tools.protoc", f"-I{HERE}", f"--descriptor_set_out={out}", str(PROTO)]
+        run = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            raise RuntimeError(f"protoc failed on {PROTO}: {run.stderr.strip()}")
         files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
     (proto,) = files
     return proto.SerializeToString(deterministic=True)

@@ -4,11 +4,17 @@ method paths. And the committed descriptor is what inference.proto compiles to."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from google.protobuf.descriptor import Descriptor
 from tritonclient.grpc import service_pb2
 
 from service.grpc.protocol import POOL, SERVICE_NAME, messages
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fields(message: Descriptor) -> dict[str, tuple]:
@@ -64,6 +70,11 @@ def test_a_request_round_trips_through_tritonclients_classes() -> None:
 
 def test_the_committed_descriptor_is_up_to_date() -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools (dev extra) compiles the proto")
-    from service.grpc.regenerate import main
-
-    assert main(["--check"]) == 0
+    check = subprocess.run(
+        [sys.executable, "-m", "service.grpc.regenerate", "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr

@@ -33,8 +33,15 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One browser per test module, stopped when the module ends.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread while it is
+    open; session scope left it running under every later test, and each later
+    ``asyncio.run`` failed with "cannot be called from a running event loop". (Package
+    scope is no better here: tests/page is a plain directory, so "package" means tests/.)
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     """Largest decoded image (width x height) accepted: guards against decompression bombs."""
     max_alphas: int = Field(1000, gt=1)
     """Most alpha values in one interpolation sweep."""
+    max_explain_steps: int = Field(1000, gt=1)
+    """Most integrated-gradients steps (and smoothgrad samples) in one :explain request."""
+    max_explain_rows: int = Field(4096, gt=0)
+    """Most model rows one :explain request may cost: inputs x (path points, noisy copies
+    or occluded patches). 413 above, naming the count."""
     default_top_k: int = Field(3, ge=1)
     """top-k returned by predict unless asked."""
     max_in_flight: int = Field(256, gt=0)

@@ -48,6 +48,22 @@ class InterpolateRequest(_Strict):
     )
 
 
+class ExplainRequest(_Strict):
+    """The JSON body of ``:explain``: instances or dataset examples, and an optional baseline."""
+
+    instances: list[Any] | None = Field(
+        None, description="Instances in the model's input shape and value range."
+    )
+    examples: list[ExampleRef] | None = Field(
+        None, description="Dataset examples, e.g. [{'dataset': 'mnist-test', 'index': 1}]."
+    )
+    baseline: ExampleRef | InlineInstance | None = Field(
+        None,
+        description="The path's start (integrated gradients) or the occluding values; "
+        "replaces the 'baseline' query parameter.",
+    )
+
+
 class HeadRequest(_Strict):
     embeddings: list[Any] = Field(description="A batch of embedding-layer vectors.")
 

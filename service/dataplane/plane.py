@@ -32,6 +32,8 @@ from core.manifest import (
 from core.settings import Settings
 from core.training_status import read_status
 from service import codecs
+from service.codecs.validate import check_batch_size
+from service.dataplane import explanations
 from service.dataplane import inference_v2 as v2
 from service.dataplane.datasets import dataset_example, dataset_examples
 from service.dataplane.evaluations import EvaluationReader
@@ -39,10 +41,11 @@ from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payloa
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import dense_kernel
 from service.errors import InvalidInput, UnknownLayer
+from service.explain.options import ExplainOptions
 from service.lifecycle import Lifecycle
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
-from service.schemas import ExampleRef, InlineInstance, InterpolateRequest
+from service.schemas import ExampleRef, ExplainRequest, InlineInstance, InterpolateRequest
 from service.telemetry import Telemetry
 
 T = TypeVar("T")
@@ -266,7 +269,10 @@ class DataPlane:
             payload = Payload(kind="files", size=len(uploads[which][1]), files=[uploads[which]])
             return await self.decode(loaded, payload, scale="raw", fit="auto")
         if isinstance(ref, InlineInstance):
-            return codecs.decode_json_instances([ref.instance], spec, max_batch=1)
+            try:
+                return codecs.decode_json_instances([ref.instance], spec, max_batch=1)
+            except InvalidInput as exc:
+                raise InvalidInput(f"input {which!r}: {exc.message}") from None
         if isinstance(ref, ExampleRef):
             x, _label = await self.in_thread(
                 dataset_example, ref.dataset, ref.index, self.settings.data_dir
@@ -281,6 +287,52 @@ class DataPlane:
             f'input {which!r} is missing: send {{"instance": ...}}, '
             f'{{"dataset": "mnist-test", "index": 1}} or upload a file named {which!r}'
         )
+
+    # --- explanations -----------------------------------------------------------------
+    async def explain(
+        self,
+        name: str,
+        version: int | None,
+        options: ExplainOptions,
+        *,
+        payload: Payload | None = None,
+        request: ExplainRequest | None = None,
+        uploads: Mapping[str, tuple[str, bytes]] | None = None,
+    ) -> dict[str, Any]:
+        """Attributions for a batch given as a payload (uploads, .npy) or a JSON request
+        (instances or dataset examples); a baseline comes from ``request`` or an upload
+        named ``baseline``."""
+        loaded = self.model(name, version)
+        request = request or ExplainRequest()
+        uploads = uploads or {}
+        if payload is not None:
+            x = await self.decode(loaded, payload, scale="raw", fit="auto")
+        else:
+            x = await self._explain_inputs(loaded, request)
+        baseline = None
+        if request.baseline is not None or "baseline" in uploads:
+            options.check_baseline_input()
+            baseline = await self._one_input(loaded, "baseline", request.baseline, uploads)
+        return await explanations.explain(self, loaded, x, options, baseline)
+
+    async def _explain_inputs(self, loaded: LoadedModel, request: ExplainRequest) -> np.ndarray:
+        if (request.instances is None) == (request.examples is None):
+            raise InvalidInput(
+                'send the inputs as "instances": [...] or as "examples": '
+                '[{"dataset": "mnist-test", "index": 1}], not both'
+            )
+        if request.instances is not None:
+            payload = Payload(kind="json", size=0, json={"instances": request.instances})
+            return await self.decode(loaded, payload, scale="raw", fit="auto")
+        examples = request.examples or []
+        if not examples:
+            raise InvalidInput('"examples" is empty: give at least one dataset example')
+        check_batch_size(len(examples), self.settings.max_batch_size, noun="example")
+        rows = [
+            await self._one_input(loaded, f"examples[{i}]", ref, {})
+            for i, ref in enumerate(examples)
+        ]
+        return np.concatenate(rows)
 
     # --- stored results and model internals -------------------------------------------
     async def evaluations(self, name: str, version: int | None, kind: str | None) -> dict:

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from service.routes import admin, datasets, inference, interpolate, models, ops, v2
+from service.routes import admin, datasets, explain, inference, interpolate, models, ops, v2
 
 ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     inference.router,
     interpolate.router,
+    explain.router,
     datasets.router,
     admin.router,
     v2.router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.openapi import body_schema
-from service.schemas import HeadRequest, InterpolateRequest
+from service.schemas import ExplainRequest, HeadRequest, InterpolateRequest
 
 _BLANK_28 = [[0] * 28 for _ in range(28)]
 
@@ -122,3 +122,41 @@ INTERPOLATE_BODY["requestBody"]["content"]["multipart/form-data"] = {
         },
     }
 }
+
+EXPLAIN_BODY = _json_body(
+    body_schema(ExplainRequest),
+    {
+        "example": {
+            "summary": "MNIST test image 1, against the default black baseline",
+            "value": {"examples": [{"dataset": "mnist-test", "index": 1}]},
+        },
+        "baseline": {
+            "summary": "Why a '2' and not the '1' it starts from: image 2 as the baseline",
+            "value": {
+                "examples": [{"dataset": "mnist-test", "index": 1}],
+                "baseline": {"dataset": "mnist-test", "index": 2},
+            },
+        },
+        "xor": {"summary": "One XOR point", "value": {"instances": [[0.9, 0.1]]}},
+    },
+)
+EXPLAIN_BODY["requestBody"]["content"]["multipart/form-data"] = {
+    "schema": {
+        "type": "object",
+        "properties": {
+            "files": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "description": "PNG or JPEG images to explain.",
+            },
+            "baseline": {
+                "type": "string",
+                "format": "binary",
+                "description": "An image to use as the baseline.",
+            },
+        },
+    }
+}
+EXPLAIN_BODY["requestBody"]["content"]["application/x-npy"] = INSTANCES_BODY["requestBody"][
+    "content"
+]["application/x-npy"]

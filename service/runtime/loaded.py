@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.manifest import Manifest
+from service.explain.gradients import Gradients
 from service.runtime.runners import Runner
 
 
@@ -23,6 +24,8 @@ class LoadedModel:
     """Endpoint -> what runs it: "litert" or "tensorflow"."""
     kernels: Mapping[str, np.ndarray] = field(repr=False)
     """Dense layer name -> kernel (inputs x units), read once from the SavedModel variables."""
+    gradients: Gradients = field(repr=False)
+    """Class-score gradients from the SavedModel (``:explain``), traced on first use."""
 
     @property
     def name(self) -> str:

@@ -29,6 +29,7 @@ from core.manifest import (
     version_dir,
 )
 from core.settings import Settings
+from service.explain.gradients import Gradients
 from service.resources import intra_op_threads
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
@@ -160,4 +161,5 @@ def load_version(
         runners=MappingProxyType(runners),
         runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_dense_kernels(saved_model)),
+        gradients=Gradients(saved_model),
     )

@@ -1,0 +1,1 @@
+"""Attributions: why a model answers what it answers (``:explain``)."""

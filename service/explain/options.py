@@ -1,0 +1,97 @@
+"""The options of ``:explain`` (query parameters), checked once against the model and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from core.manifest import Manifest
+from service.errors import InvalidInput, PayloadTooLarge, UnknownLayer
+from service.explain.baselines import BaselineName
+from service.explain.gradients import Target
+from service.explain.methods import Rule, occlusion_rows, path_rows
+
+Method = Literal["integrated-gradients", "saliency", "smoothgrad", "occlusion"]
+#: Methods that compare the input with a baseline.
+BASELINE_METHODS = frozenset({"integrated-gradients", "occlusion"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainOptions:
+    method: Method = "integrated-gradients"
+    target: str | None = None
+    """A class index or class name; None: each input's predicted class."""
+    output: Target = "probability"
+    layer: str | None = None
+    baseline: BaselineName = "black"
+    steps: int = 50
+    rule: Rule = "trapezoid"
+    samples: int = 25
+    noise: float = 0.15
+    """smoothgrad: the noise's standard deviation as a share of the input's value range."""
+    seed: int = 0
+    patch: int = 4
+    stride: int = 2
+
+    def check(self, manifest: Manifest, *, max_steps: int) -> None:
+        """400 for options this model or method cannot take; 413 for too many steps."""
+        if self.layer is not None:
+            if self.method != "integrated-gradients":
+                raise InvalidInput(f"layer= is for integrated-gradients, not {self.method}")
+            if self.layer != manifest.embedding_layer:
+                raise UnknownLayer(
+                    f"layer attribution runs from the layer the head starts at, "
+                    f"{manifest.embedding_layer!r}; layer {self.layer!r} is not supported"
+                )
+        if self.baseline == "blur" and manifest.input.kind != "image":
+            raise InvalidInput(
+                f"the blur baseline needs an image model; {manifest.name!r} takes vectors"
+            )
+        if self.method == "integrated-gradients" and self.steps > max_steps:
+            raise PayloadTooLarge(f"steps is {self.steps}; at most {max_steps} per request")
+        if self.method == "smoothgrad" and self.samples > max_steps:
+            raise PayloadTooLarge(f"samples is {self.samples}; at most {max_steps} per request")
+
+    def check_baseline_input(self) -> None:
+        if self.method not in BASELINE_METHODS:
+            raise InvalidInput(
+                f"a baseline input is for integrated-gradients or occlusion, not {self.method}"
+            )
+
+    def rows_per_input(self, manifest: Manifest) -> int:
+        """Model rows one input costs (the bound ``max_explain_rows`` is checked against)."""
+        if self.method == "integrated-gradients":
+            return path_rows(self.steps, self.rule)
+        if self.method == "smoothgrad":
+            return self.samples
+        if self.method == "occlusion":
+            return occlusion_rows(manifest.input.shape, self.patch, self.stride)
+        return 1
+
+    def class_index(self, manifest: Manifest) -> int | None:
+        """The target as a class index; 400 naming the classes when it is neither."""
+        if self.target is None:
+            return None
+        names = manifest.class_names
+        if self.target in names:
+            return names.index(self.target)
+        try:
+            index = int(self.target)
+        except ValueError:
+            index = -1
+        if not 0 <= index < len(names):
+            raise InvalidInput(
+                f"target {self.target!r} is not a class of {manifest.name!r}: give an index "
+                f"0..{len(names) - 1} or one of {', '.join(names)}"
+            )
+        return index
+
+
+def check_rows(n_inputs: int, per_input: int, *, max_rows: int) -> None:
+    total = n_inputs * per_input
+    if total > max_rows:
+        raise PayloadTooLarge(
+            f"this explanation costs {total} model rows ({n_inputs} input(s) x {per_input}); "
+            f"at most {max_rows} per request: send fewer inputs, steps or samples, or a "
+            "larger stride"
+        )

@@ -148,7 +148,8 @@ async def infer(
         return v2.decode_inputs(loaded, checked, binaries, max_batch=plane.settings.max_batch_size)
 
     x = await plane.off_loop(decode, size=len(tail))
-    results = await plane.run_outputs(loaded, x, [name for name, _binary in outputs])
+    names = [name for name, _binary in outputs]
+    results = await plane.run_v2_outputs(loaded, x, names, checked.get("parameters"))
     header, chunks = v2.encode_outputs(loaded, checked, results, outputs)
     content, headers = encode_response(header, chunks)
     return Answer(content, BINARY_CONTENT_TYPE if chunks else MEDIA_JSON, headers)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from core.manifest import ENDPOINT_PREDICT, LOGITS_LAYER, PROBABILITIES_LAYER
 from service import codecs
 from service.errors import InvalidInput
+from service.explain.options import ExplainOptions
 from service.runtime import LoadedModel
 
 PLATFORM = "tensorflow_savedmodel"
 #: What the ``predict`` and ``head`` endpoints return, and what ``infer`` answers by default.
 DEFAULT_OUTPUTS = (PROBABILITIES_LAYER, LOGITS_LAYER)
+#: The output that explains rather than computes: ``:explain``'s map per input, asked for
+#: with the request parameters ``method``, ``target``, ``steps`` (any ``ExplainOptions`` field).
+ATTRIBUTIONS_OUTPUT = "attributions"
 
 
 def input_name(loaded: LoadedModel) -> str:
@@ -26,7 +32,27 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     shapes = {PROBABILITIES_LAYER: classes, LOGITS_LAYER: classes}
     for layer in loaded.manifest.layers:
         shapes.setdefault(layer.name, tuple(layer.output_shape))
+    shapes.setdefault(ATTRIBUTIONS_OUTPUT, tuple(loaded.manifest.input.shape))
     return shapes
+
+
+def explain_options(parameters: object) -> ExplainOptions:
+    """The request parameters that are ``ExplainOptions`` fields (others, such as
+    ``binary_data_output``, are the protocol's own); 400 naming a bad one."""
+    if not isinstance(parameters, Mapping):
+        parameters = {}
+    chosen = {k: v for k, v in parameters.items() if k in ExplainOptions.model_fields}
+    if "layer" in chosen:
+        raise InvalidInput("the attributions output is over the input; use :explain for layer=")
+    if isinstance(chosen.get("target"), int) and not isinstance(chosen["target"], bool):
+        chosen["target"] = str(chosen["target"])
+    try:
+        return ExplainOptions.model_validate(chosen)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"parameter {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(problems) from None
 
 
 def model_metadata(loaded: LoadedModel, versions: list[int]) -> dict[str, Any]:

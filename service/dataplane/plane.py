@@ -198,6 +198,24 @@ class DataPlane:
         endpoint = ENDPOINT_PREDICT if _PREDICT_OUTPUTS.issuperset(names) else ENDPOINT_LAYERS
         return await loaded.runner(endpoint).submit(x)
 
+    async def run_v2_outputs(
+        self,
+        loaded: LoadedModel,
+        x: np.ndarray,
+        names: Sequence[str],
+        parameters: Mapping[str, Any] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """``run_outputs`` plus the V2 ``attributions`` output, explained with the request's
+        ``parameters`` (what both V2 front doors call)."""
+        plain = [name for name in names if name != v2.ATTRIBUTIONS_OUTPUT]
+        results = await self.run_outputs(loaded, x, plain) if plain else {}
+        if len(plain) < len(names):
+            options = v2.explain_options(parameters)
+            body = await explanations.explain(self, loaded, x, options)
+            maps = [item["attributions"] for item in body["explanations"]]
+            results[v2.ATTRIBUTIONS_OUTPUT] = np.stack(maps).astype(np.float32)
+        return results
+
     async def run_head(self, loaded: LoadedModel, vectors: np.ndarray) -> dict[str, np.ndarray]:
         """Probabilities and logits from embedding-layer vectors ``(N, embedding_width)``."""
         return await loaded.runner(ENDPOINT_HEAD).submit(vectors)

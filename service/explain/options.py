@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.manifest import Manifest
 from service.errors import InvalidInput, PayloadTooLarge, UnknownLayer
@@ -16,22 +17,43 @@ Method = Literal["integrated-gradients", "saliency", "smoothgrad", "occlusion"]
 BASELINE_METHODS = frozenset({"integrated-gradients", "occlusion"})
 
 
-@dataclass(frozen=True, slots=True)
-class ExplainOptions:
-    method: Method = "integrated-gradients"
-    target: str | None = None
-    """A class index or class name; None: each input's predicted class."""
-    output: Target = "probability"
-    layer: str | None = None
-    baseline: BaselineName = "black"
-    steps: int = 50
-    rule: Rule = "trapezoid"
-    samples: int = 25
-    noise: float = 0.15
-    """smoothgrad: the noise's standard deviation as a share of the input's value range."""
-    seed: int = 0
-    patch: int = 4
-    stride: int = 2
+#: Largest occlusion patch and stride, and smoothgrad noise share, accepted.
+MAX_PATCH = 64
+MAX_NOISE = 10.0
+
+
+class ExplainOptions(BaseModel):
+    """What to explain and how: ``:explain``'s query parameters and the V2 ``attributions``
+    output's request parameters (one model, so both doors take the same names and bounds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Method = Field("integrated-gradients", description="The attribution method.")
+    target: str | None = Field(
+        None, max_length=64, description="Class index or name; default the predicted class."
+    )
+    output: Target = Field(
+        "probability", description="Attribute the target's probability or its logit."
+    )
+    layer: str | None = Field(
+        None,
+        max_length=128,
+        description="integrated-gradients: attribute to this layer's units (the embedding "
+        "layer, where the head starts) instead of the input.",
+    )
+    baseline: BaselineName = Field(
+        "black", description="integrated-gradients / occlusion: the baseline."
+    )
+    steps: int = Field(50, ge=1, description="integrated-gradients: steps along the path.")
+    rule: Rule = Field("trapezoid", description="integrated-gradients: the quadrature rule.")
+    samples: int = Field(25, ge=1, description="smoothgrad: noisy copies.")
+    noise: float = Field(
+        0.15, ge=0, le=MAX_NOISE,
+        description="smoothgrad: the noise's std as a share of the input's value range.",
+    )  # fmt: skip
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="smoothgrad / noise baseline seed.")
+    patch: int = Field(4, ge=1, le=MAX_PATCH, description="occlusion: the patch's side.")
+    stride: int = Field(2, ge=1, le=MAX_PATCH, description="occlusion: the patch's step.")
 
     def check(self, manifest: Manifest, *, max_steps: int) -> None:
         """400 for options this model or method cannot take; 413 for too many steps."""

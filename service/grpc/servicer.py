@@ -97,7 +97,7 @@ class InferenceServicer:
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
             raise DeadlinePassed()
-        results = await self.plane.run_outputs(loaded, x, names)
+        results = await self.plane.run_v2_outputs(loaded, x, names, body.get("parameters"))
         return tensors.infer_response(loaded, request.id, names, results)
 
     # --- plumbing ----------------------------------------------------------------------

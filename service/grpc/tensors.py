@@ -94,7 +94,14 @@ def request_tensors(request: Any) -> tuple[dict[str, Any], list[bytes | None], i
             if key in output.parameters:
                 raise InvalidInput(f"output parameter {key!r} is not supported")
         outputs.append({"name": output.name})
-    return {"inputs": inputs, "outputs": outputs}, binaries, size
+    parameters = {key: parameter_value(value) for key, value in request.parameters.items()}
+    return {"inputs": inputs, "outputs": outputs, "parameters": parameters}, binaries, size
+
+
+def parameter_value(parameter: Any) -> Any:
+    """An InferParameter's one set value (bool, int64, string, double...), or None."""
+    choice = parameter.WhichOneof("parameter_choice")
+    return None if choice is None else getattr(parameter, choice)
 
 
 def output_names(loaded: LoadedModel, body: Mapping[str, Any]) -> list[str]:

@@ -7,16 +7,13 @@ JSON body are explained the same way.
 # No ``from __future__ import annotations``: FastAPI must see the real ``Query`` annotations.
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
 from service import codecs
 from service.dataplane import Payload
 from service.errors import InvalidInput
-from service.explain.baselines import BaselineName
-from service.explain.gradients import Target
-from service.explain.methods import Rule
-from service.explain.options import ExplainOptions, Method
+from service.explain.options import ExplainOptions
 from service.handlers import describe_validation_errors
 from service.openapi import INFERENCE_ERRORS
 from service.responses import FastJSONResponse
@@ -26,58 +23,6 @@ from service.routes.openapi_bodies import EXPLAIN_BODY
 from service.schemas import ExplainRequest
 
 router = APIRouter(tags=["inference"])
-
-#: Largest occlusion patch and stride, and smoothgrad noise share, accepted.
-MAX_PATCH = 64
-MAX_NOISE = 10.0
-
-
-async def explain_options(
-    method: Annotated[Method, Query(description="The attribution method.")] = (
-        "integrated-gradients"
-    ),
-    target: Annotated[
-        str | None,
-        Query(max_length=64, description="Class index or name; default the predicted class."),
-    ] = None,
-    output: Annotated[
-        Target, Query(description="Attribute the target's probability or its logit.")
-    ] = "probability",
-    layer: Annotated[
-        str | None,
-        Query(
-            max_length=128,
-            description="integrated-gradients: attribute to this layer's "
-            "units (the embedding layer) instead of the input.",
-        ),
-    ] = None,
-    baseline: Annotated[
-        BaselineName, Query(description="integrated-gradients / occlusion: the baseline.")
-    ] = "black",
-    steps: Annotated[
-        int, Query(ge=1, description="integrated-gradients: steps along the path.")
-    ] = 50,
-    rule: Annotated[Rule, Query(description="integrated-gradients: the quadrature rule.")] = (
-        "trapezoid"
-    ),
-    samples: Annotated[int, Query(ge=1, description="smoothgrad: noisy copies.")] = 25,
-    noise: Annotated[
-        float,
-        Query(
-            ge=0, le=MAX_NOISE, description="smoothgrad: noise std as a share of the input range."
-        ),
-    ] = 0.15,
-    seed: Annotated[
-        int, Query(ge=0, le=2**32 - 1, description="smoothgrad / noise baseline: the seed.")
-    ] = 0,
-    patch: Annotated[int, Query(ge=1, le=MAX_PATCH, description="occlusion: patch side.")] = 4,
-    stride: Annotated[int, Query(ge=1, le=MAX_PATCH, description="occlusion: patch step.")] = 2,
-) -> ExplainOptions:
-    return ExplainOptions(
-        method=method, target=target, output=output, layer=layer, baseline=baseline,
-        steps=steps, rule=rule, samples=samples, noise=noise, seed=seed, patch=patch,
-        stride=stride,
-    )  # fmt: skip
 
 
 def _validate(raw: dict[str, object]) -> ExplainRequest:
@@ -93,7 +38,7 @@ async def explain(
     version: Version,
     request: Request,
     plane: Plane,
-    options: Annotated[ExplainOptions, Depends(explain_options)],
+    options: Annotated[ExplainOptions, Query()],
 ) -> FastJSONResponse:
     kind = codecs.media_type(request.headers.get("content-type"))
     max_files = plane.settings.max_batch_size

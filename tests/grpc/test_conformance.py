@@ -123,3 +123,53 @@ def test_default_outputs_and_versions(grpc_client: triton.InferenceServerClient)
         answer = grpc_client.infer("digits", [image], model_version=version)
         assert answer.get_response().model_version == version
     assert grpc_client.infer("digits", [image]).get_response().model_version == "2"
+
+
+def test_attributions_output_equals_explain_on_both_doors(
+    grpc_client: triton.InferenceServerClient, http: httpx.Client, live_server: Any
+) -> None:
+    """The V2 ``attributions`` output, asked for with request parameters, over gRPC and REST
+    (tritonclient both), is the map ``:explain`` answers for the same options."""
+    image, _label = mnist_example(http, 1)
+    x = np.asarray([image], dtype=np.float32)
+    parameters = {"method": "integrated-gradients", "steps": 16, "target": 3}
+    explained = http.post(
+        "/v1/models/digits:explain?steps=16&target=3", json={"instances": [image]}
+    ).json()["explanations"][0]["attributions"]
+
+    tensor = triton.InferInput("x", [1, 28, 28], "FP32")
+    tensor.set_data_from_numpy(x)
+    outputs = [triton.InferRequestedOutput("attributions"), triton.InferRequestedOutput("logits")]
+    answer = grpc_client.infer("digits", [tensor], outputs=outputs, parameters=parameters)
+    assert answer.as_numpy("attributions").shape == (1, 28, 28)
+    np.testing.assert_allclose(answer.as_numpy("attributions")[0], explained, atol=1e-6)
+    assert answer.as_numpy("logits").shape == (1, 10)
+
+    client = triton_http.InferenceServerClient(live_server.url.removeprefix("http://"))
+    try:
+        rest_tensor = triton_http.InferInput("x", [1, 28, 28], "FP32")
+        rest_tensor.set_data_from_numpy(x, binary_data=True)
+        rest = client.infer(
+            "digits",
+            [rest_tensor],
+            outputs=[triton_http.InferRequestedOutput("attributions", binary_data=True)],
+            parameters=parameters,
+        )
+    finally:
+        client.close()
+    np.testing.assert_allclose(rest.as_numpy("attributions")[0], explained, atol=1e-6)
+
+
+def test_attributions_parameters_are_checked(grpc_client: triton.InferenceServerClient) -> None:
+    tensor = triton.InferInput("x", [1, 2], "FP32")
+    tensor.set_data_from_numpy(np.array([[0, 1]], dtype=np.float32))
+    wanted = [triton.InferRequestedOutput("attributions")]
+    for parameters, words in (
+        ({"method": "lime"}, "method"),
+        ({"steps": 0}, "steps"),
+        ({"layer": "embedding"}, ":explain"),
+    ):
+        with pytest.raises(triton.InferenceServerException) as caught:
+            grpc_client.infer("xor", [tensor], outputs=wanted, parameters=parameters)
+        assert caught.value.status() == "StatusCode.INVALID_ARGUMENT"
+        assert words in caught.value.message()

@@ -24,6 +24,7 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 SAVED_MODEL_DIR = "saved_model"
 LITERT_FILE = "model.tflite"
+NEIGHBORS_DIR = "neighbors"
 
 #: Model names are path components: keep them to a safe alphabet.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -104,6 +105,27 @@ class CompiledRecord(_Frozen):
     converter: str = Field(description="TensorFlow version that converted it.")
 
 
+class NeighborIndexRecord(_Frozen):
+    """A split embedded by this version, for nearest-neighbour search (``:neighbors``).
+
+    The files' names follow from ``dataset`` (``neighbor_index_paths``), never from a
+    request, and both are checked against these checksums when the service maps them.
+    """
+
+    dataset: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*-(train|validation|test)$")
+    layer: str = Field(description="The layer whose outputs are indexed (the embedding).")
+    rows: int = Field(ge=1)
+    width: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the vectors' .npy file.")
+    labels_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the labels' .npy.")
+
+
+def neighbor_index_paths(version_dir: Path, dataset: str) -> tuple[Path, Path]:
+    """(vectors, labels) .npy files of a version's index of ``dataset``."""
+    folder = version_dir / NEIGHBORS_DIR
+    return folder / f"{dataset}.npy", folder / f"{dataset}.labels.npy"
+
+
 class DatasetRecord(_Frozen):
     """Which data a model was trained and tested on, pinned by checksums of decoded arrays."""
 
@@ -148,6 +170,12 @@ class Manifest(_Frozen):
     compiled: CompiledRecord | None = Field(
         default=None, description="The LiteRT copy of the endpoints, when the export made one."
     )
+    neighbor_indexes: tuple[NeighborIndexRecord, ...] = Field(
+        default=(), description="Splits embedded for nearest-neighbour search."
+    )
+
+    def neighbor_index(self, dataset: str) -> NeighborIndexRecord | None:
+        return next((i for i in self.neighbor_indexes if i.dataset == dataset), None)
 
     @field_validator("created_at")
     @classmethod

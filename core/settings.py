@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     max_explain_rows: int = Field(4096, gt=0)
     """Most model rows one :explain request may cost: inputs x (path points, noisy copies
     or occluded patches). 413 above, naming the count."""
+    max_neighbor_queries: int = Field(256, gt=0)
+    """Most inputs in one :neighbors request (each is scored against a whole split)."""
     default_top_k: int = Field(3, ge=1)
     """top-k returned by predict unless asked."""
     max_in_flight: int = Field(256, gt=0)

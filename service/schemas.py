@@ -48,8 +48,8 @@ class InterpolateRequest(_Strict):
     )
 
 
-class ExplainRequest(_Strict):
-    """The JSON body of ``:explain``: instances or dataset examples, and an optional baseline."""
+class InputsRequest(_Strict):
+    """A JSON body of instances or of dataset examples (``:neighbors``)."""
 
     instances: list[Any] | None = Field(
         None, description="Instances in the model's input shape and value range."
@@ -57,6 +57,11 @@ class ExplainRequest(_Strict):
     examples: list[ExampleRef] | None = Field(
         None, description="Dataset examples, e.g. [{'dataset': 'mnist-test', 'index': 1}]."
     )
+
+
+class ExplainRequest(InputsRequest):
+    """The JSON body of ``:explain``: instances or dataset examples, and an optional baseline."""
+
     baseline: ExampleRef | InlineInstance | None = Field(
         None,
         description="The path's start (integrated gradients) or the occluding values; "

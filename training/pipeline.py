@@ -20,10 +20,11 @@ import tensorflow as tf
 from sqlalchemy import Engine
 
 from core import datasets
+from core.datasets.loading import DEFAULT_SEED
 from core.db import store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import evaluate
+from training import evaluate, neighbors
 from training.export import export_network
 from training.networks import to_model
 from training.recipes import Fit, ModelSpec, SweepPoint, WidthSweep
@@ -274,6 +275,7 @@ def run_model(
     if existing and not force:
         version = existing[-1]
         if store.has_evaluation(engine, spec.name, version, "test"):
+            _ensure_indexes(spec, version_dir(models_dir, spec.name, version), cache)
             return Outcome(spec, version, "skipped", 0.0, _stored_accuracy(engine, spec, version))
         manifest = Manifest.read(version_dir(models_dir, spec.name, version))
         status: Status = "evaluated"
@@ -292,8 +294,21 @@ def run_model(
     items = evaluations_for(spec, manifest, path, cache, profile)
     store.save_model_version(engine, manifest)
     store.save_evaluations(engine, spec.name, manifest.version, items)
+    _ensure_indexes(spec, path, cache)
     accuracy = next(i.data["accuracy"] for i in items if i.kind == "test")
     return Outcome(spec, manifest.version, status, time.perf_counter() - started, accuracy)
+
+
+def _ensure_indexes(spec: ModelSpec, path: Path, cache: DataCache) -> None:
+    """Nearest-neighbour indexes for a version that lacks them (``training.neighbors``):
+    new versions get them here, and versions exported before are indexed in place."""
+    if not neighbors.has_indexes(Manifest.read(path)):
+        # Indexes are numbered as the service's dataset references are: the default split.
+        same = cache.seed == DEFAULT_SEED
+        data = (
+            cache.get(spec.dataset) if same else datasets.load_dataset(spec.dataset, cache.data_dir)
+        )
+        neighbors.add_indexes(path, data, relabel=labels_for(spec))
 
 
 def _stored_accuracy(engine: Engine, spec: ModelSpec, version: int) -> float | None:

@@ -33,7 +33,7 @@ from core.settings import Settings
 from core.training_status import read_status
 from service import codecs
 from service.codecs.validate import check_batch_size
-from service.dataplane import explanations
+from service.dataplane import explanations, nearest
 from service.dataplane import inference_v2 as v2
 from service.dataplane.datasets import dataset_example, dataset_examples
 from service.dataplane.evaluations import EvaluationReader
@@ -41,11 +41,17 @@ from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payloa
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import dense_kernel
 from service.errors import InvalidInput, UnknownLayer
-from service.explain.options import ExplainOptions
+from service.explain.options import ExplainOptions, NeighborOptions
 from service.lifecycle import Lifecycle
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
-from service.schemas import ExampleRef, ExplainRequest, InlineInstance, InterpolateRequest
+from service.schemas import (
+    ExampleRef,
+    ExplainRequest,
+    InlineInstance,
+    InputsRequest,
+    InterpolateRequest,
+)
 from service.telemetry import Telemetry
 
 T = TypeVar("T")
@@ -333,7 +339,24 @@ class DataPlane:
             baseline = await self._one_input(loaded, "baseline", request.baseline, uploads)
         return await explanations.explain(self, loaded, x, options, baseline)
 
-    async def _explain_inputs(self, loaded: LoadedModel, request: ExplainRequest) -> np.ndarray:
+    async def neighbors(
+        self,
+        name: str,
+        version: int | None,
+        options: NeighborOptions,
+        *,
+        payload: Payload | None = None,
+        request: InputsRequest | None = None,
+    ) -> dict[str, Any]:
+        """The k nearest examples of a split for each input (``service.dataplane.nearest``)."""
+        loaded = self.model(name, version)
+        if payload is not None:
+            x = await self.decode(loaded, payload, scale="raw", fit="auto")
+        else:
+            x = await self._explain_inputs(loaded, request or InputsRequest())
+        return await nearest.neighbors(self, loaded, x, options)
+
+    async def _explain_inputs(self, loaded: LoadedModel, request: InputsRequest) -> np.ndarray:
         if (request.instances is None) == (request.examples is None):
             raise InvalidInput(
                 'send the inputs as "instances": [...] or as "examples": '

@@ -11,6 +11,7 @@ from service.errors import InvalidInput, PayloadTooLarge, UnknownLayer
 from service.explain.baselines import BaselineName
 from service.explain.gradients import Target
 from service.explain.methods import Rule, occlusion_rows, path_rows
+from service.explain.neighbors import Metric
 
 Method = Literal["integrated-gradients", "saliency", "smoothgrad", "occlusion"]
 #: Methods that compare the input with a baseline.
@@ -20,6 +21,8 @@ BASELINE_METHODS = frozenset({"integrated-gradients", "occlusion"})
 #: Largest occlusion patch and stride, and smoothgrad noise share, accepted.
 MAX_PATCH = 64
 MAX_NOISE = 10.0
+#: Most neighbours one input may ask for.
+MAX_NEIGHBORS = 100
 
 
 class ExplainOptions(BaseModel):
@@ -117,3 +120,20 @@ def check_rows(n_inputs: int, per_input: int, *, max_rows: int) -> None:
             f"at most {max_rows} per request: send fewer inputs, steps or samples, or a "
             "larger stride"
         )
+
+
+class NeighborOptions(BaseModel):
+    """``:neighbors``' query parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    k: int = Field(8, ge=1, le=MAX_NEIGHBORS, description="Neighbours per input.")
+    dataset: str | None = Field(
+        None,
+        max_length=64,
+        description="The split searched, e.g. mnist-train; default the model's train split.",
+    )
+    space: Literal["embedding", "pixel"] = Field(
+        "embedding", description="Compare the model's embeddings or the raw inputs."
+    )
+    metric: Metric = Field("euclidean", description="euclidean or cosine distance.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.openapi import body_schema
-from service.schemas import ExplainRequest, HeadRequest, InterpolateRequest
+from service.schemas import ExplainRequest, HeadRequest, InputsRequest, InterpolateRequest
 
 _BLANK_28 = [[0] * 28 for _ in range(28)]
 
@@ -160,3 +160,20 @@ EXPLAIN_BODY["requestBody"]["content"]["multipart/form-data"] = {
 EXPLAIN_BODY["requestBody"]["content"]["application/x-npy"] = INSTANCES_BODY["requestBody"][
     "content"
 ]["application/x-npy"]
+
+NEIGHBORS_BODY = _json_body(
+    body_schema(InputsRequest),
+    {
+        "example": {
+            "summary": "The training images nearest MNIST test image 1",
+            "value": {"examples": [{"dataset": "mnist-test", "index": 1}]},
+        },
+        "xor": {"summary": "One XOR point", "value": {"instances": [[0.9, 0.1]]}},
+    },
+)
+NEIGHBORS_BODY["requestBody"]["content"].update(
+    {
+        key: INSTANCES_BODY["requestBody"]["content"][key]
+        for key in ("multipart/form-data", "application/x-npy")
+    }
+)

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.manifest import Manifest
 from service.explain.gradients import Gradients
+from service.explain.neighbors import IndexShelf
 from service.runtime.runners import Runner
 
 
@@ -26,6 +27,8 @@ class LoadedModel:
     """Dense layer name -> kernel (inputs x units), read once from the SavedModel variables."""
     gradients: Gradients = field(repr=False)
     """Class-score gradients from the SavedModel (``:explain``), traced on first use."""
+    neighbor_indexes: IndexShelf = field(repr=False)
+    """The version's nearest-neighbour indexes (``:neighbors``), mapped on first use."""
 
     @property
     def name(self) -> str:

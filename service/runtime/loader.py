@@ -30,6 +30,7 @@ from core.manifest import (
 )
 from core.settings import Settings
 from service.explain.gradients import Gradients
+from service.explain.neighbors import IndexShelf
 from service.resources import intra_op_threads
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
@@ -162,4 +163,5 @@ def load_version(
         runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_dense_kernels(saved_model)),
         gradients=Gradients(saved_model),
+        neighbor_indexes=IndexShelf(directory, manifest.neighbor_indexes),
     )

@@ -1,0 +1,86 @@
+"""``:neighbors`` at the tensor level: embed the inputs, search a version's index, vote.
+
+The inputs' embeddings come from the ``embed`` runner (batched like any request); the search
+runs in the thread pool, chunked so a request never builds more than one block of
+(queries x split rows) distances at a time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.manifest import PROBABILITIES_LAYER
+from service.errors import DatasetNotFound, InvalidInput, ModelNotReady, PayloadTooLarge
+from service.explain.neighbors import CorruptIndex, NeighborIndex, search, split_pixels, vote
+from service.explain.options import NeighborOptions
+from service.runtime import LoadedModel
+
+if TYPE_CHECKING:
+    from service.dataplane.plane import DataPlane
+
+
+async def neighbors(
+    plane: DataPlane, loaded: LoadedModel, x: np.ndarray, options: NeighborOptions
+) -> dict[str, Any]:
+    manifest = loaded.manifest
+    limit = plane.settings.max_neighbor_queries
+    if len(x) > limit:
+        raise PayloadTooLarge(f"{len(x)} inputs sent; at most {limit} per :neighbors request")
+    dataset = options.dataset or f"{manifest.dataset.name}-train"
+    shelf = loaded.neighbor_indexes
+    if dataset not in shelf.datasets:
+        offered = ", ".join(shelf.datasets) or "none (run `layerlens-train train` to add them)"
+        raise DatasetNotFound(
+            f"model {loaded.name!r} v{loaded.version} has no neighbour index of {dataset!r}; "
+            f"indexed: {offered}"
+        )
+    try:
+        index: NeighborIndex = await plane.in_thread(shelf.get, dataset)
+    except (CorruptIndex, OSError) as exc:
+        raise ModelNotReady(
+            f"the neighbour index of {dataset!r} for {loaded.name!r} v{loaded.version} "
+            f"cannot be read: {exc}"
+        ) from None
+
+    layer = manifest.embedding_layer
+    wanted = [PROBABILITIES_LAYER] if options.space == "pixel" else [PROBABILITIES_LAYER, layer]
+    outputs = await plane.run_outputs(loaded, x, wanted)
+    predicted = outputs[PROBABILITIES_LAYER].argmax(axis=1)
+    if options.space == "embedding":
+        queries, rows, norms = outputs[layer], index.vectors, index.squared_norms
+    else:
+        pixels = await plane.in_thread(split_pixels, dataset, plane.settings.data_dir)
+        if pixels.shape[1:] != tuple(manifest.input.shape):
+            raise InvalidInput(f"{dataset} inputs have another shape than the model's")
+        queries, rows, norms = x, pixels, None
+    found, distances = await plane.in_thread(
+        lambda: search(queries, rows, norms, k=options.k, metric=options.metric)
+    )
+    names = manifest.class_names
+    results = []
+    for guess, where, far in zip(predicted.tolist(), found, distances, strict=True):
+        labels = index.labels[where]
+        winner, share = vote(labels, len(names))
+        results.append(
+            {
+                "predicted": guess,
+                "predicted_label": names[guess],
+                "neighbors": [
+                    {"index": int(i), "class_id": int(c), "label": names[c], "distance": float(d)}
+                    for i, c, d in zip(where, labels, far, strict=True)
+                ],
+                "vote": {"class_id": winner, "label": names[winner], "share": share},
+                "agrees": winner == guess,
+            }
+        )
+    return {
+        "model": loaded.name,
+        "version": loaded.version,
+        "dataset": dataset,
+        "space": options.space,
+        "metric": options.metric,
+        "k": options.k,
+        "results": results,
+    }

@@ -1,0 +1,136 @@
+"""``:neighbors`` on the live server, checked against the model's own embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from core.manifest import NeighborIndexRecord, neighbor_index_paths
+from service.explain.neighbors import CorruptIndex, NeighborIndex, search
+from tests.service.helpers import assert_error, encode_npy, mnist_example
+
+TEST_1 = {"examples": [{"dataset": "mnist-test", "index": 1}]}
+
+
+def neighbors(http: httpx.Client, model: str, query: str = "", **request: Any) -> dict[str, Any]:
+    response = http.post(f"/v1/models/{model}:neighbors?{query}", **request)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("space", ["embedding", "pixel"])
+def test_an_example_is_its_own_nearest_neighbour(http: httpx.Client, space: str) -> None:
+    body = neighbors(http, "digits", f"dataset=mnist-test&k=3&space={space}", json=TEST_1)
+    (result,) = body["results"]
+    first = result["neighbors"][0]
+    _image, label = mnist_example(http, 1)
+    assert (first["index"], first["class_id"]) == (1, label)
+    assert first["distance"] == pytest.approx(0.0, abs=1e-3)
+    distances = [n["distance"] for n in result["neighbors"]]
+    assert distances == sorted(distances) and len(distances) == 3
+
+
+def test_distances_are_those_of_the_served_embeddings(http: httpx.Client) -> None:
+    body = neighbors(http, "digits", "k=5", json=TEST_1)
+    assert body["dataset"] == "mnist-train" and body["space"] == "embedding"
+    found = body["results"][0]["neighbors"]
+    image, _label = mnist_example(http, 1)
+    train = [http.get(f"/v1/datasets/mnist-train/{n['index']}").json() for n in found]
+    assert [t["label"] for t in train] == [n["class_id"] for n in found]
+    embedded = http.post(
+        "/v1/models/digits:embed", json={"instances": [image, *(t["instance"] for t in train)]}
+    ).json()["embeddings"]
+    query, others = np.asarray(embedded[0]), np.asarray(embedded[1:])
+    np.testing.assert_allclose(
+        [n["distance"] for n in found], np.linalg.norm(others - query, axis=1), rtol=1e-3
+    )
+    # and nothing in a sample of the split is nearer than the fifth neighbour
+    sample = http.get("/v1/datasets/mnist-train?start=0&num=500").json()["instances"]
+    sample_embedded = np.asarray(
+        http.post("/v1/models/digits:embed", json={"instances": sample}).json()["embeddings"]
+    )
+    assert np.linalg.norm(sample_embedded - query, axis=1).min() >= found[-1]["distance"] - 1e-3
+
+
+def test_the_vote_and_its_agreement_with_the_prediction(http: httpx.Client) -> None:
+    body = neighbors(http, "digits", "k=7&metric=cosine", json=TEST_1)
+    result = body["results"][0]
+    labels = [n["class_id"] for n in result["neighbors"]]
+    counts = np.bincount(labels, minlength=10)
+    assert result["vote"]["class_id"] == int(counts.argmax())
+    assert result["vote"]["share"] == pytest.approx(counts.max() / 7)
+    assert result["agrees"] == (result["vote"]["class_id"] == result["predicted"])
+    assert all(0 <= n["distance"] <= 2 for n in result["neighbors"])
+
+
+def test_uploads_and_npy_are_searched_like_examples(http: httpx.Client) -> None:
+    image, _label = mnist_example(http, 1)
+    by_npy = neighbors(
+        http, "digits", "k=4",
+        content=encode_npy(np.asarray([image], dtype=np.float32)),
+        headers={"content-type": "application/x-npy"},
+    )  # fmt: skip
+    by_example = neighbors(http, "digits", "k=4", json=TEST_1)
+    assert by_npy["results"] == by_example["results"]
+
+
+def test_limits_and_mistakes_are_named_4xx(http: httpx.Client, live_server: Any) -> None:
+    url = "/v1/models/digits:neighbors"
+    assert_error(http.post(f"{url}?dataset=fashion-mnist-train", json=TEST_1), 404, "index")
+    assert_error(http.post(f"{url}?dataset=../../etc", json=TEST_1), 404, "index")
+    assert_error(http.post(f"{url}?k=0", json=TEST_1), 400, "k")
+    assert_error(http.post(f"{url}?metric=manhattan", json=TEST_1), 400, "metric")
+    cap = live_server.settings.max_neighbor_queries
+    many = {"instances": [[[0] * 28] * 28] * (cap + 1)}
+    assert_error(http.post(url, json=many), 413, str(cap))
+
+
+def _index_files(tmp_path: Path) -> NeighborIndexRecord:
+    import hashlib
+
+    vectors = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    labels = np.arange(50, dtype=np.uint8) % 3
+    paths = neighbor_index_paths(tmp_path, "mnist-test")
+    paths[0].parent.mkdir(parents=True)
+    digests = []
+    for path, array in zip(paths, (vectors, labels), strict=True):
+        np.save(path, array, allow_pickle=False)
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    return NeighborIndexRecord(
+        dataset="mnist-test", layer="embedding", rows=50, width=4,
+        sha256=digests[0], labels_sha256=digests[1],
+    )  # fmt: skip
+
+
+def test_an_index_that_does_not_match_its_checksum_is_refused(tmp_path: Path) -> None:
+    record = _index_files(tmp_path)
+    index = NeighborIndex.open(tmp_path, record)
+    assert isinstance(index.vectors, np.memmap) and not index.vectors.flags.writeable
+    vectors_path, _labels = neighbor_index_paths(tmp_path, "mnist-test")
+    data = bytearray(vectors_path.read_bytes())
+    data[-1] ^= 0xFF
+    vectors_path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndex, match="checksum"):
+        NeighborIndex.open(tmp_path, record)
+
+
+def test_search_is_exact_against_brute_force() -> None:
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(10_000, 16)).astype(np.float32)  # > one row chunk
+    queries = rng.normal(size=(300, 16)).astype(np.float32)  # > one query chunk
+    norms = np.einsum("ij,ij->i", rows, rows)
+    found, distances = search(queries, rows, norms, k=5, metric="euclidean")
+    q64, r64 = queries.astype(np.float64), rows.astype(np.float64)
+    brute = np.sqrt(
+        np.maximum((q64**2).sum(1)[:, None] - 2 * q64 @ r64.T + (r64**2).sum(1)[None, :], 0)
+    )
+    np.testing.assert_array_equal(found, np.argsort(brute, axis=1)[:, :5])
+    np.testing.assert_allclose(distances, np.sort(brute, axis=1)[:, :5], rtol=1e-4, atol=1e-4)
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    cos_found, _ = search(queries, rows, norms, k=3, metric="cosine")
+    cosines = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ unit.T
+    np.testing.assert_array_equal(cos_found, np.argsort(-cosines, axis=1)[:, :3])

@@ -44,6 +44,8 @@ async def neighbors(
             f"cannot be read: {exc}"
         ) from None
 
+    if options.k > index.record.rows:
+        raise InvalidInput(f"k is {options.k} but {dataset} has only {index.record.rows} examples")
     layer = manifest.embedding_layer
     wanted = [PROBABILITIES_LAYER] if options.space == "pixel" else [PROBABILITIES_LAYER, layer]
     outputs = await plane.run_outputs(loaded, x, wanted)

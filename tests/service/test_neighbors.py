@@ -11,7 +11,7 @@ import pytest
 
 from core.manifest import NeighborIndexRecord, neighbor_index_paths
 from service.explain.neighbors import CorruptIndex, NeighborIndex, search
-from tests.service.helpers import assert_error, encode_npy, mnist_example
+from tests.service.helpers import assert_error, encode_npy, image_bytes, mnist_example
 
 TEST_1 = {"examples": [{"dataset": "mnist-test", "index": 1}]}
 
@@ -22,13 +22,23 @@ def neighbors(http: httpx.Client, model: str, query: str = "", **request: Any) -
     return response.json()
 
 
-@pytest.mark.parametrize("space", ["embedding", "pixel"])
-def test_an_example_is_its_own_nearest_neighbour(http: httpx.Client, space: str) -> None:
-    body = neighbors(http, "digits", f"dataset=mnist-test&k=3&space={space}", json=TEST_1)
+@pytest.mark.parametrize(
+    ("split", "index", "space"),
+    [("test", 1, "embedding"), ("test", 1, "pixel"), ("train", 7, "embedding"),
+     ("train", 49_999, "pixel")],
+)  # fmt: skip
+def test_an_example_is_its_own_nearest_neighbour(
+    http: httpx.Client, split: str, index: int, space: str
+) -> None:
+    ref = f"mnist-{split}"
+    body = neighbors(
+        http, "digits", f"dataset={ref}&k=3&space={space}",
+        json={"examples": [{"dataset": ref, "index": index}]},
+    )  # fmt: skip
     (result,) = body["results"]
     first = result["neighbors"][0]
-    _image, label = mnist_example(http, 1)
-    assert (first["index"], first["class_id"]) == (1, label)
+    label = http.get(f"/v1/datasets/{ref}/{index}").json()["label"]
+    assert (first["index"], first["class_id"]) == (index, label)
     assert first["distance"] == pytest.approx(0.0, abs=1e-3)
     distances = [n["distance"] for n in result["neighbors"]]
     assert distances == sorted(distances) and len(distances) == 3
@@ -67,15 +77,20 @@ def test_the_vote_and_its_agreement_with_the_prediction(http: httpx.Client) -> N
     assert all(0 <= n["distance"] <= 2 for n in result["neighbors"])
 
 
-def test_uploads_and_npy_are_searched_like_examples(http: httpx.Client) -> None:
+def test_json_uploads_and_npy_are_searched_like_examples(http: httpx.Client) -> None:
     image, _label = mnist_example(http, 1)
+    pixels = np.asarray([image], dtype=np.float32)
+    by_example = neighbors(http, "digits", "k=4", json=TEST_1)
+    by_json = neighbors(http, "digits", "k=4", json={"instances": [image]})
     by_npy = neighbors(
         http, "digits", "k=4",
-        content=encode_npy(np.asarray([image], dtype=np.float32)),
-        headers={"content-type": "application/x-npy"},
+        content=encode_npy(pixels), headers={"content-type": "application/x-npy"},
     )  # fmt: skip
-    by_example = neighbors(http, "digits", "k=4", json=TEST_1)
-    assert by_npy["results"] == by_example["results"]
+    by_png = neighbors(
+        http, "digits", "k=4", files={"files": ("one.png", image_bytes(pixels[0]), "image/png")}
+    )
+    for other in (by_json, by_npy, by_png):
+        assert other["results"] == by_example["results"]
 
 
 def test_limits_and_mistakes_are_named_4xx(http: httpx.Client, live_server: Any) -> None:
@@ -84,6 +99,9 @@ def test_limits_and_mistakes_are_named_4xx(http: httpx.Client, live_server: Any)
     assert_error(http.post(f"{url}?dataset=../../etc", json=TEST_1), 404, "index")
     assert_error(http.post(f"{url}?k=0", json=TEST_1), 400, "k")
     assert_error(http.post(f"{url}?metric=manhattan", json=TEST_1), 400, "metric")
+    # xor-test holds 160 examples: k=161 is more than the split (and than the cap of 100)
+    xor = http.post("/v1/models/xor:neighbors?dataset=xor-test&k=161", json={"instances": [[0, 1]]})
+    assert_error(xor, 400, "k")
     cap = live_server.settings.max_neighbor_queries
     many = {"instances": [[[0] * 28] * 28] * (cap + 1)}
     assert_error(http.post(url, json=many), 413, str(cap))

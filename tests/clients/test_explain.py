@@ -1,0 +1,284 @@
+"""`Client.explain` and `layerlens explain` (docs/explain.md): the requests and the reading
+of answers through httpx.MockTransport, the figure, and the real service on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from clients import (
+    AsyncClient,
+    Client,
+    DatasetRef,
+    ExplainResult,
+    InputError,
+    PayloadTooLargeError,
+    ResponseError,
+)
+
+SHAPE = (28, 28)
+DIGITS = {
+    "name": "digits",
+    "version": 2,
+    "versions": [1, 2],
+    "class_names": [str(d) for d in range(10)],
+    "input": {"kind": "image", "shape": list(SHAPE), "value_range": [0.0, 255.0]},
+}
+
+
+def png_bytes(value: int = 200) -> bytes:
+    buffer = io.BytesIO()
+    image = np.zeros(SHAPE, dtype=np.uint8)
+    image[6:22, 12:16] = value
+    Image.fromarray(image, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class FakeService:
+    """Answers ``:explain`` as docs/explain.md describes (made-up numbers, the documented
+    fields per method), the digits manifest and dataset examples; records every request.
+    Each explanation's ``predicted`` counts up across requests, so order can be checked."""
+
+    def __init__(self, status: int = 200, error: dict[str, Any] | None = None) -> None:
+        self.seen: list[httpx.Request] = []
+        self.answered = 0
+        self.status, self.error = status, error
+        self.rng = np.random.default_rng(0)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        if request.method == "GET" and request.url.path.startswith("/v1/datasets/"):
+            index = int(request.url.path.rsplit("/", 1)[1])
+            instance = np.asarray(Image.open(io.BytesIO(png_bytes())), dtype=float)
+            body = {"dataset": "mnist-test", "index": index, "label": 1, "instance": instance}
+            return httpx.Response(200, json={**body, "instance": instance.tolist()})
+        if request.method == "GET":
+            return httpx.Response(200, json=DIGITS)
+        if self.status != 200:
+            return httpx.Response(self.status, json=self.error)
+        return httpx.Response(200, json=self.answer(request))
+
+    def inputs(self, request: httpx.Request) -> int:
+        if request.headers["content-type"].startswith("multipart/form-data"):
+            return request.read().count(b'name="files"')
+        body = json.loads(request.read())
+        return len(body.get("examples") or body.get("instances"))
+
+    def answer(self, request: httpx.Request) -> dict[str, Any]:
+        params = request.url.params
+        method = params.get("method", "integrated-gradients")
+        steps = int(params.get("steps", 50))
+        custom = b'"baseline"' in request.read() or b'name="baseline"' in request.read()
+        items = []
+        for _ in range(self.inputs(request)):
+            attributions = self.rng.normal(0, 0.01, SHAPE)
+            item: dict[str, Any] = {
+                "target": 1, "target_class": "1", "predicted": self.answered,
+                "value": 0.9, "attributions": attributions.tolist(),
+            }  # fmt: skip
+            if method == "integrated-gradients":
+                alphas = np.linspace(0, 1, steps + 1)
+                gap = abs(attributions.sum() - (0.9 - 0.1))
+                item.update(
+                    baseline_value=0.1,
+                    completeness_gap=gap,
+                    path={"alphas": alphas.tolist(), "values": (0.1 + 0.8 * alphas).tolist()},
+                )
+            elif method == "occlusion":
+                item["baseline_value"] = 0.1
+            items.append(item)
+            self.answered += 1
+        uses_baseline = method in ("integrated-gradients", "occlusion")
+        named = "input" if custom else params.get("baseline", "black")
+        return {
+            "model": "digits", "version": 2, "method": method,
+            "output": params.get("output", "probability"), "layer": params.get("layer"),
+            "baseline": named if uses_baseline else None, "explanations": items,
+        }  # fmt: skip
+
+
+def client_for(service: FakeService) -> Client:
+    return Client("http://layerlens.test", transport=httpx.MockTransport(service), backoff_s=0.0)
+
+
+def posts(service: FakeService) -> list[httpx.Request]:
+    return [r for r in service.seen if r.method == "POST"]
+
+
+def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        result = client.explain("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], steps=64)
+    (request,) = service.seen
+    assert (request.method, request.url.path) == ("POST", "/v1/models/digits:explain")
+    assert dict(request.url.params) == {
+        "method": "integrated-gradients", "output": "probability", "steps": "64",
+    }  # fmt: skip
+    assert json.loads(request.read()) == {
+        "examples": [{"dataset": "mnist-test", "index": 1}, {"dataset": "mnist-test", "index": 2}]
+    }
+    assert isinstance(result, ExplainResult) and len(result) == 2
+    assert (result.model, result.version, result.method) == ("digits", 2, "integrated-gradients")
+    assert (result.output, result.layer, result.baseline) == ("probability", None, "black")
+    first = result[0]
+    assert first.attributions.shape == SHAPE and first.attributions.dtype == np.float32
+    assert (first.target, first.target_class, first.predicted) == (1, "1", 0)
+    assert (first.value, first.baseline_value) == pytest.approx((0.9, 0.1))
+    assert first.completeness_gap == pytest.approx(abs(first.total - 0.8), abs=1e-4)
+    assert first.path is not None
+    np.testing.assert_allclose(first.path.alphas, np.linspace(0, 1, 65), atol=1e-6)
+    assert first.path.values.shape == (65,)
+    assert result.attributions.shape == (2, *SHAPE)
+    assert result.targets.tolist() == [1, 1]
+
+
+def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        client.explain(
+            "digits", "mnist-test:1", version=1, method="occlusion", target="7",
+            output="logit", baseline="mean", patch=7, stride=7,
+        )  # fmt: skip
+        client.explain(
+            "digits", "mnist-test:1", method="smoothgrad", target=3, samples=8, noise=0.2, seed=5
+        )
+        client.explain("digits", "mnist-test:1", layer="embedding", steps=10, rule="gauss-legendre")
+    occlusion, smoothgrad, layer = (dict(r.url.params) for r in service.seen)
+    assert service.seen[0].url.path == "/v1/models/digits/versions/1:explain"
+    assert occlusion == {
+        "method": "occlusion", "target": "7", "output": "logit", "baseline": "mean",
+        "patch": "7", "stride": "7",
+    }  # fmt: skip
+    assert smoothgrad == {
+        "method": "smoothgrad", "target": "3", "output": "probability", "samples": "8",
+        "noise": "0.2", "seed": "5",
+    }  # fmt: skip
+    assert layer == {
+        "method": "integrated-gradients", "output": "probability", "layer": "embedding",
+        "steps": "10", "rule": "gauss-legendre",
+    }  # fmt: skip
+
+
+def test_methods_without_a_path_leave_those_fields_none() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        saliency = client.explain("digits", "mnist-test:1", method="saliency")[0]
+        occlusion = client.explain("digits", "mnist-test:1", method="occlusion")[0]
+    assert (saliency.baseline_value, saliency.completeness_gap, saliency.path) == (None,) * 3
+    assert saliency.attributions.shape == SHAPE
+    assert occlusion.baseline_value == pytest.approx(0.1)
+    assert (occlusion.completeness_gap, occlusion.path) == (None, None)
+
+
+def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
+    service = FakeService()
+    inputs = [
+        png_bytes(), Image.open(io.BytesIO(png_bytes(90))), "mnist-test:3",
+        np.zeros((2, *SHAPE)), np.zeros(784).tolist(), "mnist-test:4",
+    ]  # fmt: skip
+    with client_for(service) as client:
+        result = client.explain("digits", inputs)
+    kinds = [
+        (r.method, r.headers.get("content-type", "").split(";")[0], service.inputs(r))
+        if r.method == "POST" else (r.method, r.url.path, 0)
+        for r in service.seen
+    ]  # fmt: skip
+    assert kinds == [
+        ("POST", "multipart/form-data", 2),
+        ("POST", "application/json", 1),
+        ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
+        ("POST", "application/json", 3),
+        ("POST", "application/json", 1),
+    ]
+    assert json.loads(service.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
+    assert [e.predicted for e in result] == list(range(7))
+    assert len(result.raw) == 7 and result.to_json()["explanations"] == result.raw
+
+
+def test_a_baseline_is_a_name_in_the_query_or_an_input_in_the_body(tmp_path: Path) -> None:
+    service = FakeService()
+    image = tmp_path / "baseline.png"
+    image.write_bytes(png_bytes(30))
+    with client_for(service) as client:
+        client.explain("digits", "mnist-test:1", baseline="noise", seed=3)
+        by_ref = client.explain("digits", "mnist-test:1", baseline="mnist-test:0")
+        client.explain("digits", np.ones(SHAPE), baseline=np.zeros(SHAPE))
+        client.explain("digits", png_bytes(), baseline=image)
+    named, ref, numbers, upload = posts(service)
+    assert named.url.params["baseline"] == "noise" and b"baseline" not in named.read()
+    assert "baseline" not in ref.url.params
+    assert json.loads(ref.read())["baseline"] == {"dataset": "mnist-test", "index": 0}
+    assert by_ref.baseline == "input"
+    assert json.loads(numbers.read())["baseline"] == {"instance": np.zeros(SHAPE).tolist()}
+    content = upload.read()
+    assert content.count(b'name="files"') == 1
+    assert b'name="baseline"; filename="baseline.png"' in content
+
+
+def test_a_baseline_the_body_cannot_carry_fails_before_sending(tmp_path: Path) -> None:
+    service = FakeService()
+    image = tmp_path / "b.png"
+    image.write_bytes(png_bytes())
+    with client_for(service) as client:
+        with pytest.raises(InputError, match="image files as the inputs"):
+            client.explain("digits", "mnist-test:1", baseline=image)
+        with pytest.raises(InputError, match="baseline as an image"):
+            client.explain("digits", png_bytes(), baseline="mnist-test:0")
+        with pytest.raises(InputError, match="black, blur, mean, noise"):
+            client.explain("digits", "mnist-test:1", baseline="blak")
+        with pytest.raises(InputError, match="baseline is not usable"):
+            client.explain("digits", "mnist-test:1", baseline={"x": 1})
+    assert service.seen == []
+
+
+def test_an_answer_missing_a_field_names_it_and_413_keeps_the_servers_words() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        item = {"target": 1, "target_class": "1", "predicted": 1, "attributions": [0.0]}
+        return httpx.Response(200, json={"model": "digits", "explanations": [item]})
+
+    transport = httpx.MockTransport(broken)
+    with (
+        Client("http://layerlens.test", transport=transport) as client,
+        pytest.raises(ResponseError, match="'value'"),
+    ):
+        client.explain("digits", "mnist-test:1")
+    message = "this explanation costs 5100 model rows (100 input(s) x 51); at most 4096"
+    service = FakeService(413, {"error": message, "code": "payload_too_large"})
+    with client_for(service) as client, pytest.raises(PayloadTooLargeError) as info:
+        client.explain("digits", [f"mnist-test:{i}" for i in range(100)])
+    assert info.value.message == message and len(service.seen) == 1
+
+
+def test_the_async_client_sends_the_same_request() -> None:
+    service = FakeService()
+
+    async def scenario() -> ExplainResult:
+        transport = httpx.MockTransport(service)
+        async with AsyncClient("http://layerlens.test", transport=transport) as client:
+            return await client.explain("digits", "mnist-test:1", steps=8, target=2)
+
+    result = asyncio.run(scenario())
+    assert dict(service.seen[0].url.params) == {
+        "method": "integrated-gradients", "target": "2", "output": "probability", "steps": "8",
+    }  # fmt: skip
+    assert result[0].path is not None and len(result[0].path.alphas) == 9
+
+
+def test_top_lists_the_largest_magnitudes_with_their_index() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        item = client.explain("digits", "mnist-test:1")[0]
+    top = item.top(4)
+    flat = np.abs(item.attributions).ravel()
+    assert [abs(v) for _, v in top] == pytest.approx(sorted(flat, reverse=True)[:4])
+    for index, value in top:
+        assert len(index) == 2 and item.attributions[index] == pytest.approx(value)
+    assert item.total == pytest.approx(float(item.attributions.sum()), abs=1e-5)

@@ -23,6 +23,8 @@ from clients import (
     PayloadTooLargeError,
     ResponseError,
 )
+from clients.plots.explanation import figure_size, plot_explanation
+from tests.clients.helpers import assert_png
 
 SHAPE = (28, 28)
 DIGITS = {
@@ -282,3 +284,28 @@ def test_top_lists_the_largest_magnitudes_with_their_index() -> None:
     for index, value in top:
         assert len(index) == 2 and item.attributions[index] == pytest.approx(value)
     assert item.total == pytest.approx(float(item.attributions.sum()), abs=1e-5)
+
+
+def explanation(method: str, shape: tuple[int, ...] = SHAPE, **extra: Any) -> ExplainResult:
+    service = FakeService()
+    with client_for(service) as client:
+        result = client.explain("digits", ["mnist-test:1", "mnist-test:2"], method=method, **extra)
+    if shape == SHAPE:
+        return result
+    items = [{**raw, "attributions": np.linspace(-1, 1, shape[0]).tolist()} for raw in result.raw]
+    return ExplainResult.from_json({**result.to_json(), "explanations": items, "layer": "emb"})
+
+
+def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
+    picture = np.asarray(Image.open(io.BytesIO(png_bytes())), dtype=np.float32)
+    cases = {
+        "ig.png": (explanation("integrated-gradients"), [picture, picture]),
+        "saliency.png": (explanation("saliency"), None),
+        "layer.png": (explanation("integrated-gradients", (128,)), [picture, None]),
+        "occlusion.png": (explanation("occlusion"), [None, picture]),
+    }
+    for name, (result, images) in cases.items():
+        written = plot_explanation(result, tmp_path / name, images=images, names=["a", "b"])
+        assert written == tmp_path / name and written.stat().st_size > 0
+        assert_png(written, figure_size(2))
+    assert figure_size(1)[1] < figure_size(2)[1]

@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from clients import (
     AsyncClient,
@@ -23,6 +24,7 @@ from clients import (
     PayloadTooLargeError,
     ResponseError,
 )
+from clients.cli import _common, app
 from clients.plots.explanation import figure_size, plot_explanation
 from tests.clients.helpers import assert_png
 
@@ -309,3 +311,47 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
         assert written == tmp_path / name and written.stat().st_size > 0
         assert_png(written, figure_size(2))
     assert figure_size(1)[1] < figure_size(2)[1]
+
+
+@pytest.fixture
+def mocked_cli(monkeypatch) -> FakeService:
+    """`layerlens` with its client answered by a FakeService."""
+    service = FakeService()
+    monkeypatch.setattr(_common.State, "client", lambda self: client_for(service))
+    return service
+
+
+def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path) -> None:
+    runner = CliRunner()
+    plot = tmp_path / "ig.png"
+    args = ["explain", "mnist-test:1", "--model", "digits", "--steps", "50", "--plot", str(plot)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {plot}" in result.stderr
+    assert_png(plot, figure_size(1))
+    table = result.stdout
+    assert "integrated-gradients" in table and "mnist-test:1" in table
+    assert "0.9000" in table and "0.1000" in table  # f(input), f(baseline)
+    (request,) = [r for r in mocked_cli.seen if r.method == "POST"]
+    assert request.url.params["steps"] == "50" and "samples" not in request.url.params
+    as_json = runner.invoke(app, ["explain", "mnist-test:1", "mnist-test:2", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert [e["input"] for e in body["explanations"]] == ["mnist-test:1", "mnist-test:2"]
+    assert body["method"] == "integrated-gradients"
+    assert np.asarray(body["explanations"][0]["attributions"]).shape == SHAPE
+
+
+def test_cli_plots_an_image_file_and_refuses_a_bad_baseline(
+    mocked_cli, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("two.png").write_bytes(png_bytes())
+    runner = CliRunner()
+    result = runner.invoke(app, ["explain", "two.png", "--method", "saliency", "--plot", "s.png"])
+    assert result.exit_code == 0, result.output
+    assert_png(tmp_path / "s.png", figure_size(1))
+    refused = runner.invoke(app, ["explain", "mnist-test:1", "--baseline", "blak"])
+    assert refused.exit_code == 2 and "blak" in refused.stderr
+    wrong = runner.invoke(app, ["explain", "mnist-test:1", "--method", "lime"])
+    assert wrong.exit_code == 2

@@ -116,6 +116,8 @@ def _print_table(
     result: ExplainResult, inputs: list[str], class_names: list[str], top: int
 ) -> None:
     f = "logit" if result.output == "logit" else "probability"
+    exact = any(e.completeness_gap is not None for e in result)
+    gap = "gap: |sum of attributions - (f - f(base))|; " if exact else ""
     settings = [result.method]
     if result.layer:
         settings.append(f"layer {result.layer}")
@@ -125,7 +127,7 @@ def _print_table(
         Column("input", no_wrap=True), "target", "pred.", "f", "f(base)", "gap",
         Column(f"top {top}", no_wrap=True),
         title=f"{result.model} v{result.version}: {', '.join(settings)}; f = the target's {f}",
-        caption="gap: |sum of attributions - (f - f(base))|; top: largest |attribution|",
+        caption=f"{gap}top: largest |attribution|",
     )  # fmt: skip
     for name, item in zip(inputs, result, strict=True):
         known = 0 <= item.predicted < len(class_names)

@@ -26,7 +26,7 @@ from clients import (
 )
 from clients.cli import _common, app
 from clients.plots.explanation import figure_size, plot_explanation
-from tests.clients.helpers import assert_png
+from tests.clients.helpers import assert_png, write_png
 
 SHAPE = (28, 28)
 DIGITS = {
@@ -355,3 +355,63 @@ def test_cli_plots_an_image_file_and_refuses_a_bad_baseline(
     assert refused.exit_code == 2 and "blak" in refused.stderr
     wrong = runner.invoke(app, ["explain", "mnist-test:1", "--method", "lime"])
     assert wrong.exit_code == 2
+
+
+# --- the real service -----------------------------------------------------------------
+
+
+def test_explain_live(live_server) -> None:
+    """Integrated gradients on a digits example: a map of the input's shape, complete to
+    within 0.05 at 64 steps, whose path is the pixel sweep from the black baseline."""
+    with Client(live_server.url, timeout=120.0) as client:
+        result = client.explain("digits", "mnist-test:1", steps=64)
+        prediction = client.predict("digits", "mnist-test:1")[0]
+        (item,) = result
+        assert (result.model, result.method, result.output) == (
+            "digits", "integrated-gradients", "probability",
+        )  # fmt: skip
+        assert (result.baseline, result.layer) == ("black", None)
+        assert item.attributions.shape == (28, 28)
+        assert item.target == item.predicted == prediction.class_id
+        assert item.target_class == prediction.label
+        assert item.value == pytest.approx(prediction.probability, abs=1e-4)
+        assert item.baseline_value is not None and item.completeness_gap is not None
+        assert item.completeness_gap < 0.05
+        exact = item.value - item.baseline_value
+        assert item.completeness_gap == pytest.approx(abs(item.total - exact), abs=1e-4)
+        assert item.path is not None
+        np.testing.assert_allclose(item.path.alphas, np.linspace(0, 1, 65), atol=1e-6)
+        assert item.path.values[0] == pytest.approx(item.baseline_value, abs=1e-4)
+        assert item.path.values[-1] == pytest.approx(item.value, abs=1e-4)
+        low = client.metadata("digits").value_range[0]
+        instance = client.dataset_example("mnist-test", 1).instance
+        sweep = client.interpolate(
+            "digits", instance, np.full_like(instance, low), alphas=item.path.alphas.tolist()
+        )
+        np.testing.assert_allclose(sweep.probabilities[:, item.target], item.path.values, atol=1e-4)
+
+
+def test_explain_live_methods_targets_and_the_cli(live_server, tmp_path: Path) -> None:
+    with Client(live_server.url, timeout=120.0) as client:
+        saliency = client.explain("digits", ["mnist-test:1", "mnist-test:2"], method="saliency")
+        assert saliency.attributions.shape == (2, 28, 28)
+        assert float(saliency.attributions.min()) >= 0.0  # gradient magnitudes
+        other = client.explain("digits", "mnist-test:1", target="3", output="logit", steps=16)
+        assert (other[0].target, other[0].target_class, other.output) == (3, "3", "logit")
+        layer = client.explain("digits", "mnist-test:1", layer="embedding", steps=32)
+        assert layer.layer == "embedding" and layer[0].attributions.shape == (128,)
+        png = write_png(client, tmp_path / "two.png", "mnist-test:1")
+        uploaded = client.explain("digits", [png, "mnist-test:1"], steps=16)
+        np.testing.assert_allclose(uploaded[0].attributions, uploaded[1].attributions, atol=1e-5)
+        given = client.explain("digits", "mnist-test:1", baseline="mnist-test:2", steps=16)
+        start = client.predict("digits", "mnist-test:2")[0].probabilities[given[0].target]
+        assert given.baseline == "input"
+        assert given[0].baseline_value == pytest.approx(float(start), abs=1e-4)
+    plot = tmp_path / "ig.png"
+    runner = CliRunner()
+    args = ["--url", live_server.url, "explain", "mnist-test:1", "--model", "digits",
+            "--method", "integrated-gradients", "--steps", "50", "--plot", str(plot)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "mnist-test:1" in result.stdout
+    assert_png(plot, figure_size(1))

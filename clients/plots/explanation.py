@@ -31,7 +31,7 @@ def figure_size(count: int) -> tuple[int, int]:
 
 
 def _as_picture(values: np.ndarray) -> np.ndarray:
-    """(H, W) to draw: channels of a colour input are summed (or kept for the input)."""
+    """(H, W) to draw as a map: the channels of a colour input summed."""
     return values.sum(axis=-1) if values.ndim == 3 else values
 
 

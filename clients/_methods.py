@@ -31,15 +31,18 @@ from clients._http import (
 )
 from clients.inputs import Fit, Scale
 from clients.ops import embedding_map as embedding_map_op
+from clients.ops import explain as explain_op
 from clients.ops import interpolate as interpolate_op
 from clients.ops import v1, v2
 from clients.ops._batches import Op
+from clients.ops.explain import Method, Output, Rule
 from clients.ops.interpolate import Space
 from clients.results import (
     DatasetExample,
     DatasetExamples,
     EmbeddingMap,
     Embeddings,
+    ExplainResult,
     InferResult,
     Interpolation,
     Metrics,
@@ -219,6 +222,39 @@ class BaseClient(Generic[TransportT]):
         return interpolate_op.interpolate(
             model, a, b, version=version, space=space, alphas=alphas,
             start=start, stop=stop, num=num, layer=layer,
+        )  # fmt: skip
+
+    @operation
+    def explain(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        method: Method = "integrated-gradients",
+        target: int | str | None = None,
+        output: Output = "probability",
+        layer: str | None = None,
+        baseline: Any = None,
+        steps: int | None = None,
+        rule: Rule | None = None,
+        samples: int | None = None,
+        noise: float | None = None,
+        seed: int | None = None,
+        patch: int | None = None,
+        stride: int | None = None,
+    ) -> Op[ExplainResult]:
+        """Which parts of each input moved the model towards ``target`` (default: the
+        predicted class), as a signed array in the input's shape (the layer's width with
+        ``layer``). Inputs as for ``predict``. ``baseline``: ``"black"``, ``"blur"``,
+        ``"mean"``, ``"noise"`` or one input. Options left as None take the service's
+        defaults (docs/explain.md): ``steps``/``rule`` for integrated gradients,
+        ``samples``/``noise``/``seed`` for smoothgrad, ``patch``/``stride`` for occlusion.
+        The service bounds a request's cost (inputs times path points): beyond it, 413."""
+        return explain_op.explain(
+            model, inputs, version=version, method=method, target=target, output=output,
+            layer=layer, baseline=baseline, steps=steps, rule=rule, samples=samples,
+            noise=noise, seed=seed, patch=patch, stride=stride,
         )  # fmt: skip
 
     @operation

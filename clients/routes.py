@@ -19,6 +19,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/models/{}/versions/{}:head"): "head",
     ("POST", "/v1/models/{}:interpolate"): "interpolate",
     ("POST", "/v1/models/{}/versions/{}:interpolate"): "interpolate",
+    ("POST", "/v1/models/{}:explain"): "explain",
+    ("POST", "/v1/models/{}/versions/{}:explain"): "explain",
     ("GET", "/v1/models/{}/metrics"): "metrics",
     ("GET", "/v1/models/{}/versions/{}/metrics"): "metrics",
     ("GET", "/v1/models/{}/weights"): "weights",

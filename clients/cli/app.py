@@ -11,6 +11,7 @@ from clients.cli._common import State
 from clients.cli.boundary import boundary
 from clients.cli.embed import embed, head
 from clients.cli.embedding_map import embedding_map
+from clients.cli.explain import explain
 from clients.cli.interpolate import interpolate
 from clients.cli.metrics import metrics
 from clients.cli.models import models
@@ -42,7 +43,7 @@ def options(
     ctx.obj = State(url=url, timeout=timeout, retries=retries)
 
 
-for command in (models, predict, embed, head, interpolate, metrics, weights, boundary):
+for command in (models, predict, embed, head, interpolate, explain, metrics, weights, boundary):
     app.command()(command)
 app.command(name="map")(embedding_map)
 

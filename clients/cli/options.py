@@ -1,5 +1,6 @@
 """The options several commands share, declared once: ``model: options.Model =
-options.DEFAULT_MODEL``. Values offered (``--fit``, ``--space``) come from the SDK's types."""
+options.DEFAULT_MODEL``. Values offered (``--fit``, ``--space``, ``--method``...) come from the
+SDK's types."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Annotated
 import typer
 
 from clients.inputs import Fit as FitValue
+from clients.ops.explain import Method as MethodValue
+from clients.ops.explain import Output as OutputValue
+from clients.ops.explain import Rule as RuleValue
 from clients.ops.interpolate import Space as SpaceValue
 
 DEFAULT_MODEL = "digits"
@@ -27,3 +31,11 @@ Fit = Annotated[
     typer.Option(help="How images of another size are fitted (default: as the training data)."),
 ]
 Space = Annotated[SpaceValue, typer.Option(help="Mix pixels or embeddings.")]
+Method = Annotated[MethodValue, typer.Option(help="How attributions are computed.")]
+Output = Annotated[
+    OutputValue, typer.Option(help="The target function: the class's probability or its logit.")
+]
+Rule = Annotated[
+    RuleValue | None,
+    typer.Option(help="integrated-gradients: the quadrature along the path (default: trapezoid)."),
+]

@@ -1,6 +1,7 @@
 """Typed results: what each client method returns."""
 
 from clients.results.embedding_map import EmbeddingMap
+from clients.results.explanation import ExplainResult, Explanation, ExplanationPath
 from clients.results.interpolation import Flip, Interpolation, InterpolationPoint
 from clients.results.metrics import Evaluation, Metrics
 from clients.results.models import (
@@ -20,6 +21,9 @@ __all__ = [
     "EmbeddingMap",
     "Embeddings",
     "Evaluation",
+    "ExplainResult",
+    "Explanation",
+    "ExplanationPath",
     "Flip",
     "InferResult",
     "Interpolation",

@@ -57,8 +57,9 @@ class Record:
 
 def record(cls: type[T], raw: dict[str, Any]) -> T:
     """A dataclass from the JSON object with the same field names, each field read by its
-    type: numbers and strings must be there; arrays, optional arrays and lists of records may
-    be missing (empty, None, []); any other type is taken as it is, and must be there."""
+    type: numbers and strings must be there; arrays, optional arrays, optional numbers,
+    optional records and lists of records may be missing (empty, None, []); any other type is
+    taken as it is, and must be there."""
     values = {}
     for name, kind in _field_types(cls):
         if kind in (int, float, str):
@@ -67,11 +68,24 @@ def record(cls: type[T], raw: dict[str, Any]) -> T:
             values[name] = floats(raw.get(name))
         elif kind == np.ndarray | None:
             values[name] = maybe_floats(raw.get(name))
+        elif kind == float | None:
+            values[name] = None if raw.get(name) is None else float(raw[name])
+        elif (inner := _optional_record(kind)) is not None:
+            values[name] = None if raw.get(name) is None else record(inner, raw[name])
         elif get_origin(kind) is list and is_dataclass(item := get_args(kind)[0]):
             values[name] = [record(item, r) for r in raw.get(name, [])]
         else:
             values[name] = _required(cls, raw, name)
     return cls(**values)
+
+
+def _optional_record(kind: Any) -> type | None:
+    """``SomeRecord | None`` -> SomeRecord; any other type -> None."""
+    args = get_args(kind)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    (inner,) = (a for a in args if a is not type(None))
+    return inner if isinstance(inner, type) and is_dataclass(inner) else None
 
 
 @cache

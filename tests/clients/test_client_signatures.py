@@ -20,6 +20,7 @@ RETURNS: dict[str, Any] = {
     "embed": clients.Embeddings,
     "head": clients.PredictResult,
     "interpolate": clients.Interpolation,
+    "explain": clients.ExplainResult,
     "embedding_map": clients.EmbeddingMap,
     "metrics": clients.Metrics,
     "weights": clients.Weights,

@@ -6,6 +6,7 @@ test holds them equal."""
 from __future__ import annotations
 
 from clients.inputs import FIT_VALUES, SCALE_VALUES
+from clients.ops.explain import BASELINE_VALUES, METHOD_VALUES, OUTPUT_VALUES, RULE_VALUES
 from service.codecs import FITS, SCALES
 
 
@@ -15,3 +16,19 @@ def test_fit_values_are_the_services() -> None:
 
 def test_scale_values_are_the_services() -> None:
     assert sorted(SCALE_VALUES) == sorted(SCALES)
+
+
+def test_explain_values_are_the_services() -> None:
+    """``method``, ``output``, ``rule`` and the named baselines of ``:explain`` (imported here:
+    the other checks need not wait for the service's explain package)."""
+    from typing import get_args
+
+    from service.explain.baselines import BaselineName
+    from service.explain.gradients import Target
+    from service.explain.methods import Rule
+    from service.explain.options import Method
+
+    assert sorted(METHOD_VALUES) == sorted(get_args(Method))
+    assert sorted(OUTPUT_VALUES) == sorted(get_args(Target))
+    assert sorted(RULE_VALUES) == sorted(get_args(Rule))
+    assert sorted(BASELINE_VALUES) == sorted(get_args(BaselineName))

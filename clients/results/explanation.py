@@ -1,0 +1,125 @@
+"""The result of ``:explain``: per input, which parts of it moved the model towards a target
+class, as a signed array in the input's shape (or the layer's width)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from clients.results._convert import Record
+
+
+@dataclass(frozen=True)
+class ExplanationPath(Record):
+    """``f`` at each point of the straight path from the baseline (alpha 0) to the input
+    (alpha 1): the curve integrated gradients integrates the slope of."""
+
+    alphas: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Explanation(Record):
+    """One input. ``f`` is the target's probability (or its logit, ``output="logit"``);
+    ``value`` is ``f(input)``. Integrated gradients also give ``baseline_value``,
+    ``completeness_gap`` (``|sum(attributions) - (value - baseline_value)|``: how far to trust
+    the map) and ``path``; occlusion gives ``baseline_value``."""
+
+    target: int
+    target_class: str
+    predicted: int
+    value: float
+    attributions: np.ndarray
+    baseline_value: float | None = None
+    completeness_gap: float | None = None
+    path: ExplanationPath | None = None
+
+    @property
+    def total(self) -> float:
+        """The attributions' sum: ``value - baseline_value`` for exact integrated gradients."""
+        return float(self.attributions.sum())
+
+    def top(self, k: int = 5) -> list[tuple[tuple[int, ...], float]]:
+        """The ``k`` largest attributions by magnitude, as (index into the input, value)."""
+        flat = self.attributions.ravel()
+        order = np.argsort(-np.abs(flat), kind="stable")[:k]
+        shape = self.attributions.shape
+        return [(tuple(int(i) for i in np.unravel_index(j, shape)), float(flat[j])) for j in order]
+
+
+@dataclass(frozen=True)
+class ExplainResult:
+    """Explanations in the order the inputs were given, and the options they were made with
+    (``baseline`` is the named baseline, ``"input"`` for one given, None where the method
+    takes none)."""
+
+    model: str
+    version: int
+    method: str
+    output: str
+    layer: str | None
+    baseline: str | None
+    explanations: list[Explanation]
+    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ExplainResult:
+        items = raw.get("explanations", [])
+        layer, baseline = raw.get("layer"), raw.get("baseline")
+        return cls(
+            model=str(raw.get("model", "")),
+            version=int(raw.get("version", 0)),
+            method=str(raw.get("method", "")),
+            output=str(raw.get("output", "")),
+            layer=None if layer is None else str(layer),
+            baseline=None if baseline is None else str(baseline),
+            explanations=[Explanation.from_json(e) for e in items],
+            raw=list(items),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[ExplainResult]) -> ExplainResult:
+        """One result from the answers to several requests (runs of inputs of one kind)."""
+        first = parts[0]
+        return cls(
+            model=first.model,
+            version=first.version,
+            method=first.method,
+            output=first.output,
+            layer=first.layer,
+            baseline=first.baseline,
+            explanations=[e for part in parts for e in part.explanations],
+            raw=[r for part in parts for r in part.raw],
+        )
+
+    def __len__(self) -> int:
+        return len(self.explanations)
+
+    def __iter__(self) -> Iterator[Explanation]:
+        return iter(self.explanations)
+
+    def __getitem__(self, index: int) -> Explanation:
+        return self.explanations[index]
+
+    @property
+    def attributions(self) -> np.ndarray:
+        """(N, *input shape), or (N, layer width) with ``layer``."""
+        return np.stack([e.attributions for e in self.explanations])
+
+    @property
+    def targets(self) -> np.ndarray:
+        return np.asarray([e.target for e in self.explanations], dtype=np.int64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "method": self.method,
+            "output": self.output,
+            "layer": self.layer,
+            "baseline": self.baseline,
+            "explanations": self.raw,
+        }

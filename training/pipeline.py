@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 
 from core import datasets
 from core.datasets.loading import DEFAULT_SEED
-from core.db import store
+from core.db import KIND_AGREEMENT, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import evaluate, neighbors
+from training import agreement, evaluate, neighbors
 from training.export import export_network
 from training.networks import to_model
 from training.recipes import Fit, ModelSpec, SweepPoint, WidthSweep
@@ -275,7 +275,8 @@ def run_model(
     if existing and not force:
         version = existing[-1]
         if store.has_evaluation(engine, spec.name, version, "test"):
-            _ensure_indexes(spec, version_dir(models_dir, spec.name, version), cache)
+            path = version_dir(models_dir, spec.name, version)
+            _ensure_derived(spec, path, version, cache, engine, profile)
             return Outcome(spec, version, "skipped", 0.0, _stored_accuracy(engine, spec, version))
         manifest = Manifest.read(version_dir(models_dir, spec.name, version))
         status: Status = "evaluated"
@@ -294,21 +295,54 @@ def run_model(
     items = evaluations_for(spec, manifest, path, cache, profile)
     store.save_model_version(engine, manifest)
     store.save_evaluations(engine, spec.name, manifest.version, items)
-    _ensure_indexes(spec, path, cache)
+    _ensure_derived(spec, path, manifest.version, cache, engine, profile)
     accuracy = next(i.data["accuracy"] for i in items if i.kind == "test")
     return Outcome(spec, manifest.version, status, time.perf_counter() - started, accuracy)
 
 
-def _ensure_indexes(spec: ModelSpec, path: Path, cache: DataCache) -> None:
-    """Nearest-neighbour indexes for a version that lacks them (``training.neighbors``):
-    new versions get them here, and versions exported before are indexed in place."""
-    if not neighbors.has_indexes(Manifest.read(path)):
-        # Indexes are numbered as the service's dataset references are: the default split.
-        same = cache.seed == DEFAULT_SEED
-        data = (
-            cache.get(spec.dataset) if same else datasets.load_dataset(spec.dataset, cache.data_dir)
-        )
-        neighbors.add_indexes(path, data, relabel=labels_for(spec))
+def _ensure_derived(
+    spec: ModelSpec,
+    path: Path,
+    version: int,
+    cache: DataCache,
+    engine: Engine,
+    profile: Profile,
+) -> None:
+    """What a version gains after export, added to older versions by the next run without
+    retraining: nearest-neighbour indexes (``training.neighbors``), then, for image models,
+    the neighbour-agreement evaluation (``training.agreement``; over the first
+    ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
+    manifest = Manifest.read(path)
+    needs_agreement = manifest.input.kind == "image" and not store.has_evaluation(
+        engine, spec.name, version, KIND_AGREEMENT
+    )
+    if neighbors.has_indexes(manifest) and not needs_agreement:
+        return
+    # Indexes are numbered as the service's dataset references are: the default split.
+    if cache.seed == DEFAULT_SEED:
+        data = cache.get(spec.dataset)
+    else:
+        data = datasets.load_dataset(spec.dataset, cache.data_dir)
+    relabel = labels_for(spec)
+    manifest = neighbors.add_indexes(path, data, relabel=relabel)
+    if not needs_agreement:
+        return
+    n = profile.max_eval_examples
+    tests: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
+        f"{spec.dataset}-test": (data.test.x[:n], relabel(np.asarray(data.test.y[:n])))
+    }
+    if spec.cross_dataset:
+        tests[f"{spec.cross_dataset}-test"] = (cache.get(spec.cross_dataset).test.x[:n], None)
+    reports = agreement.agreement_reports(manifest, path, tests)
+    store.save_evaluations(
+        engine,
+        spec.name,
+        version,
+        [
+            store.EvaluationItem(kind=KIND_AGREEMENT, dataset=ref, data=r)
+            for ref, r in reports.items()
+        ],
+    )
 
 
 def _stored_accuracy(engine: Engine, spec: ModelSpec, version: int) -> float | None:

@@ -15,6 +15,7 @@ from core.db.jsonable import to_jsonable
 from core.db.migrate import current, head_revision, upgrade
 from core.db.records import (
     EVALUATION_KINDS,
+    KIND_AGREEMENT,
     KIND_CROSS_DATASET,
     KIND_HISTORY,
     KIND_SWEEP,
@@ -40,6 +41,7 @@ from core.db.store import (
 
 __all__ = [
     "EVALUATION_KINDS",
+    "KIND_AGREEMENT",
     "KIND_CROSS_DATASET",
     "KIND_HISTORY",
     "KIND_SWEEP",

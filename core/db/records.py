@@ -12,6 +12,7 @@ KIND_VALIDATION = "validation"
 KIND_HISTORY = "history"
 KIND_CROSS_DATASET = "cross-dataset"
 KIND_SWEEP = "sweep"
+KIND_AGREEMENT = "agreement"
 #: Every evaluation kind; docs/architecture.md says what each one's ``data`` holds.
 EVALUATION_KINDS = (
     KIND_TEST,
@@ -20,6 +21,7 @@ EVALUATION_KINDS = (
     KIND_HISTORY,
     KIND_CROSS_DATASET,
     KIND_SWEEP,
+    KIND_AGREEMENT,
 )
 
 

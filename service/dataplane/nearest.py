@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.manifest import PROBABILITIES_LAYER
+from core.neighbors import search, vote
 from service.errors import DatasetNotFound, InvalidInput, ModelNotReady, PayloadTooLarge
-from service.explain.neighbors import CorruptIndex, NeighborIndex, search, split_pixels, vote
+from service.explain.neighbors import CorruptIndex, NeighborIndex, split_pixels
 from service.explain.options import NeighborOptions
 from service.runtime import LoadedModel
 

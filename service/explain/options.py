@@ -7,11 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.manifest import Manifest
+from core.neighbors import Metric
 from service.errors import InvalidInput, PayloadTooLarge, UnknownLayer
 from service.explain.baselines import BaselineName
 from service.explain.gradients import Target
 from service.explain.methods import Rule, occlusion_rows, path_rows
-from service.explain.neighbors import Metric
 
 Method = Literal["integrated-gradients", "saliency", "smoothgrad", "occlusion"]
 #: Methods that compare the input with a baseline.

@@ -254,7 +254,9 @@ def test_kinds_are_validated(engine: Engine) -> None:
     assert check_kind("sweep") == "sweep"
     assert issubclass(UnknownEvaluationKind, ValueError)
     assert count(engine, Evaluation) == 0
-    assert EVALUATION_KINDS == ("test", "train", "validation", "history", "cross-dataset", "sweep")
+    assert EVALUATION_KINDS == (
+        "test", "train", "validation", "history", "cross-dataset", "sweep", "agreement",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float32("-inf")])

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.manifest import NeighborIndexRecord, neighbor_index_paths
-from service.explain.neighbors import CorruptIndex, NeighborIndex, search
+from core.neighbors import search
+from service.explain.neighbors import CorruptIndex, NeighborIndex
 from tests.service.helpers import assert_error, encode_npy, image_bytes, mnist_example
 
 TEST_1 = {"examples": [{"dataset": "mnist-test", "index": 1}]}
@@ -152,3 +153,10 @@ def test_search_is_exact_against_brute_force() -> None:
     cos_found, _ = search(queries, rows, norms, k=3, metric="cosine")
     cosines = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ unit.T
     np.testing.assert_array_equal(cos_found, np.argsort(-cosines, axis=1)[:, :3])
+
+
+def test_the_agreement_evaluation_is_served_with_the_metrics(http: httpx.Client) -> None:
+    body = http.get("/v1/models/digits/versions/1/metrics?kind=agreement").json()
+    datasets = {row["dataset"]: row["data"] for row in body["evaluations"]}
+    assert set(datasets) == {"mnist-test", "fashion-mnist-test"}
+    assert datasets["mnist-test"]["k"] == 8 and len(datasets["mnist-test"]["buckets"]) == 9

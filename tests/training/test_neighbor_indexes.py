@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from core import datasets
-from core.db import make_engine
+from core.db import make_engine, store
 from core.manifest import NEIGHBORS_DIR, SAVED_MODEL_DIR, Manifest, neighbor_index_paths
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from training import pipeline
+from training import agreement, pipeline
 from training.recipes import get_spec
 
 
@@ -67,3 +67,33 @@ def test_a_run_over_an_older_repository_adds_indexes_without_retraining(
     assert {r.dataset for r in updated.neighbor_indexes} == {"xor-train", "xor-test"}
     assert _tree_digest(version_dir / SAVED_MODEL_DIR) == weights
     assert updated.model_copy(update={"neighbor_indexes": ()}) == old
+
+
+def test_agreement_report_buckets_by_agreeing_neighbours() -> None:
+    predicted = np.array([0, 0, 1, 1])
+    confidence = np.array([0.999, 0.5, 0.995, 0.6])
+    neighbours = np.array([[0] * 8, [0] * 3 + [1] * 5, [1] * 8, [0] * 8])  # agreeing: 8, 3, 8, 0
+    y = np.array([0, 1, 1, 0])
+    report = agreement.agreement_report(predicted, confidence, neighbours, y)
+    counts = {b["agreeing"]: b["count"] for b in report["buckets"]}
+    assert counts[8] == 2 and counts[3] == 1 and counts[0] == 1 and sum(counts.values()) == 4
+    assert report["majority_agrees"] == 0.5
+    assert report["accuracy_when_majority_agrees"] == 1.0
+    assert report["accuracy_when_majority_disagrees"] == 0.0
+    assert report["confident_share"] == 0.5 and report["majority_agrees_when_confident"] == 1.0
+    cross = agreement.agreement_report(predicted, confidence, neighbours, None)
+    assert "accuracy" not in cross and all("accuracy" not in b for b in cross["buckets"])
+
+
+def test_the_run_stores_agreement_for_image_models(model_repository: ModelRepository) -> None:
+    engine = make_engine(model_repository.database_url)
+    try:
+        rows = {r.dataset: r.data for r in store.get_evaluations(engine, "digits", 1, "agreement")}
+        xor_rows = store.get_evaluations(engine, "xor", 1, "agreement")
+    finally:
+        engine.dispose()
+    assert set(rows) == {"mnist-test", "fashion-mnist-test"} and not xor_rows
+    own = rows["mnist-test"]
+    assert sum(b["count"] for b in own["buckets"]) == own["num_examples"] > 0
+    assert own["accuracy_when_majority_agrees"] > own["accuracy_when_majority_disagrees"]
+    assert rows["fashion-mnist-test"]["majority_agrees"] < own["majority_agrees"]

@@ -1,0 +1,61 @@
+"""Print the README's neighbour-agreement table from a metrics database.
+
+python scripts/agreement_table.py [--database-url URL] [--models-dir DIR]
+
+One row per image model and dataset (its own test split, then the cross dataset): how
+often the 8 nearest training examples' majority agrees with the prediction, the accuracy
+when it does and when it does not, and the agreement among predictions the softmax is
+at least 99% sure of.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from core.db import KIND_AGREEMENT, make_engine, store
+from core.manifest import versions_on_disk
+from core.settings import Settings
+from training.recipes import CATALOG
+
+HEADER = (
+    "| model | images | k | majority agrees | accuracy when it agrees | when it disagrees "
+    "| softmax >= 0.99 | agreement when >= 0.99 |"
+)
+
+
+def markdown(settings: Settings) -> str:
+    engine = make_engine(settings.database_url)
+    versions = versions_on_disk(settings.models_dir)
+    lines = [HEADER, "|---|---|---|---|---|---|---|---|"]
+    try:
+        for name in CATALOG:
+            if name not in versions:
+                continue
+            rows = store.get_evaluations(engine, name, versions[name][-1], kind=KIND_AGREEMENT)
+            own = [r for r in rows if r.dataset.startswith(CATALOG[name].dataset + "-")]
+            for row in own + [r for r in rows if r not in own]:
+                d = row.data
+                lines.append(
+                    f"| `{name}` | {row.dataset} ({d['num_examples']:,}) | {d['k']} "
+                    f"| {_pct(d['majority_agrees'])} "
+                    f"| {_pct(d.get('accuracy_when_majority_agrees'))} "
+                    f"| {_pct(d.get('accuracy_when_majority_disagrees'))} "
+                    f"| {_pct(d['confident_share'])} "
+                    f"| {_pct(d['majority_agrees_when_confident'])} |"
+                )
+    finally:
+        engine.dispose()
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url")
+    parser.add_argument("--models-dir")
+    args = parser.parse_args()
+    given = {"database_url": args.database_url, "models_dir": args.models_dir}
+    print(markdown(Settings(**{k: v for k, v in given.items() if v})))

@@ -62,6 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(report.SERVERS),
         help=f"comma-separated subset of: {', '.join(report.SERVERS)}",
     )
+    parser.add_argument(
+        "--scenarios",
+        help="comma-separated scenario name prefixes to run (default: all), e.g. explain,neighbors",
+    )
     return parser.parse_args(argv)
 
 
@@ -186,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     images = test_images(Settings().data_dir)
     v2_input = manifest["endpoints"]["predict"]["inputs"][0]["name"]
     plan = cases(images, v2_input=v2_input, servers=servers)
+    if args.scenarios:
+        prefixes = tuple(p.strip() for p in args.scenarios.split(",") if p.strip())
+        plan = [case for case in plan if case.scenario.startswith(prefixes)]
     specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers=servers)
     results: list[dict[str, object]] = []
     server_info: dict[str, dict[str, object]] = {}

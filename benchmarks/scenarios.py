@@ -9,6 +9,9 @@ import numpy as np
 from benchmarks import payloads
 from benchmarks.payloads import MODEL, Body
 
+#: The convolutional model the explain rows measure beside ``MODEL``.
+CNN = "digits-cnn"
+
 OURS, CEILING, NAIVE, PEER = "layerlens", "ceiling", "naive", "mlserver"
 #: The idiomatic FastAPI ceiling (pydantic body model), for context beside ``CEILING``.
 CEILING_PYDANTIC = "ceiling-pydantic"
@@ -44,6 +47,11 @@ def cases(images: np.ndarray, *, v2_input: str, servers: set[str]) -> list[Case]
         Case("embed-json", OURS, 32, f"/v1/models/{MODEL}:embed", json_body),
         Case("interpolate-100", OURS, 8, f"/v1/models/{MODEL}:interpolate", interpolate),
         Case("v2-infer", OURS, 32, v2, payloads.v2_infer(one, v2_input)),
+        # why: integrated gradients, 50 steps (51 rows through the gradient), MLP and CNN
+        Case("explain-ig-50", OURS, 4, f"/v1/models/{MODEL}:explain?steps=50", json_body),
+        Case("explain-ig-50-cnn", OURS, 4, f"/v1/models/{CNN}:explain?steps=50", json_body),
+        # the 8 nearest of the 50,000-example train split, in the embedding
+        Case("neighbors-k8", OURS, 8, f"/v1/models/{MODEL}:neighbors?k=8", json_body),
     ]  # fmt: skip
     for server in (CEILING, CEILING_PYDANTIC, NAIVE):
         out += [Case("predict-json", server, c, predict, json_body) for c in PREDICT_CONCURRENCY]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from clients.inputs import FIT_VALUES, SCALE_VALUES
 from clients.ops.explain import BASELINE_VALUES, METHOD_VALUES, OUTPUT_VALUES, RULE_VALUES
+from clients.ops.neighbors import METRIC_VALUES, NEIGHBOR_SPACE_VALUES
 from service.codecs import FITS, SCALES
 
 
@@ -32,3 +33,16 @@ def test_explain_values_are_the_services() -> None:
     assert sorted(OUTPUT_VALUES) == sorted(get_args(Target))
     assert sorted(RULE_VALUES) == sorted(get_args(Rule))
     assert sorted(BASELINE_VALUES) == sorted(get_args(BaselineName))
+
+
+def test_neighbor_values_are_the_services() -> None:
+    """``space`` and ``metric`` of ``:neighbors``."""
+    from typing import get_args
+
+    from service.explain.neighbors import Metric
+    from service.explain.options import NeighborOptions
+
+    space = NeighborOptions.model_fields["space"].annotation
+    assert sorted(NEIGHBOR_SPACE_VALUES) == sorted(get_args(space))
+    assert sorted(METRIC_VALUES) == sorted(get_args(Metric))
+    assert NeighborOptions.model_fields["metric"].annotation == Metric

@@ -1,0 +1,218 @@
+"""`Client.neighbors` and `layerlens neighbors` (docs/explain.md, `:neighbors`): the requests
+and the reading of answers through httpx.MockTransport, the figure, and the real service on
+loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from clients import (
+    AsyncClient,
+    Client,
+    DatasetRef,
+    Neighbor,
+    NeighborsResult,
+    NeighborVote,
+    NotFoundError,
+    ResponseError,
+)
+
+SHAPE = (28, 28)
+DIGITS = {
+    "name": "digits",
+    "version": 2,
+    "versions": [1, 2],
+    "class_names": [str(d) for d in range(10)],
+    "input": {"kind": "image", "shape": list(SHAPE), "value_range": [0.0, 255.0]},
+}
+
+
+def png_bytes(value: int = 200) -> bytes:
+    buffer = io.BytesIO()
+    image = np.zeros(SHAPE, dtype=np.uint8)
+    image[6:22, 12:16] = value
+    Image.fromarray(image, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class FakeService:
+    """Answers ``:neighbors`` as docs/explain.md describes (made-up neighbours: index
+    ``1000 * input + rank``, class ``rank % 3``, distance ``rank / 2``), the digits manifest
+    and dataset examples; records every request. Each result's ``predicted`` counts up
+    across requests, so order can be checked."""
+
+    def __init__(self, status: int = 200, error: dict[str, Any] | None = None) -> None:
+        self.seen: list[httpx.Request] = []
+        self.answered = 0
+        self.status, self.error = status, error
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        if request.method == "GET" and request.url.path.startswith("/v1/datasets/"):
+            dataset, index = request.url.path.rsplit("/", 2)[1:]
+            instance = np.asarray(Image.open(io.BytesIO(png_bytes(int(index) % 200 + 50))))
+            body = {"dataset": dataset, "index": int(index), "label": int(index) % 3}
+            return httpx.Response(200, json={**body, "instance": instance.tolist()})
+        if request.method == "GET":
+            return httpx.Response(200, json=DIGITS)
+        if self.status != 200:
+            return httpx.Response(self.status, json=self.error)
+        return httpx.Response(200, json=self.answer(request))
+
+    def inputs(self, request: httpx.Request) -> int:
+        if request.headers["content-type"].startswith("multipart/form-data"):
+            return request.read().count(b'name="files"')
+        body = json.loads(request.read())
+        return len(body.get("examples") or body.get("instances"))
+
+    def answer(self, request: httpx.Request) -> dict[str, Any]:
+        params = request.url.params
+        k = int(params.get("k", 8))
+        results = []
+        for _ in range(self.inputs(request)):
+            found = [
+                {"index": 1000 * self.answered + rank, "class_id": rank % 3,
+                 "label": str(rank % 3), "distance": rank / 2}
+                for rank in range(k)
+            ]  # fmt: skip
+            counts = np.bincount([n["class_id"] for n in found], minlength=10)
+            winner = int(counts.argmax())
+            predicted = self.answered % 10
+            results.append(
+                {
+                    "predicted": predicted, "predicted_label": str(predicted), "neighbors": found,
+                    "vote": {"class_id": winner, "label": str(winner), "share": counts.max() / k},
+                    "agrees": winner == predicted,
+                }
+            )  # fmt: skip
+            self.answered += 1
+        return {
+            "model": "digits", "version": 2, "dataset": params.get("dataset", "mnist-train"),
+            "space": params.get("space", "embedding"), "metric": params.get("metric", "euclidean"),
+            "k": k, "results": results,
+        }  # fmt: skip
+
+
+def client_for(service: FakeService) -> Client:
+    return Client("http://layerlens.test", transport=httpx.MockTransport(service), backoff_s=0.0)
+
+
+def posts(service: FakeService) -> list[httpx.Request]:
+    return [r for r in service.seen if r.method == "POST"]
+
+
+def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        result = client.neighbors("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], k=4)
+    (request,) = service.seen
+    assert (request.method, request.url.path) == ("POST", "/v1/models/digits:neighbors")
+    assert dict(request.url.params) == {"k": "4"}
+    assert json.loads(request.read()) == {
+        "examples": [{"dataset": "mnist-test", "index": 1}, {"dataset": "mnist-test", "index": 2}]
+    }
+    assert isinstance(result, NeighborsResult) and len(result) == 2
+    assert (result.model, result.version, result.dataset) == ("digits", 2, "mnist-train")
+    assert (result.space, result.metric, result.k) == ("embedding", "euclidean", 4)
+    first = result[0]
+    assert (first.predicted, first.predicted_label) == (0, "0")
+    assert first.neighbors[1] == Neighbor(index=1, class_id=1, label="1", distance=0.5)
+    assert first.vote == NeighborVote(class_id=0, label="0", share=0.5)
+    assert first.agrees is True and result[1].agrees is False
+    assert len(first) == 4 and [n.index for n in first] == [0, 1, 2, 3]
+    assert first.indexes.tolist() == [0, 1, 2, 3] and first.indexes.dtype == np.int64
+    assert result.indexes.shape == result.distances.shape == (2, 4)
+    assert result.distances[1].tolist() == [0.0, 0.5, 1.0, 1.5]
+    assert result.agreement == 0.5
+
+
+def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        result = client.neighbors(
+            "digits", "mnist-test:1", version=1, k=3, dataset="mnist-test", space="pixel",
+            metric="cosine",
+        )  # fmt: skip
+    (request,) = service.seen
+    assert request.url.path == "/v1/models/digits/versions/1:neighbors"
+    assert dict(request.url.params) == {
+        "k": "3", "dataset": "mnist-test", "space": "pixel", "metric": "cosine",
+    }  # fmt: skip
+    assert (result.dataset, result.space, result.metric, result.k) == (
+        "mnist-test", "pixel", "cosine", 3,
+    )  # fmt: skip
+
+
+def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
+    service = FakeService()
+    inputs = [
+        png_bytes(), Image.open(io.BytesIO(png_bytes(90))), "mnist-test:3",
+        np.zeros((2, *SHAPE)), np.zeros(784).tolist(), "mnist-test:4",
+    ]  # fmt: skip
+    with client_for(service) as client:
+        result = client.neighbors("digits", inputs, k=2)
+    kinds = [
+        (r.method, r.headers.get("content-type", "").split(";")[0], service.inputs(r))
+        if r.method == "POST" else (r.method, r.url.path, 0)
+        for r in service.seen
+    ]  # fmt: skip
+    assert kinds == [
+        ("POST", "multipart/form-data", 2),
+        ("POST", "application/json", 1),
+        ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
+        ("POST", "application/json", 3),
+        ("POST", "application/json", 1),
+    ]
+    assert all(r.url.params["k"] == "2" for r in posts(service))
+    assert json.loads(service.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
+    assert [r.predicted for r in result] == list(range(7))
+    assert result.indexes[:, 0].tolist() == [1000 * i for i in range(7)]
+    assert len(result.raw) == 7 and result.to_json()["results"] == result.raw
+    assert NeighborsResult.from_json(result.to_json()) == result
+
+
+def test_more_inputs_than_one_request_holds_are_split() -> None:
+    service = FakeService()
+    with client_for(service) as client:
+        result = client.neighbors("digits", [f"mnist-test:{i}" for i in range(300)], k=1)
+    assert [service.inputs(r) for r in posts(service)] == [256, 44]
+    assert len(result) == 300 and result.indexes[:, 0].tolist() == [1000 * i for i in range(300)]
+
+
+def test_an_answer_missing_a_field_names_it_and_errors_keep_the_servers_words() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        item = {"predicted": 1, "predicted_label": "1", "neighbors": [], "agrees": True}
+        return httpx.Response(200, json={"model": "digits", "results": [item]})
+
+    transport = httpx.MockTransport(broken)
+    with (
+        Client("http://layerlens.test", transport=transport) as client,
+        pytest.raises(ResponseError, match="'vote'"),
+    ):
+        client.neighbors("digits", "mnist-test:1")
+    message = "model 'digits' v2 has no neighbour index of 'fashion-train'; indexed: mnist-train"
+    service = FakeService(404, {"error": message, "code": "dataset_not_found"})
+    with client_for(service) as client, pytest.raises(NotFoundError) as info:
+        client.neighbors("digits", "mnist-test:1", dataset="fashion-train")
+    assert info.value.message == message and len(service.seen) == 1
+
+
+def test_the_async_client_sends_the_same_request() -> None:
+    service = FakeService()
+
+    async def scenario() -> NeighborsResult:
+        transport = httpx.MockTransport(service)
+        async with AsyncClient("http://layerlens.test", transport=transport) as client:
+            return await client.neighbors("digits", "mnist-test:1", k=5, metric="cosine")
+
+    result = asyncio.run(scenario())
+    assert dict(service.seen[0].url.params) == {"k": "5", "metric": "cosine"}
+    assert len(result[0]) == 5 and result.metric == "cosine"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,8 @@ from clients import (
     NotFoundError,
     ResponseError,
 )
+from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
+from tests.clients.helpers import assert_png
 
 SHAPE = (28, 28)
 DIGITS = {
@@ -216,3 +219,40 @@ def test_the_async_client_sends_the_same_request() -> None:
     result = asyncio.run(scenario())
     assert dict(service.seen[0].url.params) == {"k": "5", "metric": "cosine"}
     assert len(result[0]) == 5 and result.metric == "cosine"
+
+
+def searched(k: int, count: int = 2) -> tuple[NeighborsResult, list[list[np.ndarray]]]:
+    """A result and its neighbours' instances, as the CLI fetches them."""
+    service = FakeService()
+    with client_for(service) as client:
+        result = client.neighbors("digits", [f"mnist-test:{i}" for i in range(count)], k=k)
+        found = [
+            [client.dataset_example(result.dataset, n.index).instance for n in r] for r in result
+        ]
+    return result, found
+
+
+def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
+    picture = np.asarray(Image.open(io.BytesIO(png_bytes())), dtype=np.float32)
+    wrapped = PER_LINE * 2 + 3
+    rng = np.random.default_rng(0)
+    pictures, found = searched(8)
+    many, many_found = searched(wrapped, count=1)
+    points, _ = searched(6)
+    cases = {
+        "two.png": (pictures, found, [picture, None], figure_size(2, 8)),
+        "wrapped.png": (many, many_found, None, figure_size(1, wrapped)),
+        "points.png": (
+            points, [[rng.normal(size=2) for _ in r] for r in points], [np.zeros(2), None],
+            figure_size(2, 6, vectors=True),
+        ),
+    }  # fmt: skip
+    for name, (result, examples, queries, size) in cases.items():
+        names = [f"mnist-test:{i}" for i in range(len(result))]
+        written = plot_neighbors(
+            result, tmp_path / name, examples=examples, queries=queries, names=names
+        )
+        assert written == tmp_path / name
+        assert_png(written, size)
+    assert figure_size(1, wrapped)[1] == figure_size(3, 1)[1]  # three lines of thumbnails
+    assert figure_size(1, PER_LINE)[0] == figure_size(1, 100)[0] > figure_size(1, 1)[0]

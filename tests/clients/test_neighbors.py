@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from clients import (
     AsyncClient,
@@ -25,6 +26,7 @@ from clients import (
     NotFoundError,
     ResponseError,
 )
+from clients.cli import _common, app
 from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
 from tests.clients.helpers import assert_png
 
@@ -256,3 +258,64 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
         assert_png(written, size)
     assert figure_size(1, wrapped)[1] == figure_size(3, 1)[1]  # three lines of thumbnails
     assert figure_size(1, PER_LINE)[0] == figure_size(1, 100)[0] > figure_size(1, 1)[0]
+
+
+@pytest.fixture
+def mocked_cli(monkeypatch) -> FakeService:
+    """`layerlens` with its client answered by a FakeService."""
+    service = FakeService()
+    monkeypatch.setattr(_common.State, "client", lambda self: client_for(service))
+    return service
+
+
+def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path) -> None:
+    runner = CliRunner()
+    plot = tmp_path / "nn.png"
+    options = ["--dataset", "mnist-test", "--space", "pixel", "--metric", "cosine"]
+    args = ["neighbors", "mnist-test:1", "--model", "digits", "--k", "4", *options]
+    args += ["--plot", str(plot)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {plot}" in result.stderr
+    assert_png(plot, figure_size(1, 4))
+    (request,) = posts(mocked_cli)
+    assert dict(request.url.params) == {
+        "k": "4", "dataset": "mnist-test", "space": "pixel", "metric": "cosine",
+    }  # fmt: skip
+    fetched = [r.url.path for r in mocked_cli.seen if r.method == "GET"]
+    assert sorted(fetched) == [f"/v1/datasets/mnist-test/{i}" for i in (0, 1, 1, 2, 3)]
+    table = result.stdout
+    assert "4 nearest in mnist-test (pixel space, cosine distance)" in table
+    assert "mnist-test:1: predicted 0" in table
+    for header in ("rank", "index", "label", "distance"):
+        assert header in table
+    assert "1.5000" in table  # the fourth neighbour's distance
+    assert "vote: 0 (50% of 4); agrees with the prediction" in table
+
+    as_json = runner.invoke(app, ["neighbors", "mnist-test:1", "mnist-test:2", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert [r["input"] for r in body["results"]] == ["mnist-test:1", "mnist-test:2"]
+    assert (body["dataset"], body["space"], body["k"]) == ("mnist-train", "embedding", 8)
+    assert len(body["results"][1]["neighbors"]) == 8 and body["results"][1]["agrees"] is False
+
+
+def test_cli_plots_an_image_file_and_refuses_bad_options(
+    mocked_cli, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("two.png").write_bytes(png_bytes())
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["neighbors", "two.png", "mnist-test:3", "-k", "3", "--plot", "n.png"]
+    )
+    assert result.exit_code == 0, result.output
+    assert_png(tmp_path / "n.png", figure_size(2, 3))
+    assert "disagrees with the prediction" in result.stdout
+    assert "1 of 2 inputs' neighbours agree with the prediction" in result.stdout
+    kinds = [r.headers["content-type"].split(";")[0] for r in posts(mocked_cli)]
+    assert kinds == ["multipart/form-data", "application/json"]
+    for wrong in (["--space", "latent"], ["--metric", "manhattan"], ["--k", "0"]):
+        refused = runner.invoke(app, ["neighbors", "mnist-test:1", *wrong])
+        assert refused.exit_code == 2, wrong
+    assert len(posts(mocked_cli)) == 2  # refused before sending

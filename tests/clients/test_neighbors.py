@@ -28,7 +28,7 @@ from clients import (
 )
 from clients.cli import _common, app
 from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
-from tests.clients.helpers import assert_png
+from tests.clients.helpers import assert_png, write_png
 
 SHAPE = (28, 28)
 DIGITS = {
@@ -319,3 +319,63 @@ def test_cli_plots_an_image_file_and_refuses_bad_options(
         refused = runner.invoke(app, ["neighbors", "mnist-test:1", *wrong])
         assert refused.exit_code == 2, wrong
     assert len(posts(mocked_cli)) == 2  # refused before sending
+
+
+# --- the real service -----------------------------------------------------------------
+
+
+def test_neighbors_live(live_server) -> None:
+    """An example searched in its own split is its own nearest neighbour, at distance ~0,
+    in the embedding's space and in pixels; the vote is the neighbours' majority."""
+    with Client(live_server.url, timeout=120.0) as client:
+        result = client.neighbors("digits", "mnist-test:1", dataset="mnist-test")
+        prediction = client.predict("digits", "mnist-test:1")[0]
+        label = client.dataset_example("mnist-test", 1).label
+        assert (result.model, result.dataset, result.space, result.metric, result.k) == (
+            "digits", "mnist-test", "embedding", "euclidean", 8,
+        )  # fmt: skip
+        (item,) = result
+        assert len(item) == 8
+        first = item[0]
+        assert (first.index, first.class_id) == (1, label)
+        assert first.distance == pytest.approx(0.0, abs=1e-3)
+        assert list(item.distances) == sorted(item.distances)
+        assert (item.predicted, item.predicted_label) == (prediction.class_id, prediction.label)
+        counts = np.bincount([n.class_id for n in item], minlength=10)
+        assert item.vote.class_id == int(counts.argmax())
+        assert item.vote.share == pytest.approx(counts.max() / 8)
+        assert item.agrees == (item.vote.class_id == item.predicted)
+        pixels = client.neighbors(
+            "digits", "mnist-test:1", dataset="mnist-test", space="pixel", metric="cosine", k=3
+        )
+        assert (pixels.space, pixels.metric, pixels.k) == ("pixel", "cosine", 3)
+        assert pixels[0][0].index == 1 and pixels[0][0].distance == pytest.approx(0.0, abs=1e-3)
+        train = client.neighbors("digits", "mnist-test:1", k=2)
+        assert train.dataset == "mnist-train" and len(train[0]) == 2
+        with pytest.raises(NotFoundError, match="index"):
+            client.neighbors("digits", "mnist-test:1", dataset="fashion-mnist-train")
+
+
+def test_neighbors_live_inputs_of_every_kind_and_the_cli(live_server, tmp_path: Path) -> None:
+    with Client(live_server.url, timeout=120.0) as client:
+        png = write_png(client, tmp_path / "two.png", "mnist-test:1")
+        instance = client.dataset_example("mnist-test", 1).instance
+        mixed = client.neighbors("digits", [png, "mnist-test:1", instance], k=4)
+        assert len(mixed) == 3
+        for item in mixed[1:]:
+            assert item.indexes.tolist() == mixed[0].indexes.tolist()
+            np.testing.assert_allclose(item.distances, mixed[0].distances, atol=1e-3)
+    runner = CliRunner()
+    plot = tmp_path / "nn.png"
+    args = ["--url", live_server.url, "neighbors", "mnist-test:1", "--model", "digits",
+            "--k", "8", "--dataset", "mnist-test", "--plot", str(plot)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "8 nearest in mnist-test" in result.stdout and "vote:" in result.stdout
+    assert_png(plot, figure_size(1, 8))
+    points = tmp_path / "xor.png"
+    args = ["--url", live_server.url, "neighbors", "xor-test:1", "--model", "xor",
+            "--dataset", "xor-test", "--k", "5", "--plot", str(points)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert_png(points, figure_size(1, 5, vectors=True))

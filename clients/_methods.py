@@ -33,10 +33,12 @@ from clients.inputs import Fit, Scale
 from clients.ops import embedding_map as embedding_map_op
 from clients.ops import explain as explain_op
 from clients.ops import interpolate as interpolate_op
+from clients.ops import neighbors as neighbors_op
 from clients.ops import v1, v2
 from clients.ops._batches import Op
 from clients.ops.explain import Method, Output, Rule
 from clients.ops.interpolate import Space
+from clients.ops.neighbors import Metric, NeighborSpace
 from clients.results import (
     DatasetExample,
     DatasetExamples,
@@ -48,6 +50,7 @@ from clients.results import (
     Metrics,
     ModelMetadata,
     ModelSummary,
+    NeighborsResult,
     PredictResult,
     Weights,
 )
@@ -256,6 +259,27 @@ class BaseClient(Generic[TransportT]):
             layer=layer, baseline=baseline, steps=steps, rule=rule, samples=samples,
             noise=noise, seed=seed, patch=patch, stride=stride,
         )  # fmt: skip
+
+    @operation
+    def neighbors(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        k: int | None = None,
+        dataset: str | None = None,
+        space: NeighborSpace | None = None,
+        metric: Metric | None = None,
+    ) -> Op[NeighborsResult]:
+        """The ``k`` nearest examples of a dataset split to each input (default: 8 from the
+        model's train split), their vote and whether it agrees with the prediction: the
+        training data behind an answer. ``space="pixel"`` compares raw inputs rather than
+        the model's embeddings; ``metric="cosine"`` measures ``1 - cos``. Inputs as for
+        ``explain``. Options left as None take the service's defaults (docs/explain.md)."""
+        return neighbors_op.neighbors(
+            model, inputs, version=version, k=k, dataset=dataset, space=space, metric=metric
+        )
 
     @operation
     def embedding_map(

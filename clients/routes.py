@@ -21,6 +21,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/models/{}/versions/{}:interpolate"): "interpolate",
     ("POST", "/v1/models/{}:explain"): "explain",
     ("POST", "/v1/models/{}/versions/{}:explain"): "explain",
+    ("POST", "/v1/models/{}:neighbors"): "neighbors",
+    ("POST", "/v1/models/{}/versions/{}:neighbors"): "neighbors",
     ("GET", "/v1/models/{}/metrics"): "metrics",
     ("GET", "/v1/models/{}/versions/{}/metrics"): "metrics",
     ("GET", "/v1/models/{}/weights"): "weights",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import typer
+from PIL import Image, UnidentifiedImageError
 from rich.console import Console
 from rich.text import Text
 
@@ -91,3 +92,14 @@ def connected(ctx: typer.Context) -> Iterator[Client]:
 
 def wrote(path: Path) -> None:
     err_console().print(f"wrote {path}", highlight=False)
+
+
+def read_picture(name: str, *, grey: bool) -> np.ndarray:
+    """An image file's pixels as given, for a plot: grey when asked (the model's inputs are
+    2-D) or when the file is grey, else RGB."""
+    try:
+        with Image.open(name) as image:
+            grey = grey or image.mode in ("L", "LA", "I", "F")
+            return np.asarray(image.convert("L" if grey else "RGB"))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(f"cannot read image file {name!r} to plot: {exc}") from exc

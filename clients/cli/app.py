@@ -15,6 +15,7 @@ from clients.cli.explain import explain
 from clients.cli.interpolate import interpolate
 from clients.cli.metrics import metrics
 from clients.cli.models import models
+from clients.cli.neighbors import neighbors
 from clients.cli.predict import predict
 from clients.cli.weights import weights
 
@@ -43,7 +44,10 @@ def options(
     ctx.obj = State(url=url, timeout=timeout, retries=retries)
 
 
-for command in (models, predict, embed, head, interpolate, explain, metrics, weights, boundary):
+commands = (
+    models, predict, embed, head, interpolate, explain, neighbors, metrics, weights, boundary,
+)  # fmt: skip
+for command in commands:
     app.command()(command)
 app.command(name="map")(embedding_map)
 

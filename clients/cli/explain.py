@@ -7,14 +7,12 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from PIL import Image, UnidentifiedImageError
 from rich.table import Column, Table
 
 from clients import Client, DatasetRef, ExplainResult, Explanation
 from clients.cli import options
-from clients.cli._common import connected, console, print_json, wrote
+from clients.cli._common import connected, console, print_json, read_picture, wrote
 from clients.cli.predict import InputsArg
-from clients.errors import InputError
 
 #: How many attributions the table lists per input, largest magnitude first.
 DEFAULT_TOP = 3
@@ -39,12 +37,7 @@ def picture_of(client: Client, name: str, item: Explanation) -> np.ndarray | Non
     if ref is not None:
         instance = client.dataset_example(ref.dataset, ref.index).instance
         return instance if instance.ndim >= 2 else None
-    try:
-        with Image.open(name) as image:
-            grey = item.attributions.ndim == 2 or image.mode in ("L", "LA", "I", "F")
-            return np.asarray(image.convert("L" if grey else "RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"cannot read image file {name!r} to plot: {exc}") from exc
+    return read_picture(name, grey=item.attributions.ndim == 2)
 
 
 def explain(

@@ -14,6 +14,8 @@ from clients.ops.explain import Method as MethodValue
 from clients.ops.explain import Output as OutputValue
 from clients.ops.explain import Rule as RuleValue
 from clients.ops.interpolate import Space as SpaceValue
+from clients.ops.neighbors import Metric as MetricValue
+from clients.ops.neighbors import NeighborSpace as NeighborSpaceValue
 
 DEFAULT_MODEL = "digits"
 
@@ -38,4 +40,14 @@ Output = Annotated[
 Rule = Annotated[
     RuleValue | None,
     typer.Option(help="integrated-gradients: the quadrature along the path (default: trapezoid)."),
+]
+NeighborSpace = Annotated[
+    NeighborSpaceValue | None,
+    typer.Option(
+        "--space", help="Compare the model's embeddings or raw pixels (default: embedding)."
+    ),
+]
+Metric = Annotated[
+    MetricValue | None,
+    typer.Option(help="euclidean, or cosine (1 - cos) (default: euclidean)."),
 ]

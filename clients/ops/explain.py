@@ -4,16 +4,13 @@ input travels in the body (JSON field or multipart file ``baseline``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 
-import numpy as np
-
-from clients._http import Request
 from clients.errors import InputError
-from clients.inputs import DatasetRef, ImageFile, Item, as_instances, to_item, to_items
-from clients.ops._batches import MAX_PER_REQUEST, Op, instance_shape
+from clients.inputs import DatasetRef, ImageFile, Item, to_item, to_items
+from clients.ops._batches import Op
+from clients.ops._runs import kind_of, send_in_runs
 from clients.results import ExplainResult
 from clients.routes import verb_path
 
@@ -30,7 +27,6 @@ RULE_VALUES: tuple[str, ...] = get_args(Rule)
 BaselineName = Literal["black", "blur", "mean", "noise"]
 BASELINE_VALUES: tuple[str, ...] = get_args(BaselineName)
 
-T = TypeVar("T")
 #: A baseline given as an input, as it goes in the body: a file, or a JSON object.
 GivenBaseline = ImageFile | DatasetRef | dict[str, Any]
 
@@ -58,31 +54,9 @@ def split_baseline(value: Any) -> tuple[str | None, GivenBaseline | None]:
     return None, {"instance": item.tolist()}
 
 
-def _kind(item: Item) -> str:
-    if isinstance(item, ImageFile):
-        return "files"
-    return "examples" if isinstance(item, DatasetRef) else "instances"
-
-
-def _runs(items: list[Item]) -> Iterator[tuple[str, list[tuple[int, Item]]]]:
-    """Neighbouring inputs of one kind, with their positions: one body form each."""
-    run: list[tuple[int, Item]] = []
-    for position, item in enumerate(items):
-        if run and _kind(run[-1][1]) != _kind(item):
-            yield _kind(run[0][1]), run
-            run = []
-        run.append((position, item))
-    if run:
-        yield _kind(run[0][1]), run
-
-
-def _chunks(values: list[T]) -> list[list[T]]:
-    return [values[i : i + MAX_PER_REQUEST] for i in range(0, len(values), MAX_PER_REQUEST)]
-
-
 def _check_baseline_fits(items: list[Item], given: GivenBaseline | None) -> None:
     """A multipart body carries a baseline only as a file, a JSON body only as JSON."""
-    kinds = {_kind(item) for item in items}
+    kinds = {kind_of(item) for item in items}
     if isinstance(given, ImageFile) and kinds != {"files"}:
         raise InputError(
             "an image file as the baseline goes with image files as the inputs; for dataset "
@@ -119,10 +93,9 @@ def explain(
     patch: int | None,
     stride: int | None,
 ) -> Op:
-    """One request per run of neighbouring inputs of one kind (files upload as multipart,
-    dataset examples go as ``examples``, numbers as ``instances``), each run in chunks of
-    ``MAX_PER_REQUEST``; the answers are joined in the inputs' order. Options left as None
-    are not sent, so the service's defaults apply."""
+    """One request per run of neighbouring inputs of one kind, in chunks (``send_in_runs``);
+    the answers are joined in the inputs' order. Options left as None are not sent, so the
+    service's defaults apply."""
     items = to_items(inputs)
     named, given = split_baseline(baseline)
     _check_baseline_fits(items, given)
@@ -132,28 +105,8 @@ def explain(
         "seed": seed, "patch": patch, "stride": stride,
     }  # fmt: skip
     path = verb_path(model, version, "explain")
-    shape: tuple[int, ...] | None = None
-    parts = []
-    for kind, run in _runs(items):
-        if kind == "files":
-            files = [item.part("files") for _, item in run if isinstance(item, ImageFile)]
-            extra = [given.part("baseline")] if isinstance(given, ImageFile) else []
-            requests = [
-                Request("POST", path, params=params, files=chunk + extra)
-                for chunk in _chunks(files)
-            ]
-        else:
-            if kind == "examples":
-                values = [item.to_json() for _, item in run if isinstance(item, DatasetRef)]
-            else:
-                if shape is None:
-                    shape = yield from instance_shape(model, version)
-                arrays = [as_instances(a, shape, p) for p, a in run if isinstance(a, np.ndarray)]
-                values = np.concatenate(arrays).tolist()
-            requests = [
-                Request("POST", path, params=params, json={kind: chunk, **_body(given)})
-                for chunk in _chunks(values)
-            ]
-        for request in requests:
-            parts.append(ExplainResult.from_json((yield request)))
-    return ExplainResult.concat(parts)
+    extra_files = [given.part("baseline")] if isinstance(given, ImageFile) else []
+    answers = yield from send_in_runs(
+        model, version, path, params, items, extra_files=extra_files, extra_json=_body(given)
+    )
+    return ExplainResult.concat([ExplainResult.from_json(answer) for answer in answers])

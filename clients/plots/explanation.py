@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clients.plots._figure import new_figure, save
+from clients.plots._figure import draw_picture, new_figure, save
 from clients.results import ExplainResult, Explanation
 
 if TYPE_CHECKING:
@@ -46,16 +46,6 @@ def _what(method: str, f: str) -> str:
     if method == "occlusion":
         return f"drop of {f} when covered"
     return f"attributions to {f} (red +, blue −)"
-
-
-def _draw_input(axes: Axes, picture: np.ndarray) -> None:
-    if picture.ndim == 3:  # colour: scaled to [0, 1] for imshow
-        span = float(picture.max() - picture.min()) or 1.0
-        axes.imshow((picture - picture.min()) / span)
-    elif picture.ndim == 2:
-        axes.imshow(picture, cmap="gray")
-    else:
-        axes.text(0.5, 0.5, np.array2string(picture, precision=3), ha="center", va="center")
 
 
 def _draw_attributions(
@@ -123,7 +113,7 @@ def plot_explanation(
         if with_picture:
             axes = figure.add_subplot(grid[row, column])
             if picture is not None:
-                _draw_input(axes, picture)
+                draw_picture(axes, picture)
             axes.set_title(label, fontsize="medium")
             axes.set_axis_off()
             column += 1

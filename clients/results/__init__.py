@@ -12,6 +12,7 @@ from clients.results.models import (
     ModelSummary,
     Weights,
 )
+from clients.results.neighbors import Neighbor, Neighborhood, NeighborsResult, NeighborVote
 from clients.results.prediction import Embeddings, Prediction, PredictResult, TopK
 from clients.results.v2 import InferResult
 
@@ -32,6 +33,10 @@ __all__ = [
     "Metrics",
     "ModelMetadata",
     "ModelSummary",
+    "Neighbor",
+    "NeighborVote",
+    "Neighborhood",
+    "NeighborsResult",
     "PredictResult",
     "Prediction",
     "TopK",

@@ -57,9 +57,9 @@ class Record:
 
 def record(cls: type[T], raw: dict[str, Any]) -> T:
     """A dataclass from the JSON object with the same field names, each field read by its
-    type: numbers and strings must be there; arrays, optional arrays, optional numbers,
-    optional records and lists of records may be missing (empty, None, []); any other type is
-    taken as it is, and must be there."""
+    type: numbers, strings and records must be there; arrays, optional arrays, optional
+    numbers, optional records and lists of records may be missing (empty, None, []); any other
+    type is taken as it is, and must be there."""
     values = {}
     for name, kind in _field_types(cls):
         if kind in (int, float, str):
@@ -70,6 +70,8 @@ def record(cls: type[T], raw: dict[str, Any]) -> T:
             values[name] = maybe_floats(raw.get(name))
         elif kind == float | None:
             values[name] = None if raw.get(name) is None else float(raw[name])
+        elif isinstance(kind, type) and is_dataclass(kind):
+            values[name] = record(kind, _required(cls, raw, name))
         elif (inner := _optional_record(kind)) is not None:
             values[name] = None if raw.get(name) is None else record(inner, raw[name])
         elif get_origin(kind) is list and is_dataclass(item := get_args(kind)[0]):

@@ -21,6 +21,7 @@ RETURNS: dict[str, Any] = {
     "head": clients.PredictResult,
     "interpolate": clients.Interpolation,
     "explain": clients.ExplainResult,
+    "neighbors": clients.NeighborsResult,
     "embedding_map": clients.EmbeddingMap,
     "metrics": clients.Metrics,
     "weights": clients.Weights,

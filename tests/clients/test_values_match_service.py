@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from clients.inputs import FIT_VALUES, SCALE_VALUES
 from clients.ops.explain import BASELINE_VALUES, METHOD_VALUES, OUTPUT_VALUES, RULE_VALUES
+from clients.ops.neighbors import METRIC_VALUES, NEIGHBOR_SPACE_VALUES
 from service.codecs import FITS, SCALES
 
 
@@ -32,3 +33,15 @@ def test_explain_values_are_the_services() -> None:
     assert sorted(OUTPUT_VALUES) == sorted(get_args(Target))
     assert sorted(RULE_VALUES) == sorted(get_args(Rule))
     assert sorted(BASELINE_VALUES) == sorted(get_args(BaselineName))
+
+
+def test_neighbor_values_are_the_services() -> None:
+    """``space`` and ``metric`` of ``:neighbors``, read from the service's query model (where
+    its ``Metric`` type is defined may move; the accepted values are what counts)."""
+    from typing import get_args
+
+    from service.explain.options import NeighborOptions
+
+    fields = NeighborOptions.model_fields
+    assert sorted(NEIGHBOR_SPACE_VALUES) == sorted(get_args(fields["space"].annotation))
+    assert sorted(METRIC_VALUES) == sorted(get_args(fields["metric"].annotation))

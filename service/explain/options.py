@@ -48,7 +48,12 @@ class ExplainOptions(BaseModel):
         "black", description="integrated-gradients / occlusion: the baseline."
     )
     steps: int = Field(50, ge=1, description="integrated-gradients: steps along the path.")
-    rule: Rule = Field("trapezoid", description="integrated-gradients: the quadrature rule.")
+    rule: Rule = Field(
+        "adaptive",
+        description="integrated-gradients: where the path's points go: 'adaptive' (bisect "
+        "where the trapezoid misses f's change), 'trapezoid' (uniform, a pixel sweep's "
+        "alphas) or 'gauss-legendre'.",
+    )
     samples: int = Field(25, ge=1, description="smoothgrad: noisy copies.")
     noise: float = Field(
         0.15, ge=0, le=MAX_NOISE,

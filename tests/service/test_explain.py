@@ -46,7 +46,7 @@ def test_integrated_gradients_sum_to_the_change_in_probability(http: httpx.Clien
 
 
 def test_the_path_is_the_pixel_sweep_from_the_baseline(http: httpx.Client) -> None:
-    (item,) = explain(http, "digits", "steps=10", json=EXAMPLE_1)["explanations"]
+    (item,) = explain(http, "digits", "steps=10&rule=trapezoid", json=EXAMPLE_1)["explanations"]
     sweep = http.post(
         "/v1/models/digits:interpolate",
         json={

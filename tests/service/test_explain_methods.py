@@ -29,7 +29,7 @@ def test_the_trapezoid_path_is_a_pixel_sweeps_alphas() -> None:
     assert weights.sum() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("rule", ["trapezoid", "gauss-legendre"])
+@pytest.mark.parametrize("rule", ["trapezoid", "gauss-legendre", "adaptive"])
 def test_integrated_gradients_are_complete_and_converge(rule: methods.Rule) -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(0.5, 2.0, size=(2, 3, 4)).astype(np.float32)
@@ -47,6 +47,11 @@ def test_integrated_gradients_are_complete_and_converge(rule: methods.Rule) -> N
         assert max(gaps) < 1e-4
     else:
         assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-3
+    assert (
+        len(paths[0].alphas)
+        == len(paths[0].path_values)
+        == methods.path_rows(64, rule) - (2 if rule == "gauss-legendre" else 0)
+    )
 
 
 def test_path_values_are_f_along_the_straight_line() -> None:
@@ -116,3 +121,29 @@ def test_noise_baseline_stays_in_the_input_range_and_follows_the_seed() -> None:
     a, b = baselines.noise(x, IMAGE_SPEC, 3), baselines.noise(x, IMAGE_SPEC, 3)
     np.testing.assert_array_equal(a, b)
     assert a.min() >= 0 and a.max() <= 255 and a.std() > 10
+
+
+def test_the_adaptive_rule_puts_its_points_where_f_changes() -> None:
+    """A ReLU-like score that ramps over a short stretch of the path, with kinks at both
+    ends: the refined points crowd there, and the map is more complete than the uniform
+    grid's at the same cost."""
+    direction = np.full((1, 3, 4), 1.0, dtype=np.float32)
+
+    def step(x: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean = x.reshape(len(x), -1).mean(axis=1)
+        f = np.clip((mean - 0.683) / 0.031, 0.0, 1.0)
+        slope = np.where((mean > 0.683) & (mean < 0.714), 1 / 0.031 / 12, 0.0)
+        return f, slope[:, None, None] * np.ones_like(x)
+
+    base = np.zeros_like(direction)
+    classes = np.array([0])
+    (adaptive,) = methods.integrated_gradients(
+        step, direction, base, classes, steps=32, rule="adaptive"
+    )
+    (uniform,) = methods.integrated_gradients(
+        step, direction, base, classes, steps=32, rule="trapezoid"
+    )
+    near_jump = np.abs(adaptive.alphas - 0.7) < 0.1
+    assert near_jump.sum() > np.sum(np.abs(uniform.alphas - 0.7) < 0.1)
+    assert adaptive.completeness_gap < uniform.completeness_gap
+    assert np.all(np.diff(adaptive.alphas) > 0) and adaptive.alphas[[0, -1]].tolist() == [0, 1]

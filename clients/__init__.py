@@ -27,6 +27,7 @@ from clients.errors import (
 )
 from clients.inputs import DatasetRef
 from clients.results import (
+    Agreement,
     DatasetExample,
     DatasetExamples,
     EmbeddingMap,
@@ -55,6 +56,7 @@ from clients.results import (
 
 __all__ = [
     "APIError",
+    "Agreement",
     "AsyncClient",
     "BadRequestError",
     "Client",

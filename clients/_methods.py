@@ -303,7 +303,8 @@ class BaseClient(Generic[TransportT]):
     def metrics(
         self, model: str, *, version: int | None = None, kind: str | None = None
     ) -> Op[Metrics]:
-        """The stored evaluations (test, train, validation, history, cross-dataset, sweep)."""
+        """The stored evaluations (test, train, validation, history, cross-dataset, sweep,
+        agreement)."""
         return v1.metrics(model, version=version, kind=kind)
 
     @operation

@@ -6,9 +6,11 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.table import Table
+from rich.console import Group, RenderableType
+from rich.table import Column, Table
+from rich.text import Text
 
-from clients import Metrics
+from clients import Agreement, Metrics
 from clients.cli import options
 from clients.cli._common import connected, console, print_json, wrote
 from clients.errors import InputError
@@ -20,6 +22,8 @@ HEADLINE = {
     "num_examples": "examples",
     "mean_max_probability": "mean max p",
 }
+#: training/agreement.py's CONFIDENT: the share of predictions the softmax is this sure of.
+CONFIDENT = 0.99
 
 
 def _cell(value: object) -> str:
@@ -31,14 +35,58 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _tables(metrics: Metrics, names: list[str]) -> list[Table]:
+def _percent(value: float | None) -> str:
+    return "-" if value is None or np.isnan(value) else f"{value:.1%}"
+
+
+def _number(value: float) -> str:
+    return "" if np.isnan(value) else f"{value:.4f}"
+
+
+def _agreement_summary(a: Agreement) -> Text:
+    """The figures of the README's agreement table (scripts/agreement_table.py), as lines."""
+    lines = [f"majority ({a.majority} of {a.k} neighbours) agrees with "
+             f"{_percent(a.majority_agrees)} of predictions"]  # fmt: skip
+    if a.labelled:
+        lines.append(
+            f"accuracy when it agrees {_percent(a.accuracy_when_majority_agrees)}, when it "
+            f"disagrees {_percent(a.accuracy_when_majority_disagrees)} "
+            f"(overall {_percent(a.accuracy)})"
+        )
+    lines.append(
+        f"softmax ≥ {CONFIDENT}: {_percent(a.confident_share)} of predictions, majority agrees "
+        f"with {_percent(a.majority_agrees_when_confident)} of those"
+    )
+    return Text("\n".join(lines))
+
+
+def _right(header: str) -> Column:
+    return Column(header, justify="right")
+
+
+def _agreement(a: Agreement) -> Group:
+    """One row per bucket: how many of the k nearest training examples carry the predicted
+    class; accuracy only where the labels are the model's own (its test split)."""
+    headers = ["agreeing", "images", "share"]
+    headers += ["accuracy"] if a.bucket_accuracy is not None else []
+    title = f"agreement, {a.dataset}: {a.num_examples} images"
+    table = Table(*map(_right, [*headers, "mean confidence"]), title=title)
+    for i, count in enumerate(a.counts):
+        row = [f"{a.agreeing[i]}/{a.k}", str(count), _percent(float(a.shares[i]))]
+        if a.bucket_accuracy is not None:
+            row.append(_number(a.bucket_accuracy[i]))
+        table.add_row(*row, _number(a.mean_confidence[i]))
+    return Group(table, _agreement_summary(a))
+
+
+def _tables(metrics: Metrics, names: list[str]) -> list[RenderableType]:
     # only columns some evaluation fills: the table then fits an 80-column terminal
     keys = [k for k in HEADLINE if any(e.data.get(k) is not None for e in metrics.evaluations)]
     headers = [HEADLINE[k] for k in keys]
     summary = Table("kind", "dataset", *headers, title=f"{metrics.model} v{metrics.version}")
     for e in metrics.evaluations:
         summary.add_row(e.kind, e.dataset, *(_cell(e.data.get(k)) for k in keys))
-    tables = [summary]
+    tables: list[RenderableType] = [summary]
     for e in metrics.of_kind("test"):
         per_class = Table("class", "accuracy", "examples", title=f"per class, {e.dataset}")
         accuracy = e.data.get("per_class_accuracy", [])
@@ -54,6 +102,7 @@ def _tables(metrics: Metrics, names: list[str]) -> list[Table]:
             accuracy = float(point.get("test_accuracy", float("nan")))
             sweep.add_row(str(point.get("value")), str(point.get("model")), f"{accuracy:.4f}")
         tables.append(sweep)
+    tables += [_agreement(a) for a in metrics.agreements()]
     return tables
 
 
@@ -62,13 +111,14 @@ def metrics(
     model: options.ModelArg,
     kind: Annotated[
         str | None,
-        typer.Option(help="test, train, validation, history, cross-dataset or sweep."),
+        typer.Option(help="test, train, validation, history, cross-dataset, sweep or agreement."),
     ] = None,
     version: options.Version = None,
     plot: options.Plot = None,
     as_json: options.Json = False,
 ) -> None:
-    """Accuracy, per-class accuracy, confusion matrix, confidence, history, cross-dataset."""
+    """Accuracy, per-class accuracy, confusion matrix, confidence, history, cross-dataset,
+    neighbour agreement."""
     with connected(ctx) as client:
         result = client.metrics(model, version=version, kind=kind)
         names = client.metadata(model, version=result.version or version).class_names

@@ -2,7 +2,8 @@
 
 A panel is a function that draws onto one Axes; ``metric_panels`` picks those the
 evaluations allow (confusion matrix, per-class accuracy, confidence histogram, training
-history, cross-dataset confidence, accuracy per split, hidden-width sweep)."""
+history, cross-dataset confidence, accuracy per split, hidden-width sweep, neighbour
+agreement)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clients.plots._figure import new_figure, save
-from clients.results import Evaluation, Metrics
+from clients.results import Agreement, Evaluation, Metrics
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,6 +25,9 @@ Panel = Callable[["Axes"], None]
 PANEL_PX = (520, 440)
 MAX_COLUMNS = 3
 ANNOTATE_UP_TO = 12  # classes; beyond that the counts would not be legible
+#: training/agreement.py's CONFIDENT ("very sure" in the reports).
+CONFIDENT = 0.99
+DATASET_COLOURS = ("tab:blue", "tab:purple", "tab:olive", "tab:cyan")
 
 
 def _array(evaluation: Evaluation, key: str) -> np.ndarray:
@@ -156,6 +160,55 @@ def sweep(axes: Axes, evaluation: Evaluation) -> None:
     axes.set_title(f"test accuracy by {parameter}, {evaluation.dataset}")
 
 
+def _agreement_axis(axes: Axes, agreement: Agreement) -> None:
+    """Buckets 0..k along x; a dotted line where the neighbours' majority begins."""
+    axes.set_xticks(agreement.agreeing, [str(n) for n in agreement.agreeing])
+    axes.axvline(agreement.majority - 0.5, color="grey", ls=":", lw=1)
+    axes.set_xlabel(f"neighbours (of {agreement.k}) with the predicted class; dotted: majority")
+
+
+def agreement_accuracy(axes: Axes, agreement: Agreement) -> None:
+    """Accuracy per bucket on the model's own test split, each bar labelled with its number
+    of images (small buckets are noisy); predictions without a majority in orange."""
+    accuracy = np.nan_to_num(np.asarray(agreement.bucket_accuracy, dtype=float))  # empty: 0
+    colours = ["tab:green" if n >= agreement.majority else "tab:orange" for n in agreement.agreeing]
+    bars = axes.bar(agreement.agreeing, accuracy, color=colours)
+    axes.bar_label(bars, [str(n) for n in agreement.counts], fontsize=7, padding=2)
+    overall = float(agreement.accuracy if agreement.accuracy is not None else float("nan"))
+    axes.axhline(overall, color="black", ls="--", lw=1)
+    _agreement_axis(axes, agreement)
+    axes.set_ylim(0.0, 1.08)  # room for the labels, no ticks past 1
+    axes.set_yticks(np.linspace(0.0, 1.0, 6))
+    axes.set_ylabel("accuracy")
+    axes.set_title(
+        f"accuracy by neighbour agreement, {agreement.dataset}\n"
+        f"numbers: images; dashed: overall {overall:.2%}"
+    )
+
+
+def agreement_shares(axes: Axes, agreements: Sequence[Agreement]) -> None:
+    """Each dataset's images per bucket side by side, with their mean confidence: on the
+    cross dataset the predictions pile up at low agreement while the softmax stays sure."""
+    width = 0.8 / len(agreements)
+    for i, agreement in enumerate(agreements):
+        colour = DATASET_COLOURS[i % len(DATASET_COLOURS)]
+        x = agreement.agreeing + (i - (len(agreements) - 1) / 2) * width
+        sure = agreement.majority_agrees_when_confident
+        label = (
+            f"{agreement.dataset} ({agreement.num_examples} images):\n"
+            f"softmax ≥ {CONFIDENT} on {agreement.confident_share:.0%}, "
+            f"majority agrees with {'-' if sure is None else f'{sure:.0%}'} of those"
+        )
+        axes.bar(x, agreement.shares, width, color=colour, alpha=0.75, label=label)
+        axes.plot(x, agreement.mean_confidence, marker="o", ms=5, lw=1, color=colour, mec="white")
+    _agreement_axis(axes, agreements[0])
+    axes.set_ylim(0.0, 1.4)  # the legend goes above the bars and dots, which stay under 1
+    axes.set_yticks(np.linspace(0.0, 1.0, 6))
+    axes.set_ylabel("share of images (bars), mean confidence (dots)")
+    axes.legend(loc="upper center", fontsize="x-small")
+    axes.set_title("images by neighbour agreement, per dataset")
+
+
 def metric_panels(metrics: Metrics, names: Sequence[str]) -> list[Panel]:
     panels: list[Panel] = []
     for evaluation in metrics.of_kind("test"):
@@ -174,6 +227,10 @@ def metric_panels(metrics: Metrics, names: Sequence[str]) -> list[Panel]:
         if "predicted_class_counts" in evaluation.data:
             panels.append(partial(cross_predictions, evaluation=evaluation, names=names))
     panels += [partial(sweep, evaluation=e) for e in metrics.of_kind("sweep")]
+    agreements = metrics.agreements()
+    panels += [partial(agreement_accuracy, agreement=a) for a in agreements if a.labelled]
+    if agreements:
+        panels.append(partial(agreement_shares, agreements=agreements))
     return panels
 
 

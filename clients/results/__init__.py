@@ -3,7 +3,7 @@
 from clients.results.embedding_map import EmbeddingMap
 from clients.results.explanation import ExplainResult, Explanation, ExplanationPath
 from clients.results.interpolation import Flip, Interpolation, InterpolationPoint
-from clients.results.metrics import Evaluation, Metrics
+from clients.results.metrics import Agreement, Evaluation, Metrics
 from clients.results.models import (
     DatasetExample,
     DatasetExamples,
@@ -17,6 +17,7 @@ from clients.results.prediction import Embeddings, Prediction, PredictResult, To
 from clients.results.v2 import InferResult
 
 __all__ = [
+    "Agreement",
     "DatasetExample",
     "DatasetExamples",
     "EmbeddingMap",

@@ -1,12 +1,18 @@
 """The stored evaluations of a model version (test, train, validation, history,
-cross-dataset, sweep): numeric lists arrive as numpy arrays, ``raw`` keeps the JSON."""
+cross-dataset, sweep, agreement): numeric lists arrive as numpy arrays, ``raw`` keeps the
+JSON; ``Agreement`` reads an ``agreement`` evaluation's buckets into arrays."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from clients.errors import ResponseError
 from clients.results._convert import arrays_in
+
+AGREEMENT = "agreement"
 
 
 @dataclass(frozen=True)
@@ -54,5 +60,87 @@ class Metrics:
                 return evaluation
         return None
 
+    def agreements(self) -> list[Agreement]:
+        """The ``agreement`` evaluations, the labelled one (the model's own test split)
+        first, then the cross dataset's."""
+        rows = [Agreement.from_evaluation(e) for e in self.of_kind(AGREEMENT)]
+        return sorted(rows, key=lambda a: not a.labelled)
+
     def to_json(self) -> dict[str, Any]:
         return self.raw
+
+
+def _need(data: dict[str, Any], key: str) -> Any:
+    if key not in data:
+        raise ResponseError(f"the service's agreement evaluation has no {key!r}: {sorted(data)}")
+    return data[key]
+
+
+def _maybe_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _per_bucket(buckets: list[dict[str, Any]], key: str) -> np.ndarray:
+    """One value per bucket; NaN where the bucket is empty (the service sends null)."""
+    return np.array([np.nan if b.get(key) is None else float(b[key]) for b in buckets])
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One ``agreement`` evaluation (docs/architecture.md): the predictions on one dataset
+    bucketed by how many of the ``k`` nearest training examples carry the predicted class
+    (``agreeing`` = 0..k). Only the model's own test split has labels, so the accuracies are
+    None on the cross dataset; per-bucket values are NaN where a bucket is empty."""
+
+    dataset: str
+    k: int
+    num_examples: int
+    agreeing: np.ndarray
+    counts: np.ndarray
+    mean_confidence: np.ndarray
+    bucket_accuracy: np.ndarray | None
+    majority_agrees: float
+    confident_share: float
+    majority_agrees_when_confident: float | None
+    accuracy: float | None
+    accuracy_when_majority_agrees: float | None
+    accuracy_when_majority_disagrees: float | None
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Evaluation) -> Agreement:
+        data = evaluation.data
+        buckets = sorted(_need(data, "buckets"), key=lambda b: int(b["agreeing"]))
+        labelled = data.get("accuracy") is not None
+        return cls(
+            dataset=evaluation.dataset,
+            k=int(_need(data, "k")),
+            num_examples=int(_need(data, "num_examples")),
+            agreeing=np.array([int(b["agreeing"]) for b in buckets], dtype=np.int64),
+            counts=np.array([int(b["count"]) for b in buckets], dtype=np.int64),
+            mean_confidence=_per_bucket(buckets, "mean_confidence"),
+            bucket_accuracy=_per_bucket(buckets, "accuracy") if labelled else None,
+            majority_agrees=float(_need(data, "majority_agrees")),
+            confident_share=float(_need(data, "confident_share")),
+            majority_agrees_when_confident=_maybe_float(data.get("majority_agrees_when_confident")),
+            accuracy=_maybe_float(data.get("accuracy")),
+            accuracy_when_majority_agrees=_maybe_float(data.get("accuracy_when_majority_agrees")),
+            accuracy_when_majority_disagrees=_maybe_float(
+                data.get("accuracy_when_majority_disagrees")
+            ),
+        )
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the dataset has labels the model's classes match (its own test split)."""
+        return self.accuracy is not None
+
+    @property
+    def majority(self) -> int:
+        """The fewest agreeing neighbours that are a majority (5 of 8)."""
+        return self.k // 2 + 1
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Each bucket's share of the images."""
+        total = int(self.counts.sum())
+        return self.counts / total if total else np.zeros(len(self.counts))

@@ -39,7 +39,7 @@ Output = Annotated[
 ]
 Rule = Annotated[
     RuleValue | None,
-    typer.Option(help="integrated-gradients: the quadrature along the path (default: trapezoid)."),
+    typer.Option(help="integrated-gradients: the quadrature along the path (default: adaptive)."),
 ]
 NeighborSpace = Annotated[
     NeighborSpaceValue | None,

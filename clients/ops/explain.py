@@ -21,7 +21,7 @@ METHOD_VALUES: tuple[str, ...] = get_args(Method)
 Output = Literal["probability", "logit"]
 OUTPUT_VALUES: tuple[str, ...] = get_args(Output)
 #: Integrated gradients' quadrature along the path.
-Rule = Literal["trapezoid", "gauss-legendre"]
+Rule = Literal["adaptive", "trapezoid", "gauss-legendre"]
 RULE_VALUES: tuple[str, ...] = get_args(Rule)
 #: The baselines the service makes itself (any other baseline is given as an input).
 BaselineName = Literal["black", "blur", "mean", "noise"]

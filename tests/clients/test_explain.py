@@ -364,7 +364,7 @@ def test_explain_live(live_server) -> None:
     """Integrated gradients on a digits example: a map of the input's shape, complete to
     within 0.05 at 64 steps, whose path is the pixel sweep from the black baseline."""
     with Client(live_server.url, timeout=120.0) as client:
-        result = client.explain("digits", "mnist-test:1", steps=64)
+        result = client.explain("digits", "mnist-test:1", steps=64, rule="trapezoid")
         prediction = client.predict("digits", "mnist-test:1")[0]
         (item,) = result
         assert (result.model, result.method, result.output) == (

@@ -67,7 +67,7 @@ function kernelPictures(w) {
       for (let i = 0; i < kh * kw; i++) kernel[i] = data[(i * channels + c) * filters + f];
       figures.push(el("figure", {}, drawDiverging(el("canvas", { role: "img",
         "aria-label": `filter ${f}${channels > 1 ? ` channel ${c}` : ""}` }), kernel, [kh, kw], scale),
-      el("figcaption", {}, channels > 1 ? `${f}.${c}` : `filter ${f}`)));
+      el("figcaption", {}, channels > 1 ? `${f}.${c}` : String(f))));
     }
   }
   const shown = figures.length < filters * channels ? ` (first ${figures.length})` : "";

@@ -45,6 +45,7 @@ export async function render(main) {
       if (seq < issued || !stillShown(generation)) return;
       applied = seq;
       result.replaceChildren(errorBox(err));
+      why.unsettled("No answer for this input: the panel below is for the one before.");
     } finally {
       if (seq === issued) delete main.dataset.pending;
     }

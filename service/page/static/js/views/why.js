@@ -65,7 +65,7 @@ function coordinateBars(attributions, instance) {
 
 /**
  * The Why panel. `open(input, {source, label})` opens a neighbour in Predict.
- * Returns {element, settled(instance), unsettled()}.
+ * Returns {element, settled(instance), unsettled(message?)}.
  */
 export function whyPanel(open) {
   const names = state.manifest.class_names;
@@ -163,10 +163,12 @@ export function whyPanel(open) {
         const picture = image
           ? drawPixels(el("canvas", { "aria-hidden": "true" }), ex.instance, inputSpec().shape, inputSpec().value_range)
           : el("span", {}, `(${ex.instance.map((v) => (+v).toFixed(2)).join(", ")})`);
+        // The visible label and distance are the button's name, the rest is for screen readers.
         return el("button", { type: "button", class: "neighbor", dataset: { index: n.index, classId: n.class_id },
-          "aria-label": `Open ${body.dataset} #${n.index} in Predict: class ${n.label}, distance ${n.distance.toFixed(3)}`,
+          title: `Open ${body.dataset} #${n.index} in Predict`,
           onclick: () => open({ instances: [ex.instance] }, { source: `${body.dataset} #${n.index}`, label: n.class_id }) },
-        picture, el("span", { class: "neighbor-label" }, n.label), el("span", { class: "muted" }, n.distance.toFixed(2)));
+        picture, el("span", { class: "neighbor-label" }, n.label), el("span", { class: "muted" }, n.distance.toFixed(2)),
+        el("span", { class: "sr-only" }, `distance; open ${body.dataset} #${n.index} in Predict`));
       });
       const agrees = r.agrees;
       neighbours.dataset.seq = String(seq);
@@ -201,17 +203,17 @@ export function whyPanel(open) {
       explain();
       neighbors();
     },
-    unsettled() {
-      // A stroke is being drawn: what is shown belongs to the input before it.
+    unsettled(message = "Drawing: the map and the nearest examples follow when the stroke ends.") {
+      // What is shown belongs to an input before the current one: answers in flight are dropped.
       for (const call of Object.values(calls)) {
         call.controller?.abort();
         call.issued++;
       }
-      attribution.classList.add("stale");
-      neighbours.classList.add("stale");
-      delete attribution.dataset.pending;
-      delete neighbours.dataset.pending;
-      note.replaceChildren("Drawing: the map and the nearest examples follow when the stroke ends.");
+      for (const box of [attribution, neighbours]) {
+        box.classList.add("stale");
+        delete box.dataset.pending;
+      }
+      note.replaceChildren(message);
     },
   };
 }

@@ -3,6 +3,7 @@ in a real browser, compared with what the API answers for the same input."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -149,6 +150,40 @@ def test_no_explain_is_sent_while_a_stroke_is_drawn(lens) -> None:
     assert during[":explain"] == 0 and during[":neighbors"] == 0, during
     assert sent[":explain"] == 1 and sent[":neighbors"] == 1, sent
     assert "drawing" in page.locator("#result").inner_text()
+
+
+def test_a_held_explanation_of_an_older_input_never_replaces_a_newer_one(lens, api) -> None:
+    page, watch = lens
+    page.goto(f"{watch.origin}/#/digits/predict")
+    _settled(page)
+    _why_settled(page)
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if ":explain" in route.request.url and not held:
+            held.append(route)  # answered after the newer input's explanation
+        else:
+            route.fallback()
+
+    page.route("**/*", hold_first)
+    page.fill("#example-index", "1")
+    page.click("#example-load")
+    page.wait_for_function("() => document.getElementById('why-attribution').dataset.pending")
+    assert held, "the first :explain was not held"
+    before = _why_seq(page)
+    page.fill("#example-index", "2")
+    page.click("#example-load")
+    page.wait_for_function(
+        "document.getElementById('result').innerText.includes('#2')", timeout=TIMEOUT_MS
+    )
+    _settled(page)
+    _why_settled(page, before)
+    # The page aborted it when the newer input came; Playwright raises if the request is gone.
+    with contextlib.suppress(Exception):
+        held[0].continue_()
+    page.wait_for_timeout(500)
+    expected = _explain(api, "digits", _fitted(page))
+    _assert_stats_match(page, expected)
 
 
 def test_xor_shows_one_attribution_per_coordinate(lens, api) -> None:

@@ -21,6 +21,12 @@ export function num(v) {
   return v === null || v === undefined ? "n/a" : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2);
 }
 
+/** A small share as a percentage that never rounds to 0.00%. */
+function share(x) {
+  const pct = x * 100;
+  return pct >= 0.01 ? `${pct.toFixed(2)}%` : `${pct.toExponential(1)}%`;
+}
+
 /** The input in grey with the signed map laid over it: colour strength is |a| / scale. */
 function drawOverlay(canvas, instance, attributions, opacity, scale) {
   const spec = inputSpec();
@@ -144,7 +150,7 @@ export function whyPanel(open) {
           el("p", { class: "stats" }, stat("why-value", "f(x) =", e.value), stat("why-baseline", "f(baseline) =", e.baseline_value),
             gap === undefined || gap === null ? null : stat("why-gap", "completeness gap =", gap)),
           gap === undefined || gap === null || !change ? null
-            : el("p", { class: "muted" }, `The map adds up to f(x) − f(baseline) = ${num(change)} within ${((gap / Math.abs(change)) * 100).toFixed(2)}%.`),
+            : el("p", { class: "muted" }, `The map adds up to f(x) − f(baseline) = ${num(change)} within ${share(gap / Math.abs(change))}.`),
           scaleLegend(scale, SIGNED.has(m) ? `toward ${e.target_class}` : "|df/dx|", SIGNED.has(m) ? `away from it` : null),
         )),
     );

@@ -39,7 +39,7 @@ from service.dataplane.datasets import dataset_example, dataset_examples
 from service.dataplane.evaluations import EvaluationReader
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
-from service.dataplane.kernels import dense_kernel
+from service.dataplane.kernels import layer_kernel
 from service.errors import InvalidInput, UnknownLayer
 from service.explain.options import ExplainOptions, NeighborOptions
 from service.lifecycle import Lifecycle
@@ -387,7 +387,7 @@ class DataPlane:
         return {"model": loaded.name, "version": loaded.version, "evaluations": rows}
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:
-        return dense_kernel(self.model(name, version), layer)
+        return layer_kernel(self.model(name, version), layer)
 
     async def example(self, ref: str, index: int) -> dict[str, Any]:
         x, label = await self.in_thread(dataset_example, ref, index, self.settings.data_dir)

@@ -42,7 +42,10 @@ async def model_weights(
     model: ModelName,
     version: Version,
     plane: Plane,
-    layer: Annotated[str | None, Query(description="A Dense layer; default the first.")] = None,
+    layer: Annotated[
+        str | None,
+        Query(description="A Dense or Conv2D layer; default the first Dense layer."),
+    ] = None,
 ) -> FastJSONResponse:
     return FastJSONResponse(plane.weights(model, version, layer))
 
@@ -50,5 +53,11 @@ async def model_weights(
 add_model_route(router, "", model_metadata, methods=["GET"], summary="A model's manifest")
 add_model_route(router, "/metrics", model_metrics, methods=["GET"], summary="Stored evaluations")
 add_model_route(
-    router, "/weights", model_weights, methods=["GET"], summary="A Dense layer's kernel"
+    router,
+    "/weights",
+    model_weights,
+    methods=["GET"],
+    summary="A Dense or Conv2D layer's kernel",
+    description="`shape` is `[inputs, units]` for a Dense layer and "
+    "`[height, width, channels, filters]` for a Conv2D layer; `weights` nests the same way.",
 )

@@ -79,3 +79,10 @@ export const api = {
   examples: (ref, start, num) =>
     request(`/v1/datasets/${encodeURIComponent(ref)}${query({ start, num })}`),
 };
+
+// Why an answer (docs/explain.md): attributions and the nearest examples of a split.
+// `params` are the routes' query parameters ({method, target, k, ...}).
+api.explain = (m, v, input, params = {}, { signal } = {}) =>
+  request(`${modelPath(m, v)}:explain${query(params)}`, { method: "POST", signal, ...inputBody(input) });
+api.neighbors = (m, v, input, params = {}, { signal } = {}) =>
+  request(`${modelPath(m, v)}:neighbors${query(params)}`, { method: "POST", signal, ...inputBody(input) });

@@ -79,3 +79,12 @@ export const api = {
   examples: (ref, start, num) =>
     request(`/v1/datasets/${encodeURIComponent(ref)}${query({ start, num })}`),
 };
+
+// The embedding map: the service fits the projection per model version, so the page only draws.
+Object.assign(api, {
+  projection: (m, v) => request(`${modelPath(m, v)}/projection`),
+  projectionPoints: (m, v, num, seed, { signal } = {}) =>
+    request(`${modelPath(m, v)}/projection/points${query({ num, seed })}`, { signal }),
+  project: (m, v, input, { signal } = {}) =>
+    request(`${modelPath(m, v)}:project`, { method: "POST", signal, ...inputBody(input) }),
+});

@@ -60,7 +60,8 @@ def plot_embedding_map(
     if placed is not None:
         for name, (x, y) in zip(names, placed.coords, strict=True):
             axes.scatter([x], [y], marker="*", s=260, c="white", edgecolors="black", lw=1.5)
-            axes.annotate(name, (x, y), xytext=(8, 8), textcoords="offset points")
+            label = Path(name).name  # a file's name, or a dataset example as given
+            axes.annotate(label, (x, y), xytext=(8, 8), textcoords="offset points")
     share_x, share_y = result.explained
     method = result.method.upper()
     axes.set_xlabel(f"{method} 1 ({share_x:.0%} of variance)")

@@ -139,3 +139,12 @@ def test_map_command_bad_input(run, tmp_path: Path) -> None:
     assert "400" in bad_input.stderr and "shape" in bad_input.stderr
     run("--num", "1", code=2)
     run("--num", "10001", code=2)
+
+
+def test_the_sdks_bound_is_the_services(live_server) -> None:
+    from clients.ops.embedding_map import MAX_MAP_SIZE
+
+    spec = httpx.get(f"{live_server.url}/openapi.json").json()
+    parameters = spec["paths"]["/v1/models/{model}/projection/points"]["get"]["parameters"]
+    num = next(p for p in parameters if p["name"] == "num")
+    assert num["schema"]["maximum"] == MAX_MAP_SIZE

@@ -50,6 +50,8 @@ from clients.results import (
     NeighborVote,
     Prediction,
     PredictResult,
+    Projected,
+    Projection,
     TopK,
     Weights,
 )
@@ -88,6 +90,8 @@ __all__ = [
     "PayloadTooLargeError",
     "PredictResult",
     "Prediction",
+    "Projected",
+    "Projection",
     "ResponseError",
     "ServerError",
     "ServiceUnavailableError",

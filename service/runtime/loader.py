@@ -31,6 +31,7 @@ from core.manifest import (
 from core.settings import Settings
 from service.explain.gradients import Gradients
 from service.explain.neighbors import IndexShelf
+from service.explain.projection import ProjectionShelf
 from service.resources import intra_op_threads
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
@@ -158,6 +159,8 @@ def load_version(
         directory,
         ", ".join(f"{e}: {r}" for e, r in runtimes.items()),
     )
+    indexes = IndexShelf(directory, manifest.neighbor_indexes)
+    test_split = f"{manifest.dataset.name}-test"
     return LoadedModel(
         manifest=manifest,
         path=directory,
@@ -165,5 +168,6 @@ def load_version(
         runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_layer_kernels(saved_model)),
         gradients=Gradients(saved_model),
-        neighbor_indexes=IndexShelf(directory, manifest.neighbor_indexes),
+        neighbor_indexes=indexes,
+        projection=ProjectionShelf(indexes, test_split, manifest.embedding_layer),
     )

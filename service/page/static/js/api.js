@@ -86,3 +86,11 @@ api.explain = (m, v, input, params = {}, { signal } = {}) =>
   request(`${modelPath(m, v)}:explain${query(params)}`, { method: "POST", signal, ...inputBody(input) });
 api.neighbors = (m, v, input, params = {}, { signal } = {}) =>
   request(`${modelPath(m, v)}:neighbors${query(params)}`, { method: "POST", signal, ...inputBody(input) });
+// The embedding map: the service fits the projection per model version, so the page only draws.
+Object.assign(api, {
+  projection: (m, v) => request(`${modelPath(m, v)}/projection`),
+  projectionPoints: (m, v, num, seed, { signal } = {}) =>
+    request(`${modelPath(m, v)}/projection/points${query({ num, seed })}`, { signal }),
+  project: (m, v, input, { signal } = {}) =>
+    request(`${modelPath(m, v)}:project`, { method: "POST", signal, ...inputBody(input) }),
+});

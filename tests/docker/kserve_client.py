@@ -9,6 +9,7 @@ import asyncio
 import json
 import sys
 
+import numpy as np
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
 
@@ -18,7 +19,9 @@ async def main() -> dict:
     config = RESTConfig(protocol="v2", retries=0, timeout=30)
     async with InferenceRESTClient(config) as client:
         tensor = InferInput(name=spec["name"], shape=spec["shape"], datatype="FP32")
-        tensor.set_data_from_numpy(__import__("numpy").asarray(spec["data"], dtype="float32"))
+        tensor.set_data_from_numpy(
+            np.asarray(spec["data"], dtype=np.float32).reshape(spec["shape"])
+        )
         answer = await client.infer(url, InferRequest(model, [tensor]), model_name=model)
         return {
             "live": await client.is_server_live(url),

@@ -78,9 +78,8 @@ class Probe:
             return cls("grpc", port, service=spec["grpc"].get("service", ""), **timing)
         raise ValueError(f"probe kind not emulated: {sorted(spec)}")
 
-    def check(self, container: str) -> bool:
-        """One probe, as the kubelet sends it, against the published port."""
-        port = host_port(container, self.port)
+    def check(self, port: int) -> bool:
+        """One probe, as the kubelet sends it, to ``port``: the container's, published."""
         if self.kind == "http":
             try:
                 response = httpx.get(f"http://{HOST}:{port}{self.path}", timeout=self.timeout_s)
@@ -136,12 +135,24 @@ class Kubelet:
             if f"{kind}Probe" in spec
         }
         self.ready_at: float | None = None
+        self._ports: dict[int, int] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def host_port(self, port: int) -> int:
+        """Where ``port`` is published (remembered: an exited container publishes none)."""
+        if port not in self._ports:
+            self._ports[port] = host_port(self.id, port)
+        return self._ports[port]
+
     def _probe(self, kind: str) -> bool:
         log = self.probes[kind]
-        passed = log.probe.check(self.id)
+        try:
+            port = self.host_port(log.probe.port)
+        except AssertionError:  # not running (any more): nothing listens
+            passed = False
+        else:
+            passed = log.probe.check(port)
         log.results.append((time.monotonic() - self.started_at, passed))
         return passed
 

@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from tests.docker import engine, kserve_sdk, pods
 from tests.docker.compose import ComposeProject, compose_cli, log, show_logs_through_capture
-from tests.docker.kubelet import HOST, Kubelet, Probe, docker, host_port
+from tests.docker.kubelet import HOST, Kubelet, Probe, docker
 from tests.docker.load import LoadRun
 
 pytestmark = pytest.mark.docker
@@ -272,7 +272,7 @@ def _rss(container: str) -> int:
 
 
 def _url(kubelet: Kubelet, port: int) -> str:
-    return f"http://{HOST}:{host_port(kubelet.id, port)}"
+    return f"http://{HOST}:{kubelet.host_port(port)}"
 
 
 def _declared_port(kubelet: Kubelet, index: int = 0) -> int:
@@ -404,7 +404,7 @@ def test_the_predictor_follows_kserve_conventions(started: Started) -> None:
     direct = httpx.post(f"{url}/v2/models/digits/infer", json=body, timeout=30)
     assert direct.status_code == 200, direct.text
     grpc_health = Probe("grpc", ports["h2c"], timeout_s=5.0)
-    assert grpc_health.check(isvc.id), "gRPC health on 8081 is not SERVING"
+    assert grpc_health.check(isvc.host_port(ports["h2c"])), "gRPC health on 8081 is not SERVING"
     sdk = kserve_sdk.call(url, "digits", {"name": tensor["name"], "shape": shape,
                                            "data": instance.tolist()})  # fmt: skip
     assert sdk["live"] and sdk["ready"] and sdk["model_ready"]

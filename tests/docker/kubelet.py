@@ -104,9 +104,12 @@ class ProbeLog:
     probe: Probe
     results: list[tuple[float, bool]] = field(default_factory=list)
 
-    def worst_failure_run(self) -> int:
+    def worst_failure_run(self, after_s: float = 0.0) -> int:
+        """The longest run of failures (from ``after_s`` seconds after the start)."""
         worst = run = 0
-        for _, passed in self.results:
+        for at, passed in self.results:
+            if at < after_s:
+                continue
             run = 0 if passed else run + 1
             worst = max(worst, run)
         return worst
@@ -136,6 +139,9 @@ class Kubelet:
         }
         self.ready_at: float | None = None
         self._ports: dict[int, int] = {}
+        self._started = threading.Event()
+        self.started_s: float | None = None
+        self.startup_error: str | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -156,27 +162,47 @@ class Kubelet:
         log.results.append((time.monotonic() - self.started_at, passed))
         return passed
 
-    def wait_started(self) -> float:
-        """Seconds until the startup probe passed, with its period and failure threshold
-        (without one: at once). Raises when it fails for good or the container exits."""
-        if "startup" in self.probes:
-            probe = self.probes["startup"].probe
-            time.sleep(probe.initial_delay_s)
-            failures = 0
-            while not self._probe("startup"):
-                failures += 1
-                if failures >= probe.failure_threshold or state(self.id) != "running":
-                    raise AssertionError(
-                        f"startup probe failed {failures} times "
-                        f"(container {state(self.id)}):\n{self.logs()}"
-                    )
-                time.sleep(probe.period_s)
-        for kind in ("readiness", "liveness"):
-            if kind in self.probes:
-                thread = threading.Thread(target=self._loop, args=(kind,), daemon=True)
-                thread.start()
-                self._threads.append(thread)
-        return time.monotonic() - self.started_at
+    def begin(self) -> None:
+        """Start probing, as the kubelet does from the container's start: the startup probe,
+        then readiness and liveness side by side. Call right after `docker run`."""
+        thread = threading.Thread(target=self._startup, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _startup(self) -> None:
+        try:
+            if "startup" in self.probes:
+                probe = self.probes["startup"].probe
+                if self._stop.wait(probe.initial_delay_s):
+                    return
+                failures = 0
+                while not self._probe("startup"):
+                    failures += 1
+                    if failures >= probe.failure_threshold or state(self.id) != "running":
+                        self.startup_error = (
+                            f"startup probe failed {failures} times "
+                            f"(container {state(self.id)}):\n{self.logs()}"
+                        )
+                        return
+                    if self._stop.wait(probe.period_s):
+                        return
+            self.started_s = time.monotonic() - self.started_at
+            for kind in ("readiness", "liveness"):
+                if kind in self.probes:
+                    thread = threading.Thread(target=self._loop, args=(kind,), daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
+        finally:
+            self._started.set()
+
+    def wait_started(self, timeout: float = 600.0) -> float:
+        """Seconds until the startup probe passed (without one: at once). Raises when it
+        failed for good (the kubelet would restart the container) or the container exited."""
+        if not self._started.wait(timeout):
+            raise AssertionError(f"startup probe still running after {timeout:.0f} s")
+        if self.startup_error or self.started_s is None:
+            raise AssertionError(self.startup_error or "stopped before the startup probe")
+        return self.started_s
 
     def _loop(self, kind: str) -> None:
         probe = self.probes[kind].probe

@@ -74,7 +74,9 @@ class Cluster:
     objects: pods.Objects
     containers: list[str] = field(default_factory=list)
 
-    def start(self, pod: dict[str, Any], name: str, overrides: pods.Overrides = OVERRIDES):
+    def start(
+        self, pod: dict[str, Any], name: str, overrides: pods.Overrides = OVERRIDES
+    ) -> Kubelet:
         group = pods.fs_group_of(pod)
         if group is not None:
             _hand_volumes_to_fs_group(pods.writable_claims(pod, self.objects), group)

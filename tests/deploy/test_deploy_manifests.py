@@ -171,3 +171,24 @@ def test_autoscaler_scales_the_api_on_a_metric_the_service_exports() -> None:
     assert pod_metrics <= published
     for rule in rules["rules"]:
         assert rule["seriesQuery"].split("{")[0] in exported
+
+
+def _serving_containers() -> dict[str, dict[str, Any]]:
+    (isvc,) = _documents(KSERVE_FILE)
+    deployment = _by_kind()["Deployment/layerlens-api"]["spec"]["template"]["spec"]
+    return {
+        "Deployment": deployment["containers"][0],
+        "InferenceService": isvc["spec"]["predictor"]["containers"][0],
+    }
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "InferenceService"])
+def test_liveness_waits_for_a_startup_probe_that_covers_model_loading(kind: str) -> None:
+    """The server answers nothing until every model has loaded (the lifespan loads them):
+    liveness from the first second would restart a pod that loads for longer than its
+    period x threshold (60 s for 15 x 4; the pod tests measured 50-100 s on 2 busy cores)."""
+    container = _serving_containers()[kind]
+    startup = container["startupProbe"]
+    assert startup["httpGet"]["path"] == LIVE_PATH
+    budget = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+    assert budget >= 300

@@ -74,14 +74,16 @@ class Session:
                 if not (retry and self._may_retry()):
                     raise transport_failure(outcome, self.base_url + request.path) from outcome
                 delay = self.retry.delay(attempt)
+                cause = type(outcome).__name__
             elif isinstance(outcome, httpx.Response):
                 retry = self.retry.should_retry_status(request, outcome, attempt)
                 if not (retry and self._may_retry()):
                     break
                 delay = self.retry.delay(attempt, outcome.headers.get("Retry-After"))
+                cause = str(outcome.status_code)
             else:
                 raise TypeError(f"a request was answered with {outcome!r}, not a response")
-            self.stats.retries += 1
+            self.stats.retried(cause)
             yield Sleep(delay)
             attempt += 1
         reply = read_response(request, outcome)

@@ -139,6 +139,12 @@ class RetryStats:
     """Attempts after the first: each followed a 502/503/504 or a failed or reset connection."""
     budget_denied: int = 0
     """Retries the policy allowed but the retry budget refused (the failure was raised)."""
+    causes: dict[str, int] = field(default_factory=dict)
+    """What each retry followed: a status (``"502"``) or an httpx error (``"ReadError"``)."""
+
+    def retried(self, cause: str) -> None:
+        self.retries += 1
+        self.causes[cause] = self.causes.get(cause, 0) + 1
 
 
 def read_response(request: Request, response: httpx.Response) -> Any:

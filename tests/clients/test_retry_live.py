@@ -117,9 +117,10 @@ def test_a_lost_replica_s_answers_are_retried_and_counted(server) -> None:
         result = client.predict("xor", [[0.0, 1.0]])
         assert result[0].class_id == 1
         # The metadata GET (cached from then on) and the POST, which took 4 retries.
-        assert client.retry_stats == RetryStats(requests=2, retries=4, budget_denied=0)
+        causes = {"502": 1, "ReadError": 1, "504": 1, "503": 1}  # an RST is a ReadError
+        assert client.retry_stats == RetryStats(2, 4, 0, causes)
         client.predict("xor", [[0.0, 1.0]])  # a healthy call adds a request, no retry
-        assert client.retry_stats == RetryStats(requests=3, retries=4, budget_denied=0)
+        assert client.retry_stats == RetryStats(3, 4, 0, causes)
     assert script.seen == 6
 
 

@@ -245,9 +245,8 @@ def test_a_killed_replica_costs_only_its_own_calls_each_retried(cluster: Cluster
     HAProxy's own counters for the victim say how many requests it held when it died
     (``srv_abrt``: aborted by the server) and how many it sent there afterwards but could
     not connect, and so sent to another replica (``wredis``: never sent, so safe). Those
-    it held reach the client as a closed connection, not a 502: for a request that was not
-    the first on its keep-alive connection HAProxy closes the connection unanswered, as a
-    server would, so that the client retries (seen in this test's runs: no 5xx at all).
+    it held reached the client in every run as a connection closed unanswered (the calls
+    use kept-alive connections), never as a 502: the SDK retries both.
     """
     phase_started = cluster.phase_started
     victim = cluster.replicas[0]

@@ -117,7 +117,12 @@ class Fleet:
             docker("volume", "create", "--label", f"{LABEL}={self.run_id}", volume)
 
     def run(
-        self, name: str, image: str, *options: str, command: tuple[str, ...] = (), detach=True
+        self,
+        name: str,
+        image: str,
+        *options: str,
+        command: tuple[str, ...] = (),
+        detach: bool = True,
     ) -> str:
         """``docker run [options] image [command]`` on this run's network with its label;
         the output (the container id if detached)."""

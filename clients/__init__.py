@@ -11,6 +11,7 @@ Needs only httpx, numpy and Pillow: never the server's TensorFlow.
 
 from clients._async_client import AsyncClient
 from clients._client import Client
+from clients._http import RetryStats
 from clients.errors import (
     APIError,
     BadRequestError,
@@ -93,6 +94,7 @@ __all__ = [
     "Projected",
     "Projection",
     "ResponseError",
+    "RetryStats",
     "ServerError",
     "ServiceUnavailableError",
     "TopK",

@@ -10,7 +10,14 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from clients._http import Request, RetryBudget, RetryPolicy, read_response, transport_failure
+from clients._http import (
+    Request,
+    RetryBudget,
+    RetryPolicy,
+    RetryStats,
+    read_response,
+    transport_failure,
+)
 from clients.ops._batches import Op
 
 R = TypeVar("R")
@@ -38,6 +45,7 @@ class Session:
     retry: RetryPolicy
     cache: dict[str, Any]
     budget: RetryBudget = field(default_factory=RetryBudget)
+    stats: RetryStats = field(default_factory=RetryStats)
 
     def exchange(self, op: Op[R]) -> Exchange[R]:
         return Exchange(self._steps(op))
@@ -58,26 +66,37 @@ class Session:
             return self.cache[request.path]
         attempt = 0
         self.budget.sent()
+        self.stats.requests += 1
         while True:
             outcome = yield request
             if isinstance(outcome, httpx.TransportError):
                 retry = self.retry.should_retry_exception(outcome, attempt)
-                if not (retry and self.budget.take()):
+                if not (retry and self._may_retry()):
                     raise transport_failure(outcome, self.base_url + request.path) from outcome
                 delay = self.retry.delay(attempt)
+                cause = type(outcome).__name__
             elif isinstance(outcome, httpx.Response):
                 retry = self.retry.should_retry_status(request, outcome, attempt)
-                if not (retry and self.budget.take()):
+                if not (retry and self._may_retry()):
                     break
                 delay = self.retry.delay(attempt, outcome.headers.get("Retry-After"))
+                cause = str(outcome.status_code)
             else:
                 raise TypeError(f"a request was answered with {outcome!r}, not a response")
+            self.stats.retried(cause)
             yield Sleep(delay)
             attempt += 1
         reply = read_response(request, outcome)
         if request.cacheable:
             self.cache[request.path] = reply
         return reply
+
+    def _may_retry(self) -> bool:
+        """The policy said yes; the budget decides (and a refusal is counted)."""
+        if self.budget.take():
+            return True
+        self.stats.budget_denied += 1
+        return False
 
 
 class Exchange(Generic[R]):

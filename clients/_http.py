@@ -128,6 +128,25 @@ class RetryBudget:
         return True
 
 
+@dataclass
+class RetryStats:
+    """What the retry policy did over a client's life, for callers that count (a load test,
+    a dashboard): the SDK only adds to it. One client per thread keeps the counts exact."""
+
+    requests: int = 0
+    """First attempts sent (cached replies are not sent, so not counted)."""
+    retries: int = 0
+    """Attempts after the first: each followed a 502/503/504 or a failed or reset connection."""
+    budget_denied: int = 0
+    """Retries the policy allowed but the retry budget refused (the failure was raised)."""
+    causes: dict[str, int] = field(default_factory=dict)
+    """What each retry followed: a status (``"502"``) or an httpx error (``"ReadError"``)."""
+
+    def retried(self, cause: str) -> None:
+        self.retries += 1
+        self.causes[cause] = self.causes.get(cause, 0) + 1
+
+
 def read_response(request: Request, response: httpx.Response) -> Any:
     """The body of a successful response, or the server's error raised as an APIError.
     Health checks (``expect="status"``) answer False for 503 instead of raising."""

@@ -27,6 +27,7 @@ from clients._http import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     RetryPolicy,
+    RetryStats,
     resolve_base_url,
 )
 from clients.inputs import Fit, Scale
@@ -144,6 +145,11 @@ class BaseClient(Generic[TransportT]):
 
     def _exchange(self, op: Op[R]) -> Exchange[R]:
         return self._session.exchange(op)
+
+    @property
+    def retry_stats(self) -> RetryStats:
+        """Requests sent, retries made and retries the budget refused, so far (live counts)."""
+        return self._session.stats
 
     # --- /v1 -------------------------------------------------------------------------
     @operation

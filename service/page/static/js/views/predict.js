@@ -26,7 +26,9 @@ export async function render(main) {
   async function onInput(input, { source, label, live = false }) {
     if (!stillShown(generation)) return; // e.g. an example fetched while the model changed
     const seq = ++issued;
-    if (live) why.unsettled(); // drops an attribution in flight: it is for the input before
+    // An attribution in flight is for the input before: drop it (and the server's work).
+    if (live) why.unsettled();
+    else why.superseded();
     if (result.querySelector(".loading") === null && !result.querySelector("#predicted-label")) {
       result.replaceChildren(el("p", { class: "loading" }, "Predicting"));
     }

@@ -1,6 +1,6 @@
 // Why this answer, under Predict: the attribution map of :explain over the input the model
 // saw, and the nearest training examples of :neighbors. Both are asked only once the input
-// has settled (stroke end, upload, example pick), never while a stroke is drawn, and an
+// has settled (stroke end, upload, example pick, then SETTLE_MS without a newer one), never while a stroke is drawn, and an
 // answer for an older input is dropped as Predict drops its stale answers.
 import { api } from "../api.js";
 import { state, inputSpec, stillShown } from "../app.js";
@@ -15,6 +15,9 @@ const METHODS = {
 };
 const SIGNED = new Set(["integrated-gradients", "occlusion"]); // the others are |df/dx|
 export const NEIGHBORS_K = 8;
+/** How long an input must stay before it is explained: paging through examples quickly
+ * sends no :explain for the ones skipped past, and never slows their predictions. */
+export const SETTLE_MS = 150;
 
 /** A number as the panel prints it: 4 decimals, or 3 significant digits when tiny. */
 export function num(v) {
@@ -71,7 +74,7 @@ function coordinateBars(attributions, instance) {
 
 /**
  * The Why panel. `open(input, {source, label})` opens a neighbour in Predict.
- * Returns {element, settled(instance), unsettled(message?)}.
+ * Returns {element, settled(instance), superseded(), unsettled(message?)}.
  */
 export function whyPanel(open) {
   const names = state.manifest.class_names;
@@ -201,24 +204,36 @@ export function whyPanel(open) {
     el("h3", {}, "What moved the score"), attribution,
     el("h3", {}, "Nearest training examples"), neighbours);
 
+  let timer = 0;
+  /** What is shown belongs to an input before the current one: answers in flight are dropped. */
+  function drop() {
+    clearTimeout(timer);
+    for (const call of Object.values(calls)) {
+      call.controller?.abort();
+      call.issued++;
+    }
+    for (const box of [attribution, neighbours]) {
+      box.classList.add("stale");
+      delete box.dataset.pending;
+    }
+  }
+
   return {
     element,
+    /** A new input is on its way: nothing is asked for the one before. */
+    superseded: drop,
     settled(instance) {
       current = { instance };
       note.replaceChildren();
-      explain();
-      neighbors();
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (!stillShown(generation)) return;
+        explain();
+        neighbors();
+      }, SETTLE_MS);
     },
     unsettled(message = "Drawing: the map and the nearest examples follow when the stroke ends.") {
-      // What is shown belongs to an input before the current one: answers in flight are dropped.
-      for (const call of Object.values(calls)) {
-        call.controller?.abort();
-        call.issued++;
-      }
-      for (const box of [attribution, neighbours]) {
-        box.classList.add("stale");
-        delete box.dataset.pending;
-      }
+      drop();
       note.replaceChildren(message);
     },
   };

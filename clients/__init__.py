@@ -28,6 +28,7 @@ from clients.errors import (
 from clients.inputs import DatasetRef
 from clients.results import (
     Agreement,
+    CellExamples,
     DatasetExample,
     DatasetExamples,
     EmbeddingMap,
@@ -59,6 +60,7 @@ __all__ = [
     "Agreement",
     "AsyncClient",
     "BadRequestError",
+    "CellExamples",
     "Client",
     "ConnectionFailed",
     "DatasetExample",

@@ -24,6 +24,7 @@ RETURNS: dict[str, Any] = {
     "neighbors": clients.NeighborsResult,
     "embedding_map": clients.EmbeddingMap,
     "metrics": clients.Metrics,
+    "cell_examples": clients.CellExamples,
     "weights": clients.Weights,
     "dataset_example": clients.DatasetExample,
     "dataset_examples": clients.DatasetExamples,

@@ -318,11 +318,15 @@ class BaseClient(Generic[TransportT]):
         version: int | None = None,
         start: int = 0,
         num: int = 48,
+        instances: bool = False,
     ) -> Op[CellExamples]:
         """The test examples of class ``true`` predicted as ``predicted`` (one cell of the
         stored confusion matrix), ``num`` (up to 500) from the ``start``-th, with the
-        cell's ``total``. The service stores them when it evaluates a version."""
-        return v1.cell_examples(model, true, predicted, version=version, start=start, num=num)
+        cell's ``total``; ``instances=True`` adds their inputs. The service stores them
+        when it evaluates a version."""
+        return v1.cell_examples(
+            model, true, predicted, version=version, start=start, num=num, instances=instances
+        )
 
     @operation
     def weights(

@@ -101,9 +101,17 @@ def metrics(model: str, *, version: int | None, kind: str | None) -> Op:
 
 
 def cell_examples(
-    model: str, true: int, predicted: int, *, version: int | None, start: int, num: int
+    model: str,
+    true: int,
+    predicted: int,
+    *,
+    version: int | None,
+    start: int,
+    num: int,
+    instances: bool = False,
 ) -> Op:
-    params = {"true": int(true), "predicted": int(predicted), "start": start, "num": num}
+    params = {"true": int(true), "predicted": int(predicted), "start": start, "num": num,
+              "instances": "true" if instances else None}  # fmt: skip
     body = yield Request("GET", f"{model_path(model, version)}/metrics/examples", params=params)
     return CellExamples.from_json(body)
 

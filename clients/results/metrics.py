@@ -152,7 +152,8 @@ class CellExamples:
     """A page of the test examples of class ``true`` that the model predicted as
     ``predicted``: ``indices`` number the ``dataset`` reference (``client.dataset_example(
     dataset, i)``), ``probabilities`` are the predicted class's, ``total`` is the cell's
-    count in the stored confusion matrix, ``start`` this page's position in the cell."""
+    count in the stored confusion matrix, ``start`` this page's position in the cell;
+    ``instances`` the examples' inputs when asked for (else None)."""
 
     model: str
     version: int
@@ -163,10 +164,12 @@ class CellExamples:
     start: int
     indices: np.ndarray
     probabilities: np.ndarray
+    instances: np.ndarray | None
     raw: dict[str, Any]
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> CellExamples:
+        instances = raw.get("instances")
         return cls(
             model=str(raw.get("model", "")),
             version=int(raw.get("version", 0)),
@@ -177,6 +180,7 @@ class CellExamples:
             start=int(raw.get("start", 0)),
             indices=np.asarray(_need(raw, "indices"), dtype=np.int64),
             probabilities=np.asarray(raw.get("probability", []), dtype=np.float64),
+            instances=None if instances is None else np.asarray(instances, dtype=np.float32),
             raw=raw,
         )
 

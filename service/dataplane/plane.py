@@ -35,7 +35,7 @@ from service import codecs
 from service.codecs.validate import check_batch_size
 from service.dataplane import explanations, nearest
 from service.dataplane import inference_v2 as v2
-from service.dataplane.cells import cell_answer, check_cell_query
+from service.dataplane.cells import cell_answer, cell_instances, check_cell_query
 from service.dataplane.datasets import dataset_example, dataset_examples
 from service.dataplane.evaluations import EvaluationReader, read_cell
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
@@ -389,16 +389,22 @@ class DataPlane:
 
     async def cell_examples(
         self, name: str, version: int | None, true_class: int, predicted_class: int,
-        start: int, num: int,
+        start: int, num: int, *, instances: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
-        """A page of the test examples in one confusion-matrix cell (``dataplane.cells``)."""
+        """A page of the test examples in one confusion-matrix cell (``dataplane.cells``),
+        with their inputs when ``instances``."""
         loaded = self.model(name, version)
         check_cell_query(loaded.manifest.num_classes, true_class, predicted_class, num)
         cell = await self.evaluation_reader.call(
             self.in_thread, read_cell, loaded.name, loaded.version, true_class,
             predicted_class, start, num,
         )  # fmt: skip
-        return cell_answer(loaded.name, loaded.version, cell)
+        answer = cell_answer(loaded.name, loaded.version, cell)
+        if instances:
+            answer["instances"] = await self.in_thread(
+                cell_instances, answer["dataset"], answer["indices"], self.settings.data_dir
+            )
+        return answer
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:
         return dense_kernel(self.model(name, version), layer)

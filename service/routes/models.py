@@ -55,9 +55,18 @@ async def cell_examples(
     num: Annotated[
         int, Query(ge=1, le=MAX_CELL_EXAMPLES, description=f"How many, up to {MAX_CELL_EXAMPLES}.")
     ] = DEFAULT_CELL_EXAMPLES,
+    instances: Annotated[
+        bool,
+        Query(
+            description="Also answer each example's input (`instances`), as the dataset "
+            "route serves it: a page of thumbnails in one request."
+        ),
+    ] = False,
 ) -> FastJSONResponse:
     return FastJSONResponse(
-        await plane.cell_examples(model, version, true_class, predicted_class, start, num)
+        await plane.cell_examples(
+            model, version, true_class, predicted_class, start, num, instances=instances
+        )
     )
 
 
@@ -82,7 +91,8 @@ add_model_route(
         "A page of the test examples of class `true` that the version predicted as "
         "`predicted`, in index order: `indices` number the `dataset` reference (e.g. "
         "`GET /v1/datasets/mnist-test/{index}`), `probability` is the predicted class's, "
-        "`total` is the cell's count in the stored confusion matrix. `num` is at most "
+        "`total` is the cell's count in the stored confusion matrix; with `instances=true`, "
+        "`instances` holds each example's input. `num` is at most "
         f"{MAX_CELL_EXAMPLES}. 400: a class outside the model's, `num` outside 1 to "
         f"{MAX_CELL_EXAMPLES}, or `start` past the cell's end; 404: unknown model or version, "
         "or no predictions stored for it (`predictions_not_found`: the trainer adds them, "

@@ -33,6 +33,10 @@ def test_a_cell_page_matches_the_confusion_matrix(client: Client) -> None:
     np.testing.assert_array_equal(whole.indices[3:], cell.indices)
     np.testing.assert_allclose(whole.probabilities[3:], cell.probabilities)
     assert client.cell_examples("digits", 7, 7, version=1).version == 1
+    assert cell.instances is None
+    pictured = client.cell_examples("digits", 7, 7, start=3, num=2, instances=True)
+    assert pictured.instances is not None and pictured.instances.shape == (2, 28, 28)
+    np.testing.assert_array_equal(pictured.instances[0], first.instance)
 
 
 def test_the_async_client_answers_the_same(client: Client, live_server) -> None:

@@ -151,3 +151,15 @@ def test_an_unreachable_database_is_a_503(model_repository: Any, tmp_path: Path)
         response = http.get(EXAMPLES.format("xor"), params={"true": 0, "predicted": 0})
         body = assert_error(response, 503, "metrics database")
         assert body["code"] == "metrics_unavailable"
+
+
+def test_instances_are_the_dataset_routes_inputs(http: httpx.Client) -> None:
+    params = {"true": 4, "predicted": 4, "start": 10, "num": 6}
+    plain = http.get(EXAMPLES.format("digits"), params=params).json()
+    body = http.get(EXAMPLES.format("digits"), params={**params, "instances": "true"}).json()
+    assert "instances" not in plain
+    assert {k: v for k, v in body.items() if k != "instances"} == plain
+    assert len(body["instances"]) == len(body["indices"]) == 6
+    for index, instance in zip(body["indices"], body["instances"], strict=True):
+        example = http.get(f"/v1/datasets/{body['dataset']}/{index}").json()
+        assert instance == example["instance"] and example["label"] == 4

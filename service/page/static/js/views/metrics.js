@@ -38,16 +38,16 @@ function histogram(h, label) {
       bars(counts.map((c) => Math.log10(1 + c)), labels, { label: `${label} ${name}`, colour: cssVar(colour), max: Math.log10(1 + max), fmt: (v) => Math.round(10 ** v - 1) }))));
 }
 
-/** One example as a button: its picture (or values), opening it in Predict when pressed. */
-function exampleButton(example, probability, names, predicted) {
-  const spec = inputSpec();
+/** One example of a cell page as a button: its picture (or values); opens it in Predict. */
+function exampleButton(page, k, names) {
+  const [spec, instance, index] = [inputSpec(), page.instances[k], page.indices[k]];
   const picture = isImage()
-    ? drawPixels(el("canvas"), example.instance, spec.shape, spec.value_range)
-    : el("span", {}, example.instance.map((v) => (+v).toFixed(2)).join(", "));
-  const label = `${example.dataset} #${example.index}, predicted ${names[predicted]} (${formatP(probability)}): open in Predict`;
-  return el("button", { type: "button", class: "example", title: label, "aria-label": label, dataset: { index: example.index },
+    ? drawPixels(el("canvas"), instance, spec.shape, spec.value_range)
+    : el("span", {}, instance.map((v) => (+v).toFixed(2)).join(", "));
+  const label = `${page.dataset} #${index}, predicted ${names[page.predicted]} (${formatP(page.probability[k])}): open in Predict`;
+  return el("button", { type: "button", class: "example", title: label, "aria-label": label, dataset: { index },
     onclick: () => {
-      setInput(example.instance, `${example.dataset} #${example.index}`, { label: example.label });
+      setInput(instance, `${page.dataset} #${index}`, { label: page.true });
       navigate("predict");
     } }, picture);
 }
@@ -63,7 +63,6 @@ function cellPanel(names) {
     box.replaceChildren(el("p", { class: "loading" }, `Listing true ${names[t]}, predicted ${names[p]}`));
     try {
       const page = await api.cellExamples(state.model, state.version, t, p, start, CELL_PAGE);
-      const examples = await Promise.all(page.indices.map((i) => api.example(page.dataset, i)));
       if (mine !== shown || !stillShown(generation)) return;
       const end = page.start + page.indices.length;
       const range = page.total ? `${count(page.start + 1)}–${count(end)} of ${count(page.total)}` : "no examples";
@@ -75,7 +74,7 @@ function cellPanel(names) {
           el("span", { id: "cell-range", dataset: { total: page.total, start: page.start, end } }, range),
           step("Next", end, end >= page.total)),
         el("div", { class: "thumbs", id: "cell-thumbs" },
-          examples.map((ex, k) => exampleButton(ex, page.probability[k], names, p))));
+          page.indices.map((_, k) => exampleButton(page, k, names))));
       // Paging by keyboard keeps its place: the pressed button, or the other one at an end.
       if (focus) [focus, "cell-prev", "cell-next"].map((id) => document.getElementById(id)).find((b) => !b.disabled)?.focus();
     } catch (err) {

@@ -4,12 +4,14 @@ example in Predict, and shows the API's message when the API refuses."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.page.conftest import IMAGES_DIR
 
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 TIMEOUT_MS = 20_000
 PAGE = 48  # the page's CELL_PAGE
 
@@ -96,11 +98,9 @@ def test_paging_a_diagonal_cell_reaches_its_end(lens, api) -> None:
     page.keyboard.press("Enter")
     assert _listed(page, last - 1 - PAGE) == everything[last - 1 - PAGE : last - 1]
     IMAGES_DIR.mkdir(parents=True, exist_ok=True)
-    top = page.locator("#confusion").bounding_box()
-    bottom = page.locator("#cell-examples").bounding_box()
-    page.screenshot(path=str(IMAGES_DIR / "page-metrics-cell.png"), full_page=True, clip={
-        "x": top["x"] - 8, "y": top["y"] - 40, "width": max(top["width"], bottom["width"]) + 16,
-        "height": bottom["y"] + bottom["height"] - top["y"] + 48})  # fmt: skip
+    page.evaluate("window.scrollTo(0, document.getElementById('confusion')"
+                  ".getBoundingClientRect().top + window.scrollY - 70)")  # fmt: skip
+    page.screenshot(path=str(IMAGES_DIR / "page-metrics-cell.png"))
 
 
 def test_a_refused_request_shows_the_apis_message(lens, api) -> None:
@@ -116,3 +116,16 @@ def test_a_refused_request_shows_the_apis_message(lens, api) -> None:
     assert message in alert.inner_text()
     assert watch.errors, "the 400 was not seen"
     watch.errors.clear()  # expected here: the 400 and the browser's note about it
+
+
+def test_a_listed_cell_has_no_serious_accessibility_violations(lens) -> None:
+    page, watch = lens
+    _open_metrics(page, watch.origin)
+    _cell(page, 2, 2).click()
+    _listed(page, 0)
+    page.add_script_tag(path=str(AXE))
+    scope = "{include: [['#metrics-test']]}"
+    result = page.evaluate(f"axe.run({scope}, {{resultTypes: ['violations']}})")
+    assert result["passes"], "axe checked nothing"
+    bad = [v["id"] for v in result["violations"] if v["impact"] in {"serious", "critical"}]
+    assert not bad, bad

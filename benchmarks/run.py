@@ -26,7 +26,7 @@ from benchmarks import report
 from benchmarks.loadgen import ensure_wrk, run_wrk
 from benchmarks.models import find_saved_model
 from benchmarks.payloads import test_images
-from benchmarks.peer.setup import mlserver_spec
+from benchmarks.peer.setup import PEER_MAX_BATCH_TIME_MS, mlserver_spec
 from benchmarks.scenarios import (
     ACCEPTANCE_CONCURRENCY,
     CEILING,
@@ -67,11 +67,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated scenario name prefixes to run (default: all), e.g. explain,neighbors",
     )
     return parser.parse_args(argv)
-
-
-#: MLServer's adaptive batching window. It switches batching off at 0 (layerlens' default),
-#: so the peer keeps the 2 ms window it had in every earlier run.
-PEER_MAX_BATCH_TIME_MS = 2.0
 
 
 def server_specs(

@@ -51,6 +51,8 @@ from clients.results import (
     NeighborVote,
     Prediction,
     PredictResult,
+    Projected,
+    Projection,
     TopK,
     Weights,
 )
@@ -90,6 +92,8 @@ __all__ = [
     "PayloadTooLargeError",
     "PredictResult",
     "Prediction",
+    "Projected",
+    "Projection",
     "ResponseError",
     "ServerError",
     "ServiceUnavailableError",

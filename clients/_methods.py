@@ -34,6 +34,7 @@ from clients.ops import embedding_map as embedding_map_op
 from clients.ops import explain as explain_op
 from clients.ops import interpolate as interpolate_op
 from clients.ops import neighbors as neighbors_op
+from clients.ops import projection as projection_op
 from clients.ops import v1, v2
 from clients.ops._batches import Op
 from clients.ops.explain import Method, Output, Rule
@@ -53,6 +54,8 @@ from clients.results import (
     ModelSummary,
     NeighborsResult,
     PredictResult,
+    Projected,
+    Projection,
     Weights,
 )
 
@@ -286,19 +289,27 @@ class BaseClient(Generic[TransportT]):
     def embedding_map(
         self,
         model: str,
-        dataset: str | None = None,
         *,
         num: int = embedding_map_op.DEFAULT_MAP_SIZE,
-        start: int = 0,
-        layer: str | None = None,
+        seed: int = 0,
         version: int | None = None,
     ) -> Op[EmbeddingMap]:
-        """Embeddings of dataset examples ``start .. start + num - 1`` with their true
-        classes (default: the test split of the model's own data); ``.project()`` maps
-        them to 2-D."""
-        return embedding_map_op.embedding_map(
-            model, dataset, num=num, start=start, version=version, layer=layer
-        )
+        """``num`` examples of the model's test split (drawn by ``seed``, in index order) on
+        the service's 2-D map of its embedding space, with their true and predicted classes:
+        the points the page's Map view draws for the same ``num`` and ``seed``."""
+        return embedding_map_op.embedding_map(model, num=num, seed=seed, version=version)
+
+    @operation
+    def projection(self, model: str, *, version: int | None = None) -> Op[Projection]:
+        """The service's 2-D projection (PCA of the test split's embeddings): its mean and
+        components; ``.apply(embeddings)`` places embedding vectors on the map."""
+        return projection_op.projection(model, version)
+
+    @operation
+    def project(self, model: str, inputs: Any, *, version: int | None = None) -> Op[Projected]:
+        """Where inputs land on the map (``.coords``, (N, 2)): the service embeds them and
+        applies its projection. Inputs as for ``neighbors``."""
+        return projection_op.project(model, inputs, version=version)
 
     @operation
     def metrics(

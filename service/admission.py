@@ -43,7 +43,9 @@ class InFlightLimit:
             await response(scope, receive, send)
             return
         self.in_flight += 1
+        self.telemetry.requests_in_flight.inc()
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self.telemetry.requests_in_flight.dec()

@@ -56,6 +56,13 @@ class Telemetry:
             ["reason"],
             registry=self.registry,
         )
+        self.requests_in_flight = Gauge(
+            "layerlens_requests_in_flight",
+            "Requests admitted and not yet answered (probes and scrapes not counted), "
+            "summed over the live workers: the autoscaler's per-pod load signal.",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
         #: Labelled children by label values: ``labels()`` costs more than the update itself.
         self._request_series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
         self.models_loaded = Gauge(

@@ -15,6 +15,9 @@ VENV = HERE.parent / ".venv-peer"
 #: What the benchmark installs into its own venv (not layerlens dependencies). uvloop 0.22+
 #: no longer creates a loop in get_event_loop(), which MLServer 1.7's workers call.
 PACKAGES = ("mlserver==1.7.1", "tensorflow-cpu==2.21.*", "uvloop<0.22")
+#: MLServer's adaptive batching window. It switches batching off at 0 (layerlens' default),
+#: so the peer keeps the 2 ms window it had in every earlier run.
+PEER_MAX_BATCH_TIME_MS = 2.0
 
 
 def ensure_venv() -> Path:
@@ -33,9 +36,16 @@ def _has_mlserver(python: Path) -> bool:
 
 
 def mlserver_spec(
-    saved_model: Path, work_dir: Path, *, workers: int, max_batch_size: int, max_wait_ms: float
+    saved_model: Path,
+    work_dir: Path,
+    *,
+    workers: int,
+    max_batch_size: int,
+    max_wait_ms: float,
+    grpc_port: int | None = None,
 ) -> ServerSpec:
-    """MLServer with adaptive batching and ``workers`` inference processes."""
+    """MLServer with adaptive batching and ``workers`` inference processes; its gRPC server
+    listens on ``grpc_port`` (a free one when None)."""
     python = ensure_venv()
     model_dir = work_dir / "mlserver" / "digits"
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +76,7 @@ def mlserver_spec(
             "start",
             str(root),
         ],
-        env={"MLSERVER_HTTP_PORT": "{port}", "MLSERVER_GRPC_PORT": str(free_port())},
+        env={"MLSERVER_HTTP_PORT": "{port}", "MLSERVER_GRPC_PORT": str(grpc_port or free_port())},
         ready_path="/v2/models/digits/ready",
         workers=workers,
         ready_timeout_s=180.0,

@@ -1,74 +1,91 @@
-"""`layerlens map MODEL --plot out.png`: the embedding space in 2-D, coloured by class."""
+"""`layerlens map MODEL --plot out.png`: the service's 2-D map of the embedding space (the
+page's Map view, point for point), coloured by class, with any inputs placed on it."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from clients.cli import options
 from clients.cli._common import connected, console, print_json, wrote
 from clients.errors import InputError
-from clients.ops.embedding_map import DEFAULT_MAP_SIZE
-from clients.projection import Projection, class_centroids, nearest_centroid_accuracy
-from clients.results.embedding_map import EmbeddingMap
+from clients.ops.embedding_map import DEFAULT_MAP_SIZE, MAX_MAP_SIZE
+from clients.projection import class_centroids, nearest_centroid_accuracy
+from clients.results import EmbeddingMap, Projected
 
 
-class Method(StrEnum):
-    pca = "pca"
-
-
-def _write_coords(path: Path, result: EmbeddingMap, projection: Projection) -> None:
-    """``.npy``: the (N, 2) coordinates; ``.csv``: index, label, class, x, y per example."""
+def _write_coords(path: Path, result: EmbeddingMap) -> None:
+    """``.npy``: the (N, 2) coordinates; ``.csv``: index, label, class, predicted, x, y."""
     if path.suffix.lower() == ".npy":
-        np.save(path, projection.coords)
+        np.save(path, result.coords)
         return
     if path.suffix.lower() != ".csv":
         raise InputError(f"--out {str(path)!r}: write coordinates to a .csv or .npy file")
     names = result.class_names
-    lines = ["index,label,class_name,x,y"]
-    for index, label, (x, y) in zip(result.indices, result.labels, projection.coords, strict=True):
-        name = names[label] if label < len(names) else str(label)
-        lines.append(f"{index},{label},{name.replace(',', ' ')},{x:.6g},{y:.6g}")
+    lines = ["index,label,class_name,predicted,x,y"]
+    rows = zip(result.indices, result.labels, result.predicted, result.coords, strict=True)
+    for index, label, guess, (x, y) in rows:
+        lines.append(f"{index},{label},{names[label].replace(',', ' ')},{guess},{x:.6g},{y:.6g}")
     path.write_text("\n".join(lines) + "\n")
 
 
-def _summary(result: EmbeddingMap, projection: Projection, separation: float) -> Table:
-    share = sum(projection.explained)
+def _summary(result: EmbeddingMap, separation: float) -> Table:
+    share = float(result.explained.sum())
+    right = float(np.mean(result.predicted == result.labels))
     table = Table(
-        "class", "examples", "centroid x", "centroid y", "spread",
+        "class", Column("examples", justify="right"), Column("centroid x", justify="right"),
+        Column("centroid y", justify="right"), Column("spread", justify="right"),
         title=f"{result.model} v{result.version}, layer {result.layer}, {len(result)} "
-        f"{result.dataset} examples",
-        caption=f"{projection.method} to 2-D keeps {share:.0%} of the variance; a point is "
+        f"{result.dataset} examples (seed {result.seed})",
+        caption=f"{result.method} to 2-D keeps {share:.0%} of the variance; a point is "
         f"nearest its own class's centroid {separation:.1%} of the time "
-        f"(chance: {1 / len(set(result.labels.tolist())):.0%})",
+        f"(chance: {1 / len(set(result.labels.tolist())):.0%}); the model is right on "
+        f"{right:.1%} of them",
     )  # fmt: skip
-    coords, labels = projection.coords, result.labels
+    coords, labels = result.coords, result.labels
     for c, centre in class_centroids(coords, labels).items():
         mine = coords[labels == c]
         spread = float(np.linalg.norm(mine - centre, axis=1).mean())
-        name = result.class_names[c] if c < len(result.class_names) else str(c)
+        name = result.class_names[c]
         table.add_row(name, str(len(mine)), f"{centre[0]:.2f}", f"{centre[1]:.2f}", f"{spread:.2f}")
+    return table
+
+
+def _placed(result: EmbeddingMap, inputs: list[str], placed: Projected) -> Table:
+    centroids = class_centroids(result.coords, result.labels)
+    classes = list(centroids)
+    centres = np.stack([centroids[c] for c in classes])
+    table = Table(
+        "input", Column("x", justify="right"), Column("y", justify="right"),
+        "nearest class centroid", title="Inputs on the map",
+    )  # fmt: skip
+    for name, (x, y) in zip(inputs, placed.coords, strict=True):
+        nearest = classes[int(np.linalg.norm(centres - [x, y], axis=1).argmin())]
+        table.add_row(name, f"{x:.4f}", f"{y:.4f}", result.class_names[nearest])
     return table
 
 
 def embedding_map(
     ctx: typer.Context,
     model: options.ModelArg = options.DEFAULT_MODEL,
-    dataset: Annotated[
-        str | None,
-        typer.Option(help="Dataset split, e.g. mnist-test (default: the model's own test split)."),
-    ] = None,
     num: Annotated[
-        int, typer.Option(min=2, help="How many examples (one request each to fetch).")
+        int,
+        typer.Option(min=2, max=MAX_MAP_SIZE, help="How many test examples (one request)."),
     ] = DEFAULT_MAP_SIZE,
-    start: Annotated[int, typer.Option(min=0, help="Index of the first example.")] = 0,
-    layer: Annotated[str | None, typer.Option(help="Layer (default: embedding).")] = None,
-    method: Annotated[Method, typer.Option(help="Projection to 2-D.")] = Method.pca,
+    seed: Annotated[int, typer.Option(min=0, help="Which sample of the test split.")] = 0,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Place an input on the map: an image file or a dataset example such as "
+            "mnist-test:1 or fashion-mnist-test:3 (repeatable).",
+        ),
+    ] = None,
     version: options.Version = None,
     plot: options.Plot = None,
     out: Annotated[
@@ -76,27 +93,29 @@ def embedding_map(
     ] = None,
     as_json: options.Json = False,
 ) -> None:
-    """A 2-D map of the embedding space: do the classes form separate clusters?"""
+    """The service's 2-D map of the embedding space: do the classes form separate clusters,
+    and where do your inputs land?"""
+    names = list(inputs or [])
     with connected(ctx) as client:
-        result = client.embedding_map(
-            model, dataset, num=num, start=start, layer=layer, version=version
-        )
-        projection = result.project(method.value)
+        result = client.embedding_map(model, num=num, seed=seed, version=version)
+        placed = client.project(model, names, version=result.version) if names else None
         if out is not None:
-            _write_coords(out, result, projection)
+            _write_coords(out, result)
             wrote(out)
-    separation = nearest_centroid_accuracy(projection.coords, result.labels)
+    separation = nearest_centroid_accuracy(result.coords, result.labels)
     if plot is not None:
         from clients.plots.embedding_map import plot_embedding_map
 
-        wrote(plot_embedding_map(result, projection, plot))
+        wrote(plot_embedding_map(result, plot, placed=placed, names=names))
     if as_json:
-        print_json({
-            "model": result.model, "version": result.version, "layer": result.layer,
-            "dataset": result.dataset, "method": projection.method,
-            "explained_variance": list(projection.explained),
-            "nearest_centroid_accuracy": separation, "class_names": result.class_names,
-            "indices": result.indices, "labels": result.labels, "coords": projection.coords,
-        })  # fmt: skip
+        body = {**result.to_json(), "nearest_centroid_accuracy": separation}
+        if placed is not None:
+            coords = placed.coords.tolist()
+            body["inputs"] = [
+                {"input": name, "coords": xy} for name, xy in zip(names, coords, strict=True)
+            ]
+        print_json(body)
         return
-    console().print(_summary(result, projection, separation))
+    console().print(_summary(result, separation))
+    if placed is not None:
+        console().print(_placed(result, names, placed))

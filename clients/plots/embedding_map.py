@@ -1,5 +1,6 @@
 """The embedding space in 2-D: one dot per dataset example, coloured by its true class,
-each class's name written at its centroid (the reports' projector view, as a PNG)."""
+each class's name written at its centroid (the reports' projector view, as a PNG); inputs
+placed with ``:project`` are ringed stars, as the page draws the current input."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from clients.plots._figure import new_figure, save
-from clients.projection import Projection, class_centroids
-from clients.results.embedding_map import EmbeddingMap
+from clients.projection import class_centroids
+from clients.results import EmbeddingMap, Projected
 
 SIZE = (1000, 800)
 #: Enough distinct colours for the 10-class datasets; more classes cycle.
@@ -30,11 +31,17 @@ def _label_spots(centroids: dict[int, np.ndarray], gap: float) -> dict[int, np.n
     return placed
 
 
-def plot_embedding_map(result: EmbeddingMap, projection: Projection, path: Path) -> Path:
+def plot_embedding_map(
+    result: EmbeddingMap,
+    path: Path,
+    *,
+    placed: Projected | None = None,
+    names: list[str] | tuple[str, ...] = (),
+) -> Path:
     from matplotlib import colormaps
 
     colours = colormaps[PALETTE].colors
-    coords, labels = projection.coords, result.labels
+    coords, labels = result.coords, result.labels
     figure = new_figure(*SIZE)
     axes = figure.add_subplot()
     order = np.random.default_rng(0).permutation(len(coords))  # no class drawn wholly on top
@@ -50,16 +57,20 @@ def plot_embedding_map(result: EmbeddingMap, projection: Projection, path: Path)
             name, spot, ha="center", va="center", fontsize="large", fontweight="bold",
             color="black", bbox={"boxstyle": "round,pad=0.2", "fc": colour, "alpha": 0.85},
         )  # fmt: skip
-    share_x, share_y = projection.explained
-    method = projection.method.upper()
+    if placed is not None:
+        for name, (x, y) in zip(names, placed.coords, strict=True):
+            axes.scatter([x], [y], marker="*", s=260, c="white", edgecolors="black", lw=1.5)
+            label = Path(name).name  # a file's name, or a dataset example as given
+            axes.annotate(label, (x, y), xytext=(8, 8), textcoords="offset points")
+    share_x, share_y = result.explained
+    method = result.method.upper()
     axes.set_xlabel(f"{method} 1 ({share_x:.0%} of variance)")
     axes.set_ylabel(f"{method} 2 ({share_y:.0%} of variance)")
     axes.grid(alpha=0.3)
     axes.legend(title="true class (examples)", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    width = result.embeddings.shape[1]
     axes.set_title(
-        f"{result.model} v{result.version}: layer '{result.layer}' ({width} values) of "
-        f"{len(result)} {result.dataset} examples, {method} to 2-D"
+        f"{result.model} v{result.version}: layer '{result.layer}' of {len(result)} "
+        f"{result.dataset} examples, {method} fitted by the service"
     )
     figure.tight_layout()
     return save(figure, path)

@@ -14,6 +14,7 @@ from clients.results.models import (
 )
 from clients.results.neighbors import Neighbor, Neighborhood, NeighborsResult, NeighborVote
 from clients.results.prediction import Embeddings, Prediction, PredictResult, TopK
+from clients.results.projection import Projected, Projection
 from clients.results.v2 import InferResult
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "NeighborsResult",
     "PredictResult",
     "Prediction",
+    "Projected",
+    "Projection",
     "TopK",
     "Weights",
 ]

@@ -1,4 +1,5 @@
-"""Dataset examples' embeddings with their true classes: the data behind a 2-D map."""
+"""A sample of a model's test split on the service's 2-D map: the data behind `layerlens
+map` and the page's Map view (both draw the same points)."""
 
 from __future__ import annotations
 
@@ -7,48 +8,62 @@ from typing import Any
 
 import numpy as np
 
-from clients.projection import Projection, project
-
 
 @dataclass(frozen=True)
 class EmbeddingMap:
-    """``embeddings`` is (N, E) for dataset examples ``indices``, whose true classes are
-    ``labels``; ``class_names[label]`` names them."""
+    """Dataset examples ``indices`` of ``dataset`` at ``coords`` (N, 2), with their true
+    classes ``labels`` and the model's ``predicted`` ones; ``class_names[label]`` names them.
+    ``explained``: each axis's share of the embedding's variance."""
 
     model: str
     version: int
+    method: str
     layer: str
     dataset: str
+    size: int
+    """Examples in the split (the sample is drawn from them)."""
+    seed: int
     indices: np.ndarray
     labels: np.ndarray
+    predicted: np.ndarray
+    coords: np.ndarray
+    explained: np.ndarray
     class_names: list[str]
-    embeddings: np.ndarray
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any], class_names: list[str]) -> EmbeddingMap:
+        return cls(
+            model=str(raw["model"]),
+            version=int(raw["version"]),
+            method=str(raw["method"]),
+            layer=str(raw["layer"]),
+            dataset=str(raw["dataset"]),
+            size=int(raw["size"]),
+            seed=int(raw["seed"]),
+            indices=np.asarray(raw["indices"], dtype=np.int64),
+            labels=np.asarray(raw["labels"], dtype=np.int64),
+            predicted=np.asarray(raw["predicted"], dtype=np.int64),
+            coords=np.asarray(raw["coords"], dtype=np.float64).reshape(-1, 2),
+            explained=np.asarray(raw["explained"], dtype=np.float64),
+            class_names=list(class_names),
+        )
 
     def __len__(self) -> int:
-        return len(self.embeddings)
-
-    def project(self, method: str = "pca") -> Projection:
-        """The embeddings in 2-D (``Projection.coords`` is (N, 2))."""
-        return project(self.embeddings, method)
+        return len(self.coords)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "version": self.version,
+            "method": self.method,
             "layer": self.layer,
             "dataset": self.dataset,
+            "size": self.size,
+            "seed": self.seed,
+            "explained": self.explained.tolist(),
+            "class_names": list(self.class_names),
             "indices": self.indices.tolist(),
             "labels": self.labels.tolist(),
-            "class_names": list(self.class_names),
-            "embeddings": self.embeddings.tolist(),
+            "predicted": self.predicted.tolist(),
+            "coords": self.coords.tolist(),
         }
-
-
-def names_for(labels: np.ndarray, model_classes: list[str], same_dataset: bool) -> list[str]:
-    """The model's class names when the labels are its classes (same dataset, every label
-    in range); else the labels as numbers (e.g. the 3-class fashion-coarse model on the
-    10-class Fashion-MNIST labels)."""
-    top = int(labels.max(initial=-1)) + 1
-    if same_dataset and top <= len(model_classes):
-        return list(model_classes)
-    return [str(i) for i in range(top)]

@@ -90,7 +90,8 @@ class ModelMetadata:
 
 @dataclass(frozen=True)
 class Weights:
-    """A Dense layer's kernel, (inputs, units): column j is what hidden unit j looks for."""
+    """A Dense layer's kernel, (inputs, units): column j is what hidden unit j looks for; or a
+    Conv2D layer's, (height, width, channels, filters): one small picture per filter."""
 
     layer: str
     shape: tuple[int, ...]

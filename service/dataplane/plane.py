@@ -33,14 +33,14 @@ from core.settings import Settings
 from core.training_status import read_status
 from service import codecs
 from service.codecs.validate import check_batch_size
-from service.dataplane import explanations, nearest
+from service.dataplane import explanations, nearest, projection
 from service.dataplane import inference_v2 as v2
 from service.dataplane.cells import cell_answer, cell_instances, check_cell_query
 from service.dataplane.datasets import dataset_example, dataset_examples
 from service.dataplane.evaluations import EvaluationReader, read_cell
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
-from service.dataplane.kernels import dense_kernel
+from service.dataplane.kernels import layer_kernel
 from service.errors import InvalidInput, UnknownLayer
 from service.explain.options import ExplainOptions, NeighborOptions
 from service.lifecycle import Lifecycle
@@ -357,6 +357,33 @@ class DataPlane:
             x = await self._explain_inputs(loaded, request or InputsRequest())
         return await nearest.neighbors(self, loaded, x, options)
 
+    # --- the embedding map ------------------------------------------------------------
+    async def projection(self, name: str, version: int | None) -> dict[str, Any]:
+        """The version's 2-D projection (``service.dataplane.projection``)."""
+        return await projection.describe(self, self.model(name, version))
+
+    async def projection_points(
+        self, name: str, version: int | None, num: int, seed: int
+    ) -> dict[str, Any]:
+        """A sample of the fitted split, already projected."""
+        return await projection.points(self, self.model(name, version), num, seed)
+
+    async def project(
+        self,
+        name: str,
+        version: int | None,
+        *,
+        payload: Payload | None = None,
+        request: InputsRequest | None = None,
+    ) -> dict[str, Any]:
+        """Inputs of every form ``:neighbors`` takes, placed on the version's map."""
+        loaded = self.model(name, version)
+        if payload is not None:
+            x = await self.decode(loaded, payload, scale="raw", fit="auto")
+        else:
+            x = await self._explain_inputs(loaded, request or InputsRequest())
+        return await projection.project(self, loaded, x)
+
     async def _explain_inputs(self, loaded: LoadedModel, request: InputsRequest) -> np.ndarray:
         if (request.instances is None) == (request.examples is None):
             raise InvalidInput(
@@ -407,7 +434,7 @@ class DataPlane:
         return answer
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:
-        return dense_kernel(self.model(name, version), layer)
+        return layer_kernel(self.model(name, version), layer)
 
     async def example(self, ref: str, index: int) -> dict[str, Any]:
         x, label = await self.in_thread(dataset_example, ref, index, self.settings.data_dir)

@@ -2,13 +2,24 @@
 
 from fastapi import APIRouter
 
-from service.routes import admin, datasets, explain, inference, interpolate, models, ops, v2
+from service.routes import (
+    admin,
+    datasets,
+    explain,
+    inference,
+    interpolate,
+    models,
+    ops,
+    projection,
+    v2,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     inference.router,
     interpolate.router,
     explain.router,
+    projection.router,
     datasets.router,
     admin.router,
     v2.router,

@@ -74,7 +74,10 @@ async def model_weights(
     model: ModelName,
     version: Version,
     plane: Plane,
-    layer: Annotated[str | None, Query(description="A Dense layer; default the first.")] = None,
+    layer: Annotated[
+        str | None,
+        Query(description="A Dense or Conv2D layer; default the first Dense layer."),
+    ] = None,
 ) -> FastJSONResponse:
     return FastJSONResponse(plane.weights(model, version, layer))
 
@@ -100,5 +103,11 @@ add_model_route(
     ),
 )
 add_model_route(
-    router, "/weights", model_weights, methods=["GET"], summary="A Dense layer's kernel"
+    router,
+    "/weights",
+    model_weights,
+    methods=["GET"],
+    summary="A Dense or Conv2D layer's kernel",
+    description="`shape` is `[inputs, units]` for a Dense layer and "
+    "`[height, width, channels, filters]` for a Conv2D layer; `weights` nests the same way.",
 )

@@ -177,3 +177,20 @@ NEIGHBORS_BODY["requestBody"]["content"].update(
         for key in ("multipart/form-data", "application/x-npy")
     }
 )
+
+PROJECT_BODY = _json_body(
+    body_schema(InputsRequest),
+    {
+        "example": {
+            "summary": "MNIST test image 1, where its point on the map is",
+            "value": {"examples": [{"dataset": "mnist-test", "index": 1}]},
+        },
+        "xor": {"summary": "Two XOR points", "value": {"instances": [[0.9, 0.1], [0, 0]]}},
+    },
+)
+PROJECT_BODY["requestBody"]["content"].update(
+    {
+        key: INSTANCES_BODY["requestBody"]["content"][key]
+        for key in ("multipart/form-data", "application/x-npy")
+    }
+)

@@ -1,4 +1,4 @@
-"""A model version in memory: its manifest, runners per endpoint and Dense kernels."""
+"""A model version in memory: its manifest, runners per endpoint and layer kernels."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from core.manifest import Manifest
 from service.explain.gradients import Gradients
 from service.explain.neighbors import IndexShelf
+from service.explain.projection import ProjectionShelf
 from service.runtime.runners import Runner
 
 
@@ -24,11 +25,14 @@ class LoadedModel:
     runtimes: Mapping[str, str]
     """Endpoint -> what runs it: "litert" or "tensorflow"."""
     kernels: Mapping[str, np.ndarray] = field(repr=False)
-    """Dense layer name -> kernel (inputs x units), read once from the SavedModel variables."""
+    """Layer name -> kernel, read once from the SavedModel variables: Dense (inputs x units)
+    and Conv2D (height x width x channels x filters)."""
     gradients: Gradients = field(repr=False)
     """Class-score gradients from the SavedModel (``:explain``), traced on first use."""
     neighbor_indexes: IndexShelf = field(repr=False)
     """The version's nearest-neighbour indexes (``:neighbors``), mapped on first use."""
+    projection: ProjectionShelf = field(repr=False)
+    """The 2-D map of its embedding space (``/projection``), fitted on first use."""
 
     @property
     def name(self) -> str:

@@ -31,6 +31,7 @@ from core.manifest import (
 from core.settings import Settings
 from service.explain.gradients import Gradients
 from service.explain.neighbors import IndexShelf
+from service.explain.projection import ProjectionShelf
 from service.resources import intra_op_threads
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
@@ -64,12 +65,14 @@ def _concrete(fn: Any) -> Any:
     return concrete[0] if len(concrete) == 1 else fn
 
 
-def _dense_kernels(saved_model: Any) -> dict[str, np.ndarray]:
-    """Variables are shared between endpoints, so the same name can appear several times."""
+def _layer_kernels(saved_model: Any) -> dict[str, np.ndarray]:
+    """Dense (inputs x units) and Conv2D (height x width x channels x filters) kernels.
+
+    Variables are shared between endpoints, so the same name can appear several times."""
     kernels: dict[str, np.ndarray] = {}
     for variable in saved_model.variables:
         name = variable.name
-        if name.endswith("/kernel:0") and len(variable.shape) == 2:
+        if name.endswith("/kernel:0") and len(variable.shape) in (2, 4):
             layer = name.removesuffix("/kernel:0")
             kernels.setdefault(layer, variable.numpy())
     for array in kernels.values():
@@ -156,12 +159,15 @@ def load_version(
         directory,
         ", ".join(f"{e}: {r}" for e, r in runtimes.items()),
     )
+    indexes = IndexShelf(directory, manifest.neighbor_indexes)
+    test_split = f"{manifest.dataset.name}-test"
     return LoadedModel(
         manifest=manifest,
         path=directory,
         runners=MappingProxyType(runners),
         runtimes=MappingProxyType(runtimes),
-        kernels=MappingProxyType(_dense_kernels(saved_model)),
+        kernels=MappingProxyType(_layer_kernels(saved_model)),
         gradients=Gradients(saved_model),
-        neighbor_indexes=IndexShelf(directory, manifest.neighbor_indexes),
+        neighbor_indexes=indexes,
+        projection=ProjectionShelf(indexes, test_split, manifest.embedding_layer),
     )

@@ -23,6 +23,8 @@ RETURNS: dict[str, Any] = {
     "explain": clients.ExplainResult,
     "neighbors": clients.NeighborsResult,
     "embedding_map": clients.EmbeddingMap,
+    "projection": clients.Projection,
+    "project": clients.Projected,
     "metrics": clients.Metrics,
     "cell_examples": clients.CellExamples,
     "weights": clients.Weights,
@@ -38,7 +40,7 @@ RETURNS: dict[str, Any] = {
     "infer": clients.InferResult,
 }
 #: Parameters with a default that may be given by position; every other option is keyword-only.
-POSITIONAL_OPTIONS = {("embedding_map", "dataset"), ("reload", "api_key")}
+POSITIONAL_OPTIONS = {("reload", "api_key")}
 CLOSERS = {Client: "close", AsyncClient: "aclose"}
 
 

@@ -145,3 +145,50 @@ def test_inference_service_schema_rejects_a_misspelt_field() -> None:
     broken["spec"]["predictor"]["containers"][0]["readinesProbe"] = {}
     with pytest.raises(jsonschema.ValidationError, match="readinesProbe"):
         jsonschema.validate(broken, _inference_service_schema())
+
+
+def test_autoscaler_scales_the_api_on_a_metric_the_service_exports() -> None:
+    from service.telemetry import Telemetry
+
+    kinds = _by_kind()
+    hpa = kinds["HorizontalPodAutoscaler/layerlens-api"]["spec"]
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "layerlens-api",
+    }
+    # The HPA owns the count: a `replicas` in the Deployment would reset it on every apply.
+    assert "replicas" not in kinds["Deployment/layerlens-api"]["spec"]
+    pdb = kinds["PodDisruptionBudget/layerlens-api"]["spec"]
+    assert hpa["minReplicas"] > pdb["minAvailable"], "a drain could never evict a pod"
+    pod_metrics = {m["pods"]["metric"]["name"] for m in hpa["metrics"] if m["type"] == "Pods"}
+    exported = {metric.name for metric in Telemetry().registry.collect()}
+    assert pod_metrics and pod_metrics <= exported, f"{pod_metrics} not among {exported}"
+    assert any(m["type"] == "Resource" and m["resource"]["name"] == "cpu" for m in hpa["metrics"])
+    # The adapter rule publishes exactly those metrics under those names.
+    rules = yaml.safe_load((KUBERNETES_DIR / "prometheus-adapter" / "rules.yaml").read_text())
+    published = {rule["name"]["as"] for rule in rules["rules"]}
+    assert pod_metrics <= published
+    for rule in rules["rules"]:
+        assert rule["seriesQuery"].split("{")[0] in exported
+
+
+def _serving_containers() -> dict[str, dict[str, Any]]:
+    (isvc,) = _documents(KSERVE_FILE)
+    deployment = _by_kind()["Deployment/layerlens-api"]["spec"]["template"]["spec"]
+    return {
+        "Deployment": deployment["containers"][0],
+        "InferenceService": isvc["spec"]["predictor"]["containers"][0],
+    }
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "InferenceService"])
+def test_liveness_waits_for_a_startup_probe_that_covers_model_loading(kind: str) -> None:
+    """The server answers nothing until every model has loaded (the lifespan loads them):
+    liveness from the first second would restart a pod that loads for longer than its
+    period x threshold (60 s for 15 x 4; the pod tests measured 50-100 s on 2 busy cores)."""
+    container = _serving_containers()[kind]
+    startup = container["startupProbe"]
+    assert startup["httpGet"]["path"] == LIVE_PATH
+    budget = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+    assert budget >= 300

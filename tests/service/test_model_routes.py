@@ -61,6 +61,22 @@ def test_weights_of_the_first_dense_layer_reshape_to_28x28(http: httpx.Client) -
     assert_error(http.get("/v1/models/digits/weights", params={"layer": "nope"}), 400, "nope")
 
 
+def test_weights_of_a_convolution_are_its_filters(http: httpx.Client) -> None:
+    layers = http.get("/v1/models/digits-cnn").json()["layers"]
+    conv = next(layer for layer in layers if layer["kind"] == "Conv2D")
+    body = http.get("/v1/models/digits-cnn/weights", params={"layer": conv["name"]}).json()
+    kernel = np.array(body["weights"], dtype=np.float32)
+    assert body["layer"] == conv["name"] and kernel.shape == tuple(body["shape"])
+    height, width, channels, filters = kernel.shape
+    assert (channels, filters) == (1, conv["output_shape"][-1]) and 1 < height == width <= 7
+    assert np.isfinite(kernel).all() and np.abs(kernel).max() > 0
+    default = http.get("/v1/models/digits-cnn/weights").json()
+    assert len(default["shape"]) == 2, "the default stays the first Dense layer"
+    assert_error(
+        http.get("/v1/models/digits-cnn/weights", params={"layer": "nope"}), 400, conv["name"]
+    )
+
+
 def test_metrics_hold_the_stored_evaluations(http: httpx.Client) -> None:
     body = http.get("/v1/models/digits/metrics").json()
     assert body["model"] == "digits" and body["version"] == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tests.fixtures.server import wait_ready
 from tests.service.helpers import copy_versions, start_service
 
 ROUTE = "/v1/models/{model}:predict"
+HELD_REQUESTS = 6
 
 
 def _answered_by(log: Path) -> list[int]:
@@ -60,6 +62,7 @@ def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) 
         assert counted == sent, f"{counted} counted of {sent}, by worker: {pids}"
         # Each worker loads the same repository: the gauge is not their sum.
         assert _sample(text, "layerlens_models_loaded") == 1
+        _in_flight_adds_up(url, held=HELD_REQUESTS)
         metrics_dir = _metrics_dir(pids[0])
         assert (metrics_dir / f"gauge_livemax_{pids[0]}.db").is_file()
 
@@ -85,3 +88,29 @@ def _metrics_dir(worker: int) -> Path:
     environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
     value = next(v for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
     return Path(value.partition(b"=")[2].decode())
+
+
+def _wait_for_sample(url: str, name: str, expected: float) -> None:
+    deadline = time.monotonic() + 30
+    while (seen := _sample(httpx.get(f"{url}/metrics").text, name)) != expected:
+        assert time.monotonic() < deadline, f"{name} stays at {seen}, expected {expected}"
+        time.sleep(0.1)
+
+
+def _in_flight_adds_up(url: str, *, held: int) -> None:
+    """Requests whose bodies never finish arriving are in flight in whichever worker took
+    them: the autoscaler's gauge must show them all from one scrape, then none."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        b"POST /v1/models/xor:predict HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    sockets = [socket.create_connection((host, int(port))) for _ in range(held)]
+    try:
+        for sock in sockets:
+            sock.sendall(head)
+        _wait_for_sample(url, "layerlens_requests_in_flight", held)
+    finally:
+        for sock in sockets:
+            sock.close()
+    _wait_for_sample(url, "layerlens_requests_in_flight", 0)

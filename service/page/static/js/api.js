@@ -81,3 +81,18 @@ export const api = {
   examples: (ref, start, num) =>
     request(`/v1/datasets/${encodeURIComponent(ref)}${query({ start, num })}`),
 };
+
+// Why an answer (docs/explain.md): attributions and the nearest examples of a split.
+// `params` are the routes' query parameters ({method, target, k, ...}).
+api.explain = (m, v, input, params = {}, { signal } = {}) =>
+  request(`${modelPath(m, v)}:explain${query(params)}`, { method: "POST", signal, ...inputBody(input) });
+api.neighbors = (m, v, input, params = {}, { signal } = {}) =>
+  request(`${modelPath(m, v)}:neighbors${query(params)}`, { method: "POST", signal, ...inputBody(input) });
+// The embedding map: the service fits the projection per model version, so the page only draws.
+Object.assign(api, {
+  projection: (m, v) => request(`${modelPath(m, v)}/projection`),
+  projectionPoints: (m, v, num, seed, { signal } = {}) =>
+    request(`${modelPath(m, v)}/projection/points${query({ num, seed })}`, { signal }),
+  project: (m, v, input, { signal } = {}) =>
+    request(`${modelPath(m, v)}:project`, { method: "POST", signal, ...inputBody(input) }),
+});

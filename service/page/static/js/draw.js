@@ -19,7 +19,7 @@ export function classColour(i) {
 }
 
 const rgbCache = new Map();
-function rgb(colour) {
+export function rgb(colour) {
   if (!rgbCache.has(colour)) rgbCache.set(colour, parseColour(colour));
   return rgbCache.get(colour);
 }
@@ -155,4 +155,15 @@ export function lineChart({ xs, series, markers = [], current = null, yMax = 1, 
 export function legend(items) {
   return el("div", { class: "legend" },
     items.map(({ name, colour }) => el("span", {}, el("span", { class: "swatch", style: `background:${colour}` }), name)));
+}
+
+/** A colour key for a signed map: -max (--neg) .. 0 .. +max (--pos), or 0 .. max unsigned. */
+export function scaleLegend(max, posText, negText = null) {
+  const signed = negText !== null;
+  const stops = signed ? "var(--neg), transparent, var(--pos)" : "transparent, var(--pos)";
+  const v = Math.abs(max) >= 1e-3 ? max.toFixed(3) : max.toExponential(1);
+  return el("div", { class: "scale" },
+    el("span", {}, signed ? `−${v} ${negText}` : "0"),
+    el("span", { class: "scale-bar", style: `background:linear-gradient(to right, ${stops})`, "aria-hidden": "true" }),
+    el("span", {}, `+${v} ${posText}`));
 }

@@ -71,6 +71,7 @@ export function drawingPad(onInput) {
   const end = () => {
     if (!current) return;
     current = null;
+    sendLive.cancel(); // a trailing live send would follow the settled one and unsettle it
     send(false);
   };
   canvas.addEventListener("pointerup", end);

@@ -64,11 +64,12 @@ export function formatP(p) {
   return (p * 100).toFixed(p >= 0.9995 || p < 0.0005 ? 1 : 2) + "%";
 }
 
-/** Runs `fn` at most every `ms` milliseconds, trailing call included (while drawing). */
+/** Runs `fn` at most every `ms` milliseconds, trailing call included (while drawing);
+ * `.cancel()` drops a pending trailing call. */
 export function throttle(fn, ms) {
   let timer = null;
   let last = 0;
-  return (...args) => {
+  const throttled = (...args) => {
     const wait = Math.max(0, last + ms - performance.now());
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -76,4 +77,6 @@ export function throttle(fn, ms) {
       fn(...args);
     }, wait);
   };
+  throttled.cancel = () => clearTimeout(timer);
+  return throttled;
 }

@@ -1,9 +1,10 @@
 // Inside: every probe-able layer's output for the current input (vectors as strips,
-// convolution maps as image grids), the first Dense layer's weights as pictures, and the
+// convolution maps as image grids), the first layer's weights as pictures (a Dense layer's
+// columns over the image, or a convolution's filters), and the
 // embedding as sliders sent to :head (the reports' question 6, live).
 import { api } from "../api.js";
 import { state, currentInput, inputSpec, stillShown } from "../app.js";
-import { drawDiverging, maxAbs, probabilityBars } from "../draw.js";
+import { drawDiverging, flat, maxAbs, probabilityBars, scaleLegend } from "../draw.js";
 import { el, errorBox, field, throttle, withLoading, formatP } from "../ui.js";
 import { seenInput } from "./predict.js";
 import { LIVE_INTERVAL_MS } from "../sources.js";
@@ -49,14 +50,48 @@ async function layers(box, instance) {
   }
 }
 
+/** The first Dense or Conv2D layer of the manifest: the one that reads the input. */
+function firstWeighted() {
+  return state.manifest.layers.find((l) => l.kind === "Dense" || l.kind === "Conv2D");
+}
+
+/** A Conv2D kernel [kh, kw, channels, filters]: one small picture per filter and channel. */
+function kernelPictures(w) {
+  const [kh, kw, channels, filters] = w.shape;
+  const data = flat(w.weights);
+  const scale = maxAbs(data);
+  const figures = [];
+  for (let f = 0; f < filters && figures.length < MAX_WEIGHT_PICTURES; f++) {
+    for (let c = 0; c < channels && figures.length < MAX_WEIGHT_PICTURES; c++) {
+      const kernel = new Float32Array(kh * kw);
+      for (let i = 0; i < kh * kw; i++) kernel[i] = data[(i * channels + c) * filters + f];
+      figures.push(el("figure", {}, drawDiverging(el("canvas", { role: "img",
+        "aria-label": `filter ${f}${channels > 1 ? ` channel ${c}` : ""}` }), kernel, [kh, kw], scale),
+      el("figcaption", {}, channels > 1 ? `${f}.${c}` : String(f))));
+    }
+  }
+  const shown = figures.length < filters * channels ? ` (first ${figures.length})` : "";
+  return [
+    el("p", { class: "muted" }, `Layer ${w.layer}: ${filters} filters of ${kh} x ${kw} x ${channels}${shown}, one colour scale`),
+    scaleLegend(scale, "", ""),
+    el("div", { class: "maps kernels", id: "kernel-pictures", dataset: { filters, kh, kw } }, figures),
+  ];
+}
+
 async function weights(box) {
   const input = inputSpec();
+  const first = firstWeighted();
   try {
-    const w = await withLoading(box, api.weights(state.model, state.version));
+    const w = await withLoading(box, api.weights(state.model, state.version, first?.name));
+    if (w.shape.length === 4) {
+      box.append(...kernelPictures(w));
+      return;
+    }
     const [inputs, units] = w.shape;
     const pixels = input.shape.reduce((a, b) => a * b, 1);
     box.append(el("p", { class: "muted" }, `Layer ${w.layer}: ${inputs} inputs x ${units} units`));
     const scale = maxAbs(w.weights.flat());
+    box.append(scaleLegend(scale, "", ""));
     if (input.kind === "image" && inputs === pixels) {
       const [h, wd] = input.shape;
       const figures = [];
@@ -135,6 +170,6 @@ export async function render(main) {
       seenInput(input.instance), el("p", { class: "muted" }, input.source)),
     el("section", { class: "panel", "aria-labelledby": "inside-emb" }, el("h2", { id: "inside-emb" }, `Embedding (${state.manifest.embedding_layer}), editable`), embedBox)),
   el("section", { class: "panel", "aria-labelledby": "inside-layers" }, el("h2", { id: "inside-layers" }, "Every layer"), layerBox),
-  el("section", { class: "panel", "aria-labelledby": "inside-w" }, el("h2", { id: "inside-w" }, "First Dense layer's weights"), weightBox));
+  el("section", { class: "panel", "aria-labelledby": "inside-w" }, el("h2", { id: "inside-w" }, "First layer's weights as pictures"), weightBox));
   await Promise.all([layers(layerBox, input.instance), weights(weightBox), editableEmbedding(embedBox, input.instance)]);
 }

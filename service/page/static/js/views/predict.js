@@ -1,10 +1,12 @@
 // Predict: draw, upload, drop, paste or pick an example (a point for xor) and watch the
-// probabilities, beside the input the model actually saw (the API's include_input).
+// probabilities, beside the input the model actually saw (the API's include_input); below,
+// why that answer (views/why.js).
 import { api } from "../api.js";
 import { state, isImage, setInput, inputSpec, navigate, currentInput, stillShown } from "../app.js";
 import { drawPixels, probabilityBars } from "../draw.js";
 import { drawingPad, pictureInput, exampleInput, pointPicker } from "../sources.js";
 import { el, errorBox, formatP } from "../ui.js";
+import { whyPanel } from "./why.js";
 
 /** Draw the fitted input (an image instance) or describe a vector one. */
 export function seenInput(instance) {
@@ -21,9 +23,10 @@ export async function render(main) {
   let applied = 0; // of the latest answer shown: an older answer never overwrites it
   const generation = state.generation;
 
-  async function onInput(input, { source, label }) {
+  async function onInput(input, { source, label, live = false }) {
     if (!stillShown(generation)) return; // e.g. an example fetched while the model changed
     const seq = ++issued;
+    if (live) why.unsettled(); // drops an attribution in flight: it is for the input before
     if (result.querySelector(".loading") === null && !result.querySelector("#predicted-label")) {
       result.replaceChildren(el("p", { class: "loading" }, "Predicting"));
     }
@@ -36,10 +39,13 @@ export async function render(main) {
       const p = body.predictions[0];
       setInput(p.input, source, { label });
       show(p, source, label, body, sent, seq);
+      // Why (:explain, :neighbors) only for a settled input: never while a stroke is drawn.
+      if (!live && seq === issued) why.settled(p.input);
     } catch (err) {
       if (seq < issued || !stillShown(generation)) return;
       applied = seq;
       result.replaceChildren(errorBox(err));
+      why.unsettled("No answer for this input: the panel below is for the one before.");
     } finally {
       if (seq === issued) delete main.dataset.pending;
     }
@@ -81,7 +87,9 @@ export async function render(main) {
   } else {
     sources.append(exampleInput(onInput));
   }
-  main.append(el("div", { class: "grid" }, sources, el("div", { class: "panel" }, el("h2", {}, "Prediction"), result)));
+  const why = whyPanel(onInput);
+  main.append(el("div", { class: "grid" }, sources, el("div", { class: "panel" }, el("h2", {}, "Prediction"), result)),
+    why.element);
   if (inputSpec().kind === "image" || state.input?.model === state.manifest.name) {
     // Start from the current input (or, for images, the test set's first example): never
     // an empty view; an example opened from another view (a confusion cell) shows here.

@@ -1,0 +1,25 @@
+"""The service's 2-D map of a version's embedding space: its projection, and inputs of every
+kind ``neighbors`` takes placed on it (``:project``), sent as ``send_in_runs`` sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clients._http import Request
+from clients.inputs import to_items
+from clients.ops._batches import Op
+from clients.ops._runs import send_in_runs
+from clients.results.projection import Projected, Projection
+from clients.routes import model_path, verb_path
+
+
+def projection(model: str, version: int | None) -> Op[Projection]:
+    raw = yield Request("GET", f"{model_path(model, version)}/projection")
+    return Projection.from_json(raw)
+
+
+def project(model: str, inputs: Any, *, version: int | None) -> Op[Projected]:
+    items = to_items(inputs)
+    path = verb_path(model, version, "project")
+    answers = yield from send_in_runs(model, version, path, {}, items)
+    return Projected.concat([Projected.from_json(answer) for answer in answers])

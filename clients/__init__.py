@@ -29,6 +29,7 @@ from clients.errors import (
 from clients.inputs import DatasetRef
 from clients.results import (
     Agreement,
+    CellExamples,
     DatasetExample,
     DatasetExamples,
     EmbeddingMap,
@@ -62,6 +63,7 @@ __all__ = [
     "Agreement",
     "AsyncClient",
     "BadRequestError",
+    "CellExamples",
     "Client",
     "ConnectionFailed",
     "DatasetExample",

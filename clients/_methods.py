@@ -42,6 +42,7 @@ from clients.ops.explain import Method, Output, Rule
 from clients.ops.interpolate import Space
 from clients.ops.neighbors import Metric, NeighborSpace
 from clients.results import (
+    CellExamples,
     DatasetExample,
     DatasetExamples,
     EmbeddingMap,
@@ -323,6 +324,26 @@ class BaseClient(Generic[TransportT]):
         """The stored evaluations (test, train, validation, history, cross-dataset, sweep,
         agreement)."""
         return v1.metrics(model, version=version, kind=kind)
+
+    @operation
+    def cell_examples(
+        self,
+        model: str,
+        true: int,
+        predicted: int,
+        *,
+        version: int | None = None,
+        start: int = 0,
+        num: int = 48,
+        instances: bool = False,
+    ) -> Op[CellExamples]:
+        """The test examples of class ``true`` predicted as ``predicted`` (one cell of the
+        stored confusion matrix), ``num`` (up to 500) from the ``start``-th, with the
+        cell's ``total``; ``instances=True`` adds their inputs. The service stores them
+        when it evaluates a version."""
+        return v1.cell_examples(
+            model, true, predicted, version=version, start=start, num=num, instances=instances
+        )
 
     @operation
     def weights(

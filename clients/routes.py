@@ -31,6 +31,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/models/{}/versions/{}:project"): "project",
     ("GET", "/v1/models/{}/metrics"): "metrics",
     ("GET", "/v1/models/{}/versions/{}/metrics"): "metrics",
+    ("GET", "/v1/models/{}/metrics/examples"): "cell_examples",
+    ("GET", "/v1/models/{}/versions/{}/metrics/examples"): "cell_examples",
     ("GET", "/v1/models/{}/weights"): "weights",
     ("GET", "/v1/models/{}/versions/{}/weights"): "weights",
     ("GET", "/v1/datasets/{}"): "dataset_examples",

@@ -14,7 +14,8 @@ below; anything else is logged with its traceback and answered 500 with a generi
     ├── NotFound (404, not_found)
     │   ├── ModelNotFound (404, model_not_found)
     │   ├── VersionNotFound (404, version_not_found)
-    │   └── DatasetNotFound (404, dataset_not_found)
+    │   ├── DatasetNotFound (404, dataset_not_found)
+    │   └── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
     ├── Unauthorized (401, unauthorized)
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
@@ -74,6 +75,10 @@ class VersionNotFound(NotFound):
 
 class DatasetNotFound(NotFound):
     code = "dataset_not_found"
+
+
+class PredictionsNotFound(NotFound):
+    code = "predictions_not_found"
 
 
 class Unauthorized(LayerlensError):

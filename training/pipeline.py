@@ -2,7 +2,8 @@
 
 Idempotent: a model whose latest version is exported and evaluated is skipped unless
 forced; a version that was exported but never evaluated (a crash in between) is
-evaluated, not retrained. A forced retrain writes a new version.
+evaluated, not retrained. A forced retrain writes a new version. The evaluations and the
+per-example test predictions are written in one transaction.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from sqlalchemy import Engine
 
 from core import datasets
 from core.datasets.loading import DEFAULT_SEED
-from core.db import KIND_AGREEMENT, store
+from core.db import KIND_AGREEMENT, begin_write, has_predictions, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
 from training import agreement, evaluate, neighbors
 from training.export import export_network
 from training.networks import to_model
+from training.predictions import SplitPredictions, add_missing, is_served_split
 from training.recipes import Fit, ModelSpec, SweepPoint, WidthSweep
 
 HISTORY_FILE = "history.json"
@@ -192,12 +194,15 @@ def train_and_export(
 
 def evaluations_for(
     spec: ModelSpec, manifest: Manifest, path: Path, cache: DataCache, profile: Profile
-) -> list[store.EvaluationItem]:
-    """Every stored evaluation of one model version, computed from its SavedModel."""
+) -> tuple[list[store.EvaluationItem], SplitPredictions | None]:
+    """Every stored evaluation of one model version, computed from its SavedModel, and the
+    per-example predictions behind the test evaluation (None when the run's test split is
+    not the one the service numbers: ``training.predictions.is_served_split``)."""
     data = cache.get(spec.dataset)
     relabel = labels_for(spec)
     loaded = tf.saved_model.load(str(path / SAVED_MODEL_DIR))
     items: list[store.EvaluationItem] = []
+    predictions = None
     for split_name in ("train", "validation", "test"):
         limit = None if split_name == "test" else profile.max_eval_examples
         split = _relabelled(getattr(data, split_name), relabel, limit)
@@ -205,6 +210,8 @@ def evaluations_for(
         ref = f"{spec.dataset}-{split_name}"
         if split_name == "test":
             report = evaluate.test_report(outputs, split.y, manifest.num_classes)
+            if is_served_split(spec.dataset, data.test, cache.seed, cache.data_dir):
+                predictions = SplitPredictions.from_outputs(ref, outputs, split.y)
         else:
             report = evaluate.accuracy_and_loss(outputs, split.y)
         items.append(store.EvaluationItem(kind=split_name, dataset=ref, data=report))
@@ -228,7 +235,7 @@ def evaluations_for(
         items.append(
             store.EvaluationItem(kind="sweep", dataset=f"{spec.dataset}-test", data=results)
         )
-    return items
+    return items, predictions
 
 
 def width_sweep(
@@ -292,9 +299,12 @@ def run_model(
         )
         status = "trained"
     path = version_dir(models_dir, spec.name, manifest.version)
-    items = evaluations_for(spec, manifest, path, cache, profile)
+    items, predictions = evaluations_for(spec, manifest, path, cache, profile)
     store.save_model_version(engine, manifest)
-    store.save_evaluations(engine, spec.name, manifest.version, items)
+    with begin_write(engine) as connection:
+        store.write_evaluations(connection, spec.name, manifest.version, items)
+        if predictions is not None:
+            predictions.write(connection, spec.name, manifest.version)
     _ensure_derived(spec, path, manifest.version, cache, engine, profile)
     accuracy = next(i.data["accuracy"] for i in items if i.kind == "test")
     return Outcome(spec, manifest.version, status, time.perf_counter() - started, accuracy)
@@ -309,9 +319,16 @@ def _ensure_derived(
     profile: Profile,
 ) -> None:
     """What a version gains after export, added to older versions by the next run without
-    retraining: nearest-neighbour indexes (``training.neighbors``), then, for image models,
-    the neighbour-agreement evaluation (``training.agreement``; over the first
+    retraining: the per-example test predictions (``training.predictions``),
+    nearest-neighbour indexes (``training.neighbors``), then, for image models, the
+    neighbour-agreement evaluation (``training.agreement``; over the first
     ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
+    relabel = labels_for(spec)
+    test_ref = f"{spec.dataset}-test"
+    if not has_predictions(engine, spec.name, version, test_ref):
+        served = datasets.load_split(spec.dataset, "test", cache.data_dir)
+        served = datasets.Split(served.x, np.asarray(relabel(np.asarray(served.y))))
+        add_missing(spec.name, version, path, served, test_ref, engine)
     manifest = Manifest.read(path)
     needs_agreement = manifest.input.kind == "image" and not store.has_evaluation(
         engine, spec.name, version, KIND_AGREEMENT
@@ -323,7 +340,6 @@ def _ensure_derived(
         data = cache.get(spec.dataset)
     else:
         data = datasets.load_dataset(spec.dataset, cache.data_dir)
-    relabel = labels_for(spec)
     manifest = neighbors.add_indexes(path, data, relabel=relabel)
     if not needs_agreement:
         return

@@ -1,4 +1,5 @@
-"""`layerlens metrics MODEL`: the stored evaluations as tables, and as plots."""
+"""`layerlens metrics MODEL`: the stored evaluations as tables, and as plots;
+``--examples TRUE,PREDICTED`` lists one confusion cell's test examples."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Column, Table
 from rich.text import Text
 
-from clients import Agreement, Metrics
+from clients import Agreement, CellExamples, Metrics
 from clients.cli import options
 from clients.cli._common import connected, console, print_json, wrote
 from clients.errors import InputError
@@ -106,6 +107,24 @@ def _tables(metrics: Metrics, names: list[str]) -> list[RenderableType]:
     return tables
 
 
+def _cell_pair(text: str) -> tuple[int, int]:
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise InputError(f"--examples takes TRUE,PREDICTED class ids such as 3,5, not {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def _cell_table(cell: CellExamples, names: list[str]) -> Table:
+    first, last = cell.start + 1, cell.start + len(cell)
+    shown = f"{first}-{last} of {cell.total}" if len(cell) else f"none of {cell.total}"
+    title = (f"{cell.model} v{cell.version}, true {names[cell.true]}, predicted "
+             f"{names[cell.predicted]}: {shown}")  # fmt: skip
+    table = Table(_right("index"), _right("probability"), "input", title=title)
+    for index, probability in zip(cell.indices, cell.probabilities, strict=True):
+        table.add_row(str(index), f"{probability:.4f}", f"{cell.dataset}:{index}")
+    return table
+
+
 def metrics(
     ctx: typer.Context,
     model: options.ModelArg,
@@ -116,9 +135,29 @@ def metrics(
     version: options.Version = None,
     plot: options.Plot = None,
     as_json: options.Json = False,
+    examples: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TRUE,PREDICTED",
+            help="List the test examples of one confusion-matrix cell, e.g. 3,5 (48 a page).",
+        ),
+    ] = None,
+    start: Annotated[
+        int, typer.Option(min=0, help="With --examples: the position in the cell to start at.")
+    ] = 0,
 ) -> None:
     """Accuracy, per-class accuracy, confusion matrix, confidence, history, cross-dataset,
-    neighbour agreement."""
+    neighbour agreement; or one confusion cell's test examples (--examples)."""
+    if examples is not None:
+        with connected(ctx) as client:
+            true, predicted = _cell_pair(examples)
+            cell = client.cell_examples(model, true, predicted, version=version, start=start)
+            names = client.metadata(model, version=cell.version).class_names
+        if as_json:
+            print_json(cell.to_json())
+        else:
+            console().print(_cell_table(cell, names))
+        return
     with connected(ctx) as client:
         result = client.metrics(model, version=version, kind=kind)
         names = client.metadata(model, version=result.version or version).class_names

@@ -12,6 +12,7 @@ from clients.errors import InputError
 from clients.inputs import Fit, Scale
 from clients.ops._batches import MAX_PER_REQUEST, Op, batches
 from clients.results import (
+    CellExamples,
     DatasetExample,
     DatasetExamples,
     Embeddings,
@@ -97,6 +98,22 @@ def head(
 def metrics(model: str, *, version: int | None, kind: str | None) -> Op:
     body = yield Request("GET", f"{model_path(model, version)}/metrics", params={"kind": kind})
     return Metrics.from_json(body)
+
+
+def cell_examples(
+    model: str,
+    true: int,
+    predicted: int,
+    *,
+    version: int | None,
+    start: int,
+    num: int,
+    instances: bool = False,
+) -> Op:
+    params = {"true": int(true), "predicted": int(predicted), "start": start, "num": num,
+              "instances": "true" if instances else None}  # fmt: skip
+    body = yield Request("GET", f"{model_path(model, version)}/metrics/examples", params=params)
+    return CellExamples.from_json(body)
 
 
 def weights(model: str, *, version: int | None, layer: str | None) -> Op:

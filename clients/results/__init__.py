@@ -3,7 +3,7 @@
 from clients.results.embedding_map import EmbeddingMap
 from clients.results.explanation import ExplainResult, Explanation, ExplanationPath
 from clients.results.interpolation import Flip, Interpolation, InterpolationPoint
-from clients.results.metrics import Agreement, Evaluation, Metrics
+from clients.results.metrics import Agreement, CellExamples, Evaluation, Metrics
 from clients.results.models import (
     DatasetExample,
     DatasetExamples,
@@ -19,6 +19,7 @@ from clients.results.v2 import InferResult
 
 __all__ = [
     "Agreement",
+    "CellExamples",
     "DatasetExample",
     "DatasetExamples",
     "EmbeddingMap",

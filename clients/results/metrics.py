@@ -1,6 +1,7 @@
 """The stored evaluations of a model version (test, train, validation, history,
 cross-dataset, sweep, agreement): numeric lists arrive as numpy arrays, ``raw`` keeps the
-JSON; ``Agreement`` reads an ``agreement`` evaluation's buckets into arrays."""
+JSON; ``Agreement`` reads an ``agreement`` evaluation's buckets into arrays;
+``CellExamples`` is a page of one confusion-matrix cell's test examples."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class Metrics:
 
 def _need(data: dict[str, Any], key: str) -> Any:
     if key not in data:
-        raise ResponseError(f"the service's agreement evaluation has no {key!r}: {sorted(data)}")
+        raise ResponseError(f"the service's answer has no {key!r}: {sorted(data)}")
     return data[key]
 
 
@@ -144,3 +145,52 @@ class Agreement:
         """Each bucket's share of the images."""
         total = int(self.counts.sum())
         return self.counts / total if total else np.zeros(len(self.counts))
+
+
+@dataclass(frozen=True)
+class CellExamples:
+    """A page of the test examples of class ``true`` that the model predicted as
+    ``predicted``: ``indices`` number the ``dataset`` reference (``client.dataset_example(
+    dataset, i)``), ``probabilities`` are the predicted class's, ``total`` is the cell's
+    count in the stored confusion matrix, ``start`` this page's position in the cell;
+    ``instances`` the examples' inputs when asked for (else None)."""
+
+    model: str
+    version: int
+    dataset: str
+    true: int
+    predicted: int
+    total: int
+    start: int
+    indices: np.ndarray
+    probabilities: np.ndarray
+    instances: np.ndarray | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CellExamples:
+        instances = raw.get("instances")
+        return cls(
+            model=str(raw.get("model", "")),
+            version=int(raw.get("version", 0)),
+            dataset=str(raw.get("dataset", "")),
+            true=int(_need(raw, "true")),
+            predicted=int(_need(raw, "predicted")),
+            total=int(_need(raw, "total")),
+            start=int(raw.get("start", 0)),
+            indices=np.asarray(_need(raw, "indices"), dtype=np.int64),
+            probabilities=np.asarray(raw.get("probability", []), dtype=np.float64),
+            instances=None if instances is None else np.asarray(instances, dtype=np.float32),
+            raw=raw,
+        )
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @property
+    def refs(self) -> list[str]:
+        """The examples as the SDK's inputs name them (``"mnist-test:12"``)."""
+        return [f"{self.dataset}:{i}" for i in self.indices]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.raw

@@ -8,11 +8,20 @@ Typical use::
     save_model_version(engine, manifest)
     save_evaluations(engine, "digits", 1, [EvaluationItem("test", "mnist-test", data)])
     get_evaluations(engine, "digits", 1, kind="test")
+    save_predictions(engine, "digits", 1, "mnist-test", true, predicted, probability)
+    get_cell(engine, "digits", 1, true_class=3, predicted_class=5, start=0, num=48)
 """
 
 from core.db.engine import begin_write, make_engine, normalise_url
 from core.db.jsonable import to_jsonable
 from core.db.migrate import current, head_revision, upgrade
+from core.db.predictions import (
+    get_cell,
+    has_predictions,
+    prediction_datasets,
+    save_predictions,
+    write_predictions,
+)
 from core.db.records import (
     EVALUATION_KINDS,
     KIND_AGREEMENT,
@@ -25,6 +34,7 @@ from core.db.records import (
     EvaluationItem,
     EvaluationRecord,
     ModelVersionRecord,
+    PredictionCell,
     UnknownEvaluationKind,
     check_kind,
 )
@@ -52,20 +62,26 @@ __all__ = [
     "EvaluationRecord",
     "ModelVersionNotFound",
     "ModelVersionRecord",
+    "PredictionCell",
     "UnknownEvaluationKind",
     "begin_write",
     "check_kind",
     "current",
+    "get_cell",
     "get_evaluations",
     "get_model_version",
     "has_evaluation",
+    "has_predictions",
     "head_revision",
     "list_model_versions",
     "make_engine",
     "normalise_url",
+    "prediction_datasets",
     "save_evaluations",
     "save_model_version",
+    "save_predictions",
     "to_jsonable",
     "upgrade",
     "write_evaluations",
+    "write_predictions",
 ]

@@ -68,3 +68,17 @@ class ModelVersionRecord:
     architecture: str
     created_at: datetime
     manifest: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionCell:
+    """One page of a confusion-matrix cell: the test examples of class ``true_class`` that
+    the version predicted as ``predicted_class``, in example order from ``start``."""
+
+    dataset: str
+    true_class: int
+    predicted_class: int
+    total: int
+    start: int
+    examples: tuple[int, ...]
+    probabilities: tuple[float, ...]

@@ -5,7 +5,9 @@ compares them so they never drift.
 
 Lookups by (model, version, kind) use the unique index on (model, version, kind, dataset):
 its leading columns serve that query and the cascade from ``model_versions``, so a
-separate index would only slow writes.
+separate index would only slow writes. ``example_predictions`` has one index beyond its
+key, ``ix_example_predictions_cell``: one confusion-matrix cell's rows in example order,
+so a page of a cell and its count read only that cell's index entries.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -85,3 +90,35 @@ class Evaluation(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExamplePrediction(Base):
+    """What a version predicted for one example of its ``test`` evaluation's dataset: the
+    rows behind each confusion-matrix cell (``example`` numbers the dataset reference)."""
+
+    __tablename__ = "example_predictions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["model", "version"],
+            ["model_versions.model", "model_versions.version"],
+            ondelete="CASCADE",
+        ),
+        Index(
+            "ix_example_predictions_cell",
+            "model",
+            "version",
+            "dataset",
+            "true_class",
+            "predicted_class",
+            "example",
+        ),
+    )
+
+    model: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(DATASET_LENGTH), primary_key=True)
+    example: Mapped[int] = mapped_column(Integer, primary_key=True)
+    true_class: Mapped[int] = mapped_column(SmallInteger)
+    predicted_class: Mapped[int] = mapped_column(SmallInteger)
+    #: The probability of the predicted class (the largest one).
+    probability: Mapped[float] = mapped_column(Float)

@@ -1,4 +1,5 @@
-"""Stored evaluations from the metrics database (read-only: migrations are a prestart step).
+"""Stored evaluations and per-example test predictions from the metrics database
+(read-only: migrations are a prestart step).
 
 The database is optional for serving: inference never touches it, and when it is down or
 hung only the metrics routes fail, with 503 ``metrics_unavailable``. ``EvaluationReader``
@@ -8,7 +9,8 @@ connection fails at once, a silent server after the 2 s connect timeout); at mos
 also runs the models (measured: eight reads of a hung database held every model thread and
 a 1 ms prediction took 3.5 s); and after a failed read, reads fail at once for
 ``FAIL_FAST_S`` (a circuit breaker) before one tries again, so the routes recover by
-themselves within a second of the database's return.
+themselves within a second of the database's return. Every metrics route reads through the
+one reader, so they share the slots and the breaker.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import KIND_TEST, get_evaluations
+from core.db import KIND_TEST, PredictionCell, get_cell, get_evaluations
 from service.errors import MetricsUnavailable
 
 logger = logging.getLogger(__name__)
@@ -63,35 +66,46 @@ class EvaluationReader:
                 f"the next attempt is at most {self._fail_fast_s:g} s after it)"
             )
 
-    async def read(
-        self, in_thread: InThread, model: str, version: int, kind: str | None
-    ) -> list[dict[str, Any]]:
-        """``in_thread`` runs the blocking read off the event loop (``DataPlane.in_thread``)."""
+    async def call(self, in_thread: InThread, read: Callable[..., Any], *args: Any) -> Any:
+        """``read(engine, *args)``, run off the event loop by ``in_thread``
+        (``DataPlane.in_thread``), within the slots and the breaker."""
         self._refuse_after_recent_failure()
         async with self._slots:
             self._refuse_after_recent_failure()  # it may have failed while this one waited
             try:
-                rows: list[dict[str, Any]] = await in_thread(
-                    read_evaluations, self._engine, model, version, kind
-                )
+                result = await in_thread(read, self._engine, *args)
             except MetricsUnavailable:
                 self._failed_at = self._clock()
                 raise
         self._failed_at = None
+        return result
+
+    async def read(
+        self, in_thread: InThread, model: str, version: int, kind: str | None
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await self.call(
+            in_thread, read_evaluations, model, version, kind
+        )
         return rows
+
+
+@contextmanager
+def _unavailable_on_database_error(what: str) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError:
+        logger.exception("reading %s failed", what)
+        raise MetricsUnavailable(
+            "the metrics database is not available or not initialised (run the migrations)"
+        ) from None
 
 
 def read_evaluations(
     engine: Engine, model: str, version: int, kind: str | None
 ) -> list[dict[str, Any]]:
     """Blocking: run in the thread pool."""
-    try:
+    with _unavailable_on_database_error(f"evaluations of {model} v{version}"):
         records = get_evaluations(engine, model, version, kind)
-    except SQLAlchemyError:
-        logger.exception("reading evaluations of %s v%d failed", model, version)
-        raise MetricsUnavailable(
-            "the metrics database is not available or not initialised (run the migrations)"
-        ) from None
     return [
         {
             "kind": r.kind,
@@ -101,6 +115,21 @@ def read_evaluations(
         }
         for r in records
     ]
+
+
+def read_cell(
+    engine: Engine,
+    model: str,
+    version: int,
+    true_class: int,
+    predicted_class: int,
+    start: int,
+    num: int,
+) -> PredictionCell | None:
+    """A page of one confusion cell (``core.db.get_cell``); blocking: run in the thread pool."""
+    with _unavailable_on_database_error(f"test predictions of {model} v{version}"):
+        return get_cell(engine, model, version, true_class=true_class,
+                        predicted_class=predicted_class, start=start, num=num)  # fmt: skip
 
 
 def with_normalised_confusion(data: dict[str, Any]) -> dict[str, Any]:

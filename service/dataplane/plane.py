@@ -35,8 +35,9 @@ from service import codecs
 from service.codecs.validate import check_batch_size
 from service.dataplane import explanations, nearest, projection
 from service.dataplane import inference_v2 as v2
+from service.dataplane.cells import cell_answer, cell_instances, check_cell_query
 from service.dataplane.datasets import dataset_example, dataset_examples
-from service.dataplane.evaluations import EvaluationReader
+from service.dataplane.evaluations import EvaluationReader, read_cell
 from service.dataplane.inputs import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.dataplane.interpolation import mix, resolve_alphas, summarise
 from service.dataplane.kernels import layer_kernel
@@ -412,6 +413,25 @@ class DataPlane:
                 raise InvalidInput(str(exc)) from None
         rows = await self.evaluation_reader.read(self.in_thread, loaded.name, loaded.version, kind)
         return {"model": loaded.name, "version": loaded.version, "evaluations": rows}
+
+    async def cell_examples(
+        self, name: str, version: int | None, true_class: int, predicted_class: int,
+        start: int, num: int, *, instances: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A page of the test examples in one confusion-matrix cell (``dataplane.cells``),
+        with their inputs when ``instances``."""
+        loaded = self.model(name, version)
+        check_cell_query(loaded.manifest.num_classes, true_class, predicted_class, num)
+        cell = await self.evaluation_reader.call(
+            self.in_thread, read_cell, loaded.name, loaded.version, true_class,
+            predicted_class, start, num,
+        )  # fmt: skip
+        answer = cell_answer(loaded.name, loaded.version, cell)
+        if instances:
+            answer["instances"] = await self.in_thread(
+                cell_instances, answer["dataset"], answer["indices"], self.settings.data_dir
+            )
+        return answer
 
     def weights(self, name: str, version: int | None, layer: str | None) -> dict[str, Any]:
         return layer_kernel(self.model(name, version), layer)

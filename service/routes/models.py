@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from service.dataplane.cells import DEFAULT_CELL_EXAMPLES, MAX_CELL_EXAMPLES
 from service.responses import FastJSONResponse
 from service.routes.deps import ModelName, Plane, Version, add_model_route
 
@@ -38,6 +39,37 @@ async def model_metrics(
     return FastJSONResponse(await plane.evaluations(model, version, kind))
 
 
+async def cell_examples(
+    model: ModelName,
+    version: Version,
+    plane: Plane,
+    true_class: Annotated[
+        int, Query(alias="true", ge=0, description="The cell's row: the true class id.")
+    ],
+    predicted_class: Annotated[
+        int, Query(alias="predicted", ge=0, description="The cell's column: the predicted class.")
+    ],
+    start: Annotated[
+        int, Query(ge=0, description="Position in the cell (0 to total - 1) of the first example.")
+    ] = 0,
+    num: Annotated[
+        int, Query(ge=1, le=MAX_CELL_EXAMPLES, description=f"How many, up to {MAX_CELL_EXAMPLES}.")
+    ] = DEFAULT_CELL_EXAMPLES,
+    instances: Annotated[
+        bool,
+        Query(
+            description="Also answer each example's input (`instances`), as the dataset "
+            "route serves it: a page of thumbnails in one request."
+        ),
+    ] = False,
+) -> FastJSONResponse:
+    return FastJSONResponse(
+        await plane.cell_examples(
+            model, version, true_class, predicted_class, start, num, instances=instances
+        )
+    )
+
+
 async def model_weights(
     model: ModelName,
     version: Version,
@@ -52,6 +84,24 @@ async def model_weights(
 
 add_model_route(router, "", model_metadata, methods=["GET"], summary="A model's manifest")
 add_model_route(router, "/metrics", model_metrics, methods=["GET"], summary="Stored evaluations")
+add_model_route(
+    router,
+    "/metrics/examples",
+    cell_examples,
+    methods=["GET"],
+    summary="The test examples of one confusion-matrix cell",
+    description=(
+        "A page of the test examples of class `true` that the version predicted as "
+        "`predicted`, in index order: `indices` number the `dataset` reference (e.g. "
+        "`GET /v1/datasets/mnist-test/{index}`), `probability` is the predicted class's, "
+        "`total` is the cell's count in the stored confusion matrix; with `instances=true`, "
+        "`instances` holds each example's input. `num` is at most "
+        f"{MAX_CELL_EXAMPLES}. 400: a class outside the model's, `num` outside 1 to "
+        f"{MAX_CELL_EXAMPLES}, or `start` past the cell's end; 404: unknown model or version, "
+        "or no predictions stored for it (`predictions_not_found`: the trainer adds them, "
+        "`make run`); 503: the metrics database is unavailable."
+    ),
+)
 add_model_route(
     router,
     "/weights",

@@ -26,6 +26,7 @@ RETURNS: dict[str, Any] = {
     "projection": clients.Projection,
     "project": clients.Projected,
     "metrics": clients.Metrics,
+    "cell_examples": clients.CellExamples,
     "weights": clients.Weights,
     "dataset_example": clients.DatasetExample,
     "dataset_examples": clients.DatasetExamples,

@@ -25,7 +25,9 @@ from tests.core.helpers import run_python_at_once
 
 def test_public_names_are_exactly_all() -> None:
     public = {name for name in vars(core.db) if not name.startswith("_")}
-    modules = {"engine", "jsonable", "migrate", "records", "schema", "store", "migrations"}
+    modules = {
+        "engine", "jsonable", "migrate", "predictions", "records", "schema", "store", "migrations",
+    }  # fmt: skip
     assert public - modules == set(core.db.__all__)
 
 
@@ -37,7 +39,7 @@ def test_upgrade_from_empty_creates_the_schema(database_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert tables == {"alembic_version", "model_versions", "evaluations"}
+    assert tables == {"alembic_version", "model_versions", "evaluations", "example_predictions"}
     assert current(database_url) == head_revision()
 
 

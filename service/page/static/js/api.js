@@ -74,6 +74,8 @@ export const api = {
   interpolate: (m, v, body, { signal } = {}) =>
     request(`${modelPath(m, v)}:interpolate`, { method: "POST", signal, json: body }),
   metrics: (m, v, kind) => request(`${modelPath(m, v)}/metrics${query({ kind })}`),
+  cellExamples: (m, v, t, p, start, num) =>
+    request(`${modelPath(m, v)}/metrics/examples${query({ true: t, predicted: p, start, num, instances: "true" })}`),
   weights: (m, v, layer) => request(`${modelPath(m, v)}/weights${query({ layer })}`),
   example: (ref, index) => request(`/v1/datasets/${encodeURIComponent(ref)}/${index}`),
   examples: (ref, start, num) =>

@@ -1,10 +1,16 @@
 // Metrics: the stored evaluations of the model version (GET .../metrics): accuracy,
 // per-class accuracy, the confusion matrix raw or normalised, the confidence histograms,
-// the training history, cross-dataset results and the hidden-width sweep.
+// the training history, cross-dataset results and the hidden-width sweep. A confusion cell
+// is a button: it lists that cell's test examples (GET .../metrics/examples), a page at a
+// time, each a button that opens the example in Predict.
 import { api } from "../api.js";
-import { state } from "../app.js";
-import { cssVar, legend, lineChart } from "../draw.js";
-import { el, svgEl, field, withLoading, formatP } from "../ui.js";
+import { state, isImage, inputSpec, navigate, setInput, stillShown } from "../app.js";
+import { cssVar, drawPixels, legend, lineChart } from "../draw.js";
+import { el, svgEl, field, withLoading, formatP, errorBox } from "../ui.js";
+
+/** Examples per page of a confusion cell (the API allows up to 500). */
+const CELL_PAGE = 48;
+const count = (n) => n.toLocaleString("en-US");
 
 function bars(values, labels, { label, colour = cssVar("--bar"), max = Math.max(...values, 1e-9), fmt = (v) => v }) {
   const W = 600;
@@ -32,29 +38,86 @@ function histogram(h, label) {
       bars(counts.map((c) => Math.log10(1 + c)), labels, { label: `${label} ${name}`, colour: cssVar(colour), max: Math.log10(1 + max), fmt: (v) => Math.round(10 ** v - 1) }))));
 }
 
+/** One example of a cell page as a button: its picture (or values); opens it in Predict. */
+function exampleButton(page, k, names) {
+  const [spec, instance, index] = [inputSpec(), page.instances[k], page.indices[k]];
+  const picture = isImage()
+    ? drawPixels(el("canvas"), instance, spec.shape, spec.value_range)
+    : el("span", {}, instance.map((v) => (+v).toFixed(2)).join(", "));
+  const label = `${page.dataset} #${index}, predicted ${names[page.predicted]} (${formatP(page.probability[k])}): open in Predict`;
+  return el("button", { type: "button", class: "example", title: label, "aria-label": label, dataset: { index },
+    onclick: () => {
+      setInput(instance, `${page.dataset} #${index}`, { label: page.true });
+      navigate("predict");
+    } }, picture);
+}
+
+/** The panel listing a confusion cell's examples; show(t, p, start) fills it. */
+function cellPanel(names) {
+  const box = el("div", { id: "cell-examples", "aria-live": "polite" },
+    el("p", { class: "muted" }, "Press a cell to list its test examples."));
+  let shown = 0; // the latest request: an older answer is dropped
+  async function show(t, p, start, focus = null) {
+    const mine = ++shown;
+    const generation = state.generation;
+    box.replaceChildren(el("p", { class: "loading" }, `Listing true ${names[t]}, predicted ${names[p]}`));
+    try {
+      const page = await api.cellExamples(state.model, state.version, t, p, start, CELL_PAGE);
+      if (mine !== shown || !stillShown(generation)) return;
+      const end = page.start + page.indices.length;
+      const range = page.total ? `${count(page.start + 1)}–${count(end)} of ${count(page.total)}` : "no examples";
+      const step = (text, to, disabled) => el("button", { type: "button", id: `cell-${text.toLowerCase()}`, disabled,
+        onclick: (event) => show(t, p, to, event.currentTarget.id) }, text);
+      box.replaceChildren(
+        el("h3", {}, `True ${names[t]}, predicted ${names[p]} (${page.dataset})`),
+        el("div", { class: "row" }, step("Prev", Math.max(0, page.start - CELL_PAGE), page.start === 0),
+          el("span", { id: "cell-range", dataset: { total: page.total, start: page.start, end } }, range),
+          step("Next", end, end >= page.total)),
+        el("div", { class: "thumbs", id: "cell-thumbs" },
+          page.indices.map((_, k) => exampleButton(page, k, names))));
+      // Paging by keyboard keeps its place: the pressed button, or the other one at an end.
+      if (focus) [focus, "cell-prev", "cell-next"].map((id) => document.getElementById(id)).find((b) => !b.disabled)?.focus();
+    } catch (err) {
+      if (mine === shown && stillShown(generation)) box.replaceChildren(errorBox(err));
+    }
+  }
+  return { box, show };
+}
+
 function confusion(data, names) {
   const raw = data.confusion_matrix;
   const norm = data.confusion_matrix_normalised || raw.map((row) => { const s = row.reduce((a, b) => a + b, 0) || 1; return row.map((v) => v / s); });
   const mode = el("select", { id: "confusion-mode" }, el("option", { value: "raw" }, "counts"), el("option", { value: "normalised" }, "normalised by row"));
   const box = el("div", { style: "overflow-x:auto" });
+  let table = null;
   const accent = cssVar("--accent");
+  const cells = cellPanel(names);
+  let selected = null;
   function draw() {
     const normalised = mode.value === "normalised";
-    const table = el("table", { class: "matrix", id: "confusion" },
+    table = el("table", { class: "matrix", id: "confusion" },
       el("caption", { class: "muted" }, "rows: true class, columns: predicted"),
       el("tr", {}, el("th", {}, ""), names.map((n) => el("th", { scope: "col" }, n))),
       raw.map((row, i) => el("tr", {}, el("th", { scope: "row" }, names[i]), row.map((v, j) => {
         const share = norm[i][j];
-        return el("td", { style: `background: color-mix(in srgb, ${accent} ${Math.round(share * 70)}%, transparent)`,
-          title: `true ${names[i]}, predicted ${names[j]}: ${v} (${formatP(share)})` },
+        const pick = () => {
+          selected = `${i},${j}`;
+          table.querySelectorAll("button.selected").forEach((b) => b.classList.remove("selected"));
+          button.classList.add("selected");
+          cells.show(i, j, 0);
+        };
+        const button = el("button", { type: "button", class: selected === `${i},${j}` ? "cell selected" : "cell",
+          "aria-label": `true ${names[i]}, predicted ${names[j]}: ${v} example${v === 1 ? "" : "s"}`,
+          "aria-controls": "cell-examples", dataset: { true: i, predicted: j }, onclick: pick },
           normalised ? share.toFixed(2) : String(v));
+        return el("td", { style: `background: color-mix(in srgb, ${accent} ${Math.round(share * 70)}%, transparent)`,
+          title: `true ${names[i]}, predicted ${names[j]}: ${v} (${formatP(share)})` }, button);
       }))));
     box.replaceChildren(table);
   }
   mode.addEventListener("change", draw);
   draw();
-  return el("div", {}, field("Show", mode), box,
-    el("p", { class: "muted" }, "Listing a cell's examples needs per-example predictions the service does not store yet."));
+  return el("div", {}, field("Show", mode), box, cells.box);
 }
 
 function testPanel(ev, names) {

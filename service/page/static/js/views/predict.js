@@ -92,8 +92,9 @@ export async function render(main) {
   const why = whyPanel(onInput);
   main.append(el("div", { class: "grid" }, sources, el("div", { class: "panel" }, el("h2", {}, "Prediction"), result)),
     why.element);
-  if (inputSpec().kind === "image") {
-    // Start from the current input (or the test set's first example): never an empty view.
+  if (inputSpec().kind === "image" || state.input?.model === state.manifest.name) {
+    // Start from the current input (or, for images, the test set's first example): never
+    // an empty view; an example opened from another view (a confusion cell) shows here.
     currentInput().then(
       (x) => issued === 0 && onInput({ instances: [x.instance] }, { source: x.source, label: x.label }),
       (err) => result.replaceChildren(errorBox(err)),

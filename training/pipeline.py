@@ -24,7 +24,7 @@ from core.datasets.loading import DEFAULT_SEED
 from core.db import KIND_AGREEMENT, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import agreement, evaluate, neighbors
+from training import agreement, evaluate, neighbors, tails
 from training.export import export_network
 from training.networks import to_model
 from training.recipes import Fit, ModelSpec, SweepPoint, WidthSweep
@@ -309,9 +309,12 @@ def _ensure_derived(
     profile: Profile,
 ) -> None:
     """What a version gains after export, added to older versions by the next run without
-    retraining: nearest-neighbour indexes (``training.neighbors``), then, for image models,
+    retraining: the layer tails (``training.tails``), nearest-neighbour indexes
+    (``training.neighbors``), then, for image models,
     the neighbour-agreement evaluation (``training.agreement``; over the first
     ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
+    if Manifest.read(path).tails is None:
+        tails.add_tails(path, spec)
     manifest = Manifest.read(path)
     needs_agreement = manifest.input.kind == "image" and not store.has_evaluation(
         engine, spec.name, version, KIND_AGREEMENT

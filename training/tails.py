@@ -110,7 +110,9 @@ def _variables(saved_model: Any) -> dict[str, np.ndarray]:
     return values
 
 
-def _check(tails_dir: Path, saved_model_dir: Path, layers: tuple[str, ...], spec: InputSpec) -> float:
+def _check(
+    tails_dir: Path, saved_model_dir: Path, layers: tuple[str, ...], spec: InputSpec
+) -> float:
     """Raise ValueError unless the tails hold the version's weights bit for bit and agree
     with ``predict``; return the largest difference seen."""
     source, tails = (tf.saved_model.load(str(d)) for d in (saved_model_dir, tails_dir))
@@ -119,7 +121,11 @@ def _check(tails_dir: Path, saved_model_dir: Path, layers: tuple[str, ...], spec
         raise ValueError(f"variables differ: {sorted(set(copied) ^ set(reference))}")
     for name, value in copied.items():
         want = reference[name]
-        if value.dtype != want.dtype or value.shape != want.shape or value.tobytes() != want.tobytes():
+        if (
+            value.dtype != want.dtype
+            or value.shape != want.shape
+            or value.tobytes() != want.tobytes()
+        ):
             raise ValueError(f"variable {name!r} is not bit-equal to the SavedModel's")
     low, high = spec.value_range
     x = np.random.default_rng(0).uniform(low, high, (CHECK_ROWS, *spec.shape)).astype(np.float32)
@@ -162,7 +168,9 @@ def build_tails(network: Network, version_dir: Path, spec: InputSpec) -> TailsRe
     return record
 
 
-def try_tails(network: Network, version_dir: Path, spec: InputSpec, name: str) -> TailsRecord | None:
+def try_tails(
+    network: Network, version_dir: Path, spec: InputSpec, name: str
+) -> TailsRecord | None:
     """``build_tails``, or None with a warning: attribution to the input still works."""
     try:
         return build_tails(network, version_dir, spec)

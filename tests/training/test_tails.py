@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 from functools import partial
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from pydantic import ValidationError
 
 from core.db import make_engine
 from core.manifest import PROBABILITIES_LAYER, SAVED_MODEL_DIR, TAILS_DIR, Manifest, tree_sha256
@@ -101,3 +103,14 @@ def test_a_recipe_that_no_longer_matches_changes_nothing(
     changed = dataclasses.replace(get_spec("xor"), build=partial(networks.vector_mlp, hidden=5))
     assert tails.add_tails(version_dir, changed) is None
     assert _tree_digest(version_dir) == before
+
+
+def test_a_manifest_refuses_tails_of_layers_it_does_not_list(
+    model_repository: ModelRepository,
+) -> None:
+    manifest = Manifest.read(model_repository.models_dir / "xor" / "1")
+    assert manifest.tails is not None
+    raw = json.loads(manifest.to_json())
+    raw["tails"]["layers"] = ["embedding", "nosuch"]
+    with pytest.raises(ValidationError, match="tails"):
+        Manifest.model_validate(raw)

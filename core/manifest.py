@@ -7,11 +7,14 @@ that can be probed, and the exported endpoints with their tensor names.
 
 A version may also hold the same endpoints compiled for LiteRT (``model.tflite``), which
 the service runs instead of TensorFlow when present: the SavedModel stays the source of
-truth, and the manifest records how closely the compiled copy matched it at export.
+truth, and the manifest records how closely the compiled copy matched it at export. It may
+also hold ``tails/``: a second SavedModel with, per probe-able layer, the function from that
+layer's activation to the outputs, which layer attribution differentiates (``TailsRecord``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime
@@ -25,6 +28,7 @@ MANIFEST_FILE = "manifest.json"
 SAVED_MODEL_DIR = "saved_model"
 LITERT_FILE = "model.tflite"
 NEIGHBORS_DIR = "neighbors"
+TAILS_DIR = "tails"
 
 #: Model names are path components: keep them to a safe alphabet.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -120,6 +124,32 @@ class NeighborIndexRecord(_Frozen):
     labels_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the labels' .npy.")
 
 
+class TailsRecord(_Frozen):
+    """The layer tails in ``TAILS_DIR``: a SavedModel with one endpoint per layer, named by
+    the layer, from its activation to ``{"probabilities", "logits"}``. Checked at build
+    against the version's own SavedModel (every variable bit-equal, ``tail(layers(x)[L])``
+    within ``max_abs_diff`` of ``predict(x)``); the service loads it only while the folder's
+    ``tree_sha256`` still matches."""
+
+    format: Literal["saved-model"] = "saved-model"
+    layers: tuple[str, ...] = Field(min_length=1, description="One endpoint per layer name.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="``tree_sha256`` of the folder.")
+    size_bytes: int = Field(ge=0, description="Total size of the folder's files.")
+    max_abs_diff: float = Field(
+        ge=0, description="Largest |tail(layers(x)[L]) - predict(x)| over the check inputs."
+    )
+
+
+def tree_sha256(folder: Path) -> str:
+    """One checksum of a folder: every file's relative path and bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def neighbor_index_paths(version_dir: Path, dataset: str) -> tuple[Path, Path]:
     """(vectors, labels) .npy files of a version's index of ``dataset``."""
     folder = version_dir / NEIGHBORS_DIR
@@ -173,6 +203,9 @@ class Manifest(_Frozen):
     neighbor_indexes: tuple[NeighborIndexRecord, ...] = Field(
         default=(), description="Splits embedded for nearest-neighbour search."
     )
+    tails: TailsRecord | None = Field(
+        default=None, description="Per-layer tails to the outputs, for layer attribution."
+    )
 
     def neighbor_index(self, dataset: str) -> NeighborIndexRecord | None:
         return next((i for i in self.neighbor_indexes if i.dataset == dataset), None)
@@ -196,6 +229,8 @@ class Manifest(_Frozen):
             raise ValueError("a classifier needs at least two class names")
         if self.compiled and not set(self.compiled.endpoints) <= set(ENDPOINTS):
             raise ValueError(f"compiled endpoints must be among {', '.join(ENDPOINTS)}")
+        if self.tails and not set(self.tails.layers) <= set(names):
+            raise ValueError("tails must be of layers the manifest lists")
         return self
 
     @property

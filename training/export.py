@@ -38,6 +38,7 @@ from core.manifest import (
 from training.compile import try_compile, write_compiled
 from training.networks import Network, probed_layers
 from training.recipes import ModelSpec
+from training.tails import try_tails
 
 
 def _shape(tensor: keras.KerasTensor) -> tuple[int, ...]:
@@ -93,6 +94,8 @@ def export_network(
     ``extra_files`` (name -> text) are written into the version directory with the rest,
     e.g. the training history that evaluation stores later. ``compile_for_litert`` adds
     the LiteRT copy of the endpoints that the service runs when it can (training.compile).
+    The per-layer tails that layer attribution differentiates are always added when they
+    pass their check (training.tails).
     """
     name, input_spec = spec.name, spec.task.input
     if version is None:
@@ -164,6 +167,9 @@ def export_network(
             if compiled is not None:
                 write_compiled(staging, compiled.model)
                 manifest = manifest.model_copy(update={"compiled": compiled.record})
+        tails = try_tails(network, staging, input_spec, name)
+        if tails is not None:
+            manifest = manifest.model_copy(update={"tails": tails})
         for file_name, text in (extra_files or {}).items():
             (staging / file_name).write_text(text, encoding="utf-8")
         manifest.write(staging)

@@ -25,7 +25,7 @@ from core.datasets.loading import DEFAULT_SEED
 from core.db import KIND_AGREEMENT, begin_write, has_predictions, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import agreement, evaluate, neighbors
+from training import agreement, evaluate, neighbors, tails
 from training.export import export_network
 from training.networks import to_model
 from training.predictions import SplitPredictions, add_missing, is_served_split
@@ -319,10 +319,12 @@ def _ensure_derived(
     profile: Profile,
 ) -> None:
     """What a version gains after export, added to older versions by the next run without
-    retraining: the per-example test predictions (``training.predictions``),
-    nearest-neighbour indexes (``training.neighbors``), then, for image models, the
-    neighbour-agreement evaluation (``training.agreement``; over the first
-    ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
+    retraining: the layer tails (``training.tails``), the per-example test predictions
+    (``training.predictions``), nearest-neighbour indexes (``training.neighbors``), then,
+    for image models, the neighbour-agreement evaluation (``training.agreement``; over the
+    first ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
+    if Manifest.read(path).tails is None:
+        tails.add_tails(path, spec)
     relabel = labels_for(spec)
     test_ref = f"{spec.dataset}-test"
     if not has_predictions(engine, spec.name, version, test_ref):

@@ -52,7 +52,10 @@ def explain(
     output: options.Output = "probability",
     layer: Annotated[
         str | None,
-        typer.Option(help="integrated-gradients: attribute to this layer's units (embedding)."),
+        typer.Option(
+            help="integrated-gradients: attribute to this layer's units (any probe-able "
+            "layer, e.g. embedding; the plot sums a conv layer per channel)."
+        ),
     ] = None,
     baseline: Annotated[
         str | None,

@@ -1,7 +1,12 @@
 """Why the model answered as it did, one row per input: the input as a picture, the signed
 attributions (a heat map centred on 0: red pushed towards the target, blue away from it; a
 bar per unit for vectors and layers), and for integrated gradients ``f`` along the path
-from the baseline (alpha 0) to the input (alpha 1)."""
+from the baseline (alpha 0) to the input (alpha 1).
+
+A layer's attributions are always a bar strip, one bar per unit; for a layer with positions
+(a convolution's (H, W, C) feature maps) one bar per channel, its attributions summed over
+the positions: channels are the units a layer is probed by, and the bars still add up to
+``f(x) - f(baseline)``, which per-channel maps of a few pixels each would not show."""
 
 from __future__ import annotations
 
@@ -35,6 +40,21 @@ def _as_picture(values: np.ndarray) -> np.ndarray:
     return values.sum(axis=-1) if values.ndim == 3 else values
 
 
+def per_unit(values: np.ndarray) -> np.ndarray:
+    """A layer's attributions per unit: per channel (the last axis), summed over positions."""
+    return values.reshape(-1, values.shape[-1]).sum(axis=0) if values.ndim > 1 else values
+
+
+def _units_label(values: np.ndarray, layer: str | None) -> str:
+    if not layer:
+        return "input value"
+    if values.ndim > 1:
+        return (
+            f"channel of layer '{layer}' (summed over {values.size // values.shape[-1]} positions)"
+        )
+    return f"unit of layer '{layer}'"
+
+
 def _f_name(output: str, target_class: str) -> str:
     return f"logit({target_class})" if output == "logit" else f"P({target_class})"
 
@@ -51,7 +71,7 @@ def _what(method: str, f: str) -> str:
 def _draw_attributions(
     figure: Figure, axes: Axes, item: Explanation, image: np.ndarray | None, layer: str | None
 ) -> None:
-    values = item.attributions
+    values = per_unit(item.attributions) if layer else item.attributions
     limit = float(np.abs(values).max()) or 1.0  # symmetric: 0 sits in the colormap's middle
     if values.ndim >= 2:
         picture = _as_picture(values)
@@ -71,7 +91,7 @@ def _draw_attributions(
         axes.bar(np.arange(flat.size), flat, color=colours, width=1.0)
         axes.axhline(0, color="black", lw=0.8)
         axes.set_ylim(-limit * 1.1, limit * 1.1)
-        axes.set_xlabel(f"unit of layer '{layer}'" if layer else "input value")
+        axes.set_xlabel(_units_label(item.attributions, layer))
         axes.grid(alpha=0.3, axis="y")
 
 

@@ -30,7 +30,11 @@ async def explain(
     """Explanations of a decoded batch ``x``; ``baseline`` (one row) replaces the named one."""
     manifest = loaded.manifest
     settings = plane.settings
-    options.check(manifest, max_steps=settings.max_explain_steps)
+    options.check(
+        manifest,
+        max_steps=settings.max_explain_steps,
+        tail_layers=loaded.gradients.tail_layers,
+    )
     check_rows(len(x), options.rows_per_input(manifest), max_rows=settings.max_explain_rows)
     if baseline is not None:
         options.check_baseline_input()
@@ -98,13 +102,16 @@ async def _integrated_gradients(
     options: ExplainOptions,
 ) -> list[dict[str, Any]]:
     assert ends is not None
-    space = "input"
-    if options.layer is not None:
-        layer = loaded.manifest.embedding_layer
+    if (layer := options.layer) is None:
+        grad = loaded.gradients.of("input", options.output)
+    else:
+        # The path runs between the activations of the input and of its baseline.
         both = await plane.run_outputs(loaded, np.concatenate([x, ends]), [layer])
         x, ends = both[layer][: len(x)], both[layer][len(x) :]
-        space = "embedding"
-    grad = loaded.gradients.of(space, options.output)
+        if layer == loaded.manifest.embedding_layer:
+            grad = loaded.gradients.of("embedding", options.output)
+        else:
+            grad = await plane.in_thread(loaded.gradients.of_layer, layer, options.output)
     paths = await plane.in_thread(
         lambda: methods.integrated_gradients(
             grad, x, ends, classes, steps=options.steps, rule=options.rule

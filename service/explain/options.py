@@ -41,8 +41,9 @@ class ExplainOptions(BaseModel):
     layer: str | None = Field(
         None,
         max_length=128,
-        description="integrated-gradients: attribute to this layer's units (the embedding "
-        "layer, where the head starts) instead of the input.",
+        description="integrated-gradients: attribute to this layer's units instead of the "
+        "input: the embedding, or any probe-able layer whose tail the version ships (a 400 "
+        "names the layers accepted).",
     )
     baseline: BaselineName = Field(
         "black", description="integrated-gradients / occlusion: the baseline."
@@ -63,16 +64,15 @@ class ExplainOptions(BaseModel):
     patch: int = Field(4, ge=1, le=MAX_PATCH, description="occlusion: the patch's side.")
     stride: int = Field(2, ge=1, le=MAX_PATCH, description="occlusion: the patch's step.")
 
-    def check(self, manifest: Manifest, *, max_steps: int) -> None:
-        """400 for options this model or method cannot take; 413 for too many steps."""
+    def check(
+        self, manifest: Manifest, *, max_steps: int, tail_layers: tuple[str, ...] = ()
+    ) -> None:
+        """400 for options this model or method cannot take; 413 for too many steps.
+        ``tail_layers``: the layers whose tails the version loaded (besides the embedding)."""
         if self.layer is not None:
             if self.method != "integrated-gradients":
                 raise InvalidInput(f"layer= is for integrated-gradients, not {self.method}")
-            if self.layer != manifest.embedding_layer:
-                raise UnknownLayer(
-                    f"layer attribution runs from the layer the head starts at, "
-                    f"{manifest.embedding_layer!r}; layer {self.layer!r} is not supported"
-                )
+            _check_layer(self.layer, manifest, tail_layers)
         if self.baseline == "blur" and manifest.input.kind != "image":
             raise InvalidInput(
                 f"the blur baseline needs an image model; {manifest.name!r} takes vectors"
@@ -115,6 +115,29 @@ class ExplainOptions(BaseModel):
                 f"0..{len(names) - 1} or one of {', '.join(names)}"
             )
         return index
+
+
+def accepted_layers(manifest: Manifest, tail_layers: tuple[str, ...]) -> tuple[str, ...]:
+    """What ``layer=`` takes, in the manifest's order: the embedding (through ``head``) and
+    every layer with a loaded tail."""
+    accepted = {manifest.embedding_layer, *tail_layers}
+    return tuple(layer.name for layer in manifest.layers if layer.name in accepted)
+
+
+def _check_layer(layer: str, manifest: Manifest, tail_layers: tuple[str, ...]) -> None:
+    accepted = accepted_layers(manifest, tail_layers)
+    if layer in accepted:
+        return
+    listed = ", ".join(accepted)
+    if manifest.layer(layer) is None:
+        raise UnknownLayer(
+            f"layer {layer!r} is not a layer of {manifest.name!r}; layers accepted: {listed}"
+        )
+    raise UnknownLayer(
+        f"layer {layer!r} of {manifest.name!r} v{manifest.version} has no attribution tail "
+        f"(the version has no tails/ or it failed its checksum at load); layers accepted: "
+        f"{listed}"
+    )
 
 
 def check_rows(n_inputs: int, per_input: int, *, max_rows: int) -> None:

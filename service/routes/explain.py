@@ -102,7 +102,7 @@ add_model_route(
     ":explain",
     explain,
     methods=["POST"],
-    summary="Why this answer: attributions of a class score to the input or the embedding",
+    summary="Why this answer: attributions of a class score to the input or a layer",
     openapi_extra=EXPLAIN_BODY,
     errors=INFERENCE_ERRORS,
 )

@@ -24,8 +24,10 @@ from core.manifest import (
     ENDPOINTS,
     LITERT_FILE,
     SAVED_MODEL_DIR,
+    TAILS_DIR,
     InputSpec,
     Manifest,
+    tree_sha256,
     version_dir,
 )
 from core.settings import Settings
@@ -78,6 +80,31 @@ def _layer_kernels(saved_model: Any) -> dict[str, np.ndarray]:
     for array in kernels.values():
         array.setflags(write=False)
     return kernels
+
+
+def _gradients(saved_model: Any, directory: Path, manifest: Manifest) -> Gradients:
+    """Gradients with the layer tails when the manifest records them and the folder still
+    has the recorded checksum (else, with a warning, the input and the embedding only).
+    The tails SavedModel itself loads on the first layer attribution."""
+    record = manifest.tails
+    if record is None:
+        return Gradients(saved_model)
+    folder = directory / TAILS_DIR
+    if not folder.is_dir() or tree_sha256(folder) != record.sha256:
+        logger.warning(
+            "%s: %s does not match its manifest checksum: no layer attribution beyond "
+            "the embedding",
+            directory,
+            TAILS_DIR,
+        )
+        return Gradients(saved_model)
+
+    def load_tails() -> Any:
+        import tensorflow as tf
+
+        return tf.saved_model.load(str(folder))
+
+    return Gradients(saved_model, tail_layers=record.layers, load_tails=load_tails)
 
 
 def _compiled_fns(directory: Path, manifest: Manifest, settings: Settings) -> dict[str, EndpointFn]:
@@ -167,7 +194,7 @@ def load_version(
         runners=MappingProxyType(runners),
         runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_layer_kernels(saved_model)),
-        gradients=Gradients(saved_model),
+        gradients=_gradients(saved_model, directory, manifest),
         neighbor_indexes=indexes,
         projection=ProjectionShelf(indexes, test_split, manifest.embedding_layer),
     )

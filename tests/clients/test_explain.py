@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from clients import (
     AsyncClient,
+    BadRequestError,
     Client,
     DatasetRef,
     ExplainResult,
@@ -25,7 +26,7 @@ from clients import (
     ResponseError,
 )
 from clients.cli import _common, app
-from clients.plots.explanation import figure_size, plot_explanation
+from clients.plots.explanation import figure_size, per_unit, plot_explanation
 from tests.clients.helpers import assert_png, write_png
 
 SHAPE = (28, 28)
@@ -294,8 +295,17 @@ def explanation(method: str, shape: tuple[int, ...] = SHAPE, **extra: Any) -> Ex
         result = client.explain("digits", ["mnist-test:1", "mnist-test:2"], method=method, **extra)
     if shape == SHAPE:
         return result
-    items = [{**raw, "attributions": np.linspace(-1, 1, shape[0]).tolist()} for raw in result.raw]
+    values = np.linspace(-1, 1, int(np.prod(shape))).reshape(shape).tolist()
+    items = [{**raw, "attributions": values} for raw in result.raw]
     return ExplainResult.from_json({**result.to_json(), "explanations": items, "layer": "emb"})
+
+
+def test_a_conv_layers_bars_are_its_channels_summed_over_positions() -> None:
+    maps = np.random.default_rng(0).normal(size=(7, 7, 4))
+    bars = per_unit(maps)
+    np.testing.assert_allclose(bars, [maps[..., c].sum() for c in range(4)])
+    assert bars.sum() == pytest.approx(maps.sum())
+    np.testing.assert_array_equal(per_unit(maps[0, 0]), maps[0, 0])
 
 
 def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
@@ -304,6 +314,7 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
         "ig.png": (explanation("integrated-gradients"), [picture, picture]),
         "saliency.png": (explanation("saliency"), None),
         "layer.png": (explanation("integrated-gradients", (128,)), [picture, None]),
+        "conv.png": (explanation("integrated-gradients", (7, 7, 4)), [picture, None]),
         "occlusion.png": (explanation("occlusion"), [None, picture]),
     }
     for name, (result, images) in cases.items():
@@ -414,4 +425,21 @@ def test_explain_live_methods_targets_and_the_cli(live_server, tmp_path: Path) -
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "mnist-test:1" in result.stdout
+    assert_png(plot, figure_size(1))
+
+
+def test_explain_live_any_probed_layer_and_the_cli(live_server, tmp_path: Path) -> None:
+    """A conv layer's attributions keep its (H, W, C) shape; the CLI passes --layer on."""
+    with Client(live_server.url, timeout=120.0) as client:
+        shapes = {la.name: tuple(la.output_shape) for la in client.metadata("digits-cnn").layers}
+        conv = client.explain("digits-cnn", "mnist-test:1", layer="conv2", steps=16)
+        assert conv.layer == "conv2" and conv[0].attributions.shape == shapes["conv2"]
+        with pytest.raises(BadRequestError, match="layers accepted"):
+            client.explain("digits-cnn", "mnist-test:1", layer="nosuch", steps=4)
+    plot = tmp_path / "layer.png"
+    args = ["--url", live_server.url, "explain", "mnist-test:1", "--model", "digits-cnn",
+            "--layer", "pool1", "--steps", "16", "--plot", str(plot)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "layer pool1" in result.stdout
     assert_png(plot, figure_size(1))

@@ -185,7 +185,7 @@ def test_limits_and_mistakes_are_named_4xx(http: httpx.Client, live_server: Any)
         assert_error(http.post(f"{url}?steps={steps}", json=many), 413, "model rows")
     too_many = settings.max_explain_steps + 1
     assert_error(http.post(f"{url}?steps={too_many}", json=EXAMPLE_1), 413, "steps")
-    assert_error(http.post(f"{url}?layer=flatten", json=EXAMPLE_1), 400, "flatten")
+    assert_error(http.post(f"{url}?layer=nosuch", json=EXAMPLE_1), 400, "nosuch")
     assert_error(http.post(f"{url}?target=11", json=EXAMPLE_1), 400, "target")
     assert_error(http.post(f"{url}?method=lime", json=EXAMPLE_1), 400, "method")
     assert_error(http.post(f"{url}?method=saliency&layer=embedding", json=EXAMPLE_1), 400)

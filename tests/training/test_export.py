@@ -69,6 +69,9 @@ def test_every_recipe_network_exports_consistent_endpoints(name: str, tmp_path: 
     assert set(manifest.endpoints) >= set(ENDPOINTS)
     assert "scale" not in layers and "dropout" not in layers
     _assert_litert_copy_matches(tmp_path / name / "1", manifest, x)
+    # Every recipe gets its layer tails, checked against predict when exported.
+    assert manifest.tails is not None
+    assert set(manifest.tails.layers) == set(layers) - {"probabilities"}
 
 
 def _assert_litert_copy_matches(version_dir: Path, manifest: Manifest, x: np.ndarray) -> None:

@@ -50,6 +50,13 @@ class Telemetry:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.search_batch_size = Histogram(
+            "layerlens_neighbor_search_batch_size",
+            "Queries per nearest-neighbour search (concurrent :neighbors requests batched).",
+            ["model"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self.requests_shed = Counter(
             "layerlens_requests_shed",
             "Requests refused with 503 before their body was read, by reason.",

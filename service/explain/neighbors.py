@@ -14,10 +14,14 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.manifest import NeighborIndexRecord, neighbor_index_paths
+
+if TYPE_CHECKING:
+    from service.runtime.runners import Runner
 
 
 class CorruptIndex(Exception):
@@ -63,10 +67,18 @@ class IndexShelf:
         self._records = {r.dataset: r for r in records}
         self._open: dict[str, NeighborIndex] = {}
         self._lock = threading.Lock()
+        #: (dataset, space, metric) -> the runner that batches concurrent searches of it,
+        #: made on first use by the data plane (service.dataplane.nearest).
+        self.searchers: dict[tuple[str, str, str], Runner] = {}
 
     @property
     def datasets(self) -> tuple[str, ...]:
         return tuple(self._records)
+
+    async def close(self) -> None:
+        """Run what is queued, then stop the searchers' batchers (a version unloading)."""
+        for searcher in list(self.searchers.values()):
+            await searcher.close()
 
     def get(self, dataset: str) -> NeighborIndex:
         """Blocking on first use; KeyError for a dataset the version has no index of."""

@@ -48,3 +48,4 @@ class LoadedModel:
     async def close(self) -> None:
         for runner in self.runners.values():
             await runner.close()
+        await self.neighbor_indexes.close()

@@ -160,3 +160,40 @@ def test_the_agreement_evaluation_is_served_with_the_metrics(http: httpx.Client)
     datasets = {row["dataset"]: row["data"] for row in body["evaluations"]}
     assert set(datasets) == {"mnist-test", "fashion-mnist-test"}
     assert datasets["mnist-test"]["k"] == 8 and len(datasets["mnist-test"]["buckets"]) == 9
+
+
+def test_concurrent_requests_are_searched_together_each_getting_its_own_answer(
+    http: httpx.Client, live_server: Any
+) -> None:
+    """The searches of concurrent requests go through one batcher: answers must not mix."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(index: int) -> list[int]:
+        body = neighbors(
+            http, "digits", "k=4&space=embedding",
+            json={"examples": [{"dataset": "mnist-test", "index": index}]},
+        )  # fmt: skip
+        return [n["index"] for n in body["results"][0]["neighbors"]]
+
+    def searches() -> tuple[float, float]:
+        text = http.get("/metrics").text
+        count = total = 0.0
+        for line in text.splitlines():
+            if 'model="digits"' not in line:
+                continue
+            if line.startswith("layerlens_neighbor_search_batch_size_count"):
+                count = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("layerlens_neighbor_search_batch_size_sum"):
+                total = float(line.rsplit(" ", 1)[1])
+        return count, total
+
+    indices = list(range(40))
+    alone = [ask(i) for i in indices]
+    before = searches()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for _round in range(3):
+            assert list(pool.map(ask, indices)) == alone
+    count, total = (after - was for after, was in zip(searches(), before, strict=True))
+    assert total == 3 * len(indices), f"{total} queries searched for {3 * len(indices)} sent"
+    # Sixteen clients at once: at least some searches carried several queries.
+    assert count < total, f"{count} searches for {total} queries: none was batched"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from core import datasets
 from core.db import make_engine
-from core.manifest import NEIGHBORS_DIR, Manifest, neighbor_index_paths
+from core.manifest import NEIGHBORS_DIR, Manifest, NeighborIndexRecord, neighbor_index_paths
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
 from training import neighbors, pipeline
@@ -102,3 +103,12 @@ def test_a_layer_above_the_cap_is_refused_before_anything_is_computed(
     assert _tree(version_dir) == before and (version_dir / NEIGHBORS_DIR).is_dir()
     with pytest.raises(ValueError, match="no layer 'nope'"):
         neighbors.add_indexes(version_dir, data, relabel=lambda y: y, layers=("nope",))
+
+
+def test_a_record_written_before_layers_were_optional_reads_the_same() -> None:
+    old = {"dataset": "mnist-test", "rows": 3, "width": 2, "sha256": "0" * 64,
+           "labels_sha256": "1" * 64}  # fmt: skip
+    record = NeighborIndexRecord.model_validate(old)
+    assert (record.layer, record.size_bytes) == ("embedding", None)
+    with pytest.raises(ValidationError):
+        NeighborIndexRecord.model_validate({**old, "layer": "../escape"})

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from clients import (
     AsyncClient,
+    BadRequestError,
     Client,
     DatasetRef,
     Neighbor,
@@ -392,7 +393,7 @@ def test_neighbors_live_in_an_opted_in_layer(live_server) -> None:
         assert (result.space, result.layer) == ("embedding", "dense1")
         assert result[0][0].index == 5 and result[0][0].distance == pytest.approx(0, abs=1e-3)
         assert client.neighbors("digits-cnn", "mnist-test:5", k=1).layer == "embedding"
-        with pytest.raises(ResponseError, match="indexed layers: embedding, dense1"):
+        with pytest.raises(BadRequestError, match="indexed layers: embedding, dense1"):
             client.neighbors("digits-cnn", "mnist-test:5", layer="pool2")
     args = ["--url", live_server.url, "neighbors", "mnist-test:5", "--model", "digits-cnn",
             "--dataset", "mnist-test", "--layer", "dense1", "--k", "3"]  # fmt: skip

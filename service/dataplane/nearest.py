@@ -2,12 +2,12 @@
 
 The inputs' embeddings (or activations of another indexed layer, ``layer=``) come from the
 model's runners (batched like any request). The search goes through a runner of its own per
-index, space and metric: with batching on, the queries
-of concurrent requests are searched together in the thread pool (one pass over the split's
-rows for all of them, about 1.6x the queries per second of searching each alone at 50,000
-x 128) and shed under overload like a model's queue. Each search keeps the ``MAX_NEIGHBORS``
-nearest, and each request takes its own ``k`` of them; the search is chunked so it never
-builds more than one block of (queries x split rows) distances at a time.
+index, space and metric: with batching on, the queries of concurrent requests are searched
+together in the thread pool (one pass over the split's rows for all of them, about 1.6x the
+queries per second of searching each alone at 50,000 x 128) and shed under overload like a
+model's queue. Each search keeps the ``MAX_NEIGHBORS`` nearest, and each request takes its own
+``k`` of them; the search is chunked so it never builds more than one block of (queries x
+split rows) distances at a time.
 """
 
 from __future__ import annotations
@@ -64,11 +64,8 @@ async def neighbors(
     outputs = await plane.run_outputs(loaded, x, wanted)
     predicted = outputs[PROBABILITIES_LAYER].argmax(axis=1)
     if options.space == "embedding":
-        queries, rows, norms = (
-            outputs[layer].reshape(len(x), -1),
-            index.vectors,
-            index.squared_norms,
-        )
+        queries = outputs[layer].reshape(len(x), -1)  # a layer may be a feature map
+        rows, norms = index.vectors, index.squared_norms
     else:
         pixels = await plane.in_thread(split_pixels, dataset, plane.settings.data_dir)
         if pixels.shape[1:] != tuple(manifest.input.shape):

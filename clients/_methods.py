@@ -280,16 +280,19 @@ class BaseClient(Generic[TransportT]):
         k: int | None = None,
         dataset: str | None = None,
         space: NeighborSpace | None = None,
+        layer: str | None = None,
         metric: Metric | None = None,
     ) -> Op[NeighborsResult]:
         """The ``k`` nearest examples of a dataset split to each input (default: 8 from the
         model's train split), their vote and whether it agrees with the prediction: the
         training data behind an answer. ``space="pixel"`` compares raw inputs rather than
-        the model's embeddings; ``metric="cosine"`` measures ``1 - cos``. Inputs as for
+        the model's embeddings; ``layer`` compares another layer's activations where the
+        model indexed it; ``metric="cosine"`` measures ``1 - cos``. Inputs as for
         ``explain``. Options left as None take the service's defaults (docs/explain.md)."""
         return neighbors_op.neighbors(
-            model, inputs, version=version, k=k, dataset=dataset, space=space, metric=metric
-        )
+            model, inputs, version=version, k=k, dataset=dataset, space=space, layer=layer,
+            metric=metric,
+        )  # fmt: skip
 
     @operation
     def embedding_map(

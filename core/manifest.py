@@ -42,6 +42,8 @@ ENDPOINT_HEAD = "head"  # embedding -> {"probabilities", "logits"}
 ENDPOINTS = (ENDPOINT_PREDICT, ENDPOINT_EMBED, ENDPOINT_LAYERS, ENDPOINT_HEAD)
 
 EMBEDDING_LAYER = "embedding"
+#: Layer names as they may appear in file names (Keras names: letters, digits, ``_``).
+LAYER_NAME_PATTERN = r"^[A-Za-z0-9_]+$"
 LOGITS_LAYER = "logits"
 PROBABILITIES_LAYER = "probabilities"
 
@@ -110,18 +112,29 @@ class CompiledRecord(_Frozen):
 
 
 class NeighborIndexRecord(_Frozen):
-    """A split embedded by this version, for nearest-neighbour search (``:neighbors``).
+    """A split run through this version up to one layer, for nearest-neighbour search
+    (``:neighbors``): the embedding layer always, other layers where the model's recipe opts
+    them in (``ModelSpec.neighbor_layers``).
 
-    The files' names follow from ``dataset`` (``neighbor_index_paths``), never from a
-    request, and both are checked against these checksums when the service maps them.
+    The files' names follow from ``dataset`` and ``layer`` (``neighbor_index_paths``), never
+    from a request, and both are checked against these checksums when the service maps them.
     """
 
     dataset: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*-(train|validation|test)$")
-    layer: str = Field(description="The layer whose outputs are indexed (the embedding).")
+    layer: str = Field(
+        EMBEDDING_LAYER,
+        pattern=LAYER_NAME_PATTERN,
+        description="The layer whose outputs are indexed (flattened to ``width``).",
+    )
     rows: int = Field(ge=1)
     width: int = Field(ge=1)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the vectors' .npy file.")
     labels_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the labels' .npy.")
+    size_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Size of the vectors' .npy file (absent in records written before it was).",
+    )
 
 
 class TailsRecord(_Frozen):
@@ -150,10 +163,14 @@ def tree_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def neighbor_index_paths(version_dir: Path, dataset: str) -> tuple[Path, Path]:
-    """(vectors, labels) .npy files of a version's index of ``dataset``."""
+def neighbor_index_paths(
+    version_dir: Path, dataset: str, layer: str = EMBEDDING_LAYER
+) -> tuple[Path, Path]:
+    """(vectors, labels) .npy files of a version's index of ``dataset`` in ``layer``'s space;
+    the embedding's files keep the names they had before other layers could be indexed."""
     folder = version_dir / NEIGHBORS_DIR
-    return folder / f"{dataset}.npy", folder / f"{dataset}.labels.npy"
+    stem = dataset if layer == EMBEDDING_LAYER else f"{dataset}.{layer}"
+    return folder / f"{stem}.npy", folder / f"{stem}.labels.npy"
 
 
 class DatasetRecord(_Frozen):
@@ -207,8 +224,12 @@ class Manifest(_Frozen):
         default=None, description="Per-layer tails to the outputs, for layer attribution."
     )
 
-    def neighbor_index(self, dataset: str) -> NeighborIndexRecord | None:
-        return next((i for i in self.neighbor_indexes if i.dataset == dataset), None)
+    def neighbor_index(self, dataset: str, layer: str | None = None) -> NeighborIndexRecord | None:
+        """The index of ``dataset`` in ``layer``'s space (default: the embedding layer)."""
+        layer = layer or self.embedding_layer
+        return next(
+            (i for i in self.neighbor_indexes if (i.dataset, i.layer) == (dataset, layer)), None
+        )
 
     @field_validator("created_at")
     @classmethod

@@ -320,7 +320,8 @@ def _ensure_derived(
 ) -> None:
     """What a version gains after export, added to older versions by the next run without
     retraining: the layer tails (``training.tails``), the per-example test predictions
-    (``training.predictions``), nearest-neighbour indexes (``training.neighbors``), then,
+    (``training.predictions``), nearest-neighbour indexes (``training.neighbors``: the
+    embedding's and the recipe's ``neighbor_layers``'), then,
     for image models, the neighbour-agreement evaluation (``training.agreement``; over the
     first ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
     if Manifest.read(path).tails is None:
@@ -335,14 +336,14 @@ def _ensure_derived(
     needs_agreement = manifest.input.kind == "image" and not store.has_evaluation(
         engine, spec.name, version, KIND_AGREEMENT
     )
-    if neighbors.has_indexes(manifest) and not needs_agreement:
+    if neighbors.has_indexes(manifest, spec.neighbor_layers) and not needs_agreement:
         return
     # Indexes are numbered as the service's dataset references are: the default split.
     if cache.seed == DEFAULT_SEED:
         data = cache.get(spec.dataset)
     else:
         data = datasets.load_dataset(spec.dataset, cache.data_dir)
-    manifest = neighbors.add_indexes(path, data, relabel=relabel)
+    manifest = neighbors.add_indexes(path, data, relabel=relabel, layers=spec.neighbor_layers)
     if not needs_agreement:
         return
     n = profile.max_eval_examples

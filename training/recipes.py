@@ -102,6 +102,10 @@ class ModelSpec:
     cross_dataset: str | None = None
     part_of_sweep: SweepPoint | None = None
     width_sweep: WidthSweep | None = None
+    #: Layers besides the embedding whose train and test activations are indexed for
+    #: ``:neighbors?layer=`` (each index under ``training.neighbors.MAX_INDEX_BYTES``; the
+    #: sizes per layer are tabled in docs/explain.md).
+    neighbor_layers: tuple[str, ...] = ()
 
     @property
     def dataset(self) -> str:
@@ -156,6 +160,9 @@ def _specs() -> list[ModelSpec]:
             reference=0.9841,
             floor=0.992,
             cross_dataset="fashion-mnist",
+            # Dense(128) before the Dense(84) embedding: 31 MB at 60,000 rows. The conv maps
+            # are not indexed (conv1 would be 6.0 GB).
+            neighbor_layers=("dense1",),
         ),
         ModelSpec(
             name="fashion",
@@ -226,6 +233,7 @@ def _specs() -> list[ModelSpec]:
             fit=Fit(epochs=100, batch_size=64, cosine_decay=True),
             reference=0.907,
             floor=0.96,
+            neighbor_layers=("hidden1",),  # Dense(128) before the Dense(64) embedding
         ),
     ]
     sweep_reference = {1: 0.3299, 10: 0.9293, 50: 0.9692, 100: 0.9752}

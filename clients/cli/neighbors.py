@@ -48,6 +48,10 @@ def neighbors(
         ),
     ] = None,
     space: options.NeighborSpace = None,
+    layer: Annotated[
+        str | None,
+        typer.Option(help="Compare this layer's activations (embedding space; indexed layers)."),
+    ] = None,
     metric: options.Metric = None,
     plot: options.Plot = None,
     as_json: options.Json = False,
@@ -56,8 +60,9 @@ def neighbors(
     its neighbours disagree with deserves less trust than its probability says."""
     with connected(ctx) as client:
         result = client.neighbors(
-            model, inputs, version=version, k=k, dataset=dataset, space=space, metric=metric
-        )
+            model, inputs, version=version, k=k, dataset=dataset, space=space, layer=layer,
+            metric=metric,
+        )  # fmt: skip
         if plot is not None:
             from clients.plots.neighbors import plot_neighbors
 
@@ -76,7 +81,7 @@ def _print_tables(result: NeighborsResult, inputs: list[str]) -> None:
     out = console()
     out.print(
         f"{result.model} v{result.version}: the {result.k} nearest in {result.dataset} "
-        f"({result.space} space, {result.metric} distance)"
+        f"({result.layer or result.space} space, {result.metric} distance)"
     )
     for name, item in zip(inputs, result, strict=True):
         table = Table(

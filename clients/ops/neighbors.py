@@ -30,11 +30,12 @@ def neighbors(
     dataset: str | None,
     space: NeighborSpace | None,
     metric: Metric | None,
+    layer: str | None = None,
 ) -> Op:
     """Inputs go as ``explain``'s do (``send_in_runs``), the answers joined in the inputs'
     order. Options left as None are not sent, so the service's defaults apply."""
     items = to_items(inputs)
-    params = {"k": k, "dataset": dataset, "space": space, "metric": metric}
+    params = {"k": k, "dataset": dataset, "space": space, "layer": layer, "metric": metric}
     path = verb_path(model, version, "neighbors")
     answers = yield from send_in_runs(model, version, path, params, items)
     return NeighborsResult.concat([NeighborsResult.from_json(answer) for answer in answers])

@@ -65,7 +65,8 @@ class Neighborhood(Record):
 @dataclass(frozen=True)
 class NeighborsResult:
     """Neighbourhoods in the order the inputs were given, and what was searched: the split
-    (``dataset``), the ``space`` (``embedding`` or ``pixel``), the ``metric`` and ``k``."""
+    (``dataset``), the ``space`` (``embedding`` or ``pixel``), the ``layer`` compared in
+    embedding space (None in pixel space), the ``metric`` and ``k``."""
 
     model: str
     version: int
@@ -75,6 +76,7 @@ class NeighborsResult:
     k: int
     results: list[Neighborhood]
     raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    layer: str | None = None
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> NeighborsResult:
@@ -88,6 +90,7 @@ class NeighborsResult:
             k=int(raw.get("k", 0)),
             results=[Neighborhood.from_json(r) for r in items],
             raw=list(items),
+            layer=raw.get("layer"),
         )
 
     @classmethod
@@ -103,6 +106,7 @@ class NeighborsResult:
             k=first.k,
             results=[r for part in parts for r in part.results],
             raw=[r for part in parts for r in part.raw],
+            layer=first.layer,
         )
 
     def __len__(self) -> int:
@@ -135,6 +139,7 @@ class NeighborsResult:
             "version": self.version,
             "dataset": self.dataset,
             "space": self.space,
+            "layer": self.layer,
             "metric": self.metric,
             "k": self.k,
             "results": self.raw,

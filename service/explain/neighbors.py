@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.manifest import NeighborIndexRecord, neighbor_index_paths
+from core.manifest import EMBEDDING_LAYER, NeighborIndexRecord, neighbor_index_paths
 
 if TYPE_CHECKING:
     from service.runtime.runners import Runner
@@ -47,7 +47,7 @@ class NeighborIndex:
     @classmethod
     def open(cls, version_dir: Path, record: NeighborIndexRecord) -> NeighborIndex:
         """Blocking: hashes both files (about 0.1 s for 25 MB) then maps them."""
-        vectors_path, labels_path = neighbor_index_paths(version_dir, record.dataset)
+        vectors_path, labels_path = neighbor_index_paths(version_dir, record.dataset, record.layer)
         for path, expected in ((vectors_path, record.sha256), (labels_path, record.labels_sha256)):
             if _sha256(path) != expected:
                 raise CorruptIndex(f"{path} does not match its manifest checksum")
@@ -64,28 +64,34 @@ class IndexShelf:
 
     def __init__(self, version_dir: Path, records: tuple[NeighborIndexRecord, ...]) -> None:
         self._dir = version_dir
-        self._records = {r.dataset: r for r in records}
-        self._open: dict[str, NeighborIndex] = {}
+        self._records = {(r.dataset, r.layer): r for r in records}
+        self._open: dict[tuple[str, str], NeighborIndex] = {}
         self._lock = threading.Lock()
-        #: (dataset, space, metric) -> the runner that batches concurrent searches of it,
-        #: made on first use by the data plane (service.dataplane.nearest).
-        self.searchers: dict[tuple[str, str, str], Runner] = {}
+        #: (dataset, layer or "pixel", space, metric) -> the runner that batches concurrent
+        #: searches of it, made on first use by the data plane (service.dataplane.nearest).
+        self.searchers: dict[tuple[str, str, str, str], Runner] = {}
 
     @property
     def datasets(self) -> tuple[str, ...]:
-        return tuple(self._records)
+        """The splits indexed (in the embedding's space at least)."""
+        return tuple(dict.fromkeys(dataset for dataset, _layer in self._records))
+
+    def layers(self, dataset: str) -> tuple[str, ...]:
+        """The layers ``dataset`` is indexed in."""
+        return tuple(layer for name, layer in self._records if name == dataset)
 
     async def close(self) -> None:
         """Run what is queued, then stop the searchers' batchers (a version unloading)."""
         for searcher in list(self.searchers.values()):
             await searcher.close()
 
-    def get(self, dataset: str) -> NeighborIndex:
-        """Blocking on first use; KeyError for a dataset the version has no index of."""
+    def get(self, dataset: str, layer: str = EMBEDDING_LAYER) -> NeighborIndex:
+        """Blocking on first use; KeyError for a (dataset, layer) the version has no index of."""
+        key = (dataset, layer)
         with self._lock:
-            index = self._open.get(dataset)
+            index = self._open.get(key)
             if index is None:
-                index = self._open[dataset] = NeighborIndex.open(self._dir, self._records[dataset])
+                index = self._open[key] = NeighborIndex.open(self._dir, self._records[key])
         return index
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.manifest import Manifest
+from core.manifest import LAYER_NAME_PATTERN, Manifest
 from core.neighbors import Metric
 from service.errors import InvalidInput, PayloadTooLarge, UnknownLayer
 from service.explain.baselines import BaselineName
@@ -163,5 +163,13 @@ class NeighborOptions(BaseModel):
     )
     space: Literal["embedding", "pixel"] = Field(
         "embedding", description="Compare the model's embeddings or the raw inputs."
+    )
+    layer: str | None = Field(
+        None,
+        max_length=64,
+        pattern=LAYER_NAME_PATTERN,
+        description="With space=embedding, the layer whose activations are compared; default "
+        "the embedding layer. Other layers only where the model's recipe indexed them "
+        "(``neighbor_layers``).",
     )
     metric: Metric = Field("euclidean", description="euclidean or cosine distance.")

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from clients import (
     AsyncClient,
+    BadRequestError,
     Client,
     DatasetRef,
     Neighbor,
@@ -144,12 +145,13 @@ def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
     with client_for(service) as client:
         result = client.neighbors(
             "digits", "mnist-test:1", version=1, k=3, dataset="mnist-test", space="pixel",
-            metric="cosine",
+            metric="cosine", layer="hidden",
         )  # fmt: skip
     (request,) = service.seen
     assert request.url.path == "/v1/models/digits/versions/1:neighbors"
     assert dict(request.url.params) == {
         "k": "3", "dataset": "mnist-test", "space": "pixel", "metric": "cosine",
+        "layer": "hidden",
     }  # fmt: skip
     assert (result.dataset, result.space, result.metric, result.k) == (
         "mnist-test", "pixel", "cosine", 3,
@@ -379,3 +381,22 @@ def test_neighbors_live_inputs_of_every_kind_and_the_cli(live_server, tmp_path: 
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert_png(points, figure_size(1, 5, vectors=True))
+
+
+def test_neighbors_live_in_an_opted_in_layer(live_server) -> None:
+    """digits-cnn indexes dense1 (its recipe's neighbor_layers): ``layer=`` and ``--layer``
+    search it; a layer not indexed is the service's 400."""
+    with Client(live_server.url, timeout=120.0) as client:
+        result = client.neighbors(
+            "digits-cnn", "mnist-test:5", dataset="mnist-test", layer="dense1"
+        )
+        assert (result.space, result.layer) == ("embedding", "dense1")
+        assert result[0][0].index == 5 and result[0][0].distance == pytest.approx(0, abs=1e-3)
+        assert client.neighbors("digits-cnn", "mnist-test:5", k=1).layer == "embedding"
+        with pytest.raises(BadRequestError, match="indexed layers: embedding, dense1"):
+            client.neighbors("digits-cnn", "mnist-test:5", layer="pool2")
+    args = ["--url", live_server.url, "neighbors", "mnist-test:5", "--model", "digits-cnn",
+            "--dataset", "mnist-test", "--layer", "dense1", "--k", "3"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "(dense1 space, euclidean distance)" in result.stdout

@@ -76,7 +76,11 @@ class DeploymentSpec:
         env.update({e["name"]: e["value"] for e in container["env"] if "value" in e})
         env["LAYERLENS_DATABASE_URL"] = url
         return cls(
-            replicas=int(deployment["spec"]["replicas"]),
+            # The HPA owns the count (api-hpa.yaml): its minimum is what runs at rest.
+            replicas=int(
+                deployment["spec"].get("replicas")
+                or _manifest("api-hpa.yaml")["spec"]["minReplicas"]
+            ),
             max_surge=int(rolling["maxSurge"]),
             max_unavailable=int(rolling["maxUnavailable"]),
             termination_grace_s=float(pod["terminationGracePeriodSeconds"]),

@@ -243,11 +243,12 @@ def test_a_rolling_update_fails_no_call(cluster: Cluster) -> None:
 def test_a_killed_replica_costs_only_its_own_calls_each_retried(cluster: Cluster) -> None:
     """What the killed replica held fails once and is retried by the SDK; nothing else.
 
-    HAProxy's own counters for the victim say how many requests it held when it died
-    (``srv_abrt``: aborted by the server) and how many it sent there afterwards but could
-    not connect, and so sent to another replica (``wredis``: never sent, so safe). Those
-    it held reached the client in every run as a connection closed unanswered (the calls
-    use kept-alive connections), never as a 502: the SDK retries both.
+    HAProxy's own counters for the victim show it broke requests when it died
+    (``srv_abrt``/``eresp``, counted per connection attempt, so not equal to the client's
+    calls) and how many it sent there afterwards but could not connect, and so sent to
+    another replica (``wredis``: never sent, so safe). The broken calls reached the client
+    in every run as a connection closed unanswered (the calls use kept-alive
+    connections), never as a 502: the SDK retries both.
     """
     phase_started = cluster.phase_started
     victim = cluster.replicas[0]
@@ -265,8 +266,10 @@ def test_a_killed_replica_costs_only_its_own_calls_each_retried(cluster: Cluster
     time.sleep(AFTER_KILL_S)
     counts, abnormal = cluster.end_phase("SIGKILL of 1 of 3")
     servers = cluster.proxy.servers()
-    # What it held: requests it aborted mid-way (srv_abrt) plus those whose response it
-    # never sent (eresp): which of the two a request lands in depends on how far it got.
+    # What the proxy saw it break: requests aborted mid-way (srv_abrt) plus responses it
+    # never got (eresp). Its counters are per connection attempt, not per client call, so
+    # they bound the picture rather than equal the SDK's count (CI runs saw 3 and 6 for 4
+    # calls retried); the SDK's own count is what the assertions below hold exactly.
     victim_row = servers[victim.name]
     held = int(victim_row["srv_abrt"]) + int(victim_row["eresp"])
     redispatched = int(victim_row["wredis"])
@@ -282,7 +285,8 @@ def test_a_killed_replica_costs_only_its_own_calls_each_retried(cluster: Cluster
     # still takes connections meanwhile), at most one per load thread, each retried once.
     assert all(o.started <= down and o.ended >= kill_sent for o in retried), retried
     assert 1 <= len(retried) <= LOAD_THREADS, "the kill caught no call in flight"
-    assert counts.retries == len(retried) == held, (counts, victim_row)
+    assert counts.retries == len(retried), counts  # each retried once, then answered
+    assert held >= 1, f"the proxy saw the killed replica break nothing: {victim_row}"
     assert set(counts.causes) <= {"RemoteProtocolError", "ReadError", "502"}, counts
     # No other replica broke a request; the proxy answered no 5xx; what it logged as
     # abnormal are the redispatched requests, all answered 200.

@@ -8,9 +8,12 @@ images locally; it is idempotent, so running it when only an image is missing is
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.docker.compose import log
 
@@ -70,3 +73,10 @@ def prepare(repo_root: Path) -> str | None:
         return f"{tool} failed ({result.returncode}): {result.stderr[-2000:]}"
     absent = [image for image in BASE_IMAGES if not has_image(image)]
     return f"still missing after {tool}: {', '.join(absent)}" if absent else None
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail in CI, where a skip would hide a broken deployment."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)

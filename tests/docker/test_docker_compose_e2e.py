@@ -58,13 +58,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _unavailable(reason: str) -> None:
-    # In CI the engine must be there: a skip would hide a broken deployment.
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def _image_size_mb(image: str) -> float:
     out = subprocess.run(
         ["docker", "image", "inspect", "-f", "{{.Size}}", image],
@@ -93,10 +86,10 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     show_logs_through_capture(request.config)
     reason = engine.prepare(ROOT)
     if reason:
-        _unavailable(reason)
+        engine.unavailable(reason)
     cli = compose_cli()
     if cli is None:
-        _unavailable("neither `docker compose` nor `docker-compose` is installed")
+        engine.unavailable("neither `docker compose` nor `docker-compose` is installed")
     port = _free_port()
     env = {
         **os.environ,

@@ -20,7 +20,6 @@ counts table that docs/deploy.md reports. The tests run in file order over one l
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 import uuid
@@ -106,13 +105,6 @@ class Cluster:
         return took, code
 
 
-def _unavailable(reason: str) -> None:
-    # In CI the engine must be there: a skip would hide a broken deployment.
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def _build_images() -> None:
     started = time.perf_counter()
     for target in ("api", "trainer"):
@@ -159,7 +151,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     show_logs_through_capture(request.config)
     reason = engine.prepare(ROOT)
     if reason:
-        _unavailable(reason)
+        engine.unavailable(reason)
     spec = DeploymentSpec.load()
     assert (spec.max_surge, spec.max_unavailable) == (1, 0), "the test rolls as 1 / 0 does"
     fleet = Fleet(uuid.uuid4().hex[:8], spec)

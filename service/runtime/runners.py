@@ -3,7 +3,8 @@
 Every (model version, endpoint) gets a runner with ``async submit(x) -> outputs``. The
 direct runner hands each call to the thread pool; when batching is enabled, the dynamic
 batcher (service.batching) offers the same interface and merges concurrent calls.
-TensorFlow never runs on the event loop.
+A model call runs on the event loop only when it is measured to cost less than the
+thread hand-off (service.batching.INLINE_MAX_S); anything slower goes to the thread pool.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.batching import BatchCost, DynamicBatcher, RunFn
+from service.batching import INLINE_MAX_S, BatchCost, DynamicBatcher, RunFn
 from service.errors import InvalidInput, ModelNotReady, Overloaded
 
 FEATURES = 4
@@ -101,16 +101,37 @@ def test_many_concurrent_submitters_each_get_their_own_rows(executor) -> None:
     assert batcher.queued_rows == 0
 
 
-def test_run_is_never_called_on_the_event_loop_thread(executor) -> None:
-    run = RecordingRun()
-    batcher = make(run, executor)
+def test_a_slow_model_call_never_runs_on_the_event_loop_thread(executor) -> None:
+    run = RecordingRun(seconds=2 * INLINE_MAX_S)
+    batcher = make(run, executor, max_wait_ms=0)
 
     async def main() -> int:
-        await asyncio.gather(*(batcher.submit(rows(i)) for i in range(5)))
+        for i in range(5):  # one batch after another: each measured, each too slow
+            assert_own_rows(rows(i), await batcher.submit(rows(i)))
         return threading.get_ident()
 
     loop_thread = asyncio.run(main())
+    assert len(run.batch_sizes) == 5
     assert run.threads and loop_thread not in run.threads
+
+
+def test_a_call_cheaper_than_the_thread_hand_off_runs_on_the_loop_once_measured(
+    executor,
+) -> None:
+    run = RecordingRun()
+    batcher = make(run, executor, max_wait_ms=0)
+    threads: list[set[int]] = []
+
+    async def main() -> int:
+        for i in range(5):
+            assert_own_rows(rows(i), await batcher.submit(rows(i)))
+            threads.append(set(run.threads))
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert loop_thread not in threads[0]  # nothing measured yet: the first goes to the pool
+    assert loop_thread in run.threads
+    assert batcher.compute.predict(1, 1) <= INLINE_MAX_S
 
 
 def test_oversized_request_runs_alone_and_unsplit(executor) -> None:

@@ -12,9 +12,11 @@ the supervisor drops a dead worker's gauges (``mark_process_dead``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -22,6 +24,32 @@ __all__ = ["CONTENT_TYPE_LATEST", "Telemetry"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+
+
+class _ProcessId:
+    """``os.getpid`` read once per process (and again in a forked child).
+
+    In multiprocess mode every update of a value first asks for the process id, to notice
+    a fork; that is a system call per update, about five per gRPC call (profiled). The id
+    only changes across a fork, so it is cached and refreshed there.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._refresh)
+
+    def _refresh(self) -> None:
+        self.pid = os.getpid()
+
+    def __call__(self) -> int:
+        return self.pid
+
+
+if getattr(prometheus_values.ValueClass, "_multiprocess", False):
+    # Metrics built from here on use it; none is built at import (each app has its own).
+    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(
+        process_identifier=_ProcessId()
+    )
 
 
 class Telemetry:
@@ -72,6 +100,7 @@ class Telemetry:
         )
         #: Labelled children by label values: ``labels()`` costs more than the update itself.
         self._request_series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+        self._batch_series: dict[str, Histogram] = {}
         self.models_loaded = Gauge(
             "layerlens_models_loaded",
             "Model versions currently loaded (the most of any live worker).",
@@ -109,7 +138,10 @@ class Telemetry:
         series[1].observe(seconds)
 
     def observe_batch(self, model: str, size: int) -> None:
-        self.batch_size.labels(model).observe(size)
+        series = self._batch_series.get(model)
+        if series is None:
+            series = self._batch_series[model] = self.batch_size.labels(model)
+        series.observe(size)
 
     def render(self) -> bytes:
         if self._multiprocess_dir is None:

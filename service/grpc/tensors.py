@@ -35,6 +35,7 @@ CONTENTS_FIELD: dict[str, str] = {
     "FP64": "fp64_contents",
     "BYTES": "bytes_contents",
 }
+_FP32 = np.dtype("<f4")
 #: Output parameters that ask for something other than the tensor itself.
 UNSUPPORTED_OUTPUT_PARAMETERS = ("classification",)
 
@@ -90,11 +91,16 @@ def request_tensors(request: Any) -> tuple[dict[str, Any], list[bytes | None], i
         raise InvalidInput("the inference request needs at least one input")
     outputs = []
     for output in request.outputs:
-        for key in UNSUPPORTED_OUTPUT_PARAMETERS:
-            if key in output.parameters:
-                raise InvalidInput(f"output parameter {key!r} is not supported")
+        if output.parameters:
+            for key in UNSUPPORTED_OUTPUT_PARAMETERS:
+                if key in output.parameters:
+                    raise InvalidInput(f"output parameter {key!r} is not supported")
         outputs.append({"name": output.name})
-    parameters = {key: parameter_value(value) for key, value in request.parameters.items()}
+    parameters = (
+        {key: parameter_value(value) for key, value in request.parameters.items()}
+        if request.parameters
+        else {}
+    )
     return {"inputs": inputs, "outputs": outputs, "parameters": parameters}, binaries, size
 
 
@@ -115,8 +121,11 @@ def infer_response(
     response = messages.ModelInferResponse(
         model_name=loaded.name, model_version=str(loaded.version), id=request_id
     )
+    add_output, add_raw = response.outputs.add, response.raw_output_contents.append
     for name in names:
-        array = np.ascontiguousarray(results[name], dtype="<f4")
-        response.outputs.add(name=name, datatype="FP32", shape=array.shape)
-        response.raw_output_contents.append(array.tobytes())
+        array = results[name]
+        if array.dtype != _FP32:
+            array = array.astype(_FP32)
+        add_output(name=name, datatype="FP32", shape=array.shape)
+        add_raw(array.tobytes())  # C order whatever the array's layout
     return response

@@ -18,6 +18,20 @@ from service.telemetry import Telemetry
 
 #: Paths answered whatever the load.
 ALWAYS_ANSWERED = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
+#: A refused request whose declared body is at most this large keeps its connection: the
+#: server discards the unread body as it arrives, which costs far less than the client
+#: opening a new connection for its next request (under overload, most of them). A larger
+#: or undeclared (chunked) body closes the connection rather than be read.
+KEEP_ALIVE_MAX_BODY = 64 * 1024
+
+
+def small_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) <= KEEP_ALIVE_MAX_BODY
+        if name == b"transfer-encoding":
+            return False
+    return True  # no body at all
 
 
 class InFlightLimit:
@@ -39,7 +53,8 @@ class InFlightLimit:
                 retry_after_s=RETRY_AFTER_S,
             )
             response = error_response(error, scope["method"], scope["path"])
-            response.headers["connection"] = "close"  # the body is never read
+            if not small_body(scope):
+                response.headers["connection"] = "close"  # the body is never read
             await response(scope, receive, send)
             return
         self.in_flight += 1

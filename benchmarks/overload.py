@@ -13,6 +13,13 @@
    that got no answer at all are the target count minus the rows). The server's resident
    memory is sampled throughout; its change after the first minute is reported.
 
+``--costs`` measures instead what one answer costs the server, served and refused: hey
+closed-loop at 64 connections for 10 s, the server's CPU time from ``/proc`` divided by the
+answers, once as configured and once with ``LAYERLENS_MAX_IN_FLIGHT=1`` (nearly every
+request refused before its body is read). The two figures bound what shedding can do: to
+serve 80% of capacity while refusing the rest of twice that load, a refusal may cost at
+most a sixth of a served request.
+
 The load generator is hey (Debian package ``hey``): wrk2, the usual constant-rate tool,
 is not packaged, and hey's CSV gives each answer's status with its latency.
 """
@@ -30,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +46,13 @@ from benchmarks.models import MODEL, find_saved_model
 from benchmarks.payloads import predict_json, test_images
 from benchmarks.run import server_specs, warm_up
 from benchmarks.scenarios import OURS, Case
-from benchmarks.servers import RunningServer, start
+from benchmarks.servers import RunningServer, ServerSpec, cpu_seconds, start
 from core.settings import Settings
 
 DEFAULT_OUT = Path("benchmarks/results/overload.json")
 CAPACITY_CONNECTIONS = 64
 CAPACITY_SECONDS = 15
+COST_SECONDS = 10
 #: Each paced connection sends one request per this many seconds.
 PACING_INTERVAL_S = 0.25
 #: Targets of the acceptance lines (issue: "overload is shed, not queued").
@@ -81,6 +90,56 @@ def capacity(summary: str, seconds: float) -> float:
     return int(match.group(1)) / seconds
 
 
+def statuses_of(summary: str) -> dict[str, int]:
+    """Answers per status code, from hey's summary."""
+    return {code: int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", summary)}
+
+
+def answer_costs(spec: ServerSpec, url_path: str, body_path: Path, work_dir: Path) -> list[dict]:
+    """CPU per answer, as configured and with nearly every request refused (in flight 1)."""
+    rows = []
+    for label, extra in (("served", {}), ("refused", {"LAYERLENS_MAX_IN_FLIGHT": "1"})):
+        server = start(replace(spec, env={**spec.env, **extra}), log_dir=work_dir)
+        try:
+            url = server.base_url + url_path
+            hey(url, body_path, seconds=3, connections=CAPACITY_CONNECTIONS, rate=None)
+            before = cpu_seconds(server.process.pid)
+            summary = hey(url, body_path, seconds=COST_SECONDS,
+                          connections=CAPACITY_CONNECTIONS, rate=None)  # fmt: skip
+            used = cpu_seconds(server.process.pid) - before
+        finally:
+            server.stop()
+        statuses = statuses_of(summary)
+        answers = sum(statuses.values())
+        row = {
+            "server": label,
+            "statuses": statuses,
+            "answers_per_s": round(answers / COST_SECONDS, 1),
+            "cpu_us_per_answer": round(1e6 * used / max(answers, 1), 1),
+        }
+        rows.append(row)
+        print(
+            f"{label:8} {row['answers_per_s']:>9,.0f} answers/s  {statuses}  "
+            f"{row['cpu_us_per_answer']:6.1f} us of server CPU per answer",
+            flush=True,
+        )
+    return rows
+
+
+def report_costs(rows: list[dict], *, model: str, command: str, out: Path) -> None:
+    served, refused = (row["cpu_us_per_answer"] for row in rows)
+    result = {
+        "command": command,
+        "model": model,
+        "rows": rows,
+        "refused_over_served": round(refused / served, 3),
+        "shedding_bound": "a refusal may cost at most 1/6 of a served request",
+    }
+    print(json.dumps(result, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
 def per_status(csv_path: Path) -> dict[str, dict[str, float]]:
     latencies: dict[str, list[float]] = defaultdict(list)
     with csv_path.open() as file:
@@ -104,6 +163,51 @@ def sample_memory(server: RunningServer, stop: threading.Event, into: list) -> N
         into.append((round(time.monotonic() - started, 1), sum(server.memory_mb().values())))
 
 
+def overload_result(
+    csv_path: Path,
+    memory: list[tuple[float, float]],
+    *,
+    cap: float,
+    rate: float,
+    seconds: float,
+    connections: int,
+    command: str,
+) -> dict:
+    """The run's figures per status, and each acceptance line against ``TARGETS``."""
+    statuses = per_status(csv_path)
+    answered = sum(s["count"] for s in statuses.values())
+    ok = statuses.get("200", {"count": 0, "p99_ms": float("nan")})
+    shed = statuses.get("503", {"count": 0, "p99_ms": float("nan")})
+    after_first_minute = [mb for t, mb in memory if t >= 60] or [mb for _, mb in memory]
+    result = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": command,
+        "capacity_per_s": round(cap, 1),
+        "target_rate_per_s": round(rate, 1),
+        "achieved_rate_per_s": round(answered / seconds, 1),
+        "connections": connections,
+        "sent_target": round(rate * seconds),
+        "answered": answered,
+        "statuses": statuses,
+        "ok_share_of_capacity": round(ok["count"] / seconds / cap, 3),
+        "memory_mb": memory,
+        "memory_change_after_first_minute": round(
+            (after_first_minute[-1] - after_first_minute[0]) / after_first_minute[0], 4
+        )
+        if after_first_minute
+        else None,
+        "targets": TARGETS,
+    }
+    result["acceptance"] = {
+        "p99_200_ms": ok["p99_ms"] <= TARGETS["p99_200_ms"],
+        "p99_503_ms": shed["p99_ms"] <= TARGETS["p99_503_ms"] if shed["count"] else True,
+        "ok_share_of_capacity": result["ok_share_of_capacity"] >= TARGETS["ok_share_of_capacity"],
+        "only_200_and_503": set(statuses) <= {"200", "503"},
+        "memory_within_5pct": abs(result["memory_change_after_first_minute"] or 0) <= 0.05,
+    }
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.overload", description=__doc__)
     parser.add_argument("--seconds", type=float, default=300.0)
@@ -111,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--models-dir", type=Path)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--model", default=MODEL, help="the model driven (default digits)")
+    parser.add_argument("--costs", action="store_true",
+                        help="measure the CPU per answer served and refused instead")  # fmt: skip
     args = parser.parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="layerlens-overload-"))
     models_dir, saved_model, _ = find_saved_model(
@@ -120,11 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     body_path = work_dir / "body.json"
     body_path.write_bytes(body.content)
     specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers={OURS})
+    path = f"/v1/models/{args.model}:predict"
+    if args.costs:
+        command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
+        rows = answer_costs(specs[OURS], path, body_path, work_dir)
+        report_costs(rows, model=args.model, command=command, out=args.out)
+        return 0
     server = start(specs[OURS], log_dir=work_dir)
-    url = f"{server.base_url}/v1/models/{MODEL}:predict"
+    url = f"{server.base_url}{path}"
     memory: list[tuple[float, float]] = []
     try:
-        warm_up(server, Case("predict-json", OURS, 1, f"/v1/models/{MODEL}:predict", body))
+        warm_up(server, Case("predict-json", OURS, 1, path, body))
         summary = hey(url, body_path, seconds=CAPACITY_SECONDS,
                       connections=CAPACITY_CONNECTIONS, rate=None)  # fmt: skip
         cap = capacity(summary, CAPACITY_SECONDS)
@@ -144,37 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             sampler.join()
     finally:
         server.stop()
-    statuses = per_status(csv_path)
-    answered = sum(s["count"] for s in statuses.values())
-    ok = statuses.get("200", {"count": 0, "p99_ms": float("nan")})
-    shed = statuses.get("503", {"count": 0, "p99_ms": float("nan")})
-    after_first_minute = [mb for t, mb in memory if t >= 60] or [mb for _, mb in memory]
-    result = {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])]),
-        "capacity_per_s": round(cap, 1),
-        "target_rate_per_s": round(rate, 1),
-        "achieved_rate_per_s": round(answered / args.seconds, 1),
-        "connections": connections,
-        "sent_target": round(rate * args.seconds),
-        "answered": answered,
-        "statuses": statuses,
-        "ok_share_of_capacity": round(ok["count"] / args.seconds / cap, 3),
-        "memory_mb": memory,
-        "memory_change_after_first_minute": round(
-            (after_first_minute[-1] - after_first_minute[0]) / after_first_minute[0], 4
-        )
-        if after_first_minute
-        else None,
-        "targets": TARGETS,
-    }
-    result["acceptance"] = {
-        "p99_200_ms": ok["p99_ms"] <= TARGETS["p99_200_ms"],
-        "p99_503_ms": shed["p99_ms"] <= TARGETS["p99_503_ms"] if shed["count"] else True,
-        "ok_share_of_capacity": result["ok_share_of_capacity"] >= TARGETS["ok_share_of_capacity"],
-        "only_200_and_503": set(statuses) <= {"200", "503"},
-        "memory_within_5pct": abs(result["memory_change_after_first_minute"] or 0) <= 0.05,
-    }
+    command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
+    result = overload_result(csv_path, memory, cap=cap, rate=rate, seconds=args.seconds,
+                             connections=connections, command=command)  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "memory_mb"}, indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from typing import Any
 
 import httpx
@@ -169,6 +170,11 @@ def test_a_held_explanation_of_an_older_input_never_replaces_a_newer_one(lens, a
     page.fill("#example-index", "1")
     page.click("#example-load")
     page.wait_for_function("() => document.getElementById('why-attribution').dataset.pending")
+    # The page marks the panel pending as it calls fetch; the interception reaches this
+    # process a moment later (a CI run once asserted in between).
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(10)
     assert held, "the first :explain was not held"
     before = _why_seq(page)
     page.fill("#example-index", "2")

@@ -50,6 +50,7 @@ from benchmarks.servers import RunningServer, ServerSpec, cpu_seconds, start
 from core.settings import Settings
 
 DEFAULT_OUT = Path("benchmarks/results/overload.json")
+COSTS_OUT = Path("benchmarks/results/overload-costs.json")
 CAPACITY_CONNECTIONS = 64
 CAPACITY_SECONDS = 15
 COST_SECONDS = 10
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factor", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--models-dir", type=Path)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, help=f"default {DEFAULT_OUT}, or {COSTS_OUT}")
     parser.add_argument("--model", default=MODEL, help="the model driven (default digits)")
     parser.add_argument("--costs", action="store_true",
                         help="measure the CPU per answer served and refused instead")  # fmt: skip
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.costs:
         command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
         rows = answer_costs(specs[OURS], path, body_path, work_dir)
-        report_costs(rows, model=args.model, command=command, out=args.out)
+        report_costs(rows, model=args.model, command=command, out=args.out or COSTS_OUT)
         return 0
     server = start(specs[OURS], log_dir=work_dir)
     url = f"{server.base_url}{path}"
@@ -260,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
     result = overload_result(csv_path, memory, cap=cap, rate=rate, seconds=args.seconds,
                              connections=connections, command=command)  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    out = args.out or DEFAULT_OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "memory_mb"}, indent=2))
     return 0 if all(result["acceptance"].values()) else 1
 

@@ -35,8 +35,9 @@ from benchmarks.servers import ServerSpec, start
 from core.settings import Settings
 
 BASELINE = "baseline"
-#: The figures a refactor must keep: the acceptance point, V2 infer, and a large batch.
-SCENARIOS = {("predict-json", 32), ("v2-infer", 32), ("predict-npy-1024", 4)}
+#: The figures a refactor must keep: the acceptance point, a PNG upload, V2 infer, and a
+#: large batch.
+SCENARIOS = {("predict-json", 32), ("predict-png", 32), ("v2-infer", 32), ("predict-npy-1024", 4)}
 DEFAULT_OUT = Path("benchmarks/results/ab.json")
 
 

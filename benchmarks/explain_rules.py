@@ -19,8 +19,8 @@ import numpy as np
 from core import datasets
 from core.manifest import SAVED_MODEL_DIR, Manifest, version_dir, versions_on_disk
 from core.settings import Settings
-from service.explain import methods
-from service.explain.gradients import Gradients
+from service.features.explain import methods
+from service.runtime.gradients import Gradients
 
 RULES: tuple[methods.Rule, ...] = ("trapezoid", "gauss-legendre", "adaptive")
 

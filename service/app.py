@@ -20,16 +20,19 @@ from core.db import make_engine
 from core.settings import Settings
 from service.admission import InFlightLimit
 from service.dataplane import DataPlane
+from service.dataplane.outputs import OutputRegistry
 from service.fastlane import FastLane
+from service.features import DERIVED_OUTPUTS, ROUTERS
 from service.grpc import GrpcFrontDoor
 from service.handlers import install_error_handlers
+from service.http import ops
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
 from service.middleware import BodyLimitMiddleware, ObservabilityMiddleware, RequestRecorder
 from service.openapi import install_openapi
 from service.page import router as page_router
+from service.protocol import routes as v2_routes
 from service.responses import FastJSONResponse
-from service.routes import ROUTERS
 from service.runtime import ModelRepository
 from service.runtime.tf_config import configure_tensorflow
 from service.telemetry import Telemetry
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         telemetry=telemetry,
         engine=engine,
         lifecycle=lifecycle,
+        outputs=OutputRegistry(DERIVED_OUTPUTS),
     )
     grpc_door = (
         GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)
@@ -133,7 +137,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     app.state.grpc = grpc_door
     install_error_handlers(app)
     install_openapi(app)
-    for router in ROUTERS:
+    for router in (*ROUTERS, v2_routes.router, ops.router):
         app.include_router(router)
     app.include_router(page_router)
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)

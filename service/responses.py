@@ -1,13 +1,18 @@
-"""JSON responses through orjson: NumPy arrays are serialised directly, with no Python lists."""
+"""JSON responses through orjson: NumPy arrays are serialised directly, with no Python lists,
+and the data plane's typed answers (dataclasses) natively, field by field in their order."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+MEDIA_JSON = "application/json"
 
 
 def dumps(content: Any) -> bytes:
@@ -26,3 +31,15 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A 200 answer as bytes: what the fast lane sends raw and a route wraps in a Response."""
+
+    content: bytes
+    media_type: str = MEDIA_JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def response(self) -> Response:
+        return Response(self.content, media_type=self.media_type, headers=dict(self.headers))

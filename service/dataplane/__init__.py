@@ -1,6 +1,6 @@
-"""The data plane between HTTP routes and the model runtime."""
+"""The core data plane between the front doors, the features and the model runtime."""
 
-from service.dataplane.inputs import Payload
-from service.dataplane.plane import DataPlane
+from service.dataplane.payload import Payload
+from service.dataplane.plane import DataPlane, Readiness
 
-__all__ = ["DataPlane", "Payload"]
+__all__ = ["DataPlane", "Payload", "Readiness"]

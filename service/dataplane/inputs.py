@@ -1,77 +1,91 @@
-"""Request payloads (JSON, uploaded images, .npy) and their decoding through the codecs."""
+"""Inputs given in every form a request may take, as one decoded batch for a model.
+
+``:interpolate``, ``:explain``, ``:neighbors`` and ``:project`` take, besides the payloads
+``:predict`` takes, inline instances and dataset examples (``{"dataset": "mnist-test",
+"index": 1}``), and a single named input may come as an upload. All of them are read here,
+so every feature checks an input the same way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping
 
 import numpy as np
 
-from core.manifest import InputSpec
-from core.settings import Settings
 from service import codecs
+from service.codecs.validate import check_batch_size
+from service.dataplane.examples import dataset_example
+from service.dataplane.payload import Payload
+from service.dataplane.plane import DataPlane
 from service.errors import InvalidInput
+from service.runtime import LoadedModel
+from service.schemas import ExampleRef, InlineInstance, InputsRequest
 
-#: Bodies above this many bytes are decoded in the thread pool, not on the event loop.
-INLINE_DECODE_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class Payload:
-    """What a route read from the request, before anything model-specific is checked."""
-
-    kind: Literal["json", "files", "npy"]
-    size: int
-    json: Any = None
-    files: Sequence[tuple[str, bytes]] = ()
-    npy: bytes = b""
-    json_booleans: bool = True
-    """False when the raw JSON body holds no ``true``/``false`` at all (a cheap byte scan)."""
+#: Uploads by their multipart field name: (file name, bytes).
+Uploads = Mapping[str, tuple[str, bytes]]
 
 
-def decode_payload(
-    payload: Payload, spec: InputSpec, settings: Settings, *, scale: str, fit: str
+async def read_one(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    which: str,
+    ref: ExampleRef | InlineInstance | None,
+    uploads: Uploads,
 ) -> np.ndarray:
-    """(N, *spec.shape) float32 in the model's value range; 4xx errors name the problem."""
-    max_batch = settings.max_batch_size
-    if payload.kind == "files":
-        return codecs.decode_images(
-            payload.files, spec, max_pixels=settings.max_image_pixels, max_batch=max_batch, fit=fit
+    """The input named ``which`` (``a``, ``baseline``, ...) as one row ``(1, *shape)``: an
+    upload of that name, an inline instance or a dataset example; 400 naming it otherwise."""
+    spec = loaded.manifest.input
+    if which in uploads:
+        if ref is not None:
+            raise InvalidInput(f"input {which!r} was both uploaded and given as a field")
+        payload = Payload(kind="files", size=len(uploads[which][1]), files=[uploads[which]])
+        return await plane.decode(loaded, payload)
+    if isinstance(ref, InlineInstance):
+        try:
+            return codecs.decode_json_instances([ref.instance], spec, max_batch=1)
+        except InvalidInput as exc:
+            raise InvalidInput(f"input {which!r}: {exc.message}") from None
+    if isinstance(ref, ExampleRef):
+        x, _label = await plane.in_thread(
+            dataset_example, ref.dataset, ref.index, plane.settings.data_dir
         )
-    if payload.kind == "npy":
-        return codecs.decode_npy(payload.npy, spec, max_batch=max_batch)
-    body = payload.json
-    instances = None
-    if isinstance(body, dict):
-        instances = body.get("instances", body.get("inputs"))
-    if instances is None:
-        raise InvalidInput('the JSON body must be an object with "instances": [...]')
-    return codecs.decode_json_instances(
-        instances, spec, scale=scale, max_batch=max_batch, booleans=payload.json_booleans
+        if tuple(x.shape) != tuple(spec.shape):
+            raise InvalidInput(
+                f"input {which!r}: {ref.dataset} examples have shape {list(x.shape)}, "
+                f"model {loaded.name!r} takes {list(spec.shape)}"
+            )
+        return np.asarray(x, dtype=np.float32).reshape(1, *spec.shape)
+    raise InvalidInput(
+        f'input {which!r} is missing: send {{"instance": ...}}, '
+        f'{{"dataset": "mnist-test", "index": 1}} or upload a file named {which!r}'
     )
 
 
-def decode_vectors(values: object, width: int, *, what: str, max_batch: int) -> np.ndarray:
-    """A batch of vectors of one layer (e.g. embeddings for head): (N, width) float32."""
-    if not isinstance(values, list) or not values:
-        raise InvalidInput(f"{what} must be a non-empty list of vectors of {width} numbers")
-    if len(values) > max_batch:
-        raise InvalidInput(f"{len(values)} {what} sent; at most {max_batch} per request")
-    try:
-        array = np.asarray(values, dtype=np.float32)
-    except (TypeError, ValueError):
+async def read_batch(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    *,
+    payload: Payload | None = None,
+    request: InputsRequest | None = None,
+) -> np.ndarray:
+    """A batch given as a payload (uploads, .npy) or as a JSON request's ``instances`` or
+    ``examples`` (exactly one of the two)."""
+    if payload is not None:
+        return await plane.decode(loaded, payload)
+    request = request or InputsRequest()
+    if (request.instances is None) == (request.examples is None):
         raise InvalidInput(
-            f"{what} must be a list of vectors of {width} numbers (rows of equal length)"
-        ) from None
-    if array.ndim == 1 and array.shape[0] == width:
-        array = array.reshape(1, width)
-    if array.ndim != 2 or array.shape[1] != width:
-        raise InvalidInput(
-            f"{what} have shape {list(array.shape)}; expected [N, {width}] for this model"
+            'send the inputs as "instances": [...] or as "examples": '
+            '[{"dataset": "mnist-test", "index": 1}], not both'
         )
-    bad = ~np.isfinite(array)
-    if bad.any():
-        row = int(np.argwhere(bad)[0][0])
-        raise InvalidInput(f"{what}[{row}] holds NaN or infinity")
-    return array
+    if request.instances is not None:
+        json_payload = Payload(kind="json", size=0, json={"instances": request.instances})
+        return await plane.decode(loaded, json_payload)
+    examples = request.examples or []
+    if not examples:
+        raise InvalidInput('"examples" is empty: give at least one dataset example')
+    check_batch_size(len(examples), plane.settings.max_batch_size, noun="example")
+    rows = [
+        await read_one(plane, loaded, f"examples[{i}]", ref, {}) for i, ref in enumerate(examples)
+    ]
+    return np.concatenate(rows)

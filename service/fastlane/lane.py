@@ -1,13 +1,13 @@
 """The fast lane: the inference routes without FastAPI's per-request machinery.
 
-``:predict`` and ``:embed`` (JSON or ``.npy`` bodies) and V2 ``infer`` are what clients
-call thousands of times a second. Through FastAPI each such call pays for its middleware
-stack, route matching over every route, dependency solving and query validation, which
-together cost more CPU than parsing the body and running the model. The lane sits in
-front of all of that (``service.app.LayerlensAPI``): it recognises those requests with
-one regular expression, applies the same body limit and records the same metrics and
-access-log line as the middleware does, and calls the same HTTP adapters
-(``service.adapters``) and error renderer (``service.handlers.error_response``) as the
+``:predict`` and ``:embed`` (JSON or ``.npy`` bodies) and V2 ``infer`` are what clients call
+thousands of times a second. Through FastAPI each such call pays for its middleware stack,
+route matching over every route, dependency solving and query validation, which together
+cost more CPU than parsing the body and running the model. The lane sits in front of all of
+that (``service.app.LayerlensAPI``): it recognises those requests with one regular
+expression, applies the same body limit and records the same metrics and access-log line as
+the middleware does, and calls the same verbs (``service.features.predict.verbs``,
+``service.protocol.rest``) and error renderer (``service.handlers.error_response``) as the
 routes, so answers are byte for byte the same.
 
 Anything it is not sure about goes to FastAPI untouched, decided before the body is read:
@@ -26,14 +26,18 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.manifest import MODEL_NAME_PATTERN
-from service import adapters, codecs
-from service.adapters import Answer, InferenceOptions
+from service import codecs
 from service.dataplane import DataPlane
-from service.errors import PayloadTooLarge
+from service.dataplane.payload import payload_from_body
+from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.fastlane.query import parse_query
+from service.features.predict import verbs
+from service.features.predict.verbs import InferenceOptions
 from service.handlers import error_response
 from service.middleware import RequestRecorder, declared_too_large, read_body, send_too_large
+from service.protocol import rest
 from service.protocol.v2_binary import HEADER_LENGTH
+from service.responses import Answer
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
 _PATH = re.compile(
@@ -127,11 +131,12 @@ class FastLane:
     async def _run(self, call: _Call, body: bytes, scope: Scope) -> Answer:
         if call.verb == "infer":
             header_length = _header(scope, _HEADER_LENGTH)
-            return await adapters.infer(self.plane, call.model, call.version, body, header_length)
-        payload = adapters.payload_from_body(call.kind, body)
-        assert payload is not None  # kind is one of _RAW_KINDS
-        adapter = adapters.predict if call.verb == "predict" else adapters.embed
-        return await adapter(self.plane, call.model, call.version, payload, call.options)
+            return await rest.infer(self.plane, call.model, call.version, body, header_length)
+        payload = payload_from_body(call.kind, body)
+        if payload is None:  # _recognise takes only the kinds payload_from_body reads
+            raise UnsupportedMediaType(f"content type {call.kind!r} is not supported")
+        verb = verbs.predict if call.verb == "predict" else verbs.embed
+        return await verb(self.plane, call.model, call.version, payload, call.options)
 
 
 _RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY)

@@ -1,10 +1,10 @@
 """Query parameters of the inference routes, read without FastAPI (for the fast lane).
 
-Only values that FastAPI's validation certainly accepts, in their plain spelling, are
-read here; for anything else :func:`parse_query` returns None and the request goes
-through FastAPI, whose 400 names the offending parameter. The accepted values come from
-the same ``Literal`` types the routes declare (``service.codecs``, ``service.adapters``),
-so the two cannot drift apart.
+Only values that FastAPI's validation certainly accepts, in their plain spelling, are read
+here; for anything else :func:`parse_query` returns None and the request goes through
+FastAPI, whose 400 names the offending parameter. The accepted values come from the same
+``Literal`` types the routes declare (``service.codecs``,
+``service.features.predict.verbs``), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from service import codecs
-from service.adapters import OUTPUTS, TOP_K_MAX, InferenceOptions
+from service.features.predict.verbs import OUTPUTS, TOP_K_MAX, InferenceOptions
 
 DEFAULT = InferenceOptions()
 _TOP_K = re.compile(r"[1-9][0-9]{0,3}")

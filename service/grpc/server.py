@@ -116,12 +116,11 @@ class GrpcFrontDoor:
 
     def _begin_stop(self) -> None:
         if self._stopping is None and self.server is not None:
-            self._stopping = asyncio.get_running_loop().create_task(self._stop())
+            self._stopping = asyncio.get_running_loop().create_task(self._stop(self.server))
 
-    async def _stop(self) -> None:
-        assert self.server is not None
+    async def _stop(self, server: grpc.aio.Server) -> None:
         await self.health.stop()
-        await self.server.stop(self.settings.graceful_timeout_s)
+        await server.stop(self.settings.graceful_timeout_s)
         logger.info("gRPC server stopped")
 
     async def stop(self) -> None:

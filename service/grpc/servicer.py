@@ -1,14 +1,14 @@
 """``inference.GRPCInferenceService`` on grpc.aio: the six calls of the protocol.
 
-Every call ends in the data plane (``DataPlane.model``, ``run_outputs``, the V2 metadata),
-the same runtime, batcher, limits and validation REST uses; nothing of an HTTP route is
-here. Errors leave as gRPC status codes chosen by their HTTP status (service.grpc.status)
-with the same message; an unexpected exception is logged with its traceback and answered
-INTERNAL. A call whose deadline has passed is not started, and one whose deadline passes
-while it waits in the batch queue is taken out of the queue: grpc cancels the handler's
-task at the deadline and ``DynamicBatcher.submit`` gives the rows back when cancelled, so
-the model never computes an answer nobody reads (no timer of our own per call: an
-``asyncio.wait_for`` cost a task per call and changed nothing).
+``ModelInfer`` converts its message and runs the protocol's one ``infer`` sequence
+(``service.protocol.infer``), the one REST runs: the same runtime, batcher, limits and
+validation; nothing of an HTTP route is here. Errors leave as gRPC status codes chosen by
+their HTTP status (service.grpc.status) with the same message; an unexpected exception is
+logged with its traceback and answered INTERNAL. A call whose deadline has passed is not
+started, and one whose deadline passes while it waits in the batch queue is taken out of the
+queue: grpc cancels the handler's task at the deadline and ``DynamicBatcher.submit`` gives
+the rows back when cancelled, so the model never computes an answer nobody reads (no timer
+of our own per call: an ``asyncio.wait_for`` cost a task per call and changed nothing).
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import grpc
 
 from service.dataplane import DataPlane
-from service.dataplane import inference_v2 as v2
 from service.errors import InvalidInput, LayerlensError, ModelNotReady, NotFound
 from service.grpc import tensors
 from service.grpc.metrics import GrpcMetrics
 from service.grpc.protocol import METHODS, SERVICE_NAME, messages
 from service.grpc.status import status_code, trailing_metadata
+from service.protocol import infer as sequence
+from service.protocol.metadata import model_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -76,29 +76,30 @@ class InferenceServicer:
         )
 
     async def ModelMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        body = self.plane.v2_metadata(request.name, parse_version(request.version))
+        body = model_metadata(self.plane, request.name, parse_version(request.version))
         response = messages.ModelMetadataResponse(
-            name=body["name"], versions=body["versions"], platform=body["platform"]
+            name=body.name, versions=body.versions, platform=body.platform
         )
-        for tensor in body["inputs"]:
-            response.inputs.add(**tensor)
-        for tensor in body["outputs"]:
-            response.outputs.add(**tensor)
+        for tensor in body.inputs:
+            response.inputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
+        for tensor in body.outputs:
+            response.outputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
         return response
 
     async def ModelInfer(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        loaded = self.plane.model(request.model_name, parse_version(request.model_version))
-        body, binaries, size = tensors.request_tensors(request)
-        names = tensors.output_names(loaded, body)
-        decode = partial(
-            v2.decode_inputs, loaded, body, binaries, max_batch=self.plane.settings.max_batch_size
+        def before_run() -> None:
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                raise DeadlinePassed()
+
+        result = await sequence.infer(
+            self.plane,
+            request.model_name,
+            parse_version(request.model_version),
+            lambda: tensors.infer_request(request),
+            before_run=before_run,
         )
-        x = await self.plane.off_loop(decode, size=size)
-        remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:
-            raise DeadlinePassed()
-        results = await self.plane.run_v2_outputs(loaded, x, names, body.get("parameters"))
-        return tensors.infer_response(loaded, request.id, names, results)
+        return tensors.infer_response(result)
 
     # --- plumbing ----------------------------------------------------------------------
     def handlers(self) -> dict[str, grpc.RpcMethodHandler]:

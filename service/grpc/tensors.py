@@ -1,24 +1,23 @@
-"""ModelInfer messages <-> the data plane's V2 vocabulary, at the tensor level.
+"""ModelInfer messages <-> the protocol's ``InferRequest`` and ``InferResult``.
 
 A request's inputs become the same ``{"name", "datatype", "shape", "data"}`` tensors and raw
-byte chunks that REST V2 decodes, so both front doors share ``inference_v2.decode_inputs``
-(one input, its name, datatype, shape against the model, element count, NaN and range) and
-``requested_outputs``. What is gRPC's own is checked here: typed ``contents`` must sit in
-the field that matches the datatype, and ``raw_input_contents`` holds every input or none.
-Outputs always leave as FP32 in ``raw_output_contents`` (what tritonclient reads fastest).
+byte chunks that REST V2 reads, so both doors share the one ``infer`` sequence
+(``service.protocol.infer``: the input's name, datatype, shape against the model, element
+count, NaN and range; the outputs asked for). What is gRPC's own is checked here: typed
+``contents`` must sit in the field that matches the datatype, and ``raw_input_contents``
+holds every input or none. Outputs always leave as FP32 in ``raw_output_contents`` (what
+tritonclient reads fastest).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from service.dataplane import inference_v2 as v2
 from service.errors import InvalidInput
 from service.grpc.protocol import messages
-from service.runtime import LoadedModel
+from service.protocol.infer import InferRequest, InferResult
 
 #: The InferTensorContents field each datatype's elements go in (the protocol's table).
 CONTENTS_FIELD: dict[str, str] = {
@@ -58,8 +57,8 @@ def _typed_contents(tensor: Any) -> list[Any]:
     return list(getattr(tensor.contents, populated[0]))
 
 
-def request_tensors(request: Any) -> tuple[dict[str, Any], list[bytes | None], int]:
-    """-> (the request as V2 JSON-like tensors, raw bytes per input, bytes to decode)."""
+def infer_request(request: Any) -> InferRequest:
+    """The message as the protocol's request: JSON-like tensors, raw bytes per input."""
     raw = request.raw_input_contents
     if raw and len(raw) != len(request.inputs):
         raise InvalidInput(
@@ -101,7 +100,14 @@ def request_tensors(request: Any) -> tuple[dict[str, Any], list[bytes | None], i
         if request.parameters
         else {}
     )
-    return {"inputs": inputs, "outputs": outputs, "parameters": parameters}, binaries, size
+    return InferRequest(
+        id=request.id,
+        inputs=inputs,
+        binaries=binaries,
+        outputs=outputs,
+        parameters=parameters,
+        size=size,
+    )
 
 
 def parameter_value(parameter: Any) -> Any:
@@ -110,22 +116,13 @@ def parameter_value(parameter: Any) -> Any:
     return None if choice is None else getattr(parameter, choice)
 
 
-def output_names(loaded: LoadedModel, body: Mapping[str, Any]) -> list[str]:
-    """The outputs asked for (validated against ``output_shapes``), else the defaults."""
-    return [name for name, _binary in v2.requested_outputs(loaded, dict(body))]
-
-
-def infer_response(
-    loaded: LoadedModel, request_id: str, names: Sequence[str], results: Mapping[str, np.ndarray]
-) -> Any:
+def infer_response(result: InferResult) -> Any:
     response = messages.ModelInferResponse(
-        model_name=loaded.name, model_version=str(loaded.version), id=request_id
+        model_name=result.model, model_version=str(result.version), id=result.id or ""
     )
     add_output, add_raw = response.outputs.add, response.raw_output_contents.append
-    for name in names:
-        array = results[name]
-        if array.dtype != _FP32:
-            array = array.astype(_FP32)
-        add_output(name=name, datatype="FP32", shape=array.shape)
+    for output, values in result.outputs:
+        array = values if values.dtype == _FP32 else values.astype(_FP32)
+        add_output(name=output.name, datatype="FP32", shape=array.shape)
         add_raw(array.tobytes())  # C order whatever the array's layout
     return response

@@ -1,1 +1,2 @@
-"""Wire formats of the protocols the service speaks besides its own JSON."""
+"""The Open Inference Protocol (KServe V2): its one ``infer`` sequence, model metadata, the
+REST routes and the binary-data extension. gRPC's wire format is ``service.grpc``'s."""

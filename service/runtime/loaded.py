@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from core.manifest import Manifest
-from service.explain.gradients import Gradients
-from service.explain.neighbors import IndexShelf
-from service.explain.projection import ProjectionShelf
+from service.runtime.derived import DerivedValues
+from service.runtime.gradients import Gradients
+from service.runtime.indexes import IndexShelf
 from service.runtime.runners import Runner
 
 
@@ -31,8 +31,8 @@ class LoadedModel:
     """Class-score gradients from the SavedModel (``:explain``), traced on first use."""
     neighbor_indexes: IndexShelf = field(repr=False)
     """The version's nearest-neighbour indexes (``:neighbors``), mapped on first use."""
-    projection: ProjectionShelf = field(repr=False)
-    """The 2-D map of its embedding space (``/projection``), fitted on first use."""
+    derived: DerivedValues = field(default_factory=DerivedValues, repr=False)
+    """What features derive from the version on first use (its 2-D map, ...)."""
 
     @property
     def name(self) -> str:

@@ -31,10 +31,9 @@ from core.manifest import (
     version_dir,
 )
 from core.settings import Settings
-from service.explain.gradients import Gradients
-from service.explain.neighbors import IndexShelf
-from service.explain.projection import ProjectionShelf
 from service.resources import intra_op_threads
+from service.runtime.gradients import Gradients
+from service.runtime.indexes import IndexShelf
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
 
@@ -186,8 +185,6 @@ def load_version(
         directory,
         ", ".join(f"{e}: {r}" for e, r in runtimes.items()),
     )
-    indexes = IndexShelf(directory, manifest.neighbor_indexes)
-    test_split = f"{manifest.dataset.name}-test"
     return LoadedModel(
         manifest=manifest,
         path=directory,
@@ -195,6 +192,5 @@ def load_version(
         runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_layer_kernels(saved_model)),
         gradients=_gradients(saved_model, directory, manifest),
-        neighbor_indexes=indexes,
-        projection=ProjectionShelf(indexes, test_split, manifest.embedding_layer),
+        neighbor_indexes=IndexShelf(directory, manifest.neighbor_indexes),
     )

@@ -24,10 +24,10 @@ def test_explain_values_are_the_services() -> None:
     the other checks need not wait for the service's explain package)."""
     from typing import get_args
 
-    from service.explain.baselines import BaselineName
-    from service.explain.gradients import Target
-    from service.explain.methods import Rule
-    from service.explain.options import Method
+    from service.features.explain.baselines import BaselineName
+    from service.features.explain.methods import Rule
+    from service.features.explain.options import Method
+    from service.runtime.gradients import Target
 
     assert sorted(METHOD_VALUES) == sorted(get_args(Method))
     assert sorted(OUTPUT_VALUES) == sorted(get_args(Target))
@@ -40,7 +40,7 @@ def test_neighbor_values_are_the_services() -> None:
     its ``Metric`` type is defined may move; the accepted values are what counts)."""
     from typing import get_args
 
-    from service.explain.options import NeighborOptions
+    from service.features.neighbors.options import NeighborOptions
 
     fields = NeighborOptions.model_fields
     assert sorted(NEIGHBOR_SPACE_VALUES) == sorted(get_args(fields["space"].annotation))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.manifest import InputSpec
-from service.explain import baselines, methods
+from service.features.explain import baselines, methods
 
 WEIGHTS = np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(3, 4)
 IMAGE_SPEC = InputSpec(kind="image", shape=(3, 4), value_range=(0.0, 255.0), scaling="x / 255")

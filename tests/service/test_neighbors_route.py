@@ -11,7 +11,7 @@ import pytest
 
 from core.manifest import NeighborIndexRecord, neighbor_index_paths
 from core.neighbors import search
-from service.explain.neighbors import CorruptIndex, NeighborIndex
+from service.runtime.indexes import CorruptIndex, NeighborIndex
 from tests.service.helpers import assert_error, encode_npy, image_bytes, mnist_example
 
 TEST_1 = {"examples": [{"dataset": "mnist-test", "index": 1}]}

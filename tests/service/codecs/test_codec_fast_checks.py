@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from core.manifest import InputSpec
-from service.adapters import payload_from_body
 from service.codecs import decode_json_instances
 from service.codecs.jsonlist import numbers_array
 from service.codecs.validate import conform
+from service.dataplane.payload import payload_from_body
 from service.errors import InvalidInput
 
 GOOD = [

@@ -1,1 +1,0 @@
-"""Attributions: why a model answers what it answers (``:explain``)."""

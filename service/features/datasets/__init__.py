@@ -1,0 +1,1 @@
+"""Examples of local datasets (`/v1/datasets`)."""

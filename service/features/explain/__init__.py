@@ -1,0 +1,1 @@
+"""Why an answer: attributions (`:explain`, and the V2 `attributions` output)."""

@@ -1,0 +1,200 @@
+"""``:explain`` at the tensor level: targets, baselines, one batched call per method.
+
+Gradient methods run the version's TensorFlow gradient functions in the thread pool (one
+call holds every input's path); occlusion needs only class scores, so its rows go through
+the ``predict`` runner and its batcher like any other request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from core.manifest import LOGITS_LAYER, PROBABILITIES_LAYER
+from service.dataplane import DataPlane, Payload
+from service.dataplane.inputs import read_batch, read_one
+from service.features.explain import baselines, methods
+from service.features.explain.answers import Explanation, Explanations
+from service.features.explain.options import BASELINE_METHODS, ExplainOptions, check_rows
+from service.runtime import LoadedModel
+from service.schemas import ExplainRequest
+
+
+async def explain_request(
+    plane: DataPlane,
+    name: str,
+    version: int | None,
+    options: ExplainOptions,
+    *,
+    payload: Payload | None = None,
+    request: ExplainRequest | None = None,
+    uploads: Mapping[str, tuple[str, bytes]] | None = None,
+) -> Explanations:
+    """Attributions for a batch given as a payload (uploads, .npy) or a JSON request
+    (instances or dataset examples); a baseline comes from ``request`` or an upload
+    named ``baseline``."""
+    loaded = plane.model(name, version)
+    request = request or ExplainRequest()
+    uploads = uploads or {}
+    x = await read_batch(plane, loaded, payload=payload, request=request)
+    baseline = None
+    if request.baseline is not None or "baseline" in uploads:
+        options.check_baseline_input()
+        baseline = await read_one(plane, loaded, "baseline", request.baseline, uploads)
+    return await explain(plane, loaded, x, options, baseline)
+
+
+async def explain(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    options: ExplainOptions,
+    baseline: np.ndarray | None = None,
+) -> Explanations:
+    """Explanations of a decoded batch ``x``; ``baseline`` (one row) replaces the named one."""
+    manifest = loaded.manifest
+    settings = plane.settings
+    options.check(
+        manifest,
+        max_steps=settings.max_explain_steps,
+        tail_layers=loaded.gradients.tail_layers,
+    )
+    check_rows(len(x), options.rows_per_input(manifest), max_rows=settings.max_explain_rows)
+
+    probabilities = (await plane.run_outputs(loaded, x, [PROBABILITIES_LAYER]))[PROBABILITIES_LAYER]
+    predicted = probabilities.argmax(axis=1)
+    fixed = options.class_index(manifest)
+    classes = predicted.astype(np.int32) if fixed is None else np.full(len(x), fixed, np.int32)
+
+    ends = None
+    if options.method in BASELINE_METHODS:
+        ends = await _baselines(plane, loaded, x, options, baseline)
+
+    if options.method == "integrated-gradients":
+        items = await _integrated_gradients(plane, loaded, x, ends, classes, options)
+    elif options.method == "occlusion":
+        items = await _occlusion(plane, loaded, x, ends, classes, options)
+    else:
+        items = await _gradient_maps(plane, loaded, x, classes, options)
+    for item, target, guess in zip(items, classes.tolist(), predicted.tolist(), strict=True):
+        item.update(target=target, target_class=manifest.class_names[target], predicted=guess)
+    uses_baseline = options.method in BASELINE_METHODS
+    custom = baseline is not None
+    return Explanations(
+        model=loaded.name,
+        version=loaded.version,
+        method=options.method,
+        output=options.output,
+        layer=options.layer,
+        baseline=("input" if custom else options.baseline) if uses_baseline else None,
+        explanations=items,
+    )
+
+
+async def _baselines(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    options: ExplainOptions,
+    given: np.ndarray | None,
+) -> np.ndarray:
+    spec = loaded.manifest.input
+    if given is not None:
+        return np.broadcast_to(given.reshape(1, *spec.shape), x.shape).astype(np.float32)
+    if options.baseline == "black":
+        return baselines.black(x, spec)
+    if options.baseline == "noise":
+        return baselines.noise(x, spec, options.seed)
+    if options.baseline == "blur":
+        return await plane.in_thread(baselines.blur, x, spec)
+    dataset = loaded.manifest.dataset.name
+    return await plane.in_thread(baselines.train_mean, x, dataset, plane.settings.data_dir)
+
+
+async def _integrated_gradients(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    ends: np.ndarray | None,
+    classes: np.ndarray,
+    options: ExplainOptions,
+) -> list[Explanation]:
+    ends = _required(ends)
+    if (layer := options.layer) is None:
+        grad = loaded.gradients.of("input", options.output)
+    else:
+        # The path runs between the activations of the input and of its baseline.
+        both = await plane.run_outputs(loaded, np.concatenate([x, ends]), [layer])
+        x, ends = both[layer][: len(x)], both[layer][len(x) :]
+        if layer == loaded.manifest.embedding_layer:
+            grad = loaded.gradients.of("embedding", options.output)
+        else:
+            grad = await plane.in_thread(loaded.gradients.of_layer, layer, options.output)
+    paths = await plane.in_thread(
+        lambda: methods.integrated_gradients(
+            grad, x, ends, classes, steps=options.steps, rule=options.rule
+        )
+    )
+    return [
+        {
+            "value": p.value,
+            "baseline_value": p.baseline_value,
+            "attributions": p.attributions,
+            "completeness_gap": p.completeness_gap,
+            "path": {"alphas": p.alphas, "values": p.path_values},
+        }
+        for p in paths
+    ]
+
+
+async def _gradient_maps(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    classes: np.ndarray,
+    options: ExplainOptions,
+) -> list[Explanation]:
+    grad = loaded.gradients.of("input", options.output)
+    if options.method == "saliency":
+        f, maps = await plane.in_thread(methods.saliency, grad, x, classes)
+    else:
+        low, high = loaded.manifest.input.value_range
+        sigma = options.noise * (high - low)
+        f, maps = await plane.in_thread(
+            lambda: methods.smoothgrad(
+                grad, x, classes, samples=options.samples, sigma=sigma, seed=options.seed
+            )
+        )
+    return [{"value": float(v), "attributions": m} for v, m in zip(f, maps, strict=True)]
+
+
+async def _occlusion(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    ends: np.ndarray | None,
+    classes: np.ndarray,
+    options: ExplainOptions,
+) -> list[Explanation]:
+    ends = _required(ends)
+    output = PROBABILITIES_LAYER if options.output == "probability" else LOGITS_LAYER
+    windows = methods.occlusion_windows(loaded.manifest.input.shape, options.patch, options.stride)
+    rows = methods.occlusion_inputs(x, ends, windows)
+    scores = (await plane.run_outputs(loaded, rows, [output]))[output]
+    per_input = len(windows) + 1
+    f = scores[np.arange(len(rows)), np.repeat(classes, per_input)]
+    values, maps = methods.occlusion_attributions(f, windows, x.shape[1:], len(x))
+    baseline_scores = (await plane.run_outputs(loaded, ends, [output]))[output]
+    baseline_values = baseline_scores[np.arange(len(x)), classes]
+    return [
+        {"value": float(v), "baseline_value": float(b), "attributions": m}
+        for v, b, m in zip(values, baseline_values, maps, strict=True)
+    ]
+
+
+def _required(ends: np.ndarray | None) -> np.ndarray:
+    """The baselines that every method in ``BASELINE_METHODS`` is given."""
+    if ends is None:
+        raise TypeError("a baseline method was run without its baselines")
+    return ends

@@ -1,0 +1,1 @@
+"""Classify along a line between two inputs, in pixel or embedding space (`:interpolate`)."""

@@ -1,0 +1,1 @@
+"""Stored evaluations, and the test examples behind a confusion-matrix cell."""

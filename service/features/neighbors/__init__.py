@@ -1,0 +1,1 @@
+"""The nearest examples of a dataset split in a layer's space (`:neighbors`)."""

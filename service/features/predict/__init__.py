@@ -1,0 +1,1 @@
+"""Classify instances (`:predict`), read a layer (`:embed`), run the head (`:head`)."""

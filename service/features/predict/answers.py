@@ -1,0 +1,49 @@
+"""The answers of ``:predict``, ``:head`` and ``:embed``, typed.
+
+Dataclasses where every key is always there (orjson writes them natively, field by field);
+a prediction is a ``TypedDict`` because ``logits`` and ``input`` appear only when asked for.
+The SDK's results (``clients.results.prediction``) are checked against these by a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NotRequired, TypedDict
+
+import numpy as np
+
+
+class TopK(TypedDict):
+    class_id: int
+    label: str
+    probability: float
+
+
+class Prediction(TypedDict):
+    """One instance: the winning class, its probability, every class's probability."""
+
+    class_id: int
+    label: str
+    probability: float
+    probabilities: np.ndarray
+    top_k: list[TopK]
+    logits: NotRequired[np.ndarray]
+    """With ``output=logits``."""
+    input: NotRequired[np.ndarray]
+    """With ``include_input=true``: what the model saw after decoding and fitting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Predictions:
+    model: str
+    version: int
+    predictions: list[Prediction]
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    model: str
+    version: int
+    layer: str
+    shape: list[int]
+    embeddings: np.ndarray

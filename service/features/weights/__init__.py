@@ -1,0 +1,1 @@
+"""A Dense or Conv2D layer's kernel (`/weights`)."""

@@ -1,0 +1,99 @@
+"""Reading request bodies through Starlette: JSON, multipart uploads, raw .npy.
+
+Nothing model-specific; the JSON and .npy parsing itself is ``service.dataplane.payload``'s
+(the fast lane reads those bodies without a Starlette request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from service import codecs
+from service.dataplane.payload import Payload, parse_json, payload_from_body
+from service.errors import InvalidInput, UnsupportedMediaType
+from service.handlers import validated
+from service.schemas import InputsRequest
+
+#: Most non-file form fields in one multipart body (interpolate sends a handful).
+MAX_FORM_FIELDS = 32
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    kind = codecs.media_type(request.headers.get("content-type"))
+    if kind not in ("", codecs.CONTENT_TYPE_JSON):
+        raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send JSON")
+    value = parse_json(await request.body())
+    if not isinstance(value, dict):
+        raise InvalidInput("the JSON body must be an object")
+    return value
+
+
+async def read_uploads(
+    request: Request, *, max_files: int
+) -> tuple[list[tuple[str, str, bytes]], dict[str, str]]:
+    """(field name, file name, bytes) of every file, and the plain form fields."""
+    files: list[tuple[str, str, bytes]] = []
+    fields: dict[str, str] = {}
+    async with request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS) as form:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                files.append((key, value.filename or key, await value.read()))
+            else:
+                fields[key] = value
+    return files, fields
+
+
+async def read_payload(request: Request, *, max_files: int) -> Payload:
+    """A batch of instances as JSON, uploaded image files, or one .npy array."""
+    kind = codecs.media_type(request.headers.get("content-type"))
+    body = await request.body()
+    payload = payload_from_body(kind, body)
+    if payload is not None:
+        return payload
+    if kind == codecs.CONTENT_TYPE_MULTIPART:
+        files, _fields = await read_uploads(request, max_files=max_files)
+        if not files:
+            raise InvalidInput("the multipart body holds no files: upload images as 'files'")
+        return Payload(
+            kind="files", size=len(body), files=[(name, data) for _k, name, data in files]
+        )
+    raise UnsupportedMediaType(
+        f"content type {kind!r} is not supported; send {codecs.CONTENT_TYPE_JSON}, "
+        f"{codecs.CONTENT_TYPE_MULTIPART} (PNG or JPEG files) or {codecs.CONTENT_TYPE_NPY}"
+    )
+
+
+M = TypeVar("M", bound=InputsRequest)
+
+
+@dataclass(frozen=True)
+class Inputs(Generic[M]):
+    """What a body of ``:explain``, ``:neighbors`` or ``:project`` holds: a JSON request, or
+    a payload of images or .npy; with images, any extra file (``baseline``) by its name."""
+
+    request: M | None = None
+    payload: Payload | None = None
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+async def read_inputs(
+    request: Request, model: type[M], *, max_files: int, extra_files: tuple[str, ...] = ()
+) -> Inputs[M]:
+    kind = codecs.media_type(request.headers.get("content-type"))
+    if kind in ("", codecs.CONTENT_TYPE_JSON):
+        return Inputs(request=validated(model, await read_json_object(request)))
+    if kind == codecs.CONTENT_TYPE_MULTIPART:
+        files, _fields = await read_uploads(request, max_files=max_files + len(extra_files))
+        images = [(name, data) for key, name, data in files if key not in extra_files]
+        if not images:
+            raise InvalidInput("the multipart body holds no images: upload them as 'files'")
+        size = sum(len(data) for _name, data in images)
+        return Inputs(
+            payload=Payload(kind="files", size=size, files=images),
+            uploads={key: (name, data) for key, name, data in files if key in extra_files},
+        )
+    return Inputs(payload=await read_payload(request, max_files=max_files))

@@ -104,7 +104,9 @@ def capacity(summary: str, seconds: float) -> float:
 def answer_costs(spec: ServerSpec, url_path: str, body_path: Path, work_dir: Path) -> list[dict]:
     """CPU per answer, as configured and with nearly every request refused (in flight 1)."""
     rows = []
-    for label, extra in (("served", {}), ("refused", {"LAYERLENS_MAX_IN_FLIGHT": "1"})):
+    refused = {"LAYERLENS_MAX_IN_FLIGHT": "1", "LAYERLENS_MAX_IN_FLIGHT_WAIT_MS": "0",
+               "LAYERLENS_OVERLOAD_HOLD_MS": "0"}  # fmt: skip  # refused at once: its CPU
+    for label, extra in (("served", {}), ("refused", refused)):
         server = start(replace(spec, env={**spec.env, **extra}), log_dir=work_dir)
         try:
             url = server.base_url + url_path

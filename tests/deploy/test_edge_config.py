@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from core.settings import Settings
 from service.admission import ALWAYS_ANSWERED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def test_kubernetes_edge_reaches_the_api_pods_and_lets_through_no_more_than_they
     assert int(env["LAYERLENS_EDGE_REPLICAS"]) >= hpa["maxReplicas"]
     (api_container,) = api["spec"]["containers"]
     workers = int(_env(api_container)["LAYERLENS_WORKERS"])
-    per_worker = 256  # LAYERLENS_MAX_IN_FLIGHT's default
+    per_worker = Settings.model_fields["max_in_flight"].default
     assert edge["replicas"] * int(env["LAYERLENS_EDGE_MAXCONN"]) <= workers * per_worker
     service = kinds["Service/layerlens-edge"]["spec"]
     assert service["selector"].items() <= edge["template"]["metadata"]["labels"].items()

@@ -221,37 +221,38 @@ def test_health_and_metrics_reach_the_api_through_the_edge(stack: Stack) -> None
     assert answered and sum(answered) > 0, "the edge counted no answered request"
 
 
-def _edge_with_small_limit(stack: Stack) -> tuple[str, str]:
+def _edge_with_small_limit(stack: Stack, name: str) -> str:
     """A second edge on the same network, forced to one request at a time per replica and
-    a queue of two that times out after 1 ms: (its URL, its container)."""
+    a queue of two that times out after 1 ms; its URL."""
     port = _free_port()
-    out = stack.project.run(
-        "run", "-d", "--no-deps", "-p", f"127.0.0.1:{port}:8080",
+    stack.project.run(
+        "run", "-d", "--no-deps", "--name", name, "-p", f"127.0.0.1:{port}:8080",
         "-e", "LAYERLENS_EDGE_MAXCONN=1",
         "-e", "LAYERLENS_EDGE_MAX_QUEUE=2",
         "-e", "LAYERLENS_EDGE_QUEUE_TIMEOUT_MS=1",
         "edge",
-    ).stdout  # fmt: skip
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     _wait_ready(url, timeout=60.0)
-    return url, out.strip().splitlines()[-1]
+    return url
 
 
 def test_the_edge_refuses_past_its_limit_with_retry_after(stack: Stack) -> None:
     with stack.client() as client:
         instances, _ = _examples(client, 16)
-    url, container = _edge_with_small_limit(stack)
     body = {"instances": instances}
-
-    def send(_: int) -> httpx.Response:
-        with httpx.Client(base_url=url, timeout=60.0) as client:
-            return client.post(f"/v1/models/{MODEL}:predict", json=body)
-
+    name = f"{stack.project.name}-small-edge"
     try:
+        url = _edge_with_small_limit(stack, name)
+
+        def send(_: int) -> httpx.Response:
+            with httpx.Client(base_url=url, timeout=60.0) as client:
+                return client.post(f"/v1/models/{MODEL}:predict", json=body)
+
         with ThreadPoolExecutor(32) as pool:
             answers = list(pool.map(send, range(256)))
     finally:
-        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     statuses = [a.status_code for a in answers]
     refused = [a for a in answers if a.status_code == 503]
     log(f"32 clients through an edge of 1 in flight: {statuses.count(200)} x 200, "

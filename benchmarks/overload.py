@@ -1,6 +1,8 @@
 """Overload: a fixed request rate at twice the measured capacity, latency per status.
 
     python -m benchmarks.overload [--seconds 300] [--factor 2] [--workers 2]
+    python -m benchmarks.overload --fair [--seconds 60]     (issue 26: benchmarks/fair_overload.py)
+    python -m benchmarks.overload --closed-loop [--seconds 30]   (wrk at 32, then 1,024)
 
 1. Capacity: JSON single-image ``:predict`` on ``digits`` driven closed-loop (hey, 64
    connections, no rate limit): the 200 answers per second.
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import fair_overload
 from benchmarks.models import MODEL, find_saved_model
 from benchmarks.payloads import predict_json, test_images
 from benchmarks.run import server_specs, warm_up
@@ -51,6 +54,8 @@ from core.settings import Settings
 
 DEFAULT_OUT = Path("benchmarks/results/overload.json")
 COSTS_OUT = Path("benchmarks/results/overload-costs.json")
+FAIR_OUT = Path("benchmarks/results/overload-fair.json")
+CLOSED_LOOP_OUT = Path("benchmarks/results/overload-closed-loop.json")
 CAPACITY_CONNECTIONS = 64
 CAPACITY_SECONDS = 15
 COST_SECONDS = 10
@@ -99,7 +104,9 @@ def capacity(summary: str, seconds: float) -> float:
 def answer_costs(spec: ServerSpec, url_path: str, body_path: Path, work_dir: Path) -> list[dict]:
     """CPU per answer, as configured and with nearly every request refused (in flight 1)."""
     rows = []
-    for label, extra in (("served", {}), ("refused", {"LAYERLENS_MAX_IN_FLIGHT": "1"})):
+    refused = {"LAYERLENS_MAX_IN_FLIGHT": "1", "LAYERLENS_MAX_IN_FLIGHT_WAIT_MS": "0",
+               "LAYERLENS_OVERLOAD_HOLD_MS": "0"}  # fmt: skip  # refused at once: its CPU
+    for label, extra in (("served", {}), ("refused", refused)):
         server = start(replace(spec, env={**spec.env, **extra}), log_dir=work_dir)
         try:
             url = server.base_url + url_path
@@ -209,7 +216,32 @@ def overload_result(
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def fair_main(args: argparse.Namespace, spec: ServerSpec, path: str, body_path: Path,
+              work_dir: Path, argv: list[str] | None) -> int:  # fmt: skip
+    """Issue 26's runs (benchmarks/fair_overload.py): one table and one JSON each."""
+    command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
+    if args.closed_loop:
+        rows = fair_overload.closed_loop_rows(
+            replace(spec, workers=2, env={**spec.env, "LAYERLENS_WORKERS": "2"}),
+            path, body_path, seconds=args.seconds, work_dir=work_dir,
+        )  # fmt: skip
+        result = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "targets": fair_overload.TARGETS, "rows": rows}  # fmt: skip
+        fair_overload.write(result, args.out or CLOSED_LOOP_OUT)
+        return 0
+    rows = fair_overload.fair_rows(
+        spec, path, body_path, seconds=args.seconds, factor=args.factor, work_dir=work_dir,
+        edge_maxconn=args.edge_maxconn, edge_max_queue=args.edge_max_queue,
+    )  # fmt: skip
+    print(fair_overload.table(rows))
+    result = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "server_cpus": fair_overload.SERVER_CPUS, "client_cpus": fair_overload.CLIENT_CPUS,
+              "targets": fair_overload.TARGETS, "rows": rows}  # fmt: skip
+    fair_overload.write(result, args.out or FAIR_OUT)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.overload", description=__doc__)
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--factor", type=float, default=2.0)
@@ -219,7 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=MODEL, help="the model driven (default digits)")
     parser.add_argument("--costs", action="store_true",
                         help="measure the CPU per answer served and refused instead")  # fmt: skip
-    args = parser.parse_args(argv)
+    parser.add_argument("--fair", action="store_true",
+                        help="pinned cores, open loop, with and without the edge")  # fmt: skip
+    parser.add_argument("--closed-loop", action="store_true",
+                        help="wrk at 32 then 1,024 connections against 2 workers")  # fmt: skip
+    parser.add_argument("--edge-maxconn", type=int, default=32)
+    parser.add_argument("--edge-max-queue", type=int, default=32)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="layerlens-overload-"))
     models_dir, saved_model, _ = find_saved_model(
         args.models_dir or Settings().models_dir, work_dir
@@ -229,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     body_path.write_bytes(body.content)
     specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers={OURS})
     path = f"/v1/models/{args.model}:predict"
+    if args.fair or args.closed_loop:
+        return fair_main(args, specs[OURS], path, body_path, work_dir, argv)
     if args.costs:
         command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
         rows = answer_costs(specs[OURS], path, body_path, work_dir)

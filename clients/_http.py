@@ -16,6 +16,7 @@ from clients.errors import (
     ResponseError,
     error_for_status,
     message_from_body,
+    retry_after_seconds,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -181,5 +182,9 @@ def _api_error(response: httpx.Response) -> APIError:
     fallback = f"{response.reason_phrase or 'error'}: {str(body)[:200]}".rstrip(": ")
     message, code = message_from_body(body, fallback)
     return error_for_status(response.status_code)(
-        response.status_code, message, code=code, body=body
+        response.status_code,
+        message,
+        code=code,
+        body=body,
+        retry_after_s=retry_after_seconds(response.headers.get("retry-after")),
     )

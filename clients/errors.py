@@ -37,16 +37,24 @@ class ResponseError(LayerlensError):
 
 
 class APIError(LayerlensError):
-    """The server said no. ``message`` is the server's own words."""
+    """The server said no. ``message`` is the server's own words; ``retry_after_s`` its
+    Retry-After (seconds), when it said when to come back."""
 
     def __init__(
-        self, status_code: int, message: str, *, code: str | None = None, body: Any = None
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        body: Any = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(f"{status_code}: {message}")
         self.status_code = status_code
         self.message = message
         self.code = code
         self.body = body
+        self.retry_after_s = retry_after_s
 
 
 class BadRequestError(APIError):
@@ -92,6 +100,17 @@ def error_for_status(status_code: int) -> type[APIError]:
     if status_code in _BY_STATUS:
         return _BY_STATUS[status_code]
     return ServerError if status_code >= 500 else APIError
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """Retry-After in seconds (the form layerlens and its edge send); None when absent or
+    an HTTP date."""
+    if header is None:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        return None
 
 
 def message_from_body(body: Any, fallback: str) -> tuple[str, str | None]:

@@ -141,8 +141,16 @@ class Settings(BaseSettings):
     default_top_k: int = Field(3, ge=1)
     """top-k returned by predict unless asked."""
     max_in_flight: int = Field(256, gt=0)
-    """Most HTTP requests one worker handles at once; more are answered 503 + Retry-After
-    before their body is read (health checks and /metrics are always answered)."""
+    """Most HTTP requests one worker handles at once; more wait for a slot (first come,
+    first served) up to max_in_flight_wait_ms, then are answered 503 + Retry-After, before
+    their body is read (health checks and /metrics are always answered)."""
+    max_in_flight_wait_ms: float = Field(100.0, ge=0)
+    """Longest a request past max_in_flight waits for a slot before it is refused (0: at
+    once). Waiting costs no CPU; most waiting requests get a slot (service/slots.py)."""
+    overload_hold_ms: float = Field(1000.0, ge=0)
+    """How long a refusal past max_in_flight is held before the 503 + Retry-After is sent
+    (0: sent at once). A held refusal costs a timer, not CPU, and paces clients that retry
+    at once, whose refusals would otherwise take the CPU the served requests need."""
 
     # --- dynamic batching --------------------------------------------------------------
     batching_enabled: bool = True

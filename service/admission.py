@@ -1,4 +1,5 @@
-"""The outermost bound: requests in flight per worker, refused before their body is read.
+"""The outermost bound: requests in flight per worker; past it, a short wait for a slot
+(``service.slots``), then 503 + Retry-After, before the body is read.
 
 Behind it, each model's batcher sheds by predicted queue wait (``service.batching``); this
 bound protects what comes before the batcher (reading and decoding bodies), so a flood of
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.batching import RETRY_AFTER_S
 from service.errors import Overloaded
 from service.handlers import error_response
+from service.slots import Slots
 from service.telemetry import Telemetry
 
 #: Paths answered whatever the load.
@@ -35,21 +37,36 @@ def small_body(scope: Scope) -> bool:
 
 
 class InFlightLimit:
-    def __init__(self, app: ASGIApp, *, limit: int, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        telemetry: Telemetry,
+        wait_ms: float = 0.0,
+        hold_ms: float = 0.0,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.telemetry = telemetry
-        self.in_flight = 0
+        self.slots = Slots(limit, wait_ms / 1000.0, hold_ms / 1000.0)
+
+    @property
+    def in_flight(self) -> int:
+        return self.slots.in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in ALWAYS_ANSWERED:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
+        if not await self.slots.acquire():
             self.telemetry.requests_shed.labels("in_flight").inc()
+            waited = (
+                f", none freed up in {1000 * self.slots.wait_s:.0f} ms" if self.slots.wait_s else ""
+            )
             error = Overloaded(
                 f"the server is overloaded: {self.in_flight} requests are in flight "
-                f"(max_in_flight {self.limit})",
+                f"(max_in_flight {self.limit}){waited}",
                 retry_after_s=RETRY_AFTER_S,
             )
             response = error_response(error, scope["method"], scope["path"])
@@ -57,10 +74,9 @@ class InFlightLimit:
                 response.headers["connection"] = "close"  # the body is never read
             await response(scope, receive, send)
             return
-        self.in_flight += 1
         self.telemetry.requests_in_flight.inc()
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            self.slots.release()
             self.telemetry.requests_in_flight.dec()

@@ -151,7 +151,11 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             max_body_bytes=settings.max_body_bytes,
         )
     app.front = InFlightLimit(
-        app.fast_lane or app.handle, limit=settings.max_in_flight, telemetry=telemetry
+        app.fast_lane or app.handle,
+        limit=settings.max_in_flight,
+        telemetry=telemetry,
+        wait_ms=settings.max_in_flight_wait_ms,
+        hold_ms=settings.overload_hold_ms,
     )
     return app
 

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from clients import Client
 from clients._http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
-from clients.errors import APIError, InputError, LayerlensError
+from clients.errors import APIError, InputError, LayerlensError, ServiceUnavailableError
 
 
 @dataclass
@@ -56,14 +56,31 @@ def reporting_errors() -> Iterator[None]:
         err_console().print(error_line("error:", exc), highlight=False)
         raise typer.Exit(2) from exc
     except APIError as exc:
-        code = f" ({exc.code})" if exc.code else ""
-        err_console().print(
-            error_line(f"error {exc.status_code}{code}:", exc.message), highlight=False
-        )
+        if is_overloaded(exc):
+            line = error_line("error:", overloaded_line(exc))
+        else:
+            code = f" ({exc.code})" if exc.code else ""
+            line = error_line(f"error {exc.status_code}{code}:", exc.message)
+        err_console().print(line, highlight=False)
         raise typer.Exit(1) from exc
     except LayerlensError as exc:
         err_console().print(error_line("error:", exc), highlight=False)
         raise typer.Exit(1) from exc
+
+
+def is_overloaded(exc: APIError) -> bool:
+    """A refusal for load: the service's (or its edge's) 503 `overloaded`, or a 503 from a
+    proxy without the service's error shape that says when to come back."""
+    return isinstance(exc, ServiceUnavailableError) and (
+        exc.code == "overloaded" or (exc.code is None and exc.retry_after_s is not None)
+    )
+
+
+def overloaded_line(exc: APIError) -> str:
+    """The one line a refused request gets: what happened and when to come back (the
+    server's Retry-After, which the SDK's own retries already honoured)."""
+    wait = exc.retry_after_s if exc.retry_after_s is not None else 1.0
+    return f"the service is overloaded, retry in {wait:g} s"
 
 
 def _plain(value: Any) -> Any:

@@ -167,3 +167,15 @@ def test_the_retry_budget_keeps_retries_from_multiplying_an_overload() -> None:
             with pytest.raises(ServiceUnavailableError):
                 client.models()
     assert 30 + 10 <= len(script.seen) <= 30 + 10 + 3, len(script.seen)
+
+
+def test_a_refusal_carries_the_servers_retry_after() -> None:
+    body = {"error": "the server is overloaded", "code": "overloaded"}
+    script = Script(httpx.Response(503, json=body, headers={"Retry-After": "3"}))
+    with client_for(script, retries=0) as client, pytest.raises(ServiceUnavailableError) as info:
+        client.models()
+    assert info.value.retry_after_s == 3.0
+    script = Script(httpx.Response(503, json=body))
+    with client_for(script, retries=0) as client, pytest.raises(ServiceUnavailableError) as info:
+        client.models()
+    assert info.value.retry_after_s is None

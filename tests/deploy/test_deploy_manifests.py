@@ -68,7 +68,7 @@ def test_kustomization_lists_every_manifest_but_the_secret_example() -> None:
         if doc["kind"] in ("Deployment", "Job")
         for c in doc["spec"]["template"]["spec"]["containers"]
     }
-    assert used == images == {"layerlens-api", "layerlens-trainer"}
+    assert used == images == {"layerlens-api", "layerlens-trainer", "layerlens-edge"}
 
 
 def test_service_routes_to_the_api_pods_named_port() -> None:

@@ -1,7 +1,8 @@
 """End to end through docker compose, as a user deploys: build the images, `up` the stack
-(PostgreSQL, the one-shot trainer with the quick profile, the API), classify PNG uploads,
-read the metrics the trainer stored in PostgreSQL, restart the API and re-run the trainer
-without losing anything, stop the API under load without dropping a request, `down -v`.
+(PostgreSQL, the one-shot trainer with the quick profile, the API behind the edge), classify
+PNG uploads through the edge, see the edge refuse past a forced small limit, read the
+metrics the trainer stored in PostgreSQL, restart the API and re-run the trainer without
+losing anything, stop the API under load without dropping a request, `down -v`.
 
 Marked ``docker`` (the default run deselects it): ``pytest -m docker tests/docker``. It
 prints every phase, the build time, image sizes and start-up times, even under capture.
@@ -17,6 +18,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,8 @@ STOP_GRACE_PERIOD_S = 30.0  # docker-compose.yml's default
 @dataclass
 class Stack:
     project: ComposeProject
-    url: str  # the API through its published port
+    url: str  # the API through its published port (the edge's)
+    edge_metrics_url: str  # the edge's own Prometheus endpoint
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60.0)
@@ -91,17 +94,19 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     if cli is None:
         engine.unavailable("neither `docker compose` nor `docker-compose` is installed")
     port = _free_port()
+    edge_metrics_port = _free_port()
     env = {
         **os.environ,
         "LAYERLENS_TRAIN_PROFILE": "quick",
         "LAYERLENS_API_PORT": str(port),
+        "LAYERLENS_EDGE_METRICS_PORT": str(edge_metrics_port),
         "LAYERLENS_IMAGE_TAG": "e2e",
     }
     project = ComposeProject(cli, ROOT, f"layerlens-e2e-{uuid.uuid4().hex[:8]}", env)
     log(f"compose CLI: {' '.join(cli)}; project {project.name}; API on 127.0.0.1:{port}")
     try:
         project.timed("build", "build")
-        sizes = {s: _image_size_mb(f"layerlens-{s}:e2e") for s in ("api", "trainer")}
+        sizes = {s: _image_size_mb(f"layerlens-{s}:e2e") for s in ("api", "trainer", "edge")}
         log(
             f"build: {project.timings['build']:.0f} s; image sizes: "
             + ", ".join(f"{s} {mb:.0f} MB" for s, mb in sizes.items())
@@ -115,7 +120,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             f"{time.perf_counter() - started:.0f} s"
         )
         project.wait_healthy("api", timeout=READY_TIMEOUT_S)
-        yield Stack(project, url)
+        yield Stack(project, url, f"http://127.0.0.1:{edge_metrics_port}/metrics")
     except BaseException:
         log("logs:\n" + project.logs())
         raise
@@ -194,6 +199,71 @@ def test_png_uploads_are_classified(stack: Stack) -> None:
     # A lossless PNG of a 28x28 image is the same input as the inline pixels.
     for png, same in zip(predictions, inline.json()["predictions"], strict=True):
         np.testing.assert_allclose(png["probabilities"], same["probabilities"], atol=1e-5)
+
+
+def test_health_and_metrics_reach_the_api_through_the_edge(stack: Stack) -> None:
+    """The edge counts what it passed on, and probes and scrapes still reach the API."""
+    with stack.client() as client:
+        assert client.get("/v2/health/live").status_code == 200
+        assert client.get("/v2/health/ready").status_code == 200
+        api_metrics = client.get("/metrics")
+    assert api_metrics.status_code == 200
+    assert "layerlens_requests_in_flight" in api_metrics.text  # the API's, not the edge's
+    edge = httpx.get(stack.edge_metrics_url, timeout=10.0)
+    assert edge.status_code == 200
+    answered = [
+        float(line.rsplit(" ", 1)[1])
+        for line in edge.text.splitlines()
+        if line.startswith("haproxy_backend_http_responses_total{")
+        and 'proxy="replicas"' in line
+        and 'code="2xx"' in line
+    ]
+    assert answered and sum(answered) > 0, "the edge counted no answered request"
+
+
+def _edge_with_small_limit(stack: Stack, name: str) -> str:
+    """A second edge on the same network, forced to one request at a time per replica and
+    a queue of two that times out after 1 ms; its URL."""
+    port = _free_port()
+    stack.project.run(
+        "run", "-d", "--no-deps", "--name", name, "-p", f"127.0.0.1:{port}:8080",
+        "-e", "LAYERLENS_EDGE_MAXCONN=1",
+        "-e", "LAYERLENS_EDGE_MAX_QUEUE=2",
+        "-e", "LAYERLENS_EDGE_QUEUE_TIMEOUT_MS=1",
+        "edge",
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, timeout=60.0)
+    return url
+
+
+def test_the_edge_refuses_past_its_limit_with_retry_after(stack: Stack) -> None:
+    with stack.client() as client:
+        instances, _ = _examples(client, 16)
+    body = {"instances": instances}
+    name = f"{stack.project.name}-small-edge"
+    try:
+        url = _edge_with_small_limit(stack, name)
+
+        def send(_: int) -> httpx.Response:
+            with httpx.Client(base_url=url, timeout=60.0) as client:
+                return client.post(f"/v1/models/{MODEL}:predict", json=body)
+
+        with ThreadPoolExecutor(32) as pool:
+            answers = list(pool.map(send, range(256)))
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    statuses = [a.status_code for a in answers]
+    refused = [a for a in answers if a.status_code == 503]
+    log(f"32 clients through an edge of 1 in flight: {statuses.count(200)} x 200, "
+        f"{len(refused)} x 503")  # fmt: skip
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(200) > 0 and refused, statuses
+    for answer in refused:
+        assert answer.headers["retry-after"] == "1"
+        assert answer.headers["content-type"].startswith("application/json")
+        error = answer.json()
+        assert error["code"] == "overloaded" and "overloaded" in error["error"], error
 
 
 def test_metrics_the_trainer_stored_in_postgres_are_served(stack: Stack) -> None:

@@ -1,0 +1,294 @@
+"""Overload, fairly: the serving stack and the load generator on different cores, an open
+loop whose latency counts from each request's scheduled send time, at twice the capacity
+measured through the same stack in the same run; through the edge and without it.
+
+    python -m benchmarks.overload --fair [--seconds 60] [--factor 2] [--workers 1]
+
+Cores (``taskset``): the serving stack (the API's processes, and HAProxy for the edge rows)
+on ``SERVER_CPUS``; the load generators (wrk for the capacity, benchmarks.openloop for the
+overload) on ``CLIENT_CPUS``. The edge is deploy/edge/haproxy.cfg run by Debian's haproxy on
+the host, in front of the one API process group (LAYERLENS_EDGE_BACKEND=127.0.0.1).
+
+Per stack (edge, then direct): capacity = 200 answers/s of wrk, closed loop at
+``CAPACITY_CONNECTIONS`` connections, ``CAPACITY_SECONDS``; then ``factor`` x capacity, open
+loop, for ``seconds``, with the API's (and HAProxy's) resident memory sampled every 5 s.
+
+``--closed-loop`` runs issue 26's in-process test instead: the API alone with 2 workers,
+unpinned as `make run` serves it, wrk at 32 and then 1,024 connections (each retries the
+moment it is answered). wrk reports one latency histogram for every answer; the 200s' p99
+is read from it at the rank the 200s occupy below the 503s, which holds because a refusal
+past max_in_flight is answered only after the wait and the hold (1.1 s by default), later
+than any 200 (checked: the histogram's value at the 200s' share must be below it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.servers import RunningServer, ServerSpec, _descendants, _rss_kb, free_port, start
+
+SERVER_CPUS = "1"
+CLIENT_CPUS = "0"
+CAPACITY_CONNECTIONS = 32
+CAPACITY_SECONDS = 15
+EDGE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "edge" / "haproxy.cfg"
+#: Issue 26's targets.
+TARGETS = {
+    "edge_ok_share_of_capacity": 0.75,
+    "edge_p99_200_ms": 100.0,
+    "edge_p99_503_ms": 10.0,
+    "closed_ok_share_of_32": 0.90,
+    "closed_p99_200_ms": 250.0,
+}
+
+_WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open(%(body)s, "rb"))
+wrk.body = f:read("*a")
+f:close()
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses = {} end
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+function done(summary, latency, requests)
+  local total, n, ok = {}, 0, 0
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(total) do
+    table.insert(parts, string.format('"%%d": %%d', k, v)); n = n + v
+    if k == 200 then ok = v end
+  end
+  local share = n > 0 and ok / n or 0
+  io.write(string.format('WRKJSON {"statuses": {%%s}, "seconds": %%.3f, "p50_ms": %%.2f, ' ..
+    '"p99_ms": %%.2f, "max_ms": %%.2f, "ok_share": %%.5f, "p99_200_ms": %%.2f, ' ..
+    '"at_200_share_ms": %%.2f, "errors": %%d}\\n',
+    table.concat(parts, ", "), summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, share,
+    latency:percentile(math.max(0.001, 99 * share)) / 1000,
+    latency:percentile(math.max(0.001, 100 * share)) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def pinned(cpus: str, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpus, *command]
+
+
+def wrk(url: str, body_path: Path, *, connections: int, seconds: float, cpus: str | None) -> dict:
+    """Closed loop: each connection sends its next request when answered."""
+    script = body_path.with_suffix(".lua")
+    script.write_text(_WRK_LUA % {"body": json.dumps(str(body_path))})
+    threads = 1 if connections < 4 else 2
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s",
+               "--timeout", "10s", "-s", str(script), url]  # fmt: skip
+    if cpus is not None:
+        command = pinned(cpus, command)
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON "))
+    result = json.loads(line.removeprefix("WRKJSON "))
+    result["connections"] = connections
+    result["ok_per_s"] = round(result["statuses"].get("200", 0) / result["seconds"], 1)
+    return result
+
+
+def open_loop(url: str, body_path: Path, *, rate: float, seconds: float) -> dict:
+    command = [sys.executable, "-m", "benchmarks.openloop", url, "--rate", f"{rate:.1f}",
+               "--seconds", str(seconds), "--body", str(body_path)]  # fmt: skip
+    done = subprocess.run(pinned(CLIENT_CPUS, command), capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Edge:
+    """Debian's haproxy with deploy/edge/haproxy.cfg, pinned beside the API."""
+
+    def __init__(self, api_port: int, *, maxconn: int, max_queue: int, work_dir: Path) -> None:
+        if shutil.which("haproxy") is None:
+            raise SystemExit("haproxy is missing: apt-get install haproxy")
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "LAYERLENS_EDGE_BACKEND": "127.0.0.1",
+            "LAYERLENS_EDGE_HTTP_PORT": str(api_port),
+            "LAYERLENS_EDGE_GRPC_PORT": str(free_port()),
+            "LAYERLENS_EDGE_REPLICAS": "1",
+            "LAYERLENS_EDGE_MAXCONN": str(maxconn),
+            "LAYERLENS_EDGE_MAX_QUEUE": str(max_queue),
+            "LAYERLENS_EDGE_LISTEN_PORT": str(self.port),
+            "LAYERLENS_EDGE_LISTEN_GRPC_PORT": str(free_port()),
+            "LAYERLENS_EDGE_LISTEN_METRICS_PORT": str(free_port()),
+        }
+        self.log = (work_dir / "haproxy.log").open("wb")
+        self.process = subprocess.Popen(
+            pinned(SERVER_CPUS, ["haproxy", "-W", "-db", "-f", str(EDGE_CONFIG)]),
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        time.sleep(4.0)  # the first health check marks the API up (inter 2s, rise 1)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def memory_mb(self) -> float:
+        return sum(_rss_kb(p) for p in [self.process.pid, *_descendants(self.process.pid)]) / 1024
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
+def sample(server: RunningServer, edge: Edge | None, stop: threading.Event, into: list) -> None:
+    started = time.monotonic()
+    while not stop.wait(5.0):
+        mb = sum(server.memory_mb().values()) + (edge.memory_mb() if edge else 0.0)
+        into.append((round(time.monotonic() - started, 1), round(mb, 1)))
+
+
+def memory_change(memory: list[tuple[float, float]]) -> float | None:
+    """Relative change of resident memory from the first sample after 20 s to the last."""
+    settled = [mb for t, mb in memory if t >= 20] or [mb for _, mb in memory]
+    return round((settled[-1] - settled[0]) / settled[0], 4) if len(settled) > 1 else None
+
+
+def fair_rows(spec: ServerSpec, path: str, body_path: Path, *, seconds: float, factor: float,
+              work_dir: Path, edge_maxconn: int, edge_max_queue: int) -> list[dict]:  # fmt: skip
+    """Edge and direct, each: capacity then the open loop at ``factor`` times it."""
+    spec = replace(spec, command=pinned(SERVER_CPUS, spec.command),
+                   env={**spec.env, "LAYERLENS_GRPC_PORT": str(free_port())})  # fmt: skip
+    server = start(spec, log_dir=work_dir)
+    rows = []
+    try:
+        for stack in ("edge", "direct"):
+            edge = (
+                Edge(server.port, maxconn=edge_maxconn, max_queue=edge_max_queue,
+                     work_dir=work_dir) if stack == "edge" else None
+            )  # fmt: skip
+            base = edge.base_url if edge else server.base_url
+            try:
+                wrk(base + path, body_path, connections=CAPACITY_CONNECTIONS, seconds=3,
+                    cpus=CLIENT_CPUS)  # fmt: skip  # warm-up
+                cap = wrk(base + path, body_path, connections=CAPACITY_CONNECTIONS,
+                          seconds=CAPACITY_SECONDS, cpus=CLIENT_CPUS)  # fmt: skip
+                rate = factor * cap["ok_per_s"]
+                print(f"{stack}: capacity {cap['ok_per_s']:,.0f}/s; open loop at "
+                      f"{rate:,.0f}/s for {seconds:.0f} s", flush=True)  # fmt: skip
+                memory: list[tuple[float, float]] = []
+                stop = threading.Event()
+                sampler = threading.Thread(target=sample, args=(server, edge, stop, memory))
+                sampler.start()
+                try:
+                    load = open_loop(base + path, body_path, rate=rate, seconds=seconds)
+                finally:
+                    stop.set()
+                    sampler.join()
+            finally:
+                if edge:
+                    edge.stop()
+            rows.append(row_of(stack, cap, load, memory, seconds))
+            print(json.dumps(rows[-1]), flush=True)
+    finally:
+        server.stop()
+    return rows
+
+
+def row_of(stack: str, cap: dict, load: dict, memory: list, seconds: float) -> dict:
+    statuses = load["statuses"]
+    ok = statuses.get("200", {"count": 0, "p99_ms": float("nan")})
+    shed = statuses.get("503", {"count": 0, "p99_ms": 0.0})
+    row = {
+        "stack": stack,
+        "capacity_per_s": cap["ok_per_s"],
+        "rate_per_s": load["rate"],
+        "ok_per_s": round(ok["count"] / seconds, 1),
+        "ok_share_of_capacity": round(ok["count"] / seconds / cap["ok_per_s"], 3),
+        "p99_200_ms": ok["p99_ms"],
+        "p99_503_ms": shed["p99_ms"] if shed["count"] else None,
+        "statuses": {k: v["count"] for k, v in statuses.items()},
+        "no_answer": load["no_answer"],
+        "send_lag_ms": load.get("send_lag_ms"),
+        "memory_mb": memory,
+        "memory_change": memory_change(memory),
+        "open_loop": load,
+    }
+    if stack == "edge":
+        row["acceptance"] = {
+            "ok_share_of_capacity": row["ok_share_of_capacity"]
+            >= TARGETS["edge_ok_share_of_capacity"],
+            "p99_200_ms": ok["p99_ms"] <= TARGETS["edge_p99_200_ms"],
+            "p99_503_ms": (shed["p99_ms"] <= TARGETS["edge_p99_503_ms"]) if shed["count"] else True,
+            "only_200_and_503": set(statuses) <= {"200", "503"} and load["no_answer"] == 0,
+            "memory_within_5pct": abs(row["memory_change"] or 0.0) <= 0.05,
+        }
+    return row
+
+
+def closed_loop_rows(spec: ServerSpec, path: str, body_path: Path, *, seconds: float,
+                     work_dir: Path) -> list[dict]:  # fmt: skip
+    """Issue 26's in-process test: 2 workers, unpinned; wrk at 32, then 1,024 connections."""
+    spec = replace(spec, env={**spec.env, "LAYERLENS_GRPC_PORT": str(free_port())})
+    server = start(spec, log_dir=work_dir)
+    url = server.base_url + path
+    try:
+        wrk(url, body_path, connections=CAPACITY_CONNECTIONS, seconds=3, cpus=None)
+        at_32 = wrk(url, body_path, connections=32, seconds=CAPACITY_SECONDS, cpus=None)
+        before = sum(server.memory_mb().values())
+        at_1024 = wrk(url, body_path, connections=1024, seconds=seconds, cpus=None)
+        after = sum(server.memory_mb().values())
+    finally:
+        server.stop()
+    share = at_1024["ok_per_s"] / at_32["ok_per_s"]
+    at_1024.update(
+        ok_share_of_32=round(share, 3),
+        memory_mb_before_after=[round(before, 1), round(after, 1)],
+        acceptance={
+            "ok_share_of_32": share >= TARGETS["closed_ok_share_of_32"],
+            "p99_200_ms": at_1024["p99_200_ms"] <= TARGETS["closed_p99_200_ms"],
+            "only_200_and_503": set(at_1024["statuses"]) <= {"200", "503"}
+            and at_1024["errors"] == 0,
+            "200s_below_every_503": at_1024["at_200_share_ms"] < 1100.0,
+        },
+    )
+    for row in (at_32, at_1024):
+        print(json.dumps(row), flush=True)
+    return [at_32, at_1024]
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| stack | capacity/s | offered/s | 200/s | 200s / capacity | p99 200 | p99 503 "
+        "| answers | memory change |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in rows:
+        p503 = f"{r['p99_503_ms']:.1f} ms" if r["p99_503_ms"] is not None else "-"
+        lines.append(
+            f"| {r['stack']} | {r['capacity_per_s']:,.0f} | {r['rate_per_s']:,.0f} | "
+            f"{r['ok_per_s']:,.0f} | {r['ok_share_of_capacity']:.2f} | {r['p99_200_ms']:.1f} ms | "
+            f"{p503} | {r['statuses']} no answer {r['no_answer']} | "
+            f"{100 * (r['memory_change'] or 0):+.1f}% |"
+        )
+    return "\n".join(lines)
+
+
+def write(result: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+def new_work_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="layerlens-fair-overload-"))

@@ -117,11 +117,13 @@ def layer_specs(graph: FlatGraph) -> tuple[LayerSpec, ...]:
 
 
 def default_embedding(graph: FlatGraph) -> str:
-    """The layer whose output feeds the last Dense layer."""
+    """The layer whose output feeds the last Dense layer (through any Dropout)."""
     dense = [c for c in graph.calls if isinstance(c.operation, keras.layers.Dense)]
     if not dense:
         raise ImportRefused("the model has no Dense layer; name the embedding with --embedding")
     producer = graph.producer(dense[-1].inputs[0])
+    while producer is not None and isinstance(producer.operation, IDENTITY_AT_INFERENCE):
+        producer = graph.producer(producer.inputs[0])  # Dropout shows nothing of its own
     if producer is None or not producer.is_layer:
         raise ImportRefused(
             f"the last Dense layer {dense[-1].path!r} reads the input itself; name the "

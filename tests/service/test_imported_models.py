@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clients import Client
 from core.db import upgrade
 from core.settings import Settings
 from tests.fixtures.keras_files import RANGES, ImportedRepository, build_file, inputs_for
@@ -134,6 +135,13 @@ def test_every_door_answers_on_imported_models(
     if name == "residual-cnn":
         reasons = {la["name"]: la["probe_only"] for la in meta["layers"]}
         assert reasons["conv_b"] and reasons["dense"] is None
+        with Client(server.url, timeout=60.0) as sdk:  # the SDK reads the same
+            layers = {la.name: la for la in sdk.metadata(name).layers}
+            assert layers["conv_b"].probe_only == reasons["conv_b"]
+            sdk_answer = sdk.predict(name, x)
+        np.testing.assert_allclose(
+            np.stack([p.probabilities for p in sdk_answer.predictions]), want, atol=1e-5
+        )
 
 
 def test_a_new_import_is_served_after_reload(server: LiveServer, tmp_path: Path) -> None:

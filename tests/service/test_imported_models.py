@@ -160,3 +160,29 @@ def test_a_new_import_is_served_after_reload(server: LiveServer, tmp_path: Path)
             "/v1/models/logits:predict", json={"instances": inputs_for("logits", 1).tolist()}
         )
         assert body.json()["version"] == 2
+
+
+def test_grpc_infers_an_imported_model_as_keras(
+    server: LiveServer, imported_repository: ImportedRepository
+) -> None:
+    import tritonclient.grpc as triton
+
+    from tests.grpc.conftest import grpc_target
+
+    x = inputs_for("rgb", n=2)
+    client = triton.InferenceServerClient(grpc_target(server))
+    try:
+        given = triton.InferInput("x", list(x.shape), "FP32")
+        given.set_data_from_numpy(x)
+        wanted = [triton.InferRequestedOutput(n) for n in ("probabilities", "features")]
+        result = client.infer("rgb", [given], outputs=wanted)
+    finally:
+        client.close()
+    model = _keras(imported_repository, "rgb")
+    np.testing.assert_allclose(
+        result.as_numpy("probabilities"), model.predict(x, verbose=0), atol=1e-5
+    )
+    features = keras.Model(model.inputs, model.get_layer("features").output)
+    np.testing.assert_allclose(
+        result.as_numpy("features"), features.predict(x, verbose=0), atol=1e-5
+    )

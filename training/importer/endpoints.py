@@ -116,6 +116,23 @@ def layer_specs(graph: FlatGraph) -> tuple[LayerSpec, ...]:
     return tuple(specs)
 
 
+def _output_specs(graph: FlatGraph, outputs: Outputs) -> tuple[LayerSpec, LayerSpec]:
+    """``logits`` and ``probabilities`` as layers, as every trained model lists them: so
+    one ``layers`` call answers a layer and the probabilities together (V2, gRPC)."""
+    width = (int(graph.output.shape[-1]),)
+    producer = graph.producer(outputs.logits)
+    kind = type(producer.operation).__name__ if producer else "Dense"
+    return (
+        LayerSpec(name=LOGITS_LAYER, output_shape=width, kind=kind),
+        LayerSpec(
+            name=PROBABILITIES_LAYER,
+            output_shape=width,
+            kind="Softmax",
+            probe_only="the probabilities: the logits are the last layer a head can start from",
+        ),
+    )
+
+
 def default_embedding(graph: FlatGraph) -> str:
     """The layer whose output feeds the last Dense layer (through any Dropout)."""
     dense = [c for c in graph.calls if isinstance(c.operation, keras.layers.Dense)]
@@ -150,6 +167,8 @@ def build(graph: FlatGraph, *, embedding: str | None) -> tuple[ExportedModel, Ou
             "from a vector (e.g. the output of Flatten or GlobalAveragePooling2D)"
         )
     heads = {PROBABILITIES_LAYER: outputs.probabilities, LOGITS_LAYER: outputs.logits}
+    specs = (*specs, *_output_specs(graph, outputs))
+    by_path = {**by_path, **heads}
     x = graph.input
     head_from = {
         s.name: by_path[s.name]

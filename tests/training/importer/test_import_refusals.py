@@ -117,3 +117,20 @@ def test_not_a_keras_file_is_refused(tmp_path: Path, models_dir: Path) -> None:
     bogus = tmp_path / "model.keras"
     bogus.write_bytes(b"not a zip")
     _refused(bogus, models_dir, r"not a readable Keras model file")
+
+
+def test_legacy_h5_is_imported_and_its_lambda_refused(tmp_path: Path, models_dir: Path) -> None:
+    x = keras.Input((4,))
+    h = layers.Dense(5, activation="relu", name="hidden")(x)
+    model = keras.Model(x, layers.Dense(3, activation="softmax", name="out")(h))
+    path = tmp_path / "legacy.h5"
+    model.save(path)
+    manifest = import_model(path, name="mine", models_dir=models_dir, compile_for_litert=False)
+    saved = tf.saved_model.load(str(version_dir(models_dir, "mine", 2) / SAVED_MODEL_DIR))
+    batch = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    got = saved.predict(tf.constant(batch))["probabilities"]
+    np.testing.assert_allclose(got, model.predict(batch, verbose=0), atol=1e-6)
+    assert manifest.embedding_layer == "hidden"
+    code = keras.Model(x, layers.Dense(3, activation="softmax")(layers.Lambda(lambda t: t + 1)(x)))
+    code.save(tmp_path / "lambda.h5")
+    _refused(tmp_path / "lambda.h5", models_dir, r"is a Lambda: it holds Python code")

@@ -15,11 +15,28 @@ from PIL import Image
 
 from core.db import upgrade
 from core.settings import Settings
-from tests.fixtures.keras_files import ImportedRepository
+from tests.fixtures.keras_files import ImportedRepository, save
 from tests.fixtures.server import LiveServer, run_server
 from tests.page.conftest import open_page
+from training.importer import ImportOptions, import_model
 
 TIMEOUT_MS = 30_000
+
+
+def _wide_grey():
+    """A grey classifier of a non-square input (20 high, 30 wide)."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((20, 30)),
+            layers.Flatten(name="flatten"),
+            layers.Dense(8, activation="relu", name="hidden"),
+            layers.Dense(3, activation="softmax", name="classes"),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +45,13 @@ def server(
 ) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("imported-page")
     shutil.copytree(imported_repository.models_dir / "rgb", root / "models" / "rgb")
+    import_model(
+        save(_wide_grey(), root / "files", "wide"),
+        name="wide",
+        models_dir=root / "models",
+        options=ImportOptions(input_range=(0.0, 1.0)),
+        compile_for_litert=False,
+    )
     url = f"sqlite:///{root / 'metrics.db'}"
     upgrade(url)
     settings = Settings(
@@ -74,5 +98,34 @@ def test_an_rgb_photo_is_uploaded_and_shown_in_colour(browser: Any, server: Live
     assert seen[2:] == [round(v) for v in fitted[0, 0]]
     assert seen[2] > 200 and seen[3] < 60  # red, not grey
     page.wait_for_selector("#why-no-index", timeout=TIMEOUT_MS)
+    ctx.close()
+    watch.check()
+
+
+def _size(page: Any, element_id: str) -> list[int]:
+    return page.evaluate(f"(c => [c.width, c.height])(document.getElementById('{element_id}'))")
+
+
+def test_a_non_square_grey_input_gets_a_pad_of_its_shape(browser: Any, server: LiveServer) -> None:
+    ctx, page, watch = open_page(browser, server)
+    page.goto(f"{server.url}/#/wide/predict")
+    pad = page.wait_for_selector("#pad", timeout=TIMEOUT_MS)
+    assert _size(page, "pad") == [280, 187]  # longest side 280, the input's 3:2
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(box["x"] + (0.2 + 0.06 * i) * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.up()
+    page.wait_for_selector("#predicted-label", timeout=TIMEOUT_MS)
+    page.wait_for_function("!document.getElementById('view').dataset.pending", timeout=TIMEOUT_MS)
+    assert _size(page, "fitted") == [30, 20]
+    shown = page.evaluate("JSON.parse(document.getElementById('fitted-json').value)")
+    with httpx.Client(base_url=server.url, timeout=60) as api:
+        answer = api.post("/v1/models/wide:predict", json={"instances": [shown]}).json()
+    label = page.locator("#predicted-label")
+    assert int(label.get_attribute("data-class-id")) == answer["predictions"][0]["class_id"]
+    shown = np.asarray(shown)
+    assert shown.shape == (20, 30) and shown.min() < 0.5 < shown.mean()  # dark ink on paper
     ctx.close()
     watch.check()

@@ -85,6 +85,11 @@ class LayerSpec(_Frozen):
     name: str
     output_shape: tuple[int, ...] = Field(description="Per instance, without the batch axis.")
     kind: str = Field(description="The Keras layer class, e.g. 'Dense'.")
+    probe_only: str | None = Field(
+        default=None,
+        description="Why no head or layer tail starts at this layer (an imported graph that "
+        "branches around it); None where the rest of the network is a function of it.",
+    )
 
 
 class TensorSpec(_Frozen):

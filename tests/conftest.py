@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.models",
     "tests.fixtures.server",
+    "tests.fixtures.keras_files",
 ]

@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from core.manifest import PROBABILITIES_LAYER, SAVED_MODEL_DIR, Manifest, neighbor_index_paths
+from core.manifest import (
+    EMBEDDING_LAYER,
+    PROBABILITIES_LAYER,
+    SAVED_MODEL_DIR,
+    Manifest,
+    neighbor_index_paths,
+)
 from core.neighbors import search
 from training import evaluate
 
@@ -29,9 +35,12 @@ def _embed(endpoint: Any, x: np.ndarray) -> np.ndarray:
     return next(iter(outputs.values())).reshape(len(x), -1)
 
 
-def _neighbour_votes(queries: np.ndarray, version_dir: Path, train_ref: str) -> np.ndarray:
-    """(N, K) labels of each query's K nearest training examples."""
-    vectors_path, labels_path = neighbor_index_paths(version_dir, train_ref)
+def _neighbour_votes(
+    queries: np.ndarray, version_dir: Path, train_ref: str, layer: str = EMBEDDING_LAYER
+) -> np.ndarray:
+    """(N, K) labels of each query's K nearest training examples in ``layer``'s space (the
+    embedding layer's name: an imported model's is the user's layer name)."""
+    vectors_path, labels_path = neighbor_index_paths(version_dir, train_ref, layer)
     vectors = np.load(vectors_path, mmap_mode="r")
     labels = np.load(labels_path)
     norms = np.einsum("ij,ij->i", vectors, vectors)
@@ -98,7 +107,9 @@ def agreement_reports(
         probabilities = evaluate.run_endpoint(loaded.predict, x.astype(np.float32))[
             PROBABILITIES_LAYER
         ]
-        votes = _neighbour_votes(_embed(loaded.embed, x), version_dir, train_ref)
+        votes = _neighbour_votes(
+            _embed(loaded.embed, x), version_dir, train_ref, manifest.embedding_layer
+        )
         reports[ref] = agreement_report(
             probabilities.argmax(axis=1), probabilities.max(axis=1), votes, y
         )

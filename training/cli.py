@@ -202,6 +202,104 @@ def compile_models(models_dir: ModelsDir = None) -> None:
         raise typer.Exit(1)
 
 
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="A Keras model file (.keras, or .h5).")],
+    name: Annotated[str, typer.Option(help="Model name; the import is its next version.")],
+    input_range: Annotated[
+        str | None,
+        typer.Option(help="Values callers send, LOW-HIGH (0-255, 0-1); default from --task."),
+    ] = None,
+    scale_to: Annotated[
+        str | None,
+        typer.Option(help="Range the model expects, when not --input-range: a scaling is added."),
+    ] = None,
+    classes: Annotated[
+        str | None, typer.Option(help="Class names: a,b,c or a file with one per line.")
+    ] = None,
+    embedding: Annotated[
+        str | None, typer.Option(help="Layer the head starts from (default: last Dense's input).")
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="digits, fashion, sklearn-digits or xor: evaluate on its test split."),
+    ] = None,
+    test_data: Annotated[
+        Path | None, typer.Option(help="Your own test set: an .npz with arrays x and y.")
+    ] = None,
+    train_data: Annotated[
+        Path | None, typer.Option(help="Your own train set (.npz, x and y), with --test-data.")
+    ] = None,
+    input_shape: Annotated[
+        str | None, typer.Option(help="Fix free input sizes, e.g. 32x32x3.")
+    ] = None,
+    custom_objects: Annotated[
+        str | None,
+        typer.Option(help="Python module defining the file's custom layers: CODE YOU TRUST."),
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="One line for the manifest.")] = None,
+    models_dir: ModelsDir = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import a Keras image (or vector) classifier as a new version of NAME: the same
+    endpoints, manifest, LiteRT copy and layer tails as a trained model. Refused, with the
+    reason and nothing written, when it cannot be served."""
+    from training.importer import ImportOptions, ImportRefused, import_model
+    from training.importer import contract_options as opts
+    from training.importer import data as import_data
+
+    settings = _settings(models_dir=models_dir, data_dir=data_dir, database_url=database_url)
+    try:
+        if train_data and not test_data:
+            raise ImportRefused("--train-data needs --test-data")
+        if task and test_data:
+            raise ImportRefused("give --task or --test-data, not both")
+        options = ImportOptions(
+            input_range=opts.parse_range(input_range) if input_range else None,
+            scale_to=opts.parse_range(scale_to, "--scale-to") if scale_to else None,
+            classes=opts.parse_classes(classes) if classes else None,
+            embedding=embedding,
+            task=task,
+            input_shape=opts.parse_shape(input_shape) if input_shape else None,
+            custom_objects=custom_objects,
+            description=description,
+        )
+        data = None
+        if task in opts.TASKS:
+            data = import_data.from_task(opts.TASKS[task].dataset, settings.data_dir)
+        elif test_data:
+            data = import_data.from_files(test_data, train_data)
+        manifest = import_model(
+            path, name=name, models_dir=settings.models_dir, options=options, data=data
+        )
+    except ImportRefused as err:
+        console.print(f"[red]refused:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(f"imported {path.name} as {manifest.name} v{manifest.version}")
+    table = Table("layer", "kind", "output", "head/tail from here")
+    for layer in manifest.layers:
+        role = "embedding" if layer.name == manifest.embedding_layer else ""
+        table.add_row(
+            layer.name, layer.kind, str(layer.output_shape), layer.probe_only or role or "yes"
+        )
+    console.print(table)
+    if data is None:
+        console.print("no data given: metrics, neighbours and maps stay empty for this version")
+        return
+    from core.db import make_engine, upgrade
+    from training.importer.evaluation import store_evaluations
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        path_ = settings.models_dir / manifest.name / str(manifest.version)
+        accuracy = store_evaluations(manifest, path_, data, engine)
+    finally:
+        engine.dispose()
+    console.print(f"test accuracy on {data.name}-test: {_pct(accuracy)}")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM as Ctrl-C: ``finally`` blocks run (the status file is removed)."""
     raise KeyboardInterrupt

@@ -116,7 +116,7 @@ def _check(
     """Raise ValueError unless the tails hold the version's weights bit for bit and agree
     with ``predict``; return the largest difference seen."""
     source, tails = (tf.saved_model.load(str(d)) for d in (saved_model_dir, tails_dir))
-    reference, copied = _weights(_variables(source)), _variables(tails)
+    reference, copied = _weights(_variables(source)), _weights(_variables(tails))
     if set(copied) != set(reference):
         raise ValueError(f"variables differ: {sorted(set(copied) ^ set(reference))}")
     for name, value in copied.items():
@@ -146,12 +146,21 @@ def build_tails(network: Network, version_dir: Path, spec: InputSpec) -> TailsRe
     """Write ``version_dir/tails`` for the (built) ``network`` whose weights are those of
     ``version_dir``'s SavedModel, checked first; the caller records it in the manifest."""
     layers = tail_layers(network)
+    return write_checked(version_dir, spec, layers, lambda folder: _write(network, folder, layers))
+
+
+def write_checked(
+    version_dir: Path, spec: InputSpec, layers: tuple[str, ...], write: Callable[[Path], None]
+) -> TailsRecord:
+    """``write(folder)`` a tails SavedModel with one endpoint per name in ``layers``, check
+    it against the version's SavedModel, and rename it into ``version_dir/tails``: the part
+    every kind of network shares (an imported graph writes its own endpoints)."""
     if not layers:
         raise ValueError("the network has no layer to attribute to")
     staging = version_dir / f".{TAILS_DIR}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        _write(network, staging, layers)
+        write(staging)
         worst = _check(staging, version_dir / SAVED_MODEL_DIR, layers, spec)
         record = TailsRecord(
             layers=layers,

@@ -50,5 +50,6 @@ def models(
     table = Table("layer", "kind", "output shape", "")
     for layer in meta.layers:
         role = "embedding: head starts here" if layer.name == meta.embedding_layer else ""
+        role = role or (f"probe only: {layer.probe_only}" if layer.probe_only else "")
         table.add_row(layer.name, layer.kind, str(tuple(layer.output_shape)), role)
     out.print(table)

@@ -40,6 +40,8 @@ class LayerInfo:
     name: str
     output_shape: tuple[int, ...]
     kind: str
+    #: Why no head starts here (an imported graph branches around the layer), else None.
+    probe_only: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,12 @@ class ModelMetadata:
             input_shape=tuple(int(d) for d in spec.get("shape", [])),
             value_range=(float(value_range[0]), float(value_range[1])),
             layers=[
-                LayerInfo(str(lay["name"]), tuple(lay.get("output_shape", [])), lay.get("kind", ""))
+                LayerInfo(
+                    str(lay["name"]),
+                    tuple(lay.get("output_shape", [])),
+                    lay.get("kind", ""),
+                    lay.get("probe_only"),
+                )
                 for lay in raw.get("layers", [])
             ],
             embedding_layer=str(raw.get("embedding_layer", "embedding")),

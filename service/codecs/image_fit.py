@@ -16,8 +16,10 @@ with Lanczos so its longest side is 20/28 of the input, brought back to full int
 mass at the canvas centre, moved by whole pixels as MNIST was (index coordinate 14 of
 0..27, where MNIST's mean centre of mass lies).
 
-``pad-resize`` (Fashion-MNIST, sklearn digits, whose figures fill the frame): pad to the
-input's aspect ratio with the background level, then resize with Lanczos.
+``pad-resize`` (Fashion-MNIST, sklearn digits, whose figures fill the frame, and every
+imported model whose task does not say otherwise): pad to the input's aspect ratio with the
+background level, then resize with Lanczos; a colour picture is fitted channel by channel,
+each padded with its own border's median.
 """
 
 from __future__ import annotations
@@ -110,7 +112,10 @@ def fit_mnist_centre(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def fit_pad_resize(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Pad to the input's aspect ratio with the background, then resize: float32 0..255."""
+    """Pad to the input's aspect ratio with the background, then resize: float32 0..255
+    (H, W), or (H, W, C) for a colour picture (H, W, C)."""
+    if gray.ndim == 3:
+        return np.stack([fit_pad_resize(gray[..., c], shape) for c in range(gray.shape[2])], -1)
     height, width = shape
     h, w = gray.shape
     if w * height > h * width:

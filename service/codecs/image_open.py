@@ -69,3 +69,15 @@ def to_gray(image: Image.Image) -> np.ndarray:
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, rgba)
     return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def to_rgb(image: Image.Image) -> np.ndarray:
+    """Any mode -> uint8 (H, W, 3), for colour models; grey pictures repeat their one channel
+    and transparency is composited on white, as in ``to_gray``."""
+    if image.mode in _16_BIT_MODES or image.mode in ("I", "F", "L", "LA", "1"):
+        return np.repeat(to_gray(image)[:, :, None], 3, axis=2)
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)

@@ -1,10 +1,10 @@
 """Uploaded PNG/JPEG files -> a batch in the model's input format.
 
 Each file: header checks (format, pixel count) -> decode -> EXIF orientation ->
-grayscale (alpha over white) -> polarity matched to the training data -> fitted to the
-input size (see :mod:`service.codecs.image_fit`) -> pixel 0..255 mapped linearly onto
-the manifest's value range. A picture already in the input's exact size is used as is,
-so a PNG of a dataset image gives back exactly the dataset's array.
+grayscale, or RGB for a colour model (alpha over white) -> polarity matched to the
+training data -> fitted to the input size (see :mod:`service.codecs.image_fit`) -> pixel
+0..255 mapped linearly onto the manifest's value range. A picture already in the input's
+exact size is used as is, so a PNG of a dataset image gives back exactly the dataset's array.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from core.manifest import InputSpec
 from service.codecs.image_fit import fit_mnist_centre, fit_pad_resize, match_polarity
-from service.codecs.image_open import open_image, to_gray
+from service.codecs.image_open import open_image, to_gray, to_rgb
 from service.codecs.validate import check_batch_size, dims_text
 from service.errors import InvalidImage, InvalidInput, UnsupportedMediaType
 
@@ -34,9 +34,18 @@ def _label(index: int, filename: str | None) -> str:
     return f"image {name!r}"
 
 
+def _channels(spec: InputSpec) -> int:
+    """3 for an RGB input (H, W, 3), else 1."""
+    return 3 if len(spec.shape) == 3 and spec.shape[2] == 3 else 1
+
+
 def _image_size(spec: InputSpec) -> tuple[int, int]:
-    """(H, W) of the input; a trailing channel axis of 1 is allowed."""
-    if spec.kind != "image" or len(spec.shape) < 2 or spec.size != spec.shape[0] * spec.shape[1]:
+    """(H, W) of the input; a trailing channel axis of 1 or 3 (RGB) is allowed."""
+    if (
+        spec.kind != "image"
+        or len(spec.shape) < 2
+        or spec.size != spec.shape[0] * spec.shape[1] * _channels(spec)
+    ):
         raise UnsupportedMediaType(
             f"this model takes vectors of shape {dims_text(spec.shape)}, not images; "
             "send JSON instances or an .npy array"
@@ -45,14 +54,14 @@ def _image_size(spec: InputSpec) -> tuple[int, int]:
 
 
 def _fit(gray: np.ndarray, size: tuple[int, int], fit: str, label: str) -> np.ndarray:
-    if gray.shape == size:
+    if gray.shape[:2] == size:
         return gray.astype(np.float32)
     if fit == "none":
         raise InvalidImage(
             f"{label} is {gray.shape[1]}x{gray.shape[0]} (WxH); with fit=none it must be "
             f"exactly {size[1]}x{size[0]}"
         )
-    if fit == "mnist-centre":
+    if fit == "mnist-centre" and gray.ndim == 2:
         return fit_mnist_centre(gray, size)
     return fit_pad_resize(gray, size)
 
@@ -71,10 +80,12 @@ def decode_images(
         raise InvalidInput(f"fit must be one of {', '.join(FITS)}; got {fit!r}")
     chosen = (spec.image_fit or DEFAULT_FIT) if fit == "auto" else fit
     check_batch_size(len(files), max_batch, noun="image")
-    batch = np.empty((len(files), *size), dtype=np.float32)
+    rgb = _channels(spec) == 3
+    batch = np.empty((len(files), *size, *((3,) if rgb else ())), dtype=np.float32)
     for index, (filename, data) in enumerate(files):
         label = _label(index, filename)
-        gray = to_gray(open_image(label, data, max_pixels=max_pixels))
+        image = open_image(label, data, max_pixels=max_pixels)
+        gray = to_rgb(image) if rgb else to_gray(image)
         gray = match_polarity(gray, spec.image_polarity)
         batch[index] = _fit(gray, size, chosen, label)
     low, high = spec.value_range

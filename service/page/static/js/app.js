@@ -58,6 +58,17 @@ export function isImage() {
   return state.manifest.input.kind === "image";
 }
 
+/** Colour input (an imported RGB model): drawing ink on paper makes no sense there. */
+export function isColour() {
+  const shape = state.manifest.input.shape;
+  return isImage() && shape.length === 3 && shape[2] === 3;
+}
+
+/** Whether the version came with a test split (an imported model may come without data). */
+export function hasTestSet() {
+  return (state.manifest.dataset.split?.test || 0) > 0;
+}
+
 export function testSet() {
   return `${state.manifest.dataset.name}-test`;
 }

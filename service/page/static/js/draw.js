@@ -43,17 +43,25 @@ export function maxAbs(values) {
   return max;
 }
 
-/** Grey picture of an image instance (values in [lo, hi]) at its own resolution. */
-export function drawPixels(canvas, values, [h, w], [lo, hi]) {
+/**
+ * Picture of an image instance (values in [lo, hi]) at its own resolution: grey for shape
+ * [h, w] or [h, w, 1], colour for [h, w, 3] (an imported RGB model).
+ */
+export function drawPixels(canvas, values, [h, w, channels = 1], [lo, hi]) {
   const data = flat(values);
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(w, h);
   const span = hi - lo || 1;
+  const byte = (x) => Math.max(0, Math.min(255, Math.round(((x - lo) / span) * 255)));
   for (let i = 0; i < w * h; i++) {
-    const v = Math.max(0, Math.min(255, Math.round(((data[i] - lo) / span) * 255)));
-    image.data.set([v, v, v, 255], i * 4);
+    if (channels === 3) {
+      image.data.set([byte(data[3 * i]), byte(data[3 * i + 1]), byte(data[3 * i + 2]), 255], i * 4);
+    } else {
+      const v = byte(data[i]);
+      image.data.set([v, v, v, 255], i * 4);
+    }
   }
   ctx.putImageData(image, 0, 0);
   canvas.classList.add("pixels");

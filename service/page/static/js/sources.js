@@ -11,7 +11,11 @@ export const LIVE_INTERVAL_MS = 40;
 const PAD_SIZE = 280;
 
 export function drawingPad(onInput) {
-  const canvas = el("canvas", { class: "pad", id: "pad", width: PAD_SIZE, height: PAD_SIZE,
+  // A non-square input gets a pad of its own aspect ratio (longest side PAD_SIZE).
+  const [h, w] = state.manifest.input.shape;
+  const PAD_W = Math.round((PAD_SIZE * w) / Math.max(h, w));
+  const PAD_H = Math.round((PAD_SIZE * h) / Math.max(h, w));
+  const canvas = el("canvas", { class: "pad", id: "pad", width: PAD_W, height: PAD_H,
     "aria-label": "Drawing pad: draw with a mouse, finger or pen", role: "img" });
   const ctx = canvas.getContext("2d");
   const brush = el("input", { type: "range", id: "brush", min: 4, max: 40, value: 18 });
@@ -20,7 +24,7 @@ export function drawingPad(onInput) {
 
   function paint() {
     ctx.fillStyle = "#ffffff"; // the picture sent is dark ink on white, like paper
-    ctx.fillRect(0, 0, PAD_SIZE, PAD_SIZE);
+    ctx.fillRect(0, 0, PAD_W, PAD_H);
     ctx.strokeStyle = "#000000";
     ctx.fillStyle = "#000000";
     ctx.lineCap = "round";
@@ -47,7 +51,7 @@ export function drawingPad(onInput) {
 
   function point(event) {
     const box = canvas.getBoundingClientRect();
-    return [((event.clientX - box.left) / box.width) * PAD_SIZE, ((event.clientY - box.top) / box.height) * PAD_SIZE];
+    return [((event.clientX - box.left) / box.width) * PAD_W, ((event.clientY - box.top) / box.height) * PAD_H];
   }
   canvas.addEventListener("pointerdown", (event) => {
     event.preventDefault();

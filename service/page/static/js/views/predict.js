@@ -2,7 +2,7 @@
 // probabilities, beside the input the model actually saw (the API's include_input); below,
 // why that answer (views/why.js).
 import { api } from "../api.js";
-import { state, isImage, setInput, inputSpec, navigate, currentInput, stillShown } from "../app.js";
+import { state, isImage, isColour, hasTestSet, setInput, inputSpec, navigate, currentInput, stillShown } from "../app.js";
 import { drawPixels, probabilityBars } from "../draw.js";
 import { drawingPad, pictureInput, exampleInput, pointPicker } from "../sources.js";
 import { el, errorBox, formatP } from "../ui.js";
@@ -12,8 +12,10 @@ import { whyPanel } from "./why.js";
 export function seenInput(instance) {
   const spec = inputSpec();
   if (spec.kind !== "image") return el("p", { class: "big" }, `(${instance.map((v) => (+v).toFixed(3)).join(", ")})`);
-  const canvas = el("canvas", { id: "fitted", width: spec.shape[1], height: spec.shape[0],
-    style: "width:140px;height:140px", role: "img", "aria-label": "The input the model saw" });
+  const [h, w] = spec.shape;
+  const canvas = el("canvas", { id: "fitted", width: w, height: h,
+    style: `width:${Math.round((140 * w) / Math.max(h, w))}px;height:${Math.round((140 * h) / Math.max(h, w))}px`,
+    role: "img", "aria-label": "The input the model saw" });
   return drawPixels(canvas, instance, spec.shape, spec.value_range);
 }
 
@@ -80,19 +82,28 @@ export async function render(main) {
 
   const sources = el("div", { class: "panel" }, el("h2", {}, "Input"));
   let detach = null;
-  if (isImage()) {
+  const examples = hasTestSet() ? [el("h3", {}, "Or a test example"), exampleInput(onInput)] : [];
+  if (isColour()) {
+    // Ink on paper says nothing to a colour model: a photo does.
     const [pictures, off] = pictureInput(onInput);
     detach = off;
-    sources.append(drawingPad(onInput), el("h3", {}, "Or a picture"), pictures, el("h3", {}, "Or a test example"), exampleInput(onInput));
+    sources.append(el("p", { class: "muted", id: "colour-note" }, "This model takes colour pictures: upload one."),
+      pictures, ...examples);
+  } else if (isImage()) {
+    const [pictures, off] = pictureInput(onInput);
+    detach = off;
+    sources.append(drawingPad(onInput), el("h3", {}, "Or a picture"), pictures, ...examples);
   } else if (inputSpec().shape.length === 1 && inputSpec().shape[0] === 2) {
-    sources.append(pointPicker(onInput), el("h3", {}, "Or a test example"), exampleInput(onInput));
+    sources.append(pointPicker(onInput), ...examples);
+  } else if (examples.length) {
+    sources.append(...examples.slice(1));
   } else {
-    sources.append(exampleInput(onInput));
+    sources.append(el("p", { class: "muted" }, "This model came without data: send it vectors through the API."));
   }
   const why = whyPanel(onInput);
   main.append(el("div", { class: "grid" }, sources, el("div", { class: "panel" }, el("h2", {}, "Prediction"), result)),
     why.element);
-  if (inputSpec().kind === "image" || state.input?.model === state.manifest.name) {
+  if ((inputSpec().kind === "image" && hasTestSet()) || state.input?.model === state.manifest.name) {
     // Start from the current input (or, for images, the test set's first example): never
     // an empty view; an example opened from another view (a confusion cell) shows here.
     currentInput().then(

@@ -30,14 +30,23 @@ function share(x) {
   return pct >= 0.01 ? `${pct.toFixed(2)}%` : `${pct.toExponential(1)}%`;
 }
 
-/** The input in grey with the signed map laid over it: colour strength is |a| / scale. */
+/** One value per pixel: a colour model's attributions summed over the channels. */
+function perPixel(values, shape) {
+  const channels = shape.length === 3 ? shape[2] : 1;
+  if (channels === 1) return values;
+  const out = new Float64Array(values.length / channels);
+  for (let i = 0; i < out.length; i++) for (let c = 0; c < channels; c++) out[i] += values[i * channels + c];
+  return out;
+}
+
+/** The input with the signed map laid over it: colour strength is |a| / scale. */
 function drawOverlay(canvas, instance, attributions, opacity, scale) {
   const spec = inputSpec();
   drawPixels(canvas, instance, spec.shape, spec.value_range);
   const [h, w] = spec.shape;
   const ctx = canvas.getContext("2d");
   const image = ctx.getImageData(0, 0, w, h);
-  const values = flat(attributions);
+  const values = perPixel(flat(attributions), spec.shape);
   const [neg, pos] = [rgb(cssVar("--neg")), rgb(cssVar("--pos"))];
   for (let i = 0; i < w * h; i++) {
     const t = Math.max(-1, Math.min(1, values[i] / scale));
@@ -229,7 +238,9 @@ export function whyPanel(open) {
       timer = setTimeout(() => {
         if (!stillShown(generation)) return;
         explain();
-        neighbors();
+        if (state.manifest.neighbor_indexes?.length) neighbors();
+        else neighbours.replaceChildren(el("p", { class: "muted", id: "why-no-index" },
+          "This version has no training examples indexed (an import without --task)."));
       }, SETTLE_MS);
     },
     unsettled(message = "Drawing: the map and the nearest examples follow when the stroke ends.") {

@@ -19,7 +19,7 @@ import orjson
 from starlette.responses import Response
 
 from core.manifest import LOGITS_LAYER, PROBABILITIES_LAYER
-from service import codecs
+from service import codecs, ood
 from service.dataplane import DataPlane, Payload
 from service.dataplane import inference_v2 as v2
 from service.dataplane.inputs import decode_vectors
@@ -53,6 +53,14 @@ class InferenceOptions:
     include_input: bool = False
     """:predict: add each prediction's ``input``, what the model saw after decoding and
     fitting, in its value range (the page shows it; clients debug their preprocessing)."""
+    ood: bool = False
+    """:predict: add each prediction's out-of-distribution verdict (``service.ood``)."""
+    ood_method: str | None = None
+    """The verdict's method (default: the version's); giving one also asks for the verdict."""
+
+    @property
+    def wants_ood(self) -> bool:
+        return self.ood or self.ood_method is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +98,20 @@ async def predict(
     plane: DataPlane, model: str, version: int | None, payload: Payload, options: InferenceOptions
 ) -> Answer:
     loaded = plane.model(model, version)
+    method = ood.choose_method(loaded, options.ood_method) if options.wants_ood else None
     x = await plane.decode(loaded, payload, scale=options.scale, fit=options.fit)
-    outputs = await plane.run_outputs(loaded, x, v2.DEFAULT_OUTPUTS)
+    names = v2.DEFAULT_OUTPUTS if method is None else ood.needed_outputs(loaded, v2.DEFAULT_OUTPUTS)
+    outputs = await plane.run_outputs(loaded, x, names)
+    verdicts = (
+        None if method is None else await plane.in_thread(ood.verdicts_of, loaded, outputs, method)
+    )
     return _predictions(
-        plane, loaded, outputs, options, inputs=x if options.include_input else None
+        plane,
+        loaded,
+        outputs,
+        options,
+        inputs=x if options.include_input else None,
+        verdicts=verdicts,
     )
 
 
@@ -162,6 +180,7 @@ def _predictions(
     options: InferenceOptions,
     *,
     inputs: np.ndarray | None = None,
+    verdicts: list[dict[str, Any]] | None = None,
 ) -> Answer:
     predictions = encode_predictions(
         outputs[PROBABILITIES_LAYER],
@@ -172,6 +191,9 @@ def _predictions(
     if inputs is not None:
         for entry, seen in zip(predictions, inputs, strict=True):
             entry["input"] = seen
+    if verdicts is not None:
+        for entry, verdict in zip(predictions, verdicts, strict=True):
+            entry["ood"] = verdict
     return Answer(
         dumps({"model": loaded.name, "version": loaded.version, "predictions": predictions})
     )

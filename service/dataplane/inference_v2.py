@@ -12,6 +12,7 @@ from core.manifest import ENDPOINT_PREDICT, LOGITS_LAYER, PROBABILITIES_LAYER
 from service import codecs
 from service.errors import InvalidInput
 from service.explain.options import ExplainOptions
+from service.ood import v2 as ood_v2
 from service.runtime import LoadedModel
 
 PLATFORM = "tensorflow_savedmodel"
@@ -33,6 +34,8 @@ def output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
     for layer in loaded.manifest.layers:
         shapes.setdefault(layer.name, tuple(layer.output_shape))
     shapes.setdefault(ATTRIBUTIONS_OUTPUT, tuple(loaded.manifest.input.shape))
+    for name, shape in ood_v2.shapes().items():
+        shapes.setdefault(name, shape)
     return shapes
 
 

@@ -44,6 +44,7 @@ from service.dataplane.kernels import layer_kernel
 from service.errors import InvalidInput, UnknownLayer
 from service.explain.options import ExplainOptions, NeighborOptions
 from service.lifecycle import Lifecycle
+from service.ood import v2 as ood_v2
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
 from service.schemas import (
@@ -213,10 +214,14 @@ class DataPlane:
         parameters: Mapping[str, Any] | None = None,
     ) -> dict[str, np.ndarray]:
         """``run_outputs`` plus the V2 ``attributions`` output, explained with the request's
-        ``parameters`` (what both V2 front doors call)."""
-        plain = [name for name in names if name != v2.ATTRIBUTIONS_OUTPUT]
+        ``parameters``, and the verdict's outputs (``service.ood.v2``): what both V2 front
+        doors call."""
+        plain = ood_v2.plain_outputs(loaded, [n for n in names if n != v2.ATTRIBUTIONS_OUTPUT])
+        method = ood_v2.method_of(loaded, parameters) if ood_v2.asked(names) else None
         results = await self.run_outputs(loaded, x, plain) if plain else {}
-        if len(plain) < len(names):
+        if method is not None:
+            results.update(await self.in_thread(ood_v2.outputs, loaded, results, method))
+        if v2.ATTRIBUTIONS_OUTPUT in names:
             options = v2.explain_options(parameters)
             body = await explanations.explain(self, loaded, x, options)
             maps = [item["attributions"] for item in body["explanations"]]

@@ -12,6 +12,7 @@ from core.manifest import Manifest
 from service.explain.gradients import Gradients
 from service.explain.neighbors import IndexShelf
 from service.explain.projection import ProjectionShelf
+from service.ood.shelf import OodShelf
 from service.runtime.runners import Runner
 
 
@@ -33,6 +34,8 @@ class LoadedModel:
     """The version's nearest-neighbour indexes (``:neighbors``), mapped on first use."""
     projection: ProjectionShelf = field(repr=False)
     """The 2-D map of its embedding space (``/projection``), fitted on first use."""
+    ood: OodShelf = field(repr=False)
+    """Its out-of-distribution calibration (``service.ood``), read on first use."""
 
     @property
     def name(self) -> str:

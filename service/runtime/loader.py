@@ -34,6 +34,7 @@ from core.settings import Settings
 from service.explain.gradients import Gradients
 from service.explain.neighbors import IndexShelf
 from service.explain.projection import ProjectionShelf
+from service.ood.shelf import OodShelf
 from service.resources import intra_op_threads
 from service.runtime.loaded import LoadedModel
 from service.runtime.runners import make_runner
@@ -197,4 +198,5 @@ def load_version(
         gradients=_gradients(saved_model, directory, manifest),
         neighbor_indexes=indexes,
         projection=ProjectionShelf(indexes, test_split, manifest.embedding_layer),
+        ood=OodShelf(directory, manifest.ood),
     )

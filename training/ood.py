@@ -28,6 +28,8 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import roc_auc_score
 
+from core import datasets
+from core.datasets.robustness import ROBUSTNESS_TASK
 from core.manifest import (
     LOGITS_LAYER,
     OOD_CALIBRATION_FILE,
@@ -57,6 +59,8 @@ EVAL_PER_KIND = 500
 CHOICE_SEED, EVAL_SEED = 101, 202
 #: AUROCs this close count as a tie, broken by ``scores.METHODS``' order.
 TIE = 1e-3
+#: The robustness sets scored for the share flagged (digits models).
+FLAG_ONLY = ("canvas", "writers")
 RULE = (
     "highest AUROC of the validation split against synthetic far-out inputs made from it "
     f"(uniform and Gaussian noise, blank, inverted); within {TIE} a tie, broken in the order "
@@ -291,6 +295,8 @@ def reports(
 
 def flag_only_sets(task: str, data_dir: Path, limit: int | None) -> dict[str, np.ndarray]:
     """Sets a person would call in-distribution however unlike the training pixels they
-    are, whose share flagged is stored (the digits task: canvas-drawn digits, when the
-    robustness sets are available)."""
-    return {}
+    are, whose share flagged is stored: for the digits task the held-out robustness sets
+    (``core.datasets.robustness``: digits drawn on the page's canvas, other writers)."""
+    if task != ROBUSTNESS_TASK:
+        return {}
+    return {name: datasets.load_robustness(name, data_dir)[0][:limit] for name in FLAG_ONLY}

@@ -105,6 +105,11 @@ def test_the_stored_evaluation_equals_a_recomputation_from_served_scores(
         threshold = stored["methods"][method]["threshold"]
         flagged = float((np.asarray(outside) > threshold).mean())
         assert stored["methods"][method]["flagged_out"] == pytest.approx(flagged, abs=2e-3)
+    canvas = datasets.load_robustness("canvas", model_repository.data_dir)[0]
+    served = _served(http, "digits", canvas, "ood=true")
+    method = served[0]["method"]
+    share = np.mean([v["verdict"] == "out" for v in served])
+    assert rows["canvas"]["methods"][method]["flagged_out"] == pytest.approx(share, abs=2e-3)
 
 
 def test_multipart_upload_carries_the_verdict(http: httpx.Client, mnist: np.ndarray) -> None:

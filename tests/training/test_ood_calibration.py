@@ -105,7 +105,8 @@ def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
     assert _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb") == weights
     again = Manifest.read(version_dir).ood
     assert again == original.ood
-    assert set(rows) == {"fashion-mnist-test", "synthetic"}
+    assert set(rows) == {"fashion-mnist-test", "synthetic", "canvas", "writers"}
+    assert rows["canvas"]["flag_only"] and rows["canvas"]["num_out"] == 2000
     fixture_engine = make_engine(model_repository.database_url)
     try:
         before = store.get_evaluations(fixture_engine, "digits", 1, KIND_OOD)

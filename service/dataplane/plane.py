@@ -31,7 +31,7 @@ from core.manifest import (
 )
 from core.settings import Settings
 from core.training_status import read_status
-from service import codecs
+from service import codecs, ood
 from service.codecs.validate import check_batch_size
 from service.dataplane import explanations, nearest, projection
 from service.dataplane import inference_v2 as v2
@@ -267,16 +267,25 @@ class DataPlane:
                 f"embedding-space interpolation mixes the layer the head starts from, "
                 f"{embedding!r}; layer {request.layer!r} is not supported"
             )
+        wants_ood = request.ood or request.ood_method is not None
+        method = ood.choose_method(loaded, request.ood_method) if wants_ood else None
         a = await self._one_input(loaded, "a", request.a, uploads)
         b = await self._one_input(loaded, "b", request.b, uploads)
         if request.space == "pixel":
-            outputs = await self.run_outputs(loaded, mix(a, b, alphas), [PROBABILITIES_LAYER])
+            names = [PROBABILITIES_LAYER]
+            names = list(ood.needed_outputs(loaded, names)) if method else names
+            outputs = await self.run_outputs(loaded, mix(a, b, alphas), names)
         else:
             ends = (await self.run_outputs(loaded, np.concatenate([a, b]), [embedding]))[embedding]
-            outputs = await self.run_head(loaded, mix(ends[:1], ends[1:], alphas))
+            mixed = mix(ends[:1], ends[1:], alphas)
+            outputs = {**await self.run_head(loaded, mixed), embedding: mixed}
         points, summary = summarise(
             alphas, outputs[PROBABILITIES_LAYER], loaded.manifest.class_names
         )
+        if method is not None:
+            verdicts = await self.in_thread(ood.verdicts_of, loaded, outputs, method)
+            for point, verdict in zip(points, verdicts, strict=True):
+                point["ood"] = verdict
         return {
             "model": loaded.name,
             "version": loaded.version,

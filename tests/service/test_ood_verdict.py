@@ -187,3 +187,29 @@ def test_a_version_without_calibration_names_the_command(
               "outputs": [{"name": "ood_verdict"}]}  # fmt: skip
         answer = client.post("/v2/models/xor/infer", json=v2)
         assert answer.status_code == 404 and "layerlens-train train" in answer.json()["error"]
+
+
+def test_interpolate_steps_carry_the_verdict(http: httpx.Client, mnist: np.ndarray) -> None:
+    ends = {"a": {"dataset": "mnist-test", "index": 1}, "b": {"dataset": "mnist-test", "index": 2}}
+    alphas = [0.0, 0.5, 1.0]
+    pixel = http.post(
+        "/v1/models/digits/versions/1:interpolate",
+        json={**ends, "space": "pixel", "alphas": alphas, "ood_method": "knn"},
+    )
+    assert pixel.status_code == 200, pixel.text
+    steps = [p["ood"] for p in pixel.json()["points"]]
+    assert [set(s) for s in steps] == [FIELDS] * 3
+    alone = _served(http, "digits", mnist[[2, 1]], "ood_method=knn")
+    assert steps[0]["score"] == pytest.approx(alone[0]["score"], rel=1e-4)
+    assert steps[2]["score"] == pytest.approx(alone[1]["score"], rel=1e-4)
+    far = http.post(
+        "/v1/models/digits/versions/1:interpolate",
+        json={**ends, "space": "embedding", "alphas": [1.0, 40.0], "ood": True},
+    )
+    assert far.status_code == 200, far.text
+    near, away = (p["ood"] for p in far.json()["points"])
+    assert away["score"] > near["score"]
+    bad = http.post(
+        "/v1/models/digits:interpolate", json={**ends, "alphas": alphas, "ood_method": "nope"}
+    )
+    assert_error(bad, 400, "nope", "knn")

@@ -352,7 +352,8 @@ def _ensure_ood(
         manifest,
         (f"{spec.dataset}-test", data.test.x[:n]),
         outside,
-        ood.flag_only_sets(spec.task.name, cache.data_dir, n),
+        # a quarter of the evaluation cap under a capped profile: each is 2,000 searches
+        ood.flag_only_sets(spec.task.name, cache.data_dir, n and n // 4),
     )
     items = [store.EvaluationItem(kind=KIND_OOD, dataset=ref, data=r) for ref, r in rows.items()]
     store.save_evaluations(engine, spec.name, version, items)

@@ -106,6 +106,7 @@ def test_the_stored_evaluation_equals_a_recomputation_from_served_scores(
         flagged = float((np.asarray(outside) > threshold).mean())
         assert stored["methods"][method]["flagged_out"] == pytest.approx(flagged, abs=2e-3)
     canvas = datasets.load_robustness("canvas", model_repository.data_dir)[0]
+    canvas = canvas[: rows["canvas"]["num_out"]]
     served = _served(http, "digits", canvas, "ood=true")
     method = served[0]["method"]
     share = np.mean([v["verdict"] == "out" for v in served])

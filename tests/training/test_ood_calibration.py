@@ -28,6 +28,7 @@ from training import ood, pipeline
 from training.recipes import get_spec
 
 QUICK = pipeline.PROFILES["quick"]
+EVALUATED = QUICK.max_eval_examples or 0
 
 
 class ScrambledTests(pipeline.DataCache):
@@ -106,7 +107,7 @@ def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
     again = Manifest.read(version_dir).ood
     assert again == original.ood
     assert set(rows) == {"fashion-mnist-test", "synthetic", "canvas", "writers"}
-    assert rows["canvas"]["flag_only"] and rows["canvas"]["num_out"] == 2000
+    assert rows["canvas"]["flag_only"] and rows["canvas"]["num_out"] == EVALUATED // 4
     fixture_engine = make_engine(model_repository.database_url)
     try:
         before = store.get_evaluations(fixture_engine, "digits", 1, KIND_OOD)

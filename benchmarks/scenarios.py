@@ -52,6 +52,8 @@ def cases(images: np.ndarray, *, v2_input: str, servers: set[str]) -> list[Case]
         Case("explain-ig-50-cnn", OURS, 4, f"/v1/models/{CNN}:explain?steps=50", json_body),
         # the 8 nearest of the 50,000-example train split, in the embedding
         Case("neighbors-k8", OURS, 8, f"/v1/models/{MODEL}:neighbors?k=8", json_body),
+        # the out-of-distribution verdict on (its default method: a train-index search)
+        Case("predict-json-ood", OURS, 32, f"{predict}?ood=true", json_body),
     ]  # fmt: skip
     for server in (CEILING, CEILING_PYDANTIC, NAIVE):
         out += [Case("predict-json", server, c, predict, json_body) for c in PREDICT_CONCURRENCY]

@@ -55,6 +55,7 @@ from clients.results import (
     Projected,
     Projection,
     TopK,
+    Verdict,
     Weights,
 )
 
@@ -102,5 +103,6 @@ __all__ = [
     "TopK",
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
+    "Verdict",
     "Weights",
 ]

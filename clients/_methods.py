@@ -179,13 +179,25 @@ class BaseClient(Generic[TransportT]):
         logits: bool = False,
         scale: Scale | None = None,
         fit: Fit | None = None,
+        ood: bool = False,
+        ood_method: str | None = None,
     ) -> Op[PredictResult]:
         """Classify images (paths, bytes, PIL images), numbers (arrays, nested lists; one
         instance or a batch) or dataset examples (``"mnist-test:1"``), in order.
         ``scale="unit"``: numbers are in [0, 1] rather than the model's range; ``fit``: how
-        the server fits images of another size (default: as the training data was made)."""
+        the server fits images of another size (default: as the training data was made).
+        ``ood=True`` (or an ``ood_method``: knn, mahalanobis, energy, msp) adds each
+        prediction's out-of-distribution verdict (``Prediction.ood``)."""
         return v1.predict(
-            model, inputs, version=version, top_k=top_k, logits=logits, scale=scale, fit=fit
+            model,
+            inputs,
+            version=version,
+            top_k=top_k,
+            logits=logits,
+            scale=scale,
+            fit=fit,
+            ood=ood,
+            ood_method=ood_method,
         )
 
     @operation
@@ -229,12 +241,15 @@ class BaseClient(Generic[TransportT]):
         alphas: Sequence[float] | None = None,
         layer: str | None = None,
         version: int | None = None,
+        ood: bool = False,
+        ood_method: str | None = None,
     ) -> Op[Interpolation]:
         """Classify ``alpha * a + (1 - alpha) * b`` for each alpha (``alphas``, or ``num``
-        evenly spaced from ``start`` to ``stop``), mixing pixels or embeddings."""
+        evenly spaced from ``start`` to ``stop``), mixing pixels or embeddings; ``ood=True``
+        (or an ``ood_method``) adds each point's out-of-distribution verdict."""
         return interpolate_op.interpolate(
             model, a, b, version=version, space=space, alphas=alphas,
-            start=start, stop=stop, num=num, layer=layer,
+            start=start, stop=stop, num=num, layer=layer, ood=ood, ood_method=ood_method,
         )  # fmt: skip
 
     @operation

@@ -29,6 +29,10 @@ SAVED_MODEL_DIR = "saved_model"
 LITERT_FILE = "model.tflite"
 NEIGHBORS_DIR = "neighbors"
 TAILS_DIR = "tails"
+OOD_DIR = "ood"
+#: The out-of-distribution calibration (``OodRecord``): fixed names inside ``OOD_DIR``.
+OOD_CALIBRATION_FILE = "calibration.json"
+OOD_MAHALANOBIS_FILE = "mahalanobis.npy"
 
 #: Model names are path components: keep them to a safe alphabet.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -158,6 +162,42 @@ class TailsRecord(_Frozen):
     )
 
 
+class OodMethodRecord(_Frozen):
+    """One out-of-distribution method's calibration: the threshold and the validation
+    split's scores as a histogram (the page draws an input's score on it)."""
+
+    threshold: float = Field(description="Scores above it are 'out' (higher = more unusual).")
+    edges: tuple[float, ...] = Field(min_length=2, description="Histogram bin edges.")
+    counts: tuple[int, ...] = Field(min_length=1, description="Validation scores per bin.")
+
+
+class OodRecord(_Frozen):
+    """Thresholds for the out-of-distribution verdict (``core.ood.scores``), calibrated by
+    the trainer on the validation split only, so that ``keep`` of it is ``in``. The
+    calibration's detail is ``OOD_DIR/OOD_CALIBRATION_FILE`` and the Mahalanobis
+    parameters ``OOD_DIR/OOD_MAHALANOBIS_FILE``, both checked against these checksums
+    when the service maps them; ``knn`` searches the ``train_index`` neighbour index."""
+
+    methods: dict[str, OodMethodRecord] = Field(min_length=1)
+    default_method: str = Field(
+        description="Best on validation-vs-synthetic (never on a test or OOD set)."
+    )
+    keep: float = Field(gt=0, lt=1, description="Share of the validation split kept 'in'.")
+    k: int = Field(ge=1, description="Neighbour rank of the knn distance.")
+    train_index: str = Field(description="The neighbour index knn searches, e.g. 'mnist-train'.")
+    validation: str = Field(description="The split calibrated on, e.g. 'mnist-validation'.")
+    validation_rows: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the calibration JSON.")
+    mahalanobis_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0, description="Both files together.")
+
+    @model_validator(mode="after")
+    def _default_known(self) -> OodRecord:
+        if self.default_method not in self.methods:
+            raise ValueError("the default ood method must be among the calibrated methods")
+        return self
+
+
 def tree_sha256(folder: Path) -> str:
     """One checksum of a folder: every file's relative path and bytes, in sorted order."""
     digest = hashlib.sha256()
@@ -227,6 +267,9 @@ class Manifest(_Frozen):
     )
     tails: TailsRecord | None = Field(
         default=None, description="Per-layer tails to the outputs, for layer attribution."
+    )
+    ood: OodRecord | None = Field(
+        default=None, description="Out-of-distribution thresholds, calibrated on validation."
     )
 
     def neighbor_index(self, dataset: str, layer: str | None = None) -> NeighborIndexRecord | None:

@@ -22,7 +22,7 @@ from service.admission import InFlightLimit
 from service.dataplane import DataPlane
 from service.dataplane.outputs import OutputRegistry
 from service.fastlane import FastLane
-from service.features import DERIVED_OUTPUTS, ROUTERS
+from service.features import ANSWER_FIELDS, DERIVED_OUTPUTS, ROUTERS
 from service.grpc import GrpcFrontDoor
 from service.handlers import install_error_handlers
 from service.http import ops
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         telemetry=telemetry,
         engine=engine,
         lifecycle=lifecycle,
-        outputs=OutputRegistry(DERIVED_OUTPUTS),
+        outputs=OutputRegistry(DERIVED_OUTPUTS, ANSWER_FIELDS),
     )
     grpc_door = (
         GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)

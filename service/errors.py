@@ -15,7 +15,8 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── ModelNotFound (404, model_not_found)
     │   ├── VersionNotFound (404, version_not_found)
     │   ├── DatasetNotFound (404, dataset_not_found)
-    │   └── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
+    │   ├── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
+    │   └── OodNotCalibrated (404, ood_not_calibrated)  no out-of-distribution calibration
     ├── Unauthorized (401, unauthorized)
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
@@ -79,6 +80,13 @@ class DatasetNotFound(NotFound):
 
 class PredictionsNotFound(NotFound):
     code = "predictions_not_found"
+
+
+class OodNotCalibrated(NotFound):
+    """A verdict asked of a version trained before its calibration existed; the message
+    names the command that adds it (``layerlens-train train``, no retraining)."""
+
+    code = "ood_not_calibrated"
 
 
 class Unauthorized(LayerlensError):

@@ -46,6 +46,10 @@ class InterpolateRequest(_Strict):
     layer: str | None = Field(
         None, description="Embedding space only: the layer mixed (the model's embedding layer)."
     )
+    ood: bool = Field(False, description="Add each step's out-of-distribution verdict ('ood').")
+    ood_method: str | None = Field(
+        None, description="The verdict's method: knn, mahalanobis, energy, msp (implies ood)."
+    )
 
 
 class InputsRequest(_Strict):

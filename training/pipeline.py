@@ -22,10 +22,10 @@ from sqlalchemy import Engine
 
 from core import datasets
 from core.datasets.loading import DEFAULT_SEED
-from core.db import KIND_AGREEMENT, begin_write, has_predictions, store
+from core.db import KIND_AGREEMENT, KIND_OOD, begin_write, has_predictions, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import agreement, evaluate, neighbors, tails
+from training import agreement, evaluate, neighbors, ood, tails
 from training.export import export_network
 from training.networks import to_model
 from training.predictions import SplitPredictions, add_missing, is_served_split
@@ -323,7 +323,50 @@ def _ensure_derived(
     (``training.predictions``), nearest-neighbour indexes (``training.neighbors``: the
     embedding's and the recipe's ``neighbor_layers``'), then,
     for image models, the neighbour-agreement evaluation (``training.agreement``; over the
-    first ``profile.max_eval_examples`` test images when the profile caps evaluation)."""
+    first ``profile.max_eval_examples`` test images when the profile caps evaluation), then
+    the out-of-distribution calibration and evaluation (``training.ood``), which search the
+    train split's index."""
+    _ensure_indexed(spec, path, version, cache, engine, profile)
+    _ensure_ood(spec, path, version, cache, engine, profile)
+
+
+def _ensure_ood(
+    spec: ModelSpec, path: Path, version: int, cache: DataCache, engine: Engine, profile: Profile
+) -> None:
+    """Calibrate on the validation split (of the split the model was trained with), then
+    store the ``ood`` evaluation: the test split against the cross dataset's test split,
+    synthetic inputs, and the task's flag-only sets (``training.ood.flag_only_sets``)."""
+    manifest = Manifest.read(path)
+    if manifest.ood is not None and store.has_evaluation(engine, spec.name, version, KIND_OOD):
+        return
+    data = cache.get(spec.dataset)
+    n = profile.max_eval_examples
+    if manifest.ood is None:
+        manifest = ood.calibrate(path, manifest, data.validation.x[:n])
+        manifest.write(path)
+    outside = {}
+    if spec.cross_dataset:
+        outside[f"{spec.cross_dataset}-test"] = cache.get(spec.cross_dataset).test.x[:n]
+    rows = ood.reports(
+        path,
+        manifest,
+        (f"{spec.dataset}-test", data.test.x[:n]),
+        outside,
+        # a quarter of the evaluation cap under a capped profile: each is 2,000 searches
+        ood.flag_only_sets(spec.task.name, cache.data_dir, n and n // 4),
+    )
+    items = [store.EvaluationItem(kind=KIND_OOD, dataset=ref, data=r) for ref, r in rows.items()]
+    store.save_evaluations(engine, spec.name, version, items)
+
+
+def _ensure_indexed(
+    spec: ModelSpec,
+    path: Path,
+    version: int,
+    cache: DataCache,
+    engine: Engine,
+    profile: Profile,
+) -> None:
     if Manifest.read(path).tails is None:
         tails.add_tails(path, spec)
     relabel = labels_for(spec)

@@ -36,6 +36,8 @@ def interpolate(
     stop: float,
     num: int,
     layer: str | None,
+    ood: bool = False,
+    ood_method: str | None = None,
 ) -> Op:
     """``x(alpha) = alpha * a + (1 - alpha) * b``. With an image among the endpoints the
     request goes as multipart (files ``a``/``b``, the rest as form fields holding JSON)."""
@@ -43,6 +45,10 @@ def interpolate(
     fields: dict[str, Any] = {"space": space, "alphas": alphas_json(alphas, start, stop, num)}
     if layer is not None:
         fields["layer"] = layer
+    if ood or ood_method is not None:
+        fields["ood"] = True
+    if ood_method is not None:
+        fields["ood_method"] = ood_method
     path = verb_path(model, version, "interpolate")
     if any(isinstance(e, ImageFile) for e in ends.values()):
         files = [e.part(n) for n, e in ends.items() if isinstance(e, ImageFile)]

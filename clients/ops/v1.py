@@ -49,8 +49,17 @@ def predict(
     logits: bool,
     scale: Scale | None = None,
     fit: Fit | None = None,
+    ood: bool = False,
+    ood_method: str | None = None,
 ) -> Op:
-    params = {"top_k": top_k, "output": "logits" if logits else None, "scale": scale, "fit": fit}
+    params = {
+        "top_k": top_k,
+        "output": "logits" if logits else None,
+        "scale": scale,
+        "fit": fit,
+        "ood": "true" if ood else None,
+        "ood_method": ood_method,
+    }
     path = verb_path(model, version, "predict")
     parts = []
     for batch in (yield from batches(model, version, inputs)):

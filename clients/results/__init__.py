@@ -13,7 +13,7 @@ from clients.results.models import (
     Weights,
 )
 from clients.results.neighbors import Neighbor, Neighborhood, NeighborsResult, NeighborVote
-from clients.results.prediction import Embeddings, Prediction, PredictResult, TopK
+from clients.results.prediction import Embeddings, Prediction, PredictResult, TopK, Verdict
 from clients.results.projection import Projected, Projection
 from clients.results.v2 import InferResult
 
@@ -45,5 +45,6 @@ __all__ = [
     "Projected",
     "Projection",
     "TopK",
+    "Verdict",
     "Weights",
 ]

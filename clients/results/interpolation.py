@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from clients.results._convert import Record
+from clients.results.prediction import Verdict
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class InterpolationPoint(Record):
     label: str
     probability: float
     probabilities: np.ndarray
+    ood: Verdict | None = None
+    """The mixed input's out-of-distribution verdict, when asked for (``ood=True``)."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,22 @@ class TopK(Record):
 
 
 @dataclass(frozen=True)
+class Verdict(Record):
+    """Whether an input looks like the model's training data: ``score`` (higher = more
+    unusual) against the version's ``threshold``, calibrated so that 95% of the validation
+    split is ``"in"``; ``method`` is knn, mahalanobis, energy or msp."""
+
+    score: float
+    threshold: float
+    verdict: str
+    method: str
+
+    @property
+    def out(self) -> bool:
+        return self.verdict == "out"
+
+
+@dataclass(frozen=True)
 class Prediction(Record):
     """One instance: the winning class, its probability, every class's probability."""
 
@@ -28,6 +44,8 @@ class Prediction(Record):
     probabilities: np.ndarray
     top_k: list[TopK]
     logits: np.ndarray | None = None
+    ood: Verdict | None = None
+    """The out-of-distribution verdict, when asked for (``predict(..., ood=True)``)."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ from core.datasets.references import (
     parse_example_reference,
     resolve_reference,
 )
+from core.datasets.robustness import (
+    ROBUSTNESS_SETS,
+    RobustnessSet,
+    load_robustness,
+    robustness_set,
+)
 
 __all__ = [
     "CLASS_NAMES",
@@ -39,6 +45,7 @@ __all__ = [
     "FASHION_CLASSES",
     "FETCH_COMMAND",
     "REFERENCES",
+    "ROBUSTNESS_SETS",
     "SOURCES",
     "SPLITS",
     "Dataset",
@@ -48,6 +55,7 @@ __all__ = [
     "DatasetStatus",
     "FetchFailed",
     "IndexOutOfRange",
+    "RobustnessSet",
     "Split",
     "UnknownDatasetReference",
     "check",
@@ -55,8 +63,10 @@ __all__ = [
     "fetch",
     "load_dataset",
     "load_example",
+    "load_robustness",
     "load_split",
     "parse_example_reference",
     "read_idx",
     "resolve_reference",
+    "robustness_set",
 ]

@@ -8,9 +8,10 @@ so one endpoint call serves the derived outputs and the plain ones of a request 
 
 Every front door reads this one registry: the V2 metadata lists its names and shapes, V2
 REST and gRPC validate and compute requested outputs through it (``service.protocol``), and
-v1 ``:predict`` asks it for what the request's options add. Adding an output every answer
-may carry is one ``DerivedOutput`` in its feature's folder, registered in
-``service.features.DERIVED_OUTPUTS``; no door changes.
+v1 ``:predict`` and ``:interpolate`` add an ``AnswerField`` to each row when the request
+asks for it by key (``?ood=true``). Adding an output every answer may carry is a
+``DerivedOutput`` (and, for the v1 answers, an ``AnswerField``) in its feature's folder,
+registered in ``service.features``; no door changes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from service.runtime import LoadedModel
 #: What the ``predict`` and ``head`` endpoints return, and what V2 ``infer`` answers by default.
 DEFAULT_OUTPUTS = (PROBABILITIES_LAYER, LOGITS_LAYER)
 
+#: ``annotate(plane, loaded, outputs, parameters)``: one JSON value per row of ``outputs``.
+Annotate = Callable[[Any, LoadedModel, Mapping[str, np.ndarray], Mapping[str, Any]],
+                    Awaitable[list[Any]]]  # fmt: skip
+
 #: ``compute(plane, loaded, x, outputs, parameters)``: ``x`` the decoded batch, ``outputs``
 #: the model outputs named by ``needs``, ``parameters`` the request's (V2 ``parameters``,
 #: v1 query options). ``plane`` is the ``DataPlane``: typed loosely so that this core module
@@ -44,9 +49,22 @@ class DerivedOutput:
     #: The per-input shape for a version (the V2 metadata's ``shape`` without the batch axis).
     shape: Callable[[LoadedModel], tuple[int, ...]]
     compute: Compute
-    #: The model outputs ``compute`` reads, computed in the same endpoint call as the
-    #: request's own.
+    #: The outputs ``compute`` reads: the model's own, computed in the same endpoint call
+    #: as the request's, or other derived outputs, computed before it.
     needs: Callable[[LoadedModel], tuple[str, ...]] = lambda _loaded: ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerField:
+    """What a v1 answer adds to each of its rows when a request asks for ``key``: computed
+    by ``annotate`` from the model outputs ``needs`` names (from a run of the inputs, or, in
+    an embedding-space sweep, from the head's outputs and the mixed vectors)."""
+
+    key: str
+    needs: Callable[[LoadedModel], tuple[str, ...]]
+    annotate: Annotate
+    #: Refuses (4xx) what the request's parameters ask of this version before any work.
+    check: Callable[[LoadedModel, Mapping[str, Any]], None] = lambda _loaded, _params: None
 
 
 def model_output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
@@ -61,12 +79,21 @@ def model_output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
 class OutputRegistry:
     """The model's own outputs plus the registered derived ones, in that order."""
 
-    def __init__(self, derived: Iterable[DerivedOutput] = ()) -> None:
+    def __init__(
+        self, derived: Iterable[DerivedOutput] = (), fields: Iterable[AnswerField] = ()
+    ) -> None:
         self.derived: dict[str, DerivedOutput] = {}
         for entry in derived:
             if entry.name in self.derived:
                 raise ValueError(f"two derived outputs are named {entry.name!r}")
             self.derived[entry.name] = entry
+        self.fields: dict[str, AnswerField] = {field.key: field for field in fields}
+
+    def field(self, key: str) -> AnswerField:
+        """The answer field ``key``; 400 when no feature registered it."""
+        if key not in self.fields:
+            raise InvalidInput(f"unknown answer field {key!r}; known: {', '.join(self.fields)}")
+        return self.fields[key]
 
     def shapes(self, loaded: LoadedModel) -> dict[str, tuple[int, ...]]:
         """Every name a version answers, with its per-input shape."""
@@ -85,14 +112,24 @@ class OutputRegistry:
                 )
 
     def plan(self, loaded: LoadedModel, names: Sequence[str]) -> tuple[list[str], list[str]]:
-        """(model outputs to run, derived outputs to compute after), each once, in order."""
+        """(model outputs to run, derived outputs to compute after, each after the derived
+        outputs it needs), each once."""
         plain: dict[str, None] = {}
         derived: list[str] = []
-        for name in names:
+
+        def add(name: str, seen: tuple[str, ...]) -> None:
             entry = self.derived.get(name)
             if entry is None:
                 plain[name] = None
-            elif name not in derived:
-                derived.append(name)
-                plain.update(dict.fromkeys(entry.needs(loaded)))
+                return
+            if name in derived:
+                return
+            if name in seen:
+                raise ValueError(f"derived outputs need each other in a circle: {seen}")
+            for need in entry.needs(loaded):
+                add(need, (*seen, name))
+            derived.append(name)
+
+        for name in names:
+            add(name, ())
         return list(plain), derived

@@ -8,7 +8,7 @@ add to every V2 answer (docs/architecture.md, "Adding to the service").
 
 from fastapi import APIRouter
 
-from service.dataplane.outputs import DerivedOutput
+from service.dataplane.outputs import AnswerField, DerivedOutput
 from service.features.catalogue import admin
 from service.features.catalogue import route as catalogue
 from service.features.datasets import route as datasets
@@ -18,6 +18,8 @@ from service.features.interpolate import route as interpolate
 from service.features.maps import route as maps
 from service.features.metrics import route as metrics
 from service.features.neighbors import route as neighbors
+from service.features.ood.output import DERIVED as OOD_OUTPUTS
+from service.features.ood.output import VERDICT_FIELD
 from service.features.predict import route as predict
 from service.features.weights import route as weights
 
@@ -34,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
 )
 
-DERIVED_OUTPUTS: tuple[DerivedOutput, ...] = (ATTRIBUTIONS,)
+DERIVED_OUTPUTS: tuple[DerivedOutput, ...] = (ATTRIBUTIONS, *OOD_OUTPUTS)
+ANSWER_FIELDS: tuple[AnswerField, ...] = (VERDICT_FIELD,)
 
-__all__ = ["DERIVED_OUTPUTS", "ROUTERS"]
+__all__ = ["ANSWER_FIELDS", "DERIVED_OUTPUTS", "ROUTERS"]

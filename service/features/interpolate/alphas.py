@@ -46,7 +46,13 @@ def summarise(
     classes = probabilities.argmax(axis=1).tolist()
     alpha_list = alphas.tolist()
     points = [
-        SweepPoint(alpha, c, class_names[c], probabilities[i, c], probabilities[i])
+        SweepPoint(
+            alpha=alpha,
+            class_id=c,
+            label=class_names[c],
+            probability=probabilities[i, c],
+            probabilities=probabilities[i],
+        )
         for i, (alpha, c) in enumerate(zip(alpha_list, classes, strict=True))
     ]
     flips = [

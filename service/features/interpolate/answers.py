@@ -4,17 +4,21 @@ checked against it by a test)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True)
-class SweepPoint:
+class SweepPoint(TypedDict):
+    """One alpha (a ``TypedDict``: ``ood`` is there only when the request asks for it)."""
+
     alpha: float
     class_id: int
     label: str
     probability: float
     probabilities: np.ndarray
+    ood: NotRequired[dict[str, Any]]
+    """With ``ood=true``: the mixed input's out-of-distribution verdict."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,12 +34,23 @@ async def interpolate(
             f"embedding-space interpolation mixes the layer the head starts from, "
             f"{embedding!r}; layer {request.layer!r} is not supported"
         )
+    parameters = {"ood_method": request.ood_method} if request.ood_method is not None else {}
+    verdict = None
+    if request.ood or request.ood_method is not None:
+        verdict = plane.outputs.field("ood")
+        verdict.check(loaded, parameters)
     a = await read_one(plane, loaded, "a", request.a, uploads)
     b = await read_one(plane, loaded, "b", request.b, uploads)
     if request.space == "pixel":
-        outputs = await plane.run_outputs(loaded, mix(a, b, alphas), [PROBABILITIES_LAYER])
+        names = [PROBABILITIES_LAYER, *(verdict.needs(loaded) if verdict else ())]
+        outputs = await plane.run_outputs(loaded, mix(a, b, alphas), list(dict.fromkeys(names)))
     else:
         ends = (await plane.run_outputs(loaded, np.concatenate([a, b]), [embedding]))[embedding]
-        outputs = await plane.run_head(loaded, mix(ends[:1], ends[1:], alphas))
+        mixed = mix(ends[:1], ends[1:], alphas)
+        outputs = {**await plane.run_head(loaded, mixed), embedding: mixed}
     points, summary = summarise(alphas, outputs[PROBABILITIES_LAYER], loaded.manifest.class_names)
+    if verdict is not None:
+        values = await verdict.annotate(plane, loaded, outputs, parameters)
+        for point, value in zip(points, values, strict=True):
+            point[verdict.key] = value  # type: ignore[literal-required]  # a registered field
     return Sweep(loaded.name, loaded.version, request.space, points, summary)

@@ -8,7 +8,7 @@ The SDK's results (``clients.results.prediction``) are checked against these by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -31,6 +31,8 @@ class Prediction(TypedDict):
     """With ``output=logits``."""
     input: NotRequired[np.ndarray]
     """With ``include_input=true``: what the model saw after decoding and fitting."""
+    ood: NotRequired[dict[str, Any]]
+    """With ``ood=true``: the out-of-distribution verdict (``service.features.ood``)."""
 
 
 @dataclass(frozen=True, slots=True)

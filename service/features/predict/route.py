@@ -44,6 +44,20 @@ IncludeInput = Annotated[
         "decoding and fitting (e.g. 28x28 in the model's value range)."
     ),
 ]
+Ood = Annotated[
+    bool,
+    Query(
+        description="Add 'ood' to each prediction: the out-of-distribution verdict "
+        "{score, threshold, verdict: 'in'|'out', method} (docs/ood.md)."
+    ),
+]
+OodMethod = Annotated[
+    str | None,
+    Query(
+        description="The verdict's method: knn, mahalanobis, energy or msp (default: the "
+        "version's, chosen by the trainer); giving one implies ood=true."
+    ),
+]
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]
 
 
@@ -53,9 +67,18 @@ async def predict_options(
     scale: Scale = "raw",
     fit: Fit = "auto",
     include_input: IncludeInput = False,
+    ood: Ood = False,
+    ood_method: OodMethod = None,
 ) -> InferenceOptions:
+    wants_ood = ood or ood_method is not None
     return InferenceOptions(
-        top_k=top_k, output=output, scale=scale, fit=fit, include_input=include_input
+        top_k=top_k,
+        output=output,
+        scale=scale,
+        fit=fit,
+        include_input=include_input,
+        fields=("ood",) if wants_ood else (),
+        parameters={"ood_method": ood_method} if ood_method is not None else {},
     )
 
 

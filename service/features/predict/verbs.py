@@ -12,7 +12,7 @@ door the request came through, so both doors answer byte for byte the same.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -46,16 +46,30 @@ class InferenceOptions:
     include_input: bool = False
     """:predict: add each prediction's ``input``, what the model saw after decoding and
     fitting, in its value range (the page shows it; clients debug their preprocessing)."""
+    fields: tuple[str, ...] = ()
+    """:predict: the registry's answer fields to add to each prediction (``ood``)."""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """Their options (``ood_method``)."""
 
 
 async def predict(
     plane: DataPlane, model: str, version: int | None, payload: Payload, options: InferenceOptions
 ) -> Answer:
     loaded = plane.model(model, version)
+    fields = [plane.outputs.field(key) for key in options.fields]
+    for answer_field in fields:
+        answer_field.check(loaded, options.parameters)
     x = await plane.decode(loaded, payload, scale=options.scale, fit=options.fit)
-    outputs = await plane.run_named(loaded, x, DEFAULT_OUTPUTS)
+    needs = [name for answer_field in fields for name in answer_field.needs(loaded)]
+    outputs = await plane.run_named(loaded, x, list(dict.fromkeys((*DEFAULT_OUTPUTS, *needs))))
+    extras = {f.key: await f.annotate(plane, loaded, outputs, options.parameters) for f in fields}
     return _predictions(
-        plane, loaded, outputs, options, inputs=x if options.include_input else None
+        plane,
+        loaded,
+        outputs,
+        options,
+        inputs=x if options.include_input else None,
+        extras=extras,
     )
 
 
@@ -97,6 +111,7 @@ def _predictions(
     options: InferenceOptions,
     *,
     inputs: np.ndarray | None = None,
+    extras: Mapping[str, list[Any]] | None = None,
 ) -> Answer:
     predictions = encode_predictions(
         outputs[PROBABILITIES_LAYER],
@@ -107,4 +122,7 @@ def _predictions(
     if inputs is not None:
         for entry, seen in zip(predictions, inputs, strict=True):
             entry["input"] = seen
+    for key, values in (extras or {}).items():
+        for entry, value in zip(predictions, values, strict=True):
+            entry[key] = value  # type: ignore[literal-required]  # a registered field
     return Answer(dumps(Predictions(loaded.name, loaded.version, predictions)))

@@ -62,9 +62,9 @@ function inputBody(input) {
 export const api = {
   models: () => request("/v1/models"),
   manifest: (m, v) => request(modelPath(m, v)),
-  predict: (m, v, input, { includeInput = false, topK, signal } = {}) =>
+  predict: (m, v, input, { includeInput = false, topK, ood = false, signal } = {}) =>
     request(
-      `${modelPath(m, v)}:predict${query({ include_input: includeInput ? "true" : null, top_k: topK })}`,
+      `${modelPath(m, v)}:predict${query({ include_input: includeInput ? "true" : null, top_k: topK, ood: ood ? "true" : null })}`,
       { method: "POST", signal, ...inputBody(input) },
     ),
   embed: (m, v, input, layer, { signal } = {}) =>

@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { state, isImage, inputSpec, navigate, setInput, stillShown } from "../app.js";
 import { cssVar, drawPixels, legend, lineChart } from "../draw.js";
 import { el, svgEl, field, withLoading, formatP, errorBox } from "../ui.js";
+import { oodPanel } from "./ood.js";
 
 /** Examples per page of a confusion cell (the API allows up to 500). */
 const CELL_PAGE = 48;
@@ -169,5 +170,6 @@ export async function render(main) {
   by("history").forEach((e) => grid.append(historyPanel(e)));
   by("cross-dataset").forEach((e) => grid.append(crossPanel(e, names)));
   by("sweep").forEach((e) => grid.append(sweepPanel(e)));
+  by("ood").forEach((e) => grid.append(oodPanel(e)));
   main.append(grid);
 }

@@ -6,6 +6,7 @@ import { state, isImage, isColour, hasTestSet, setInput, inputSpec, navigate, cu
 import { drawPixels, probabilityBars } from "../draw.js";
 import { drawingPad, pictureInput, exampleInput, pointPicker } from "../sources.js";
 import { el, errorBox, formatP } from "../ui.js";
+import { verdictBox } from "./ood.js";
 import { whyPanel } from "./why.js";
 
 /** Draw the fitted input (an image instance) or describe a vector one. */
@@ -37,7 +38,7 @@ export async function render(main) {
     main.dataset.pending = String(seq);
     const sent = performance.now();
     try {
-      const body = await api.predict(state.model, state.version, input, { includeInput: true, topK: 3 });
+      const body = await api.predict(state.model, state.version, input, { includeInput: true, topK: 3, ood: Boolean(state.manifest.ood) });
       if (seq <= applied || !stillShown(generation)) return; // stale: a newer answer is on screen
       applied = seq;
       const p = body.predictions[0];
@@ -68,6 +69,7 @@ export async function render(main) {
             ` · ${body.model} v${body.version}`),
         )),
       probabilityBars(p.probabilities, names),
+      p.ood ? verdictBox(p.ood, state.manifest) : null,
       el("details", {}, el("summary", {}, "The fitted input as JSON (send it to :predict yourself)"),
         el("textarea", { id: "fitted-json", readonly: true, rows: 4, cols: 40, "aria-label": "Fitted input as JSON" }, json)),
       el("div", { class: "row" },

@@ -1,0 +1,104 @@
+"""The out-of-distribution verdict of one run's outputs: score, threshold, verdict, method.
+
+The verdict reads two of the model's own outputs (the logits and the embedding, which one
+``layers`` run gives alongside the probabilities); ``service.features.ood.output`` makes it
+the registry's named outputs, so every front door gets it the same way. Scores follow
+``core.ood.scores`` (higher = more unusual; ``"out"`` above the threshold the trainer
+calibrated on the validation split).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from core.manifest import LOGITS_LAYER
+from core.ood import scores
+from service.errors import InvalidInput, ModelNotReady, OodNotCalibrated
+from service.features.ood.shelf import CorruptCalibration, OodShelf
+from service.runtime import LoadedModel
+from service.runtime.indexes import CorruptIndex
+
+#: The query/parameter values that ask for a verdict's method.
+METHODS = scores.METHODS
+
+
+def needed_outputs(loaded: LoadedModel) -> tuple[str, ...]:
+    """The model outputs the scores read: the logits and the embedding."""
+    return (LOGITS_LAYER, loaded.manifest.embedding_layer)
+
+
+def shelf(loaded: LoadedModel) -> OodShelf:
+    """The version's calibration in memory, kept with it (``LoadedModel.derived``)."""
+    return loaded.derived.get("ood", lambda: OodShelf(loaded.path, loaded.manifest.ood))
+
+
+def choose_method(loaded: LoadedModel, method: str | None) -> str:
+    """The method to score with (the version's default when None); 400 for an unknown one,
+    404 naming ``layerlens-train train`` for a version without a calibration."""
+    if method is not None and method not in METHODS:
+        raise InvalidInput(f"unknown ood_method {method!r}; expected one of: {', '.join(METHODS)}")
+    record = loaded.manifest.ood
+    if record is None:
+        raise OodNotCalibrated(
+            f"model {loaded.name!r} v{loaded.version} has no out-of-distribution calibration; "
+            "`layerlens-train train` adds it to versions trained before it existed "
+            "(no retraining)"
+        )
+    chosen = method or record.default_method
+    if chosen not in record.methods:
+        calibrated = ", ".join(record.methods)
+        raise InvalidInput(
+            f"model {loaded.name!r} v{loaded.version} is not calibrated for {chosen!r}; "
+            f"calibrated: {calibrated}"
+        )
+    return chosen
+
+
+def score(loaded: LoadedModel, outputs: Mapping[str, np.ndarray], method: str) -> np.ndarray:
+    """Blocking (a search of the train index for ``knn``): (N,) scores."""
+    manifest = loaded.manifest
+    record = manifest.ood
+    if record is None:  # choose_method has refused this already
+        raise OodNotCalibrated(f"model {loaded.name!r} has no out-of-distribution calibration")
+    if method in ("energy", "msp"):
+        logits = outputs[LOGITS_LAYER]
+        return scores.energy(logits) if method == "energy" else scores.msp(logits)
+    embedding = outputs[manifest.embedding_layer]
+    embedding = embedding.reshape(len(embedding), -1)
+    try:
+        if method == "knn":
+            index = loaded.neighbor_indexes.get(record.train_index)
+            return scores.knn(embedding, index.vectors, index.squared_norms, k=record.k)
+        params = shelf(loaded).mahalanobis_params()
+    except (CorruptIndex, CorruptCalibration, OSError, KeyError) as exc:
+        raise ModelNotReady(
+            f"the ood calibration of {loaded.name!r} v{loaded.version} cannot be read: {exc}"
+        ) from None
+    return scores.mahalanobis(embedding, params, manifest.num_classes)
+
+
+def verdicts(loaded: LoadedModel, values: np.ndarray, method: str) -> list[dict[str, Any]]:
+    """Per input ``{"score", "threshold", "verdict", "method"}``."""
+    record = loaded.manifest.ood
+    if record is None:
+        raise OodNotCalibrated(f"model {loaded.name!r} has no out-of-distribution calibration")
+    threshold = record.methods[method].threshold
+    return [
+        {
+            "score": float(v),
+            "threshold": threshold,
+            "verdict": "out" if v > threshold else "in",
+            "method": method,
+        }
+        for v in values.tolist()
+    ]
+
+
+def verdicts_of(
+    loaded: LoadedModel, outputs: Mapping[str, np.ndarray], method: str
+) -> list[dict[str, Any]]:
+    """Blocking: ``score`` then ``verdicts`` (what a front door runs in the thread pool)."""
+    return verdicts(loaded, score(loaded, outputs, method), method)

@@ -1,0 +1,101 @@
+"""The out-of-distribution verdict on the page, in a real browser: a drawn digit and an
+uploaded Fashion-MNIST picture on the digits model, the words checked against the API's
+answer for the input the page sent; Metrics draws the stored ``ood`` evaluation."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from core import datasets
+from tests.page.test_browser import TIMEOUT_MS, _settled
+
+
+def _api_verdict(api: httpx.Client, fitted: Any) -> dict[str, Any]:
+    response = api.post("/v1/models/digits:predict?ood=true", json={"instances": [fitted]})
+    assert response.status_code == 200, response.text
+    return response.json()["predictions"][0]["ood"]
+
+
+def _check_words(page: Any, api: httpx.Client) -> dict[str, Any]:
+    """The verdict shown is the API's for the fitted input, and its sentence says it."""
+    fitted = json.loads(page.locator("#fitted-json").input_value())
+    expected = _api_verdict(api, fitted)
+    box = page.locator("#ood-verdict")
+    assert box.get_attribute("data-verdict") == expected["verdict"]
+    assert box.get_attribute("data-method") == expected["method"]
+    assert abs(float(box.get_attribute("data-score")) - expected["score"]) < 1e-6
+    words = page.locator("#ood-sentence").inner_text()
+    if expected["verdict"] == "out":
+        assert words.startswith("This does not look like the digits this model learned from")
+    else:
+        assert words.startswith("This looks like the digits this model learned from")
+    if expected["method"] == "knn" and expected["verdict"] == "out":
+        ratio = expected["score"] / expected["threshold"]
+        assert f"{ratio:.1f} times farther than for 95% of real digits" in words
+    assert page.locator("#ood-picture").count() == 1
+    return expected
+
+
+def _fashion(data_dir: Any) -> Any:
+    return datasets.load_split("fashion-mnist", "test", data_dir).x
+
+
+def _flagged_png(api: httpx.Client, picture: Any) -> bytes | None:
+    """The picture as PNG bytes if the API's verdict on that upload is "out"."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    files = [("files", ("fashion.png", buffer.getvalue(), "image/png"))]
+    answer = api.post("/v1/models/digits:predict?ood=true", files=files)
+    assert answer.status_code == 200, answer.text
+    return buffer.getvalue() if answer.json()["predictions"][0]["ood"]["verdict"] == "out" else None
+
+
+def test_a_drawn_digit_is_in_and_a_fashion_picture_is_out(lens, api, data_dir) -> None:
+    page, watch = lens
+    page.goto(f"{watch.origin}/#/digits/predict")
+    _settled(page)
+    box = page.locator("#pad").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    # A '1': one thick vertical stroke down the middle.
+    page.mouse.move(x + 0.5 * w, y + 0.15 * h)
+    page.mouse.down()
+    for i in range(1, 15):
+        page.mouse.move(x + 0.5 * w, y + (0.15 + 0.05 * i) * h)
+        page.wait_for_timeout(15)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    _settled(page)
+    assert "drawing" in page.locator("#result").inner_text()
+    assert _check_words(page, api)["verdict"] == "in"
+
+    # The first of the first 50 Fashion-MNIST test pictures the API flags as a PNG upload
+    # (the session's tiny model flags about a third of them; a full-size one nearly all).
+    png = next(filter(None, (_flagged_png(api, x) for x in _fashion(data_dir)[:50])), None)
+    assert png is not None, "the digits model flags none of 50 Fashion-MNIST pictures"
+    page.set_input_files(
+        "#upload", files=[{"name": "fashion.png", "mimeType": "image/png", "buffer": png}]
+    )
+    page.wait_for_function(
+        "document.getElementById('result').innerText.includes('fashion.png')", timeout=TIMEOUT_MS
+    )
+    _settled(page)
+    assert _check_words(page, api)["verdict"] == "out"
+
+
+def test_metrics_shows_the_ood_evaluation(lens, api) -> None:
+    page, watch = lens
+    page.goto(f"{watch.origin}/#/digits/metrics")
+    page.wait_for_selector(".ood-evaluation", timeout=TIMEOUT_MS)
+    stored = api.get("/v1/models/digits/metrics?kind=ood").json()["evaluations"]
+    shown = page.locator(".ood-evaluation")
+    assert shown.count() == len(stored)
+    fashion = next(e for e in stored if e["dataset"] == "fashion-mnist-test")
+    panel = page.locator('.ood-evaluation[data-dataset="fashion-mnist-test"]')
+    knn = panel.locator('tr[data-method="knn"] td').all_inner_texts()
+    assert knn[1] == f"{fashion['data']['methods']['knn']['auroc']:.4f}"
+    assert panel.locator("svg path").count() >= 4  # one ROC curve per method

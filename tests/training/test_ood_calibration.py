@@ -1,0 +1,158 @@
+"""The out-of-distribution calibration (training.ood): made per version from the validation
+split only, recorded in the manifest with checksums, backfilled without retraining, and
+the stored ``ood`` evaluation recomputable from the scores."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import datasets
+from core.db import KIND_OOD, make_engine, store
+from core.manifest import (
+    OOD_CALIBRATION_FILE,
+    OOD_DIR,
+    OOD_MAHALANOBIS_FILE,
+    SAVED_MODEL_DIR,
+    Manifest,
+)
+from core.ood import scores
+from tests.fixtures.models import ModelRepository
+from tests.service.helpers import copy_versions
+from training import ood, pipeline
+from training.recipes import get_spec
+
+QUICK = pipeline.PROFILES["quick"]
+EVALUATED = QUICK.max_eval_examples or 0
+
+
+class ScrambledTests(pipeline.DataCache):
+    """The real datasets with every test split replaced by noise of the same shape."""
+
+    def get(self, name: str) -> datasets.Dataset:
+        data = super().get(name)
+        rng = np.random.default_rng(7)
+        noise = rng.integers(0, 256, size=data.test.x.shape).astype(data.test.x.dtype)
+        return replace(data, test=datasets.Split(noise, data.test.y))
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_version_records_its_calibration(model_repository: ModelRepository) -> None:
+    for name in model_repository.models:
+        version_dir = model_repository.models_dir / name / "1"
+        record = Manifest.read(version_dir).ood
+        assert record is not None, name
+        assert set(record.methods) == set(scores.METHODS)
+        assert record.default_method in scores.METHODS and record.keep == ood.KEEP
+        assert _sha(version_dir / OOD_DIR / OOD_CALIBRATION_FILE) == record.sha256
+        assert _sha(version_dir / OOD_DIR / OOD_MAHALANOBIS_FILE) == record.mahalanobis_sha256
+        for method, calibrated in record.methods.items():
+            assert sum(calibrated.counts) == record.validation_rows, (name, method)
+
+
+def test_thresholds_keep_95_percent_of_the_validation_split(
+    model_repository: ModelRepository,
+) -> None:
+    version_dir = model_repository.models_dir / "digits" / "1"
+    manifest = Manifest.read(version_dir)
+    assert manifest.ood is not None
+    data = datasets.load_dataset("mnist", model_repository.data_dir)
+    validation = data.validation.x[: QUICK.max_eval_examples]
+    got = ood.Scorer.open(version_dir, manifest).scores(validation)
+    for method, calibrated in manifest.ood.methods.items():
+        assert (got[method] > calibrated.threshold).mean() == pytest.approx(0.05, abs=0.002)
+        assert calibrated.threshold == pytest.approx(np.quantile(got[method], 0.95), rel=1e-6)
+
+
+def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
+    model_repository: ModelRepository, tmp_path: Path
+) -> None:
+    """An older version (no calibration, no ood rows) gains both from a run over datasets
+    whose test splits are noise: the same thresholds and default as the fixture's run,
+    the weights untouched; only the evaluation, which does read the test split, differs."""
+    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
+    version_dir = models_dir / "digits" / "1"
+    original = Manifest.read(version_dir)
+    assert original.ood is not None
+    shutil.rmtree(version_dir / OOD_DIR)
+    original.model_copy(update={"ood": None}).write(version_dir)
+    weights = _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb")
+    database = tmp_path / "metrics.db"
+    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM evaluations WHERE kind = 'ood'")
+        outcome = pipeline.run_model(
+            get_spec("digits"),
+            models_dir=models_dir,
+            engine=engine,
+            cache=ScrambledTests(model_repository.data_dir, seed=0),
+            profile=QUICK,
+            seed=0,
+        )
+        rows = {r.dataset: r.data for r in store.get_evaluations(engine, "digits", 1, KIND_OOD)}
+    finally:
+        engine.dispose()
+    assert outcome.status == "skipped"
+    assert _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb") == weights
+    again = Manifest.read(version_dir).ood
+    assert again == original.ood
+    assert set(rows) == {"fashion-mnist-test", "synthetic", "canvas", "writers"}
+    assert rows["canvas"]["flag_only"] and rows["canvas"]["num_out"] == EVALUATED // 4
+    fixture_engine = make_engine(model_repository.database_url)
+    try:
+        before = store.get_evaluations(fixture_engine, "digits", 1, KIND_OOD)
+    finally:
+        fixture_engine.dispose()
+    first = {r.dataset: r.data for r in before}["fashion-mnist-test"]["methods"]["knn"]
+    assert rows["fashion-mnist-test"]["methods"]["knn"]["auroc"] != first["auroc"]
+
+
+def test_the_stored_evaluation_is_recomputed_from_the_scores(
+    model_repository: ModelRepository,
+) -> None:
+    version_dir = model_repository.models_dir / "digits-cnn" / "1"
+    manifest = Manifest.read(version_dir)
+    engine = make_engine(model_repository.database_url)
+    try:
+        rows = {r.dataset: r.data for r in store.get_evaluations(engine, "digits-cnn", 1, KIND_OOD)}
+    finally:
+        engine.dispose()
+    n = QUICK.max_eval_examples
+    inside = datasets.load_split("mnist", "test", model_repository.data_dir).x[:n]
+    outside = datasets.load_split("fashion-mnist", "test", model_repository.data_dir).x[:n]
+    scorer = ood.Scorer.open(version_dir, manifest)
+    i, o = scorer.scores(inside), scorer.scores(outside)
+    stored = rows["fashion-mnist-test"]
+    assert stored["num_in"] == len(inside) and stored["num_out"] == len(outside)
+    for method in scores.METHODS:
+        labels = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
+        ranks = np.argsort(np.argsort(np.r_[i[method], o[method]], kind="stable")) + 1
+        # Mann-Whitney: AUROC from the ranks (no ties among float scores here)
+        u = ranks[labels == 1].sum() - len(outside) * (len(outside) + 1) / 2
+        expected = u / (len(inside) * len(outside))
+        assert stored["methods"][method]["auroc"] == pytest.approx(expected, abs=1e-4), method
+        cut = np.quantile(i[method], 0.95)
+        assert stored["methods"][method]["fpr_at_95_tpr"] == pytest.approx(
+            (o[method] <= cut).mean(), abs=1e-9
+        )
+
+
+def test_fpr_and_roc_follow_their_definitions() -> None:
+    inside = np.arange(100, dtype=np.float64)
+    outside = np.arange(90, 190, dtype=np.float64)
+    # the cut keeping 95% of inside in is 94.05: outside 90..94 are still called in
+    assert ood.fpr_at_tpr(inside, outside) == pytest.approx(0.05)
+    assert ood.auroc(np.zeros(3), np.ones(3)) == 1.0
+    curve = ood.roc_curve(inside, outside)
+    assert curve["flagged_in"][0] == 0.0 and curve["flagged_out"][-1] == 1.0
+    assert curve["flagged_out"] == sorted(curve["flagged_out"])

@@ -1,0 +1,302 @@
+"""Out-of-distribution calibration and evaluation of one exported version.
+
+Calibration (``calibrate``) reads the validation split only: each method's threshold keeps
+``KEEP`` of it ``in``, and the default method is the one that best tells the validation
+split from synthetic far-out inputs (``core.ood.synthetic``) made from the validation split
+itself. Neither a test split nor any dataset the verdict is later scored against is read,
+so the numbers ``reports`` stores are honest held-out measurements.
+
+The evaluation (``reports``, stored as the ``ood`` kind, one row per out-of-distribution
+set) gives per method the AUROC and the FPR at 95% TPR, in the convention of Liu et al.
+(2020): the share of out-of-distribution inputs still called ``in`` at the score that
+keeps 95% of the in-distribution test split ``in``. Its ROC curve is stored as the share of
+out-of-distribution inputs flagged (y) against the share of in-distribution inputs flagged
+(x), with both histograms, for the page's Metrics view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from sklearn.metrics import roc_auc_score
+
+from core import datasets
+from core.datasets.robustness import ROBUSTNESS_TASK
+from core.manifest import (
+    LOGITS_LAYER,
+    OOD_CALIBRATION_FILE,
+    OOD_DIR,
+    OOD_MAHALANOBIS_FILE,
+    SAVED_MODEL_DIR,
+    Manifest,
+    OodMethodRecord,
+    OodRecord,
+    neighbor_index_paths,
+)
+from core.ood import scores
+from core.ood.synthetic import synthetic
+from training import evaluate
+
+#: Share of the validation split a threshold keeps ``in``.
+KEEP = 0.95
+#: The TPR of the reported FPR (in-distribution inputs kept ``in``).
+TPR = 0.95
+HISTOGRAM_BINS = 30
+#: Points of a stored ROC curve (the x axis sampled evenly).
+ROC_POINTS = 51
+#: Synthetic inputs per kind: for choosing the default, and for the evaluation.
+CHOICE_PER_KIND = 250
+EVAL_PER_KIND = 500
+#: Different seeds, so the evaluation's noise is not the noise the default was chosen on.
+CHOICE_SEED, EVAL_SEED = 101, 202
+#: AUROCs this close count as a tie, broken by ``scores.METHODS``' order.
+TIE = 1e-3
+#: The robustness sets scored for the share flagged (digits models).
+FLAG_ONLY = ("canvas", "writers")
+RULE = (
+    "highest AUROC of the validation split against synthetic far-out inputs made from it "
+    f"(uniform and Gaussian noise, blank, inverted); within {TIE} a tie, broken in the order "
+    + ", ".join(scores.METHODS)
+)
+
+
+@dataclass
+class Scorer:
+    """Every method's scores for inputs of one version: its SavedModel, the train split's
+    neighbour index and the Mahalanobis parameters."""
+
+    manifest: Manifest
+    loaded: Any
+    train: np.ndarray
+    train_norms: np.ndarray
+    params: np.ndarray
+    k: int
+
+    @classmethod
+    def open(
+        cls, version_dir: Path, manifest: Manifest, params: np.ndarray | None = None
+    ) -> Scorer:
+        vectors_path, _labels = neighbor_index_paths(version_dir, train_ref(manifest))
+        train = np.load(vectors_path, mmap_mode="r")
+        if params is None:
+            params = np.load(version_dir / OOD_DIR / OOD_MAHALANOBIS_FILE)
+        return cls(
+            manifest=manifest,
+            loaded=tf.saved_model.load(str(version_dir / SAVED_MODEL_DIR)),
+            train=train,
+            train_norms=np.einsum("ij,ij->i", train, train),
+            params=params,
+            k=min(scores.KNN_K, len(train)),
+        )
+
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, embedding) of ``x``, as the served model computes them."""
+        x = np.asarray(x, dtype=np.float32)
+        logits = evaluate.run_endpoint(self.loaded.predict, x)[LOGITS_LAYER]
+        embedding = next(iter(evaluate.run_endpoint(self.loaded.embed, x).values()))
+        return logits, embedding.reshape(len(x), -1)
+
+    def scores(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        logits, embedding = self.outputs(x)
+        return {
+            "knn": scores.knn(embedding, self.train, self.train_norms, k=self.k),
+            "mahalanobis": scores.mahalanobis(embedding, self.params, self.manifest.num_classes),
+            "energy": scores.energy(logits),
+            "msp": scores.msp(logits),
+        }
+
+
+def train_ref(manifest: Manifest) -> str:
+    return f"{manifest.dataset.name}-train"
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
+    """Probability that an out-of-distribution input scores above an in-distribution one."""
+    labels = np.concatenate([np.zeros(len(inside)), np.ones(len(outside))])
+    return float(roc_auc_score(labels, np.concatenate([inside, outside])))
+
+
+def fpr_at_tpr(inside: np.ndarray, outside: np.ndarray, tpr: float = TPR) -> float:
+    """Share of ``outside`` called ``in`` at the score that keeps ``tpr`` of ``inside`` in."""
+    cut = np.quantile(inside, tpr)
+    return float((outside <= cut).mean())
+
+
+def roc_curve(inside: np.ndarray, outside: np.ndarray) -> dict[str, list[float]]:
+    """Share of ``outside`` flagged at the score that flags each of ``ROC_POINTS`` evenly
+    spaced shares of ``inside``."""
+    flagged_in = np.linspace(0.0, 1.0, ROC_POINTS)
+    cuts = np.quantile(inside, 1.0 - flagged_in)
+    flagged_out = [float((outside > c).mean()) for c in cuts]
+    flagged_out[-1] = 1.0
+    return {"flagged_in": [round(float(v), 4) for v in flagged_in],
+            "flagged_out": [round(v, 4) for v in flagged_out]}  # fmt: skip
+
+
+def histogram(values: np.ndarray, edges: np.ndarray | None = None) -> tuple[list[float], list[int]]:
+    counts, edges = np.histogram(values, bins=HISTOGRAM_BINS if edges is None else edges)
+    return [float(e) for e in edges], [int(c) for c in counts]
+
+
+def _choose_default(
+    inside: Mapping[str, np.ndarray], far: Mapping[str, np.ndarray]
+) -> tuple[str, dict[str, float]]:
+    aurocs = {m: auroc(inside[m], far[m]) for m in scores.METHODS}
+    best = max(aurocs.values())
+    return next(m for m in scores.METHODS if aurocs[m] >= best - TIE), aurocs
+
+
+def calibrate(version_dir: Path, manifest: Manifest, validation_x: np.ndarray) -> Manifest:
+    """Fit the Mahalanobis parameters on the train index, score ``validation_x`` (the
+    validation split, nothing else) and every synthetic kind made from it, write the two
+    files, and return the manifest with its ``OodRecord`` (the caller writes it)."""
+    vectors_path, labels_path = neighbor_index_paths(version_dir, train_ref(manifest))
+    train = np.load(vectors_path, mmap_mode="r")
+    params = scores.fit_mahalanobis(train, np.load(labels_path), manifest.num_classes)
+    scorer = Scorer.open(version_dir, manifest, params)
+    inside = scorer.scores(validation_x)
+    made = synthetic(manifest.input, validation_x, CHOICE_PER_KIND, seed=CHOICE_SEED)
+    far = scorer.scores(np.concatenate(list(made.values())))
+    default, aurocs = _choose_default(inside, far)
+    methods = {}
+    for method in scores.METHODS:
+        edges, counts = histogram(inside[method])
+        methods[method] = OodMethodRecord(
+            threshold=scores.threshold(inside[method], KEEP),
+            edges=tuple(edges),
+            counts=tuple(counts),
+        )
+    detail = {
+        "keep": KEEP,
+        "k": scorer.k,
+        "validation_rows": len(validation_x),
+        "default_method": default,
+        "rule": RULE,
+        "validation_vs_synthetic_auroc": aurocs,
+        "synthetic_per_kind": CHOICE_PER_KIND,
+        "synthetic_seed": CHOICE_SEED,
+        "thresholds": {m: r.threshold for m, r in methods.items()},
+    }
+    detail_bytes = (json.dumps(detail, indent=2) + "\n").encode()
+    params_bytes = _npy_bytes(params)
+    folder = version_dir / OOD_DIR
+    record = OodRecord(
+        methods=methods,
+        default_method=default,
+        keep=KEEP,
+        k=scorer.k,
+        train_index=train_ref(manifest),
+        validation=f"{manifest.dataset.name}-validation",
+        validation_rows=len(validation_x),
+        sha256=_write(folder / OOD_CALIBRATION_FILE, detail_bytes),
+        mahalanobis_sha256=_write(folder / OOD_MAHALANOBIS_FILE, params_bytes),
+        size_bytes=len(detail_bytes) + len(params_bytes),
+    )
+    return manifest.model_copy(update={"ood": record})
+
+
+def separation(
+    inside: Mapping[str, np.ndarray], outside: Mapping[str, np.ndarray], record: OodRecord
+) -> dict[str, Any]:
+    """Per method: AUROC, FPR at 95% TPR, the shares flagged by the calibrated threshold,
+    the ROC curve and both histograms on shared edges."""
+    methods = {}
+    for method in scores.METHODS:
+        i, o = inside[method], outside[method]
+        threshold = record.methods[method].threshold
+        edges, counts_in = histogram(np.concatenate([i, o]))
+        _, counts_out = histogram(o, np.asarray(edges))
+        _, counts_in = histogram(i, np.asarray(edges))
+        methods[method] = {
+            "auroc": auroc(i, o),
+            "fpr_at_95_tpr": fpr_at_tpr(i, o),
+            "threshold": threshold,
+            "flagged_in": float((i > threshold).mean()),
+            "flagged_out": float((o > threshold).mean()),
+            "roc": roc_curve(i, o),
+            "histogram": {"edges": edges, "in": counts_in, "out": counts_out},
+        }
+    return methods
+
+
+def reports(
+    version_dir: Path,
+    manifest: Manifest,
+    inside: tuple[str, np.ndarray],
+    outside: Mapping[str, np.ndarray],
+    flag_only: Mapping[str, np.ndarray] = {},
+) -> dict[str, dict[str, Any]]:
+    """Dataset reference -> the ``ood`` evaluation's row. ``inside`` is the in-distribution
+    test split (reference, x); each of ``outside`` is an out-of-distribution set, and
+    ``synthetic`` (made from the test split) is added; each of ``flag_only`` is a set a
+    person would call in-distribution (canvas-drawn digits): only the share flagged."""
+    record = manifest.ood
+    if record is None:
+        raise ValueError(f"{manifest.name} v{manifest.version} has no ood calibration")
+    scorer = Scorer.open(version_dir, manifest)
+    in_ref, in_x = inside
+    in_scores = scorer.scores(in_x)
+    common = {"in_dataset": in_ref, "num_in": len(in_x), "keep": record.keep, "k": record.k,
+              "default_method": record.default_method}  # fmt: skip
+    out: dict[str, dict[str, Any]] = {}
+    for ref, x in outside.items():
+        out[ref] = {**common, "num_out": len(x),
+                    "methods": separation(in_scores, scorer.scores(x), record)}  # fmt: skip
+    made = synthetic(manifest.input, in_x, EVAL_PER_KIND, seed=EVAL_SEED)
+    kinds = {kind: scorer.scores(x) for kind, x in made.items()}
+    together = {m: np.concatenate([kinds[k][m] for k in made]) for m in scores.METHODS}
+    out["synthetic"] = {
+        **common,
+        "num_out": sum(len(x) for x in made.values()),
+        "methods": separation(in_scores, together, record),
+        "kinds": {
+            kind: {m: auroc(in_scores[m], s[m]) for m in scores.METHODS}
+            for kind, s in kinds.items()
+        },
+    }
+    for ref, x in flag_only.items():
+        flagged = scorer.scores(x)
+        out[ref] = {
+            **common,
+            "num_out": len(x),
+            "flag_only": True,
+            "methods": {
+                m: {
+                    "threshold": record.methods[m].threshold,
+                    "flagged_out": float((flagged[m] > record.methods[m].threshold).mean()),
+                }
+                for m in scores.METHODS
+            },
+        }
+    return out
+
+
+def flag_only_sets(task: str, data_dir: Path, limit: int | None) -> dict[str, np.ndarray]:
+    """Sets a person would call in-distribution however unlike the training pixels they
+    are, whose share flagged is stored: for the digits task the held-out robustness sets
+    (``core.datasets.robustness``: digits drawn on the page's canvas, other writers)."""
+    if task != ROBUSTNESS_TASK:
+        return {}
+    return {name: datasets.load_robustness(name, data_dir)[0][:limit] for name in FLAG_ONLY}

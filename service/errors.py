@@ -15,7 +15,8 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── ModelNotFound (404, model_not_found)
     │   ├── VersionNotFound (404, version_not_found)
     │   ├── DatasetNotFound (404, dataset_not_found)
-    │   └── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
+    │   ├── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
+    │   └── MapNotFound (404, map_not_found)         a t-SNE/UMAP map the version lacks
     ├── Unauthorized (401, unauthorized)
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
@@ -79,6 +80,10 @@ class DatasetNotFound(NotFound):
 
 class PredictionsNotFound(NotFound):
     code = "predictions_not_found"
+
+
+class MapNotFound(NotFound):
+    code = "map_not_found"
 
 
 class Unauthorized(LayerlensError):

@@ -358,15 +358,25 @@ class DataPlane:
         return await nearest.neighbors(self, loaded, x, options)
 
     # --- the embedding map ------------------------------------------------------------
-    async def projection(self, name: str, version: int | None) -> dict[str, Any]:
-        """The version's 2-D projection (``service.dataplane.projection``)."""
-        return await projection.describe(self, self.model(name, version))
+    async def projection(
+        self, name: str, version: int | None, *, method: str = "pca", layer: str | None = None
+    ) -> dict[str, Any]:
+        """The version's 2-D map of ``layer`` by ``method`` (``service.dataplane.projection``)."""
+        return await projection.describe(self, self.model(name, version), method, layer)
 
     async def projection_points(
-        self, name: str, version: int | None, num: int, seed: int
+        self,
+        name: str,
+        version: int | None,
+        num: int,
+        seed: int,
+        *,
+        method: str = "pca",
+        layer: str | None = None,
     ) -> dict[str, Any]:
-        """A sample of the fitted split, already projected."""
-        return await projection.points(self, self.model(name, version), num, seed)
+        """A sample of the map's points, already placed."""
+        loaded = self.model(name, version)
+        return await projection.points(self, loaded, num, seed, method, layer)
 
     async def project(
         self,
@@ -375,6 +385,8 @@ class DataPlane:
         *,
         payload: Payload | None = None,
         request: InputsRequest | None = None,
+        method: str = "pca",
+        layer: str | None = None,
     ) -> dict[str, Any]:
         """Inputs of every form ``:neighbors`` takes, placed on the version's map."""
         loaded = self.model(name, version)
@@ -382,7 +394,7 @@ class DataPlane:
             x = await self.decode(loaded, payload, scale="raw", fit="auto")
         else:
             x = await self._explain_inputs(loaded, request or InputsRequest())
-        return await projection.project(self, loaded, x)
+        return await projection.project(self, loaded, x, method, layer)
 
     async def _explain_inputs(self, loaded: LoadedModel, request: InputsRequest) -> np.ndarray:
         if (request.instances is None) == (request.examples is None):

@@ -1,10 +1,11 @@
-"""The embedding map at the tensor level: the version's fitted projection, a sample of its
-test split already projected, and new inputs placed with the same axes.
+"""The maps at the tensor level: a version's map of a layer (``method`` = pca, tsne, umap), a
+sample of its test split already on it, and new inputs placed on it.
 
-The points come from the test split's index (the vectors the projection was fitted on);
-their predicted classes from the ``head`` runner, batched like any request. A new input is
-embedded by the ``embed`` runner, so it lands where its dataset twin's point is, to the
-LiteRT copy's agreement with the SavedModel (1e-4).
+The points come from the test split's index; their predicted classes from the ``head``
+runner on the embedding index's rows, batched like any request. A new input is run to the
+layer by the same runners as ``:embed``, so a test example lands where its own point is: on
+PCA to the LiteRT copy's agreement with the SavedModel (1e-4), on a stored map by
+``core.maps.place``, whose nearest example is then the example itself.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.manifest import PROBABILITIES_LAYER
-from service.errors import DatasetNotFound, ModelNotReady
+from core.maps import METHODS, sample
+from service.errors import DatasetNotFound, InvalidInput, MapNotFound, ModelNotReady, UnknownLayer
 from service.explain.neighbors import CorruptIndex
-from service.explain.projection import METHOD, Projection
+from service.explain.projection import LinearProjection, Projection
 from service.runtime import LoadedModel
 
 if TYPE_CHECKING:
@@ -27,70 +29,116 @@ MAX_POINTS = 10_000
 #: Largest sample seed (numpy takes any non-negative integer; this keeps it an int32 on
 #: every client).
 MAX_SEED = 2**31 - 1
+#: What builds a missing map or index.
+BUILD_COMMAND = "`layerlens-train train` (which `make run` runs in the background)"
 
 
-async def fitted(plane: DataPlane, loaded: LoadedModel) -> Projection:
-    """The version's projection, fitted in the thread pool on first use."""
+def _check(loaded: LoadedModel, method: str, layer: str | None) -> str:
+    """The layer asked for (default: the embedding), or the error that says why it cannot
+    be drawn: 400 for a method or layer that does not exist, 404 for a map the version lacks."""
     shelf = loaded.projection
+    if method not in METHODS:
+        raise InvalidInput(f"unknown map method {method!r}; choose one of: {', '.join(METHODS)}")
+    layer = layer or loaded.manifest.embedding_layer
+    names = [spec.name for spec in loaded.manifest.layers]
+    if layer not in names:
+        drawn = [c["layer"] for c in shelf.choices() if c["method"] == method]
+        raise UnknownLayer(
+            f"model {loaded.name!r} has no layer {layer!r}; layers with a {method} map: "
+            f"{', '.join(drawn) or 'none'} (its layers: {', '.join(names)})"
+        )
     if not shelf.available:
         raise DatasetNotFound(
             f"model {loaded.name!r} v{loaded.version} has no embedding index of "
-            f"{shelf.dataset!r} to fit its projection on; `layerlens-train train` adds it"
+            f"{shelf.dataset!r} to draw a map from; {BUILD_COMMAND} adds it"
         )
+    if not shelf.has(method, layer):
+        have = ", ".join(f"{c['method']} of {c['layer']}" for c in shelf.choices())
+        raise MapNotFound(
+            f"model {loaded.name!r} v{loaded.version} has no {method} map of {layer!r} "
+            f"(it has: {have}); {BUILD_COMMAND} fits the maps its recipe opts in "
+            "(training.recipes: map_methods, map_layers)"
+        )
+    return layer
+
+
+async def fitted(
+    plane: DataPlane, loaded: LoadedModel, method: str = "pca", layer: str | None = None
+) -> Projection:
+    """The version's map, fitted or mapped in the thread pool on first use."""
+    layer = _check(loaded, method, layer)
     try:
-        return await plane.in_thread(shelf.get)
+        return await plane.in_thread(loaded.projection.get, method, layer)
     except (CorruptIndex, OSError) as exc:
         raise ModelNotReady(
-            f"the index of {shelf.dataset!r} for {loaded.name!r} v{loaded.version} "
+            f"the {method} map of {layer!r} for {loaded.name!r} v{loaded.version} "
             f"cannot be read: {exc}"
         ) from None
-
-
-def sample(size: int, num: int, seed: int) -> np.ndarray:
-    """Row numbers of the map's points: all ``size`` rows when ``num`` reaches it, else
-    ``num`` of them drawn without replacement by ``numpy.random.default_rng(seed)``,
-    in ascending order."""
-    if num >= size:
-        return np.arange(size)
-    return np.sort(np.random.default_rng(seed).choice(size, size=num, replace=False))
 
 
 def _head(loaded: LoadedModel, projection: Projection) -> dict[str, Any]:
     return {
         "model": loaded.name,
         "version": loaded.version,
-        "method": METHOD,
+        "method": projection.method,
         "layer": projection.layer,
         "dataset": projection.dataset,
     }
 
 
-async def describe(plane: DataPlane, loaded: LoadedModel) -> dict[str, Any]:
-    projection = await fitted(plane, loaded)
-    return {"model": loaded.name, "version": loaded.version, **projection.describe()}
-
-
-async def points(plane: DataPlane, loaded: LoadedModel, num: int, seed: int) -> dict[str, Any]:
-    projection = await fitted(plane, loaded)
-    rows = sample(len(projection.points), num, seed)
-    index = await plane.in_thread(loaded.neighbor_indexes.get, projection.dataset)
-    vectors = np.asarray(index.vectors[rows], dtype=np.float32)
-    probabilities = (await plane.run_head(loaded, vectors))[PROBABILITIES_LAYER]
+async def describe(
+    plane: DataPlane, loaded: LoadedModel, method: str = "pca", layer: str | None = None
+) -> dict[str, Any]:
+    projection = await fitted(plane, loaded, method, layer)
     return {
-        **_head(loaded, projection),
-        "explained": projection.explained,
-        "size": len(projection.points),
-        "seed": seed,
-        "indices": rows,
-        "labels": projection.labels[rows].astype(np.int64),
-        "predicted": probabilities.argmax(axis=1),
-        "coords": projection.points[rows].astype(np.float32),
+        "model": loaded.name,
+        "version": loaded.version,
+        **projection.describe(),
+        "maps": loaded.projection.choices(),
     }
 
 
-async def project(plane: DataPlane, loaded: LoadedModel, x: np.ndarray) -> dict[str, Any]:
-    projection = await fitted(plane, loaded)
-    layer = loaded.manifest.embedding_layer
-    embeddings = (await plane.run_outputs(loaded, x, [layer]))[layer]
-    coords = projection.apply(embeddings).astype(np.float32)
-    return {**_head(loaded, projection), "coords": coords}
+async def points(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    num: int,
+    seed: int,
+    method: str = "pca",
+    layer: str | None = None,
+) -> dict[str, Any]:
+    projection = await fitted(plane, loaded, method, layer)
+    chosen = sample(len(projection.points), num, seed)
+    rows = np.asarray(projection.rows[chosen], dtype=np.int64)
+    embedding = loaded.manifest.embedding_layer
+    index = await plane.in_thread(loaded.neighbor_indexes.get, projection.dataset, embedding)
+    vectors = np.asarray(index.vectors[rows], dtype=np.float32)
+    probabilities = (await plane.run_head(loaded, vectors))[PROBABILITIES_LAYER]
+    answer: dict[str, Any] = {**_head(loaded, projection)}
+    if isinstance(projection, LinearProjection):
+        answer["explained"] = projection.explained
+    return {
+        **answer,
+        "size": len(projection.points),
+        "seed": seed,
+        "indices": rows,
+        "labels": np.asarray(projection.labels[chosen]).astype(np.int64),
+        "predicted": probabilities.argmax(axis=1),
+        "coords": np.asarray(projection.points[chosen], dtype=np.float32),
+    }
+
+
+async def project(
+    plane: DataPlane,
+    loaded: LoadedModel,
+    x: np.ndarray,
+    method: str = "pca",
+    layer: str | None = None,
+) -> dict[str, Any]:
+    projection = await fitted(plane, loaded, method, layer)
+    vectors = (await plane.run_outputs(loaded, x, [projection.layer]))[projection.layer]
+    placed = await plane.in_thread(projection.apply, vectors)
+    answer = {**_head(loaded, projection), "coords": placed["coords"].astype(np.float32)}
+    if "nearest" in placed:
+        answer["nearest"] = placed["nearest"].astype(np.int64)
+        answer["distance"] = placed["distance"].astype(np.float32)
+    return answer

@@ -196,5 +196,11 @@ def load_version(
         kernels=MappingProxyType(_layer_kernels(saved_model)),
         gradients=_gradients(saved_model, directory, manifest),
         neighbor_indexes=indexes,
-        projection=ProjectionShelf(indexes, test_split, manifest.embedding_layer),
+        projection=ProjectionShelf(
+            indexes,
+            test_split,
+            manifest.embedding_layer,
+            version_dir=directory,
+            stored=manifest.maps,
+        ),
     )

@@ -96,6 +96,7 @@ class PlacedMap(Projection):
             "library": r.library,
             "params": r.params,
             "seconds": r.seconds,
+            "cpu_seconds": r.cpu_seconds,
         }
 
 
@@ -171,9 +172,8 @@ class ProjectionShelf:
         return pca + stored
 
     def has(self, method: str, layer: str) -> bool:
-        if method == "pca":
-            return layer in self._indexes.layers(self.dataset)
-        return (method, layer) in self._stored
+        indexed = layer in self._indexes.layers(self.dataset)
+        return indexed and (method == "pca" or (method, layer) in self._stored)
 
     def get(self, method: str = "pca", layer: str | None = None) -> Projection:
         """Blocking on first use (maps the files, fits PCA); KeyError for a map the version

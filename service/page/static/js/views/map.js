@@ -81,14 +81,14 @@ export async function render(main) {
   method.addEventListener("change", () => { fillLayers(); form.requestSubmit(); });
   layer.addEventListener("change", () => form.requestSubmit());
 
-  async function build(n, sampleSeed, map) {
-    chosen.set(state.model, map);
+  async function build(n, sampleSeed, which) {
+    chosen.set(state.model, which);
     const input = await currentInput();
     const generation = state.generation;
     const t0 = performance.now();
     const load = Promise.all([
-      api.projectionPoints(state.model, state.version, n, sampleSeed, { map }),
-      api.project(state.model, state.version, { instances: [input.instance] }, { map }),
+      api.projectionPoints(state.model, state.version, n, sampleSeed, { map: which }),
+      api.project(state.model, state.version, { instances: [input.instance] }, { map: which }),
     ]);
     const [map, placed] = await withLoading(out, load, `Placing ${n} examples`);
     if (!stillShown(generation)) return;

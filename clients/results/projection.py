@@ -43,7 +43,7 @@ class Projection:
             layer=str(raw["layer"]),
             dataset=str(raw["dataset"]),
             mean=_float64(raw.get("mean")),
-            components=_float64(raw.get("components")).reshape(2 if linear else 0, -1),
+            components=_float64(raw["components"]).reshape(2, -1) if linear else np.zeros((0, 0)),
             explained=_float64(raw.get("explained")),
             points=raw.get("points"),
             placement=raw.get("placement"),

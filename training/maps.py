@@ -59,11 +59,13 @@ def fit_tsne(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, dict[str, str 
 
     perplexity = min(PERPLEXITY, (len(vectors) - 1) / 3)
     gradient = "fft" if len(vectors) >= FFT_FROM else "bh"
+    # PCA to 2-D needs 2 features: a 1-unit layer (digits-h1) starts from a seeded random layout.
+    start = "pca" if np.asarray(vectors).reshape(len(vectors), -1).shape[1] >= 2 else "random"
     embedding = TSNE(
-        n_components=2, perplexity=perplexity, initialization="pca", random_state=seed,
+        n_components=2, perplexity=perplexity, initialization=start, random_state=seed,
         n_jobs=TSNE_JOBS, negative_gradient_method=gradient, verbose=False,
-    ).fit(np.asarray(vectors, dtype=np.float64))  # fmt: skip
-    params = {"perplexity": perplexity, "initialization": "pca", "gradient": gradient}
+    ).fit(np.asarray(vectors, dtype=np.float64).reshape(len(vectors), -1))  # fmt: skip
+    params = {"perplexity": perplexity, "initialization": start, "gradient": gradient}
     return np.asarray(embedding), params
 
 

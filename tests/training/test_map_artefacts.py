@@ -104,3 +104,13 @@ def test_an_older_version_gains_its_maps_without_retraining(model_repository, tm
     assert [(r.method, r.layer) for r in again.maps] == [("tsne", "embedding")]
     assert tree_sha256(version_dir / SAVED_MODEL_DIR) == weights
     assert all(Path(p).is_file() for p in map_paths(version_dir, "tsne", "xor-test", "embedding"))
+
+
+def test_a_one_unit_layer_is_mapped_from_a_random_start() -> None:
+    """digits-h1's embedding has one unit, which PCA cannot initialise a 2-D map from."""
+    from training.maps import fit_tsne
+
+    vectors = np.random.default_rng(0).normal(size=(120, 1)).astype(np.float32)
+    coords, params = fit_tsne(vectors, seed=0)
+    assert coords.shape == (120, 2) and np.isfinite(coords).all()
+    assert params["initialization"] == "random" and params["gradient"] == "bh"

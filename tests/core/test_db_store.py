@@ -255,7 +255,7 @@ def test_kinds_are_validated(engine: Engine) -> None:
     assert issubclass(UnknownEvaluationKind, ValueError)
     assert count(engine, Evaluation) == 0
     assert EVALUATION_KINDS == (
-        "test", "train", "validation", "history", "cross-dataset", "sweep", "agreement",
+        "test", "train", "validation", "history", "cross-dataset", "sweep", "agreement", "map",
     )  # fmt: skip
 
 

@@ -317,23 +317,45 @@ class BaseClient(Generic[TransportT]):
         num: int = embedding_map_op.DEFAULT_MAP_SIZE,
         seed: int = 0,
         version: int | None = None,
+        method: str | None = None,
+        layer: str | None = None,
     ) -> Op[EmbeddingMap]:
         """``num`` examples of the model's test split (drawn by ``seed``, in index order) on
-        the service's 2-D map of its embedding space, with their true and predicted classes:
-        the points the page's Map view draws for the same ``num`` and ``seed``."""
-        return embedding_map_op.embedding_map(model, num=num, seed=seed, version=version)
+        the service's 2-D map of ``layer`` (default: the embedding) by ``method`` (``pca``,
+        the default, ``tsne`` or ``umap`` where the trainer fitted one), with their true and
+        predicted classes: the points the page's Map view draws for the same arguments."""
+        return embedding_map_op.embedding_map(
+            model, num=num, seed=seed, version=version, method=method, layer=layer
+        )
 
     @operation
-    def projection(self, model: str, *, version: int | None = None) -> Op[Projection]:
-        """The service's 2-D projection (PCA of the test split's embeddings): its mean and
-        components; ``.apply(embeddings)`` places embedding vectors on the map."""
-        return projection_op.projection(model, version)
+    def projection(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        method: str | None = None,
+        layer: str | None = None,
+    ) -> Op[Projection]:
+        """The service's 2-D map of ``layer`` by ``method``: for PCA its mean and components
+        (``.apply(vectors)`` places vectors on it); for t-SNE and UMAP how it places inputs;
+        ``.maps`` lists every map the version has."""
+        return projection_op.projection(model, version, method=method, layer=layer)
 
     @operation
-    def project(self, model: str, inputs: Any, *, version: int | None = None) -> Op[Projected]:
-        """Where inputs land on the map (``.coords``, (N, 2)): the service embeds them and
-        applies its projection. Inputs as for ``neighbors``."""
-        return projection_op.project(model, inputs, version=version)
+    def project(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: int | None = None,
+        method: str | None = None,
+        layer: str | None = None,
+    ) -> Op[Projected]:
+        """Where inputs land on the map (``.coords``, (N, 2)): the service runs them to the
+        layer and places them (PCA's axes, or among the nearest t-SNE/UMAP map examples).
+        Inputs as for ``neighbors``."""
+        return projection_op.project(model, inputs, version=version, method=method, layer=layer)
 
     @operation
     def metrics(

@@ -8,7 +8,8 @@ that can be probed, and the exported endpoints with their tensor names.
 A version may also hold the same endpoints compiled for LiteRT (``model.tflite``), which
 the service runs instead of TensorFlow when present: the SavedModel stays the source of
 truth, and the manifest records how closely the compiled copy matched it at export. It may
-also hold ``tails/``: a second SavedModel with, per probe-able layer, the function from that
+also hold ``maps/``: 2-D maps (t-SNE, UMAP) of a sample of its test split (``MapRecord``), and
+``tails/``: a second SavedModel with, per probe-able layer, the function from that
 layer's activation to the outputs, which layer attribution differentiates (``TailsRecord``).
 """
 
@@ -28,6 +29,7 @@ MANIFEST_FILE = "manifest.json"
 SAVED_MODEL_DIR = "saved_model"
 LITERT_FILE = "model.tflite"
 NEIGHBORS_DIR = "neighbors"
+MAPS_DIR = "maps"
 TAILS_DIR = "tails"
 OOD_DIR = "ood"
 #: The out-of-distribution calibration (``OodRecord``): fixed names inside ``OOD_DIR``.
@@ -208,6 +210,39 @@ def tree_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
+class MapRecord(_Frozen):
+    """A 2-D map of a sample of a split in one layer's space, fitted by the trainer
+    (``training.maps``): ``points`` rows of the split's index (their row numbers in one
+    .npy, int32) and their coordinates (float32, ``points`` x 2, in another); the names
+    follow from ``method``, ``dataset`` and ``layer`` (``map_paths``). New inputs are placed
+    by ``placement`` among the ``placement_k`` nearest map examples in the layer's space,
+    which needs the split's index of that layer (``neighbor_index``)."""
+
+    method: Literal["tsne", "umap"]
+    dataset: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*-(train|validation|test)$")
+    layer: str = Field(EMBEDDING_LAYER, pattern=LAYER_NAME_PATTERN)
+    points: int = Field(ge=2, description="Rows of the split on the map.")
+    seed: int = Field(ge=0, description="``core.maps.sample(rows, points, seed)`` drew them.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the coordinates' .npy.")
+    rows_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the row numbers' .npy.")
+    size_bytes: int = Field(ge=0, description="Both files' sizes together.")
+    placement: Literal["knn-inverse-square"] = "knn-inverse-square"
+    placement_k: int = Field(ge=1)
+    library: str = Field(description="The package and version that fitted it.")
+    params: dict[str, str | int | float] = Field(default_factory=dict)
+    seconds: float = Field(ge=0, description="Fitting time, wall clock.")
+    cpu_seconds: float = Field(
+        0.0, ge=0, description="The fitting process's CPU time (its own measure on a busy machine)."
+    )
+
+
+def map_paths(version_dir: Path, method: str, dataset: str, layer: str) -> tuple[Path, Path]:
+    """(coordinates, row numbers) .npy files of a version's ``method`` map of ``dataset``
+    in ``layer``'s space."""
+    stem = f"{dataset}.{layer}.{method}"
+    return version_dir / MAPS_DIR / f"{stem}.npy", version_dir / MAPS_DIR / f"{stem}.rows.npy"
+
+
 def neighbor_index_paths(
     version_dir: Path, dataset: str, layer: str = EMBEDDING_LAYER
 ) -> tuple[Path, Path]:
@@ -271,6 +306,18 @@ class Manifest(_Frozen):
     ood: OodRecord | None = Field(
         default=None, description="Out-of-distribution thresholds, calibrated on validation."
     )
+    maps: tuple[MapRecord, ...] = Field(
+        default=(), description="2-D maps (t-SNE, UMAP) fitted by the trainer."
+    )
+
+    def map(self, method: str, layer: str | None = None) -> MapRecord | None:
+        """The ``method`` map of the test split in ``layer``'s space (default: the embedding)."""
+        layer = layer or self.embedding_layer
+        dataset = f"{self.dataset.name}-test"
+        return next(
+            (m for m in self.maps if (m.method, m.dataset, m.layer) == (method, dataset, layer)),
+            None,
+        )
 
     def neighbor_index(self, dataset: str, layer: str | None = None) -> NeighborIndexRecord | None:
         """The index of ``dataset`` in ``layer``'s space (default: the embedding layer)."""

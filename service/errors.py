@@ -16,7 +16,8 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── VersionNotFound (404, version_not_found)
     │   ├── DatasetNotFound (404, dataset_not_found)
     │   ├── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
-    │   └── OodNotCalibrated (404, ood_not_calibrated)  no out-of-distribution calibration
+    │   ├── OodNotCalibrated (404, ood_not_calibrated)  no out-of-distribution calibration
+    │   └── MapNotFound (404, map_not_found)         a t-SNE/UMAP map the version lacks
     ├── Unauthorized (401, unauthorized)
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
@@ -87,6 +88,13 @@ class OodNotCalibrated(NotFound):
     names the command that adds it (``layerlens-train train``, no retraining)."""
 
     code = "ood_not_calibrated"
+
+
+class MapNotFound(NotFound):
+    """A t-SNE or UMAP map the version was not fitted with; the message names the maps it
+    has and the command that fits the ones its recipe opts in."""
+
+    code = "map_not_found"
 
 
 class Unauthorized(LayerlensError):

@@ -78,7 +78,8 @@ def train(
         bool,
         typer.Option(
             help="Only the four tasks' default models (digits, fashion, xor, sklearn-digits): "
-            "what `make run` waits for before it serves."
+            "what `make run` waits for before it serves (their 2-D maps are left to the next "
+            "run without this flag)."
         ),
     ] = False,
     force: Annotated[
@@ -152,6 +153,9 @@ def train(
                         force=force,
                         epochs=epochs,
                         callbacks=[callback],
+                        # `make run` serves once the defaults are in; its background
+                        # trainer (no --only-defaults) fits their maps while it serves.
+                        fit_maps=not only_defaults,
                     )
                 )
                 callback.finish(outcomes[-1].status)

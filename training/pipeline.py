@@ -22,10 +22,10 @@ from sqlalchemy import Engine
 
 from core import datasets
 from core.datasets.loading import DEFAULT_SEED
-from core.db import KIND_AGREEMENT, KIND_OOD, begin_write, has_predictions, store
+from core.db import KIND_AGREEMENT, KIND_MAP, KIND_OOD, begin_write, has_predictions, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import agreement, evaluate, neighbors, ood, tails
+from training import agreement, evaluate, maps, neighbors, ood, tails
 from training.export import export_network
 from training.networks import to_model
 from training.predictions import SplitPredictions, add_missing, is_served_split
@@ -45,6 +45,9 @@ class Profile:
     max_epochs: int | None = None
     #: Caps the train/validation splits when evaluating; test splits are always whole.
     max_eval_examples: int | None = None
+    #: Test examples on each t-SNE/UMAP map (``training.maps``): 5,000 keep a fit near
+    #: 20 s of 2 cores; a few hundred keep the tests' tiny models quick.
+    max_map_points: int = 5000
 
     def epochs(self, recipe: Fit, override: int | None) -> int:
         epochs = override or recipe.epochs
@@ -54,7 +57,9 @@ class Profile:
 #: One per name Settings.train_profile accepts.
 PROFILES: dict[TrainProfile, Profile] = {
     "full": Profile("full"),
-    "quick": Profile("quick", max_train_examples=3000, max_epochs=2, max_eval_examples=2000),
+    "quick": Profile(
+        "quick", max_train_examples=3000, max_epochs=2, max_eval_examples=2000, max_map_points=300
+    ),
 }
 
 
@@ -276,7 +281,11 @@ def run_model(
     force: bool = False,
     epochs: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    fit_maps: bool = True,
 ) -> Outcome:
+    """Train, export and evaluate ``spec`` unless done; then add what a version gains after
+    export (``_ensure_derived``) and, with ``fit_maps``, its 2-D maps (``_ensure_maps``:
+    ``make run`` leaves them to its background trainer so the service answers sooner)."""
     started = time.perf_counter()
     existing = list_versions(models_dir, spec.name)
     if existing and not force:
@@ -284,6 +293,8 @@ def run_model(
         if store.has_evaluation(engine, spec.name, version, "test"):
             path = version_dir(models_dir, spec.name, version)
             _ensure_derived(spec, path, version, cache, engine, profile)
+            if fit_maps:
+                _ensure_maps(spec, path, version, engine, profile)
             return Outcome(spec, version, "skipped", 0.0, _stored_accuracy(engine, spec, version))
         manifest = Manifest.read(version_dir(models_dir, spec.name, version))
         status: Status = "evaluated"
@@ -306,6 +317,8 @@ def run_model(
         if predictions is not None:
             predictions.write(connection, spec.name, manifest.version)
     _ensure_derived(spec, path, manifest.version, cache, engine, profile)
+    if fit_maps:
+        _ensure_maps(spec, path, manifest.version, engine, profile)
     accuracy = next(i.data["accuracy"] for i in items if i.kind == "test")
     return Outcome(spec, manifest.version, status, time.perf_counter() - started, accuracy)
 
@@ -379,14 +392,14 @@ def _ensure_indexed(
     needs_agreement = manifest.input.kind == "image" and not store.has_evaluation(
         engine, spec.name, version, KIND_AGREEMENT
     )
-    if neighbors.has_indexes(manifest, spec.neighbor_layers) and not needs_agreement:
+    if neighbors.has_indexes(manifest, spec.indexed_layers) and not needs_agreement:
         return
     # Indexes are numbered as the service's dataset references are: the default split.
     if cache.seed == DEFAULT_SEED:
         data = cache.get(spec.dataset)
     else:
         data = datasets.load_dataset(spec.dataset, cache.data_dir)
-    manifest = neighbors.add_indexes(path, data, relabel=relabel, layers=spec.neighbor_layers)
+    manifest = neighbors.add_indexes(path, data, relabel=relabel, layers=spec.indexed_layers)
     if not needs_agreement:
         return
     n = profile.max_eval_examples
@@ -405,6 +418,26 @@ def _ensure_indexed(
             for ref, r in reports.items()
         ],
     )
+
+
+def _ensure_maps(
+    spec: ModelSpec, path: Path, version: int, engine: Engine, profile: Profile
+) -> None:
+    """The recipe's 2-D maps of the test split (``training.maps``, over the indexes
+    ``_ensure_derived`` made) and their ``map`` evaluation, added to older versions too."""
+    manifest, report = maps.add_maps(
+        path,
+        methods=spec.map_methods,
+        layers=spec.map_layers,
+        points=profile.max_map_points,
+        seed=DEFAULT_SEED,
+    )
+    if report is None and not store.has_evaluation(engine, spec.name, version, KIND_MAP):
+        report = maps.cluster_report(path, manifest) if manifest.maps else None
+    if report is not None:
+        store.save_model_version(engine, manifest)
+        item = store.EvaluationItem(kind=KIND_MAP, dataset=str(report["dataset"]), data=report)
+        store.save_evaluations(engine, spec.name, version, [item])
 
 
 def _stored_accuracy(engine: Engine, spec: ModelSpec, version: int) -> float | None:

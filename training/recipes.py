@@ -106,6 +106,16 @@ class ModelSpec:
     #: ``:neighbors?layer=`` (each index under ``training.neighbors.MAX_INDEX_BYTES``; the
     #: sizes per layer are tabled in docs/explain.md).
     neighbor_layers: tuple[str, ...] = ()
+    #: 2-D maps of the test split the trainer fits (``training.maps``): t-SNE for every
+    #: model; UMAP where the recipe adds it. Each method maps the embedding and ``map_layers``
+    #: (which are indexed too, test and train, like ``neighbor_layers``).
+    map_methods: tuple[str, ...] = ("tsne",)
+    map_layers: tuple[str, ...] = ()
+
+    @property
+    def indexed_layers(self) -> tuple[str, ...]:
+        """The layers besides the embedding that get neighbour indexes."""
+        return tuple(dict.fromkeys((*self.neighbor_layers, *self.map_layers)))
 
     @property
     def dataset(self) -> str:
@@ -163,6 +173,7 @@ def _specs() -> list[ModelSpec]:
             # Dense(128) before the Dense(84) embedding: 31 MB at 60,000 rows. The conv maps
             # are not indexed (conv1 would be 6.0 GB).
             neighbor_layers=("dense1",),
+            map_layers=("dense1",),
         ),
         ModelSpec(
             name="fashion",

@@ -34,14 +34,18 @@ def _write_coords(path: Path, result: EmbeddingMap) -> None:
 
 
 def _summary(result: EmbeddingMap, separation: float) -> Table:
-    share = float(result.explained.sum())
+    kept = (
+        f"{result.method} to 2-D keeps {float(result.explained.sum()):.0%} of the variance"
+        if result.explained.size
+        else f"{result.method} of {result.size:,} examples"
+    )
     right = float(np.mean(result.predicted == result.labels))
     table = Table(
         "class", Column("examples", justify="right"), Column("centroid x", justify="right"),
         Column("centroid y", justify="right"), Column("spread", justify="right"),
         title=f"{result.model} v{result.version}, layer {result.layer}, {len(result)} "
         f"{result.dataset} examples (seed {result.seed})",
-        caption=f"{result.method} to 2-D keeps {share:.0%} of the variance; a point is "
+        caption=f"{kept}; a point is "
         f"nearest its own class's centroid {separation:.1%} of the time "
         f"(chance: {1 / len(set(result.labels.tolist())):.0%}); the model is right on "
         f"{right:.1%} of them",
@@ -77,6 +81,13 @@ def embedding_map(
         typer.Option(min=2, max=MAX_MAP_SIZE, help="How many test examples (one request)."),
     ] = DEFAULT_MAP_SIZE,
     seed: Annotated[int, typer.Option(min=0, help="Which sample of the test split.")] = 0,
+    method: Annotated[
+        str,
+        typer.Option(help="The map: pca, tsne or umap (t-SNE and UMAP where the trainer fit one)."),
+    ] = "pca",
+    layer: Annotated[
+        str | None, typer.Option(help="The layer mapped (default: the embedding layer).")
+    ] = None,
     inputs: Annotated[
         list[str] | None,
         typer.Option(
@@ -93,12 +104,18 @@ def embedding_map(
     ] = None,
     as_json: options.Json = False,
 ) -> None:
-    """The service's 2-D map of the embedding space: do the classes form separate clusters,
-    and where do your inputs land?"""
+    """The service's 2-D map of a layer (PCA, t-SNE or UMAP): do the classes form separate
+    clusters, and where do your inputs land?"""
     names = list(inputs or [])
     with connected(ctx) as client:
-        result = client.embedding_map(model, num=num, seed=seed, version=version)
-        placed = client.project(model, names, version=result.version) if names else None
+        result = client.embedding_map(
+            model, num=num, seed=seed, version=version, method=method, layer=layer
+        )
+        placed = (
+            client.project(model, names, version=result.version, method=method, layer=result.layer)
+            if names
+            else None
+        )
         if out is not None:
             _write_coords(out, result)
             wrote(out)

@@ -62,15 +62,20 @@ def plot_embedding_map(
             axes.scatter([x], [y], marker="*", s=260, c="white", edgecolors="black", lw=1.5)
             label = Path(name).name  # a file's name, or a dataset example as given
             axes.annotate(label, (x, y), xytext=(8, 8), textcoords="offset points")
-    share_x, share_y = result.explained
-    method = result.method.upper()
-    axes.set_xlabel(f"{method} 1 ({share_x:.0%} of variance)")
-    axes.set_ylabel(f"{method} 2 ({share_y:.0%} of variance)")
+    method = {"tsne": "t-SNE"}.get(result.method, result.method.upper())
+    if result.explained.size == 2:
+        share_x, share_y = result.explained
+        axes.set_xlabel(f"{method} 1 ({share_x:.0%} of variance)")
+        axes.set_ylabel(f"{method} 2 ({share_y:.0%} of variance)")
+    else:  # t-SNE and UMAP axes carry no meaning of their own
+        axes.set_xlabel(f"{method} 1")
+        axes.set_ylabel(f"{method} 2")
+    fitted = "the service" if result.method == "pca" else "the trainer"
     axes.grid(alpha=0.3)
     axes.legend(title="true class (examples)", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes.set_title(
         f"{result.model} v{result.version}: layer '{result.layer}' of {len(result)} "
-        f"{result.dataset} examples, {method} fitted by the service"
+        f"{result.dataset} examples, {method} fitted by {fitted}"
     )
     figure.tight_layout()
     return save(figure, path)

@@ -13,7 +13,8 @@ import numpy as np
 class EmbeddingMap:
     """Dataset examples ``indices`` of ``dataset`` at ``coords`` (N, 2), with their true
     classes ``labels`` and the model's ``predicted`` ones; ``class_names[label]`` names them.
-    ``explained``: each axis's share of the embedding's variance."""
+    ``explained``: each axis's share of the layer's variance (PCA; empty for t-SNE, UMAP).
+    ``size``: the map's points (the whole split for PCA, the trainer's sample otherwise)."""
 
     model: str
     version: int
@@ -21,7 +22,7 @@ class EmbeddingMap:
     layer: str
     dataset: str
     size: int
-    """Examples in the split (the sample is drawn from them)."""
+    """Points on the map (the sample is drawn from them)."""
     seed: int
     indices: np.ndarray
     labels: np.ndarray
@@ -44,7 +45,7 @@ class EmbeddingMap:
             labels=np.asarray(raw["labels"], dtype=np.int64),
             predicted=np.asarray(raw["predicted"], dtype=np.int64),
             coords=np.asarray(raw["coords"], dtype=np.float64).reshape(-1, 2),
-            explained=np.asarray(raw["explained"], dtype=np.float64),
+            explained=np.asarray(raw.get("explained") or [], dtype=np.float64),
             class_names=list(class_names),
         )
 

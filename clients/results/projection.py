@@ -1,9 +1,9 @@
-"""The service's 2-D projection of a model version's embedding space, and inputs placed
-with it (``:project``): the axes the page's map, the SDK and the CLI share."""
+"""The service's 2-D map of a model version's layer (PCA, t-SNE, UMAP), and inputs placed on
+it (``:project``): the map the page, the SDK and the CLI share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,8 +15,11 @@ def _float64(value: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Projection:
-    """``coords = (embedding - mean) @ components.T``, fitted by the service on
-    ``dataset``'s embeddings (``layer``); ``explained``: each axis's share of the variance."""
+    """PCA: ``coords = (embedding - mean) @ components.T``, fitted by the service on
+    ``dataset``'s vectors of ``layer``; ``explained``: each axis's share of the variance.
+    t-SNE and UMAP (fitted by the trainer on ``points`` examples) have no axes: ``mean`` and
+    ``components`` are empty, ``placement`` says how the service places new inputs and
+    ``maps`` lists every (method, layer) the version can draw."""
 
     model: str
     version: int
@@ -26,22 +29,32 @@ class Projection:
     mean: np.ndarray
     components: np.ndarray
     explained: np.ndarray
+    points: int | None = None
+    placement: dict[str, Any] | None = None
+    maps: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Projection:
+        linear = raw.get("components") is not None
         return cls(
             model=str(raw["model"]),
             version=int(raw["version"]),
             method=str(raw["method"]),
             layer=str(raw["layer"]),
             dataset=str(raw["dataset"]),
-            mean=_float64(raw["mean"]),
-            components=_float64(raw["components"]).reshape(2, -1),
-            explained=_float64(raw["explained"]),
+            mean=_float64(raw.get("mean")),
+            components=_float64(raw["components"]).reshape(2, -1) if linear else np.zeros((0, 0)),
+            explained=_float64(raw.get("explained")),
+            points=raw.get("points"),
+            placement=raw.get("placement"),
+            maps=tuple((str(m["method"]), str(m["layer"])) for m in raw.get("maps") or ()),
         )
 
     def apply(self, embeddings: Any) -> np.ndarray:
-        """(N, 2) coordinates of embedding-layer vectors (e.g. ``embed(...).embeddings``)."""
+        """(N, 2) coordinates of the layer's vectors (e.g. ``embed(...).embeddings``), for
+        PCA only: a t-SNE or UMAP point is placed by the service (``project``)."""
+        if self.method != "pca":
+            raise ValueError(f"a {self.method} map places inputs on the service: use project()")
         flat = np.asarray(embeddings, dtype=np.float64)
         flat = flat.reshape(-1, self.mean.size) if flat.size else flat.reshape(0, self.mean.size)
         return (flat - self.mean) @ self.components.T
@@ -49,7 +62,9 @@ class Projection:
 
 @dataclass(frozen=True)
 class Projected:
-    """Inputs placed on the map: ``coords`` is (N, 2), in the inputs' order."""
+    """Inputs placed on the map: ``coords`` is (N, 2), in the inputs' order; on a t-SNE or
+    UMAP map also the test example each landed nearest (``nearest``) and its distance in the
+    layer's space (``distance``); empty for PCA."""
 
     model: str
     version: int
@@ -57,20 +72,28 @@ class Projected:
     layer: str
     dataset: str
     coords: np.ndarray
+    nearest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    distance: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Projected:
         coords = _float64(raw.get("coords")).reshape(-1, 2)
+        nearest = np.asarray(raw.get("nearest") or [], dtype=np.int64)
         return cls(
             str(raw["model"]), int(raw["version"]), str(raw["method"]), str(raw["layer"]),
-            str(raw["dataset"]), coords,
+            str(raw["dataset"]), coords, nearest, _float64(raw.get("distance")),
         )  # fmt: skip
 
     @classmethod
     def concat(cls, parts: list[Projected]) -> Projected:
         first = parts[0]
         joined = np.concatenate([p.coords for p in parts])
-        return cls(first.model, first.version, first.method, first.layer, first.dataset, joined)
+        nearest = np.concatenate([p.nearest for p in parts])
+        distance = np.concatenate([p.distance for p in parts])
+        return cls(
+            first.model, first.version, first.method, first.layer, first.dataset, joined,
+            nearest, distance,
+        )  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.coords)

@@ -14,6 +14,8 @@ KIND_CROSS_DATASET = "cross-dataset"
 KIND_SWEEP = "sweep"
 KIND_AGREEMENT = "agreement"
 KIND_OOD = "ood"
+#: "Separate clusters" per map of the test split (``training.maps``).
+KIND_MAP = "map"
 #: Every evaluation kind; docs/architecture.md says what each one's ``data`` holds.
 EVALUATION_KINDS = (
     KIND_TEST,
@@ -24,6 +26,7 @@ EVALUATION_KINDS = (
     KIND_SWEEP,
     KIND_AGREEMENT,
     KIND_OOD,
+    KIND_MAP,
 )
 
 

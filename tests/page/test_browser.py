@@ -216,6 +216,8 @@ def test_the_map_draws_the_requested_number_of_points(lens) -> None:
     page, watch = lens
     page.goto(f"{watch.origin}/#/digits/map")
     page.wait_for_selector("#map[data-points]", timeout=TIMEOUT_MS)
+    page.select_option("#map-method", "pca")  # the whole split (the t-SNE map is a sample)
+    page.wait_for_selector('#map[data-method="pca"][data-points="500"]', timeout=TIMEOUT_MS)
     page.fill("#map-count", "321")
     page.click("#map-draw")
     page.wait_for_selector('#map[data-points="321"]', timeout=TIMEOUT_MS)
@@ -245,6 +247,8 @@ def test_the_map_draws_the_apis_points_and_places_the_input_with_project(lens, a
     page, watch = lens
     page.goto(f"{watch.origin}/#/digits/map")
     page.wait_for_selector("#map[data-points]", timeout=TIMEOUT_MS)
+    page.select_option("#map-method", "pca")
+    page.wait_for_selector('#map[data-method="pca"][data-points="500"]', timeout=TIMEOUT_MS)
     page.fill("#map-count", "200")
     page.fill("#map-seed", "7")
     page.click("#map-draw")
@@ -279,8 +283,8 @@ def test_the_map_draws_the_apis_points_and_places_the_input_with_project(lens, a
     page.wait_for_function("location.hash.includes('/predict')", timeout=TIMEOUT_MS)
     _settled(page)
     assert f"#{index}" in page.locator("#view").inner_text()
-    page.click("#tabs a[data-view=map]")
-    page.wait_for_selector('#map[data-points="500"]', timeout=TIMEOUT_MS)
+    page.click("#tabs a[data-view=map]")  # the method last drawn is kept
+    page.wait_for_selector('#map[data-method="pca"][data-points="500"]', timeout=TIMEOUT_MS)
     now = json.loads(page.locator("#map").get_attribute("data-input"))
     assert np.allclose(now, coords[i], atol=1e-3)
 

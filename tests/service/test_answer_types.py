@@ -47,7 +47,12 @@ PAIRS: list[tuple[Any, Any, set[str], set[str]]] = [
     (neighbors.NeighborResult, sdk_neighbors.Neighborhood, set(), set()),
     (neighbors.Neighbor, sdk_neighbors.Neighbor, set(), set()),
     (neighbors.Vote, sdk_neighbors.NeighborVote, set(), set()),
-    (maps.MapAxes, sdk_projection.Projection, set(), set()),
+    (
+        maps.MapAxes,
+        sdk_projection.Projection,
+        set(),
+        {"seed", "library", "params", "seconds", "cpu_seconds"},  # provenance, for readers
+    ),
     (maps.MapPlacement, sdk_projection.Projected, set(), set()),
     (maps.MapPoints, EmbeddingMap, {"class_names"}, set()),
     (metrics.StoredEvaluations, sdk_metrics.Metrics, {"raw"}, set()),

@@ -1,37 +1,44 @@
-"""The answers of the map routes, typed (the SDK's ``clients.results.embedding_map`` and
-``clients.results.projection`` are checked against them by a test)."""
+"""The answers of the map routes, typed (the SDK's ``clients.results.projection`` and
+``clients.results.embedding_map`` are checked against them by a test). ``TypedDict``s: a
+PCA map carries its axes, a stored t-SNE or UMAP map its sample and placement rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True)
-class MapAxes:
-    """``GET .../projection``: ``coords = (embedding - mean) @ components.T``."""
+class MapAxes(TypedDict):
+    """``GET .../projection``: how the map was made, and every map the version can draw."""
 
     model: str
     version: int
     method: str
     layer: str
     dataset: str
-    mean: np.ndarray
-    components: np.ndarray
-    explained: np.ndarray
+    mean: NotRequired[np.ndarray]
+    components: NotRequired[np.ndarray]
+    explained: NotRequired[np.ndarray]
+    points: NotRequired[int]
+    seed: NotRequired[int]
+    placement: NotRequired[dict[str, Any]]
+    library: NotRequired[str]
+    params: NotRequired[dict[str, Any]]
+    seconds: NotRequired[float]
+    cpu_seconds: NotRequired[float]
+    maps: list[dict[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
-class MapPoints:
-    """``GET .../projection/points``: a sample of the fitted split, already projected."""
+class MapPoints(TypedDict):
+    """``GET .../projection/points``: a sample of the map's points."""
 
     model: str
     version: int
     method: str
     layer: str
     dataset: str
-    explained: np.ndarray
+    explained: NotRequired[np.ndarray]
     size: int
     seed: int
     indices: np.ndarray
@@ -40,9 +47,8 @@ class MapPoints:
     coords: np.ndarray
 
 
-@dataclass(frozen=True, slots=True)
-class MapPlacement:
-    """``:project``: inputs placed on the map."""
+class MapPlacement(TypedDict):
+    """``:project``: inputs placed on the map (on a stored map, with the nearest example)."""
 
     model: str
     version: int
@@ -50,3 +56,5 @@ class MapPlacement:
     layer: str
     dataset: str
     coords: np.ndarray
+    nearest: NotRequired[np.ndarray]
+    distance: NotRequired[np.ndarray]

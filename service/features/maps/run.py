@@ -1,24 +1,24 @@
-"""The embedding map at the tensor level: the version's fitted projection, a sample of its
-test split already projected, and new inputs placed with the same axes.
+"""The maps at the tensor level: a version's map of a layer (``method`` = pca, tsne, umap), a
+sample of its test split already on it, and new inputs placed on it.
 
-The points come from the test split's index (the vectors the projection was fitted on);
-their predicted classes from the ``head`` runner, batched like any request. A new input is
-embedded by the ``embed`` runner, so it lands where its dataset twin's point is, to the
-LiteRT copy's agreement with the SavedModel (1e-4).
+The points come from the test split's index; their predicted classes from the ``head``
+runner on the embedding index's rows, batched like any request. A new input is run to the
+layer by the same runners as ``:embed``, so a test example lands where its own point is: on
+PCA to the LiteRT copy's agreement with the SavedModel (1e-4), on a stored map by
+``core.maps.place``, whose nearest example is then the example itself.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from core.manifest import PROBABILITIES_LAYER
+from core.maps import METHODS, sample
 from service.dataplane import DataPlane, Payload
 from service.dataplane.inputs import read_batch
-from service.errors import DatasetNotFound, ModelNotReady
+from service.errors import DatasetNotFound, InvalidInput, MapNotFound, ModelNotReady, UnknownLayer
 from service.features.maps.answers import MapAxes, MapPlacement, MapPoints
-from service.features.maps.pca import METHOD, Projection, fit_from_index
+from service.features.maps.projections import LinearProjection, Projection, ProjectionShelf
 from service.runtime import LoadedModel
 from service.runtime.indexes import CorruptIndex
 from service.schemas import InputsRequest
@@ -28,70 +28,122 @@ MAX_POINTS = 10_000
 #: Largest sample seed (numpy takes any non-negative integer; this keeps it an int32 on
 #: every client).
 MAX_SEED = 2**31 - 1
+#: What builds a missing map or index.
+BUILD_COMMAND = "`layerlens-train train` (which `make run` runs in the background)"
 
 
-async def fitted(plane: DataPlane, loaded: LoadedModel) -> Projection:
-    """The version's projection, fitted in the thread pool on first use and kept with the
-    version (``LoadedModel.derived``)."""
-    dataset = f"{loaded.manifest.dataset.name}-test"
-    if dataset not in loaded.neighbor_indexes.datasets:
+def shelf(loaded: LoadedModel) -> ProjectionShelf:
+    """The version's maps, kept with it while it is loaded (``LoadedModel.derived``)."""
+    manifest = loaded.manifest
+
+    def build() -> ProjectionShelf:
+        return ProjectionShelf(
+            loaded.neighbor_indexes,
+            f"{manifest.dataset.name}-test",
+            manifest.embedding_layer,
+            version_dir=loaded.path,
+            stored=manifest.maps,
+        )
+
+    return loaded.derived.get("maps", build)
+
+
+def _check(loaded: LoadedModel, method: str, layer: str | None) -> str:
+    """The layer asked for (default: the embedding), or the error that says why it cannot
+    be drawn: 400 for a method or layer that does not exist, 404 for a map the version lacks."""
+    maps = shelf(loaded)
+    if method not in METHODS:
+        raise InvalidInput(f"unknown map method {method!r}; choose one of: {', '.join(METHODS)}")
+    layer = layer or loaded.manifest.embedding_layer
+    names = [spec.name for spec in loaded.manifest.layers]
+    if layer not in names:
+        drawn = [c["layer"] for c in maps.choices() if c["method"] == method]
+        raise UnknownLayer(
+            f"model {loaded.name!r} has no layer {layer!r}; layers with a {method} map: "
+            f"{', '.join(drawn) or 'none'} (its layers: {', '.join(names)})"
+        )
+    if not maps.available:
         raise DatasetNotFound(
             f"model {loaded.name!r} v{loaded.version} has no embedding index of "
-            f"{dataset!r} to fit its projection on; `layerlens-train train` adds it"
+            f"{maps.dataset!r} to draw a map from; {BUILD_COMMAND} adds it"
         )
-    build = partial(
-        fit_from_index, loaded.neighbor_indexes, dataset, loaded.manifest.embedding_layer
-    )
+    if not maps.has(method, layer):
+        have = ", ".join(f"{c['method']} of {c['layer']}" for c in maps.choices())
+        raise MapNotFound(
+            f"model {loaded.name!r} v{loaded.version} has no {method} map of {layer!r} "
+            f"(it has: {have}); {BUILD_COMMAND} fits the maps its recipe opts in "
+            "(training.recipes: map_methods, map_layers)"
+        )
+    return layer
+
+
+async def fitted(
+    plane: DataPlane, loaded: LoadedModel, method: str = "pca", layer: str | None = None
+) -> Projection:
+    """The version's map, fitted or mapped in the thread pool on first use."""
+    layer = _check(loaded, method, layer)
     try:
-        return await plane.in_thread(loaded.derived.get, METHOD, build)
+        return await plane.in_thread(shelf(loaded).get, method, layer)
     except (CorruptIndex, OSError) as exc:
         raise ModelNotReady(
-            f"the index of {dataset!r} for {loaded.name!r} v{loaded.version} cannot be read: {exc}"
+            f"the {method} map of {layer!r} for {loaded.name!r} v{loaded.version} "
+            f"cannot be read: {exc}"
         ) from None
 
 
-def sample(size: int, num: int, seed: int) -> np.ndarray:
-    """Row numbers of the map's points: all ``size`` rows when ``num`` reaches it, else
-    ``num`` of them drawn without replacement by ``numpy.random.default_rng(seed)``,
-    in ascending order."""
-    if num >= size:
-        return np.arange(size)
-    return np.sort(np.random.default_rng(seed).choice(size, size=num, replace=False))
+def _head(loaded: LoadedModel, projection: Projection) -> MapPlacement:
+    return {  # type: ignore[typeddict-item]  # the caller adds the coordinates
+        "model": loaded.name,
+        "version": loaded.version,
+        "method": projection.method,
+        "layer": projection.layer,
+        "dataset": projection.dataset,
+    }
 
 
-async def describe(plane: DataPlane, name: str, version: int | None) -> MapAxes:
+async def describe(
+    plane: DataPlane, name: str, version: int | None, method: str = "pca", layer: str | None = None
+) -> MapAxes:
     loaded = plane.model(name, version)
-    projection = await fitted(plane, loaded)
-    return MapAxes(
-        loaded.name, loaded.version, METHOD, projection.layer, projection.dataset,
-        projection.mean, projection.components, projection.explained,
-    )  # fmt: skip
+    projection = await fitted(plane, loaded, method, layer)
+    return {  # type: ignore[typeddict-item]  # describe() names the method's own keys
+        "model": loaded.name,
+        "version": loaded.version,
+        **projection.describe(),
+        "maps": shelf(loaded).choices(),
+    }
 
 
 async def points(
-    plane: DataPlane, name: str, version: int | None, num: int, seed: int
+    plane: DataPlane,
+    name: str,
+    version: int | None,
+    num: int,
+    seed: int,
+    method: str = "pca",
+    layer: str | None = None,
 ) -> MapPoints:
-    """A sample of the fitted split, already projected."""
+    """A sample of the map's points, already placed."""
     loaded = plane.model(name, version)
-    projection = await fitted(plane, loaded)
-    rows = sample(len(projection.points), num, seed)
-    index = await plane.in_thread(loaded.neighbor_indexes.get, projection.dataset)
+    projection = await fitted(plane, loaded, method, layer)
+    chosen = sample(len(projection.points), num, seed)
+    rows = np.asarray(projection.rows[chosen], dtype=np.int64)
+    embedding = loaded.manifest.embedding_layer
+    index = await plane.in_thread(loaded.neighbor_indexes.get, projection.dataset, embedding)
     vectors = np.asarray(index.vectors[rows], dtype=np.float32)
     probabilities = (await plane.run_head(loaded, vectors))[PROBABILITIES_LAYER]
-    return MapPoints(
-        model=loaded.name,
-        version=loaded.version,
-        method=METHOD,
-        layer=projection.layer,
-        dataset=projection.dataset,
-        explained=projection.explained,
-        size=len(projection.points),
-        seed=seed,
-        indices=rows,
-        labels=projection.labels[rows].astype(np.int64),
-        predicted=probabilities.argmax(axis=1),
-        coords=projection.points[rows].astype(np.float32),
-    )
+    answer: MapPoints = {**_head(loaded, projection)}  # type: ignore[typeddict-item]
+    if isinstance(projection, LinearProjection):
+        answer["explained"] = projection.explained
+    return {
+        **answer,
+        "size": len(projection.points),
+        "seed": seed,
+        "indices": rows,
+        "labels": np.asarray(projection.labels[chosen]).astype(np.int64),
+        "predicted": probabilities.argmax(axis=1),
+        "coords": np.asarray(projection.points[chosen], dtype=np.float32),
+    }
 
 
 async def project(
@@ -101,14 +153,18 @@ async def project(
     *,
     payload: Payload | None = None,
     request: InputsRequest | None = None,
+    method: str = "pca",
+    layer: str | None = None,
 ) -> MapPlacement:
     """Inputs of every form ``:neighbors`` takes, placed on the version's map."""
     loaded = plane.model(name, version)
     x = await read_batch(plane, loaded, payload=payload, request=request)
-    projection = await fitted(plane, loaded)
-    layer = loaded.manifest.embedding_layer
-    embeddings = (await plane.run_outputs(loaded, x, [layer]))[layer]
-    coords = projection.apply(embeddings).astype(np.float32)
-    return MapPlacement(
-        loaded.name, loaded.version, METHOD, projection.layer, projection.dataset, coords
-    )
+    projection = await fitted(plane, loaded, method, layer)
+    vectors = (await plane.run_outputs(loaded, x, [projection.layer]))[projection.layer]
+    placed = await plane.in_thread(projection.apply, vectors)
+    answer = _head(loaded, projection)
+    answer["coords"] = placed["coords"].astype(np.float32)
+    if "nearest" in placed:
+        answer["nearest"] = placed["nearest"].astype(np.int64)
+        answer["distance"] = placed["distance"].astype(np.float32)
+    return answer

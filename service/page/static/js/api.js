@@ -88,11 +88,12 @@ api.explain = (m, v, input, params = {}, { signal } = {}) =>
   request(`${modelPath(m, v)}:explain${query(params)}`, { method: "POST", signal, ...inputBody(input) });
 api.neighbors = (m, v, input, params = {}, { signal } = {}) =>
   request(`${modelPath(m, v)}:neighbors${query(params)}`, { method: "POST", signal, ...inputBody(input) });
-// The embedding map: the service fits the projection per model version, so the page only draws.
+// The maps: the service fits PCA and the trainer t-SNE/UMAP per model version, so the page
+// only draws. `map` is {method, layer}; absent, the service's default (PCA of the embedding).
 Object.assign(api, {
-  projection: (m, v) => request(`${modelPath(m, v)}/projection`),
-  projectionPoints: (m, v, num, seed, { signal } = {}) =>
-    request(`${modelPath(m, v)}/projection/points${query({ num, seed })}`, { signal }),
-  project: (m, v, input, { signal } = {}) =>
-    request(`${modelPath(m, v)}:project`, { method: "POST", signal, ...inputBody(input) }),
+  projection: (m, v, map = {}) => request(`${modelPath(m, v)}/projection${query(map)}`),
+  projectionPoints: (m, v, num, seed, { signal, map = {} } = {}) =>
+    request(`${modelPath(m, v)}/projection/points${query({ num, seed, ...map })}`, { signal }),
+  project: (m, v, input, { signal, map = {} } = {}) =>
+    request(`${modelPath(m, v)}:project${query(map)}`, { method: "POST", signal, ...inputBody(input) }),
 });

@@ -1,7 +1,9 @@
-// Map: a sample of the test split on the service's 2-D map of the embedding space (PCA fitted
-// by the service per model version, so the SDK and the CLI draw the same points), coloured by
-// class, outlined where the model is wrong; hover shows the picture, click opens it in
-// Predict; the current input, placed by :project, is the ringed point.
+// Map: a sample of the test split on one of the version's 2-D maps (PCA fitted by the service,
+// t-SNE and UMAP by the trainer, of the embedding or an opted-in layer: the method and layer
+// pickers list what GET .../projection says the version has; the SDK and the CLI draw the same
+// points), coloured by class, outlined where the model is wrong; hover shows the picture, click
+// opens it in Predict; the current input, placed by :project on the same map, is the ringed
+// point. Under it, the stored "separate clusters" figures (GET .../metrics?kind=map).
 import { api } from "../api.js";
 import { state, currentInput, inputSpec, isImage, navigate, setInput, testSet, stillShown } from "../app.js";
 import { classColour, cssVar, drawPixels, legend } from "../draw.js";
@@ -13,31 +15,80 @@ const PAD = 12;
 const MAX_POINTS = 10000;
 /** Hover and click pick the nearest point within this many canvas pixels. */
 const PICK_RADIUS = 10;
+const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
+const PREFERRED = ["tsne", "umap", "pca"];
+/** The method and layer last drawn per model, kept while the page is open. */
+const chosen = new Map();
+
+/** The version's maps [{method, layer}] and its stored cluster figures (both may be missing). */
+async function mapChoices() {
+  const [described, stored] = await Promise.allSettled([
+    api.projection(state.model, state.version),
+    api.metrics(state.model, state.version, "map"),
+  ]);
+  const embedding = state.manifest.embedding_layer;
+  const maps = described.status === "fulfilled" ? described.value.maps : [{ method: "pca", layer: embedding }];
+  const rows = stored.status === "fulfilled" ? stored.value.evaluations : [];
+  return { maps, clusters: rows.length ? rows[0].data : null };
+}
+
+function clusterTable(clusters, method, layer) {
+  if (!clusters) return el("p", { id: "map-clusters" }, "No cluster figures are stored for this version yet (the trainer adds them with its maps).");
+  const pct = (p) => `${(p * 100).toFixed(1)}%`;
+  return el("table", { id: "map-clusters" },
+    el("caption", {}, `Separate clusters: the share of each point's ${clusters.k} nearest neighbours with its class, ` +
+      `on the map and in the layer's own space (${clusters.maps[0]?.points ?? ""} examples of ${clusters.dataset})`),
+    el("thead", {}, el("tr", {}, el("th", {}, "map"), el("th", {}, "layer"), el("th", {}, "on the map"), el("th", {}, "in the layer"))),
+    el("tbody", {}, clusters.maps.map((m) => el("tr", {
+      "data-method": m.method, "data-layer": m.layer, "data-share": String(m.share),
+      class: m.method === method && m.layer === layer ? "current" : null,
+    }, el("td", {}, METHOD_NAMES[m.method] ?? m.method), el("td", {}, m.layer), el("td", {}, pct(m.share)), el("td", {}, pct(m.layer_share))))));
+}
 
 export async function render(main) {
   const count = el("input", { type: "number", id: "map-count", min: 2, max: MAX_POINTS, value: 500 });
   const seed = el("input", { type: "number", id: "map-seed", min: 0, value: 0 });
   const draw = el("button", { type: "submit", class: "primary", id: "map-draw" }, "Draw the map");
+  const method = el("select", { id: "map-method" });
+  const layer = el("select", { id: "map-layer" });
   const out = el("div");
-  const form = el("form", { class: "panel" }, el("h2", {}, `Embedding map of ${testSet()}`),
-    el("div", { class: "row" }, field("Examples", count), field("sample", seed), draw));
+  const form = el("form", { class: "panel" }, el("h2", {}, `Map of ${testSet()}`),
+    el("div", { class: "row" }, field("Method", method), field("Layer", layer), field("Examples", count), field("sample", seed), draw));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      await build(Number(count.value), Number(seed.value));
+      await build(Number(count.value), Number(seed.value), { method: method.value, layer: layer.value });
     } catch {
       /* shown */
     }
   });
   main.append(form, out);
+  const generation0 = state.generation;
+  const { maps, clusters } = await mapChoices();
+  if (!stillShown(generation0)) return;
+  const methods = PREFERRED.filter((m) => maps.some((c) => c.method === m));
+  method.replaceChildren(...methods.map((m) => el("option", { value: m }, METHOD_NAMES[m])));
+  const last = chosen.get(state.model);
+  if (last && methods.includes(last.method)) method.value = last.method;
+  const fillLayers = () => {
+    const layers = maps.filter((c) => c.method === method.value).map((c) => c.layer);
+    const wanted = layer.value || last?.layer;
+    const keep = layers.includes(wanted) ? wanted : state.manifest.embedding_layer;
+    layer.replaceChildren(...layers.map((l) => el("option", { value: l }, l)));
+    layer.value = layers.includes(keep) ? keep : layers[0];
+  };
+  fillLayers();
+  method.addEventListener("change", () => { fillLayers(); form.requestSubmit(); });
+  layer.addEventListener("change", () => form.requestSubmit());
 
-  async function build(n, sampleSeed) {
+  async function build(n, sampleSeed, which) {
+    chosen.set(state.model, which);
     const input = await currentInput();
     const generation = state.generation;
     const t0 = performance.now();
     const load = Promise.all([
-      api.projectionPoints(state.model, state.version, n, sampleSeed),
-      api.project(state.model, state.version, { instances: [input.instance] }),
+      api.projectionPoints(state.model, state.version, n, sampleSeed, { map: which }),
+      api.project(state.model, state.version, { instances: [input.instance] }, { map: which }),
     ]);
     const [map, placed] = await withLoading(out, load, `Placing ${n} examples`);
     if (!stillShown(generation)) return;
@@ -84,6 +135,8 @@ export async function render(main) {
     ctx.arc(sx(mine[0]), sy(mine[1]), 9, 0, 2 * Math.PI);
     ctx.stroke();
     Object.assign(canvas.dataset, {
+      method: map.method,
+      layer: map.layer,
       points: String(points.length),
       bounds: JSON.stringify([x0, x1, y0, y1]),
       pad: String(PAD),
@@ -141,13 +194,18 @@ export async function render(main) {
       navigate("predict");
     });
     const share = (p) => `${(p * 100).toFixed(0)}%`;
+    const how = map.method === "pca"
+      ? `PCA of ${map.layer} fitted by the service on the whole split (the axes keep ${share(map.explained[0])} and ` +
+        `${share(map.explained[1])} of the variance)`
+      : `${METHOD_NAMES[map.method] ?? map.method} of ${map.layer} fitted by the trainer on ${map.size.toLocaleString("en")} ` +
+        `examples (its axes mean nothing by themselves; new inputs land among their nearest examples in ${map.layer}'s space)`;
     out.replaceChildren(el("div", { class: "panel" },
-      el("p", { id: "map-summary" }, `${points.length} of the ${map.size.toLocaleString("en")} examples of ${map.dataset} (sample ${map.seed}), ` +
-        `PCA of ${map.layer} fitted by the service on the whole split (the axes keep ${share(map.explained[0])} and ` +
-        `${share(map.explained[1])} of the variance); outlined: the ${wrong} the model gets wrong; ringed: the current input ` +
+      el("p", { id: "map-summary" }, `${points.length} of the ${map.size.toLocaleString("en")} points of ${map.dataset} on the map (sample ${map.seed}), ` +
+        `${how}; outlined: the ${wrong} the model gets wrong; ringed: the current input ` +
         `(${input.source}). Hover for the picture, click to open it in Predict.`),
       el("div", { class: "chart-wrap" }, canvas, tip),
-      legend(names.map((name, c) => ({ name, colour: colours[c] })))));
+      legend(names.map((name, c) => ({ name, colour: colours[c] }))),
+      clusterTable(clusters, map.method, map.layer)));
   }
   form.requestSubmit();
 }

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     """Most instances (or images) in one request."""
     max_image_pixels: int = Field(16_000_000, gt=0)
     """Largest decoded image (width x height) accepted: guards against decompression bombs."""
+    max_decode_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    """Most memory decoding one request may allocate, computed before it is allocated: an
+    uploaded image's decoded pixels, grey copies and fit (padding, crop, resize), from its
+    header; a JSON body's parsed values, estimated from its bytes. 413 above, naming the
+    estimate (docs/security.md gives one request's worst case)."""
     max_alphas: int = Field(1000, gt=1)
     """Most alpha values in one interpolation sweep."""
     max_explain_steps: int = Field(1000, gt=1)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from core.manifest import LOGITS_LAYER, PROBABILITIES_LAYER
 from service import codecs
+from service.codecs.json_body import parse_bounded
 from service.dataplane import DataPlane, Payload
 from service.dataplane import inference_v2 as v2
 from service.dataplane.inputs import decode_vectors
@@ -28,7 +29,7 @@ from service.errors import InvalidInput, MalformedJSON
 from service.protocol.v2_binary import (
     BINARY_CONTENT_TYPE,
     encode_response,
-    split_body,
+    split_body_bounded,
     take_binary_inputs,
 )
 from service.responses import dumps
@@ -76,11 +77,13 @@ def parse_json(body: bytes) -> Any:
         raise MalformedJSON(f"malformed JSON body: {exc}") from None
 
 
-def payload_from_body(kind: str, body: bytes) -> Payload | None:
-    """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown)."""
+async def payload_from_body(kind: str, body: bytes, *, max_bytes: int) -> Payload | None:
+    """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown).
+    JSON is parsed within ``max_bytes`` and, when large, off the event loop."""
     if kind in ("", codecs.CONTENT_TYPE_JSON):
         booleans = b"true" in body or b"false" in body
-        return Payload(kind="json", size=len(body), json=parse_json(body), json_booleans=booleans)
+        parsed = await parse_bounded(body, parse_json, max_bytes=max_bytes)
+        return Payload(kind="json", size=len(body), json=parsed, json_booleans=booleans)
     if kind == codecs.CONTENT_TYPE_NPY:
         return Payload(kind="npy", size=len(body), npy=body)
     return None
@@ -138,7 +141,7 @@ async def infer(
     plane: DataPlane, model: str, version: int | None, body: bytes, header_length: str | None
 ) -> Answer:
     """Open Inference Protocol ``infer``: JSON, or JSON plus binary tensors."""
-    request, tail = split_body(body, header_length)
+    request, tail = await split_body_bounded(body, header_length, plane.settings.max_decode_bytes)
     loaded = plane.model(model, version)
     checked = v2.check_request(request)
     binaries = take_binary_inputs(checked["inputs"], tail)

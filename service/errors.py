@@ -17,8 +17,9 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── DatasetNotFound (404, dataset_not_found)
     │   └── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
     ├── Unauthorized (401, unauthorized)
-    ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
+    ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels or memory, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
+    ├── UnusableImage (422, unusable_image)          an aspect ratio no fit can use
     ├── ModelNotReady (503, model_not_ready)
     ├── MetricsUnavailable (503, metrics_unavailable) the metrics database cannot be read
     └── Overloaded (503, overloaded)                 batch queue full; carries Retry-After
@@ -94,6 +95,13 @@ class PayloadTooLarge(LayerlensError):
 class UnsupportedMediaType(LayerlensError):
     status_code = 415
     code = "unsupported_media_type"
+
+
+class UnusableImage(LayerlensError):
+    """A well-formed image that no fit can turn into the model's input (a 1-pixel line)."""
+
+    status_code = 422
+    code = "unusable_image"
 
 
 class ModelNotReady(LayerlensError):

@@ -37,7 +37,12 @@ def decode_payload(
     max_batch = settings.max_batch_size
     if payload.kind == "files":
         return codecs.decode_images(
-            payload.files, spec, max_pixels=settings.max_image_pixels, max_batch=max_batch, fit=fit
+            payload.files,
+            spec,
+            max_pixels=settings.max_image_pixels,
+            max_batch=max_batch,
+            fit=fit,
+            max_bytes=settings.max_decode_bytes,
         )
     if payload.kind == "npy":
         return codecs.decode_npy(payload.npy, spec, max_batch=max_batch)

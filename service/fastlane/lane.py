@@ -128,7 +128,9 @@ class FastLane:
         if call.verb == "infer":
             header_length = _header(scope, _HEADER_LENGTH)
             return await adapters.infer(self.plane, call.model, call.version, body, header_length)
-        payload = adapters.payload_from_body(call.kind, body)
+        payload = await adapters.payload_from_body(
+            call.kind, body, max_bytes=self.plane.settings.max_decode_bytes
+        )
         assert payload is not None  # kind is one of _RAW_KINDS
         adapter = adapters.predict if call.verb == "predict" else adapters.embed
         return await adapter(self.plane, call.model, call.version, payload, call.options)

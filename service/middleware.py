@@ -35,8 +35,9 @@ def too_large(max_bytes: int) -> PayloadTooLarge:
 def declared_too_large(scope: Scope, max_bytes: int) -> bool:
     """A Content-Length over the limit: refused before a byte of the body is read."""
     for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-            return True
+        if name == b"content-length" and value.isdigit():
+            # more digits than the limit has is over it (and int() refuses 5,000 digits)
+            return len(value) > len(str(max_bytes)) or int(value) > max_bytes
     return False
 
 

@@ -3,9 +3,9 @@
 Routes declare their error statuses with :func:`errors` (one schema, ``ErrorBody``, for
 every one of them). FastAPI would also document a 422 for every route with parameters,
 which this service never sends (validation errors are 400s in the ``ErrorBody`` shape), so
-:func:`install_openapi` removes it (the 422 of an unusable image, declared here, stays); request-body schemas made from pydantic models keep
-their nested definitions in ``components.schemas`` (:func:`body_schema`), so no reference
-dangles.
+:func:`install_openapi` removes it (the 422 of an unusable image, declared with
+:func:`errors`, stays); request-body schemas made from pydantic models keep their nested
+definitions in ``components.schemas`` (:func:`body_schema`), so no reference dangles.
 """
 
 from __future__ import annotations

@@ -42,10 +42,15 @@ async def page() -> FileResponse:
 
 @router.api_route(STATIC_PREFIX + "/{path:path}", methods=["GET", "HEAD"])
 async def static_file(path: Annotated[str, PathParam()]) -> FileResponse:
-    """One file under ``static/``; anything outside it (``..``, absolute) is a 404."""
-    target = (STATIC_DIR / path).resolve()
-    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
-        raise NotFound(f"no page asset {path!r}")
+    """One file under ``static/``; anything outside it (``..``, absolute) is a 404, and so is
+    a name no file system takes (a NUL byte, a name too long), which ``resolve`` refuses."""
+    try:
+        target = (STATIC_DIR / path).resolve()
+        found = target.is_relative_to(STATIC_DIR) and target.is_file()
+    except (ValueError, OSError):
+        found = False
+    if not found:
+        raise NotFound(f"no page asset {path[:80]!r}")
     return FileResponse(target, headers={"Cache-Control": CACHE_CONTROL})
 
 

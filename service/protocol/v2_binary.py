@@ -14,6 +14,7 @@ import orjson
 
 from service.codecs.json_body import parse_bounded
 from service.errors import InvalidInput
+from service.protocol.numbers import byte_count
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_CONTENT_TYPE = "application/octet-stream"
@@ -22,24 +23,13 @@ BINARY_CONTENT_TYPE = "application/octet-stream"
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    length = parse_byte_count(header_length, len(body))
+    length = byte_count(header_length, len(body))
     if length is None:
         raise InvalidInput(
             f"{HEADER_LENGTH} is {header_length[:40]!r}; it must be a byte count no larger "
             f"than the body ({len(body)} bytes)"
         )
     return body[:length], body[length:]
-
-
-def parse_byte_count(text: str, most: int) -> int | None:
-    """``text`` as a count of bytes in 0..most, or None: ASCII digits only (``str.isdigit``
-    also takes ``²``, which ``int`` refuses) and no longer than ``most`` needs (a
-    5,000-digit number would cost ``int`` its own limit)."""
-    text = text.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > len(str(most)):
-        return None
-    value = int(text)
-    return value if value <= most else None
 
 
 def _parse_head(head: bytes) -> Any:

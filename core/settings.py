@@ -122,7 +122,17 @@ class Settings(BaseSettings):
     layerlens_model_versions_not_serving gauge, but keeps no replica out of its load
     balancer. false: ready once loading has finished, whatever failed."""
 
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
+    """Host header names the service answers (a leading '*.' matches any subdomain; ["*"]
+    any host), as JSON. Others get 400, so a web page on another site cannot reach a
+    loopback service through DNS rebinding. Health checks and /metrics are answered
+    whatever the Host. Compose and Kubernetes add their service names."""
+
     # --- request limits ----------------------------------------------------------------
+    max_header_bytes: int = Field(64 * 1024, gt=0)
+    """Most bytes of request headers (names and values together); 431 above."""
+    max_header_count: int = Field(100, gt=0)
+    """Most request header lines; 431 above."""
     max_body_bytes: int = Field(64 * 1024 * 1024, gt=0)
     """Largest request body accepted (413 above)."""
     max_batch_size: int = Field(4096, gt=0)

@@ -22,6 +22,7 @@ from service.admission import InFlightLimit
 from service.dataplane import DataPlane
 from service.fastlane import FastLane
 from service.grpc import GrpcFrontDoor
+from service.guard import RequestGuard
 from service.handlers import install_error_handlers
 from service.lifecycle import Lifecycle
 from service.logs import configure_logging
@@ -48,7 +49,8 @@ Every error is `{"error": "<what is wrong>", "code": "<machine code>"}`.
 
 
 class LayerlensAPI(FastAPI):
-    """FastAPI with two layers in front of its whole middleware stack: the bound on requests
+    """FastAPI with three layers in front of its whole middleware stack: the request guard
+    (service.guard: header limits, Host, Origin, the page's headers), the bound on requests
     in flight (service.admission), then the fast lane (service.fastlane).
 
     The hot inference requests pay for none of FastAPI's per-request machinery; everything
@@ -146,8 +148,13 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             recorder=recorder,
             max_body_bytes=settings.max_body_bytes,
         )
-    app.front = InFlightLimit(
-        app.fast_lane or app.handle, limit=settings.max_in_flight, telemetry=telemetry
+    app.front = RequestGuard(
+        InFlightLimit(
+            app.fast_lane or app.handle, limit=settings.max_in_flight, telemetry=telemetry
+        ),
+        allowed_hosts=settings.allowed_hosts,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
     )
     return app
 

@@ -10,6 +10,7 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── InvalidInput (400, invalid_input)        shape, dtype, range, NaN/Inf, empty batch
     │   ├── InvalidImage (400, invalid_image)        undecodable or corrupt image bytes
     │   ├── MalformedJSON (400, malformed_json)      a body that is not JSON
+    │   ├── InvalidHost (400, invalid_host)          a Host header not in allowed_hosts
     │   └── UnknownLayer (400, unknown_layer)
     ├── NotFound (404, not_found)
     │   ├── ModelNotFound (404, model_not_found)
@@ -17,9 +18,11 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── DatasetNotFound (404, dataset_not_found)
     │   └── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
     ├── Unauthorized (401, unauthorized)
+    ├── ForeignOrigin (403, foreign_origin)         a POST sent by another site's page
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels or memory, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
     ├── UnusableImage (422, unusable_image)          an aspect ratio no fit can use
+    ├── HeadersTooLarge (431, headers_too_large)     header bytes or count over the limits
     ├── ModelNotReady (503, model_not_ready)
     ├── MetricsUnavailable (503, metrics_unavailable) the metrics database cannot be read
     └── Overloaded (503, overloaded)                 batch queue full; carries Retry-After
@@ -57,6 +60,10 @@ class MalformedJSON(BadRequest):
     code = "malformed_json"
 
 
+class InvalidHost(BadRequest):
+    code = "invalid_host"
+
+
 class UnknownLayer(BadRequest):
     code = "unknown_layer"
 
@@ -87,6 +94,11 @@ class Unauthorized(LayerlensError):
     code = "unauthorized"
 
 
+class ForeignOrigin(LayerlensError):
+    status_code = 403
+    code = "foreign_origin"
+
+
 class PayloadTooLarge(LayerlensError):
     status_code = 413
     code = "payload_too_large"
@@ -102,6 +114,11 @@ class UnusableImage(LayerlensError):
 
     status_code = 422
     code = "unusable_image"
+
+
+class HeadersTooLarge(LayerlensError):
+    status_code = 431
+    code = "headers_too_large"
 
 
 class ModelNotReady(LayerlensError):

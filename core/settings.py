@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     """Most request header lines; 431 above."""
     max_body_bytes: int = Field(64 * 1024 * 1024, gt=0)
     """Largest request body accepted (413 above)."""
+    body_timeout_s: float = Field(60.0, gt=0)
+    """The whole request body must arrive within this many seconds of the first read; 408
+    and the connection closed otherwise (a 64 MB body needs about 9 Mbit/s)."""
+    max_bodies_per_client: int = Field(64, gt=0)
+    """Most request bodies one client address may be sending at once per worker; one more
+    is answered 503 + Retry-After, so slow or idle senders cannot hold every slot of
+    max_in_flight."""
     max_batch_size: int = Field(4096, gt=0)
     """Most instances (or images) in one request."""
     max_image_pixels: int = Field(16_000_000, gt=0)

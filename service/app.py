@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.db import make_engine
 from core.settings import Settings
 from service.admission import InFlightLimit
+from service.bodies import BodyReader
 from service.dataplane import DataPlane
 from service.fastlane import FastLane
 from service.grpc import GrpcFrontDoor
@@ -139,24 +140,35 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         app.include_router(router)
     app.include_router(page_router)
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, recorder=recorder)
+    bodies = _install_middleware(app, settings, recorder)
     if fast_lane:
         app.fast_lane = FastLane(
             app.handle,
             dataplane=dataplane,
             recorder=recorder,
-            max_body_bytes=settings.max_body_bytes,
+            bodies=bodies,
         )
-    app.front = RequestGuard(
-        InFlightLimit(
-            app.fast_lane or app.handle, limit=settings.max_in_flight, telemetry=telemetry
-        ),
+    app.front = _front(app.fast_lane or app.handle, settings, telemetry)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings, recorder: RequestRecorder) -> BodyReader:
+    """The body bounds and the observability of FastAPI's routes; the reader is the fast
+    lane's too."""
+    bodies = BodyReader.from_settings(settings)
+    app.add_middleware(BodyLimitMiddleware, reader=bodies)
+    app.add_middleware(ObservabilityMiddleware, recorder=recorder)
+    return bodies
+
+
+def _front(inner: ASGIApp, settings: Settings, telemetry: Telemetry) -> ASGIApp:
+    """The request guard, then the bound on requests in flight, then ``inner``."""
+    return RequestGuard(
+        InFlightLimit(inner, limit=settings.max_in_flight, telemetry=telemetry),
         allowed_hosts=settings.allowed_hosts,
         max_header_bytes=settings.max_header_bytes,
         max_header_count=settings.max_header_count,
     )
-    return app
 
 
 def create_app_from_env() -> LayerlensAPI:

@@ -19,6 +19,7 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   └── PredictionsNotFound (404, predictions_not_found)  no per-example test predictions
     ├── Unauthorized (401, unauthorized)
     ├── ForeignOrigin (403, foreign_origin)         a POST sent by another site's page
+    ├── RequestTimeout (408, body_timeout)           a body not sent within body_timeout_s
     ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels or memory, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
     ├── UnusableImage (422, unusable_image)          an aspect ratio no fit can use
@@ -97,6 +98,11 @@ class Unauthorized(LayerlensError):
 class ForeignOrigin(LayerlensError):
     status_code = 403
     code = "foreign_origin"
+
+
+class RequestTimeout(LayerlensError):
+    status_code = 408
+    code = "body_timeout"
 
 
 class PayloadTooLarge(LayerlensError):

@@ -5,8 +5,8 @@ call thousands of times a second. Through FastAPI each such call pays for its mi
 stack, route matching over every route, dependency solving and query validation, which
 together cost more CPU than parsing the body and running the model. The lane sits in
 front of all of that (``service.app.LayerlensAPI``): it recognises those requests with
-one regular expression, applies the same body limit and records the same metrics and
-access-log line as the middleware does, and calls the same HTTP adapters
+one regular expression, reads the body through the same ``service.bodies`` reader and
+records the same metrics and access-log line as the middleware does, calls the same adapters
 (``service.adapters``) and error renderer (``service.handlers.error_response``) as the
 routes, so answers are byte for byte the same.
 
@@ -28,11 +28,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.manifest import MODEL_NAME_PATTERN
 from service import adapters, codecs
 from service.adapters import Answer, InferenceOptions
+from service.bodies import BodyReader
 from service.dataplane import DataPlane
-from service.errors import PayloadTooLarge
+from service.errors import LayerlensError
 from service.fastlane.query import parse_query
 from service.handlers import error_response
-from service.middleware import RequestRecorder, declared_too_large, read_body, send_too_large
+from service.middleware import RequestRecorder, declared_too_large, send_refusal
 from service.protocol.v2_binary import HEADER_LENGTH
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
@@ -84,12 +85,12 @@ class FastLane:
         *,
         dataplane: DataPlane,
         recorder: RequestRecorder,
-        max_body_bytes: int,
+        bodies: BodyReader,
     ) -> None:
         self.app = app
         self.plane = dataplane
         self.recorder = recorder
-        self.max_body_bytes = max_body_bytes
+        self.bodies = bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         call = _recognise(scope)
@@ -97,13 +98,13 @@ class FastLane:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        if declared_too_large(scope, self.max_body_bytes):
-            status = await send_too_large(scope, receive, send, self.max_body_bytes)
+        if declared_too_large(scope, self.bodies.max_bytes):
+            status = await send_refusal(scope, receive, send, self.bodies.too_large())
         else:
             try:
-                body, complete = await read_body(receive, self.max_body_bytes)
-            except PayloadTooLarge:
-                status = await send_too_large(scope, receive, send, self.max_body_bytes)
+                body, complete = await self.bodies.read(scope, receive)
+            except LayerlensError as error:  # too large, too slow, too many from one client
+                status = await send_refusal(scope, receive, send, error)
             else:
                 if not complete:  # the client left before sending its body: nobody to answer
                     return

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 #: Threads that run SavedModel calls, loads and database reads (never the event loop).
 EXECUTOR_THREADS = 4
+#: Threads that decode uploads and large bodies: apart from the four above, so requests of
+#: a thousand large PNGs wait for each other, not for the models or /metrics' reads.
+DECODE_THREADS = 2
 
 DESCRIPTION = """Serve small Keras image classifiers and look inside them.
 
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     telemetry = Telemetry(multiprocess_dir=settings.prometheus_multiproc_dir)
     lifecycle = Lifecycle()
     executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
+    decode_executor = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="layerlens-decode")
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
     engine = make_engine(settings.database_url)
     dataplane = DataPlane(
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         telemetry=telemetry,
         engine=engine,
         lifecycle=lifecycle,
+        decode_executor=decode_executor,
     )
     grpc_door = (
         GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)
@@ -120,7 +125,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
                     await poller
             await repository.close()
             engine.dispose()
-            executor.shutdown(wait=True, cancel_futures=True)
+            _shut_down(executor, decode_executor)
 
     app = LayerlensAPI(
         title="layerlens",
@@ -150,6 +155,11 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         )
     app.front = _front(app.fast_lane or app.handle, settings, telemetry)
     return app
+
+
+def _shut_down(*pools: ThreadPoolExecutor) -> None:
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _install_middleware(app: FastAPI, settings: Settings, recorder: RequestRecorder) -> BodyReader:

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope
 
 from core.settings import Settings
 from service.errors import Overloaded, PayloadTooLarge, RequestTimeout
+from service.memory import Trimmer
 
 #: Retry-After of a refused body: a second is enough for the client's other bodies to land.
 RETRY_AFTER_S = 1
@@ -41,6 +42,8 @@ class BodyReader:
         self.timeout_s = timeout_s
         self.per_client = per_client
         self.receiving: Counter[str] = Counter()
+        #: Gives memory back once large bodies stop coming (service.memory).
+        self.trimmer = Trimmer()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BodyReader:
@@ -67,7 +70,9 @@ class BodyReader:
         self.receiving[address] += 1
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._read(receive)
+                body, complete = await self._read(receive)
+            self.trimmer.after(len(body))
+            return body, complete
         except TimeoutError:
             raise RequestTimeout(
                 f"the request body did not arrive within {self.timeout_s:g} s (body_timeout_s)"

@@ -1,13 +1,15 @@
 """Parsing a JSON request body within a memory budget and off the event loop.
 
-A 60 MB body of ``{"instances": [[], [], ...]}`` held the GIL on the event loop for about
-6 s while orjson built 20 M lists: the worker answered nothing else, and uvicorn's
-supervisor took it for dead and killed it. Here the parsed size is estimated first
-(``service.codecs.budget.check_json``, byte counts at C speed: 413 over
-``max_decode_bytes``), and a body larger than ``INLINE_PARSE_BYTES`` is parsed in a thread
-of its own small pool (``PARSE_THREADS``), not on the loop and not in the pool that runs the
-models. orjson releases no GIL while it parses, so a large parse still takes CPU from the
-loop's thread, but in slices of the interpreter's switch interval (5 ms), never seconds.
+A 60 MB body of ``{"instances": [[], [], ...]}`` held the event loop for about 6 s while
+orjson built 20 M lists: the worker answered nothing else, and uvicorn's supervisor took
+it for dead and killed it. Two things bound that now. First, the parse is priced before it
+starts (``service.codecs.budget.check_json``: byte counts at C speed; 413 over
+``max_decode_bytes`` or over ``MAX_JSON_CONTAINERS`` lists and objects), which bounds
+both its memory and its time: orjson holds the GIL for a whole parse, so no thread frees
+the loop from a long one, and the cap keeps the longest admitted parse near 0.4 s of CPU.
+Second, a body larger than ``INLINE_PARSE_BYTES`` is parsed in a thread of its own small
+pool (``PARSE_THREADS``), not in the pool that runs the models, so queued parses never
+wait behind model calls or hold their threads.
 """
 
 from __future__ import annotations

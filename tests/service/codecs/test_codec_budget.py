@@ -84,3 +84,10 @@ def test_json_of_a_full_batch_passes() -> None:
     body = b'{"instances": [' + b",".join([row] * 4096) + b"]}"
     budget.check_json(body, max_bytes=512 * MIB)
     assert budget.json_bytes(body) < 128 * MIB
+
+
+def test_json_with_a_million_lists_is_refused_before_parsing() -> None:
+    """Building lists is what holds the GIL: their number is capped whatever the budget."""
+    body = b'{"instances": [' + b"[]," * budget.MAX_JSON_CONTAINERS + b"[]]}"
+    with pytest.raises(PayloadTooLarge, match="lists and objects"):
+        budget.check_json(body, max_bytes=2**40)

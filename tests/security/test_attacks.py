@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.attacks import ATTACKS, Attack, run_attack, service_spec, worker_pids
+from benchmarks.attacks import ATTACKS, Attack, run_attack, service_spec, warm_up, worker_pids
 from benchmarks.servers import RunningServer, free_port, start
 from core.settings import Settings
 from tests.fixtures.models import ModelRepository
@@ -31,6 +31,7 @@ def service(model_repository: ModelRepository) -> Iterator[tuple[RunningServer, 
     )
     server = start(spec)
     try:
+        warm_up(server.base_url)
         yield server, grpc_port
     finally:
         server.stop()

@@ -33,7 +33,7 @@ MIB = 1024 * 1024
 #: Where the slow senders connect from: another loopback address than the normal client.
 ATTACKER_ADDRESS = "127.0.0.2"
 #: The settings a hostile-client run starts the service with (the rest are defaults).
-BODY_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 20.0
 SLOW_SENDERS = 300
 
 

@@ -23,7 +23,7 @@ def held_request(url: str) -> Iterator[socket.socket]:
     sock = socket.create_connection((parts.hostname, parts.port))
     with closing(sock):
         sock.sendall(
-            f"POST {PREDICT} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            f"POST {PREDICT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: 1000\r\n\r\n{".encode()
         )
         yield sock
@@ -52,7 +52,7 @@ def test_requests_past_max_in_flight_are_refused_at_once(model_repository: Model
 def _raw_post(sock: socket.socket, body: bytes, declared: int | None = None) -> None:
     length = len(body) if declared is None else declared
     sock.sendall(
-        f"POST {PREDICT} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"POST {PREDICT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {length}\r\n\r\n".encode()
         + body
     )

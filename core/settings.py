@@ -122,13 +122,35 @@ class Settings(BaseSettings):
     layerlens_model_versions_not_serving gauge, but keeps no replica out of its load
     balancer. false: ready once loading has finished, whatever failed."""
 
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
+    """Host header names the service answers (a leading '*.' matches any subdomain; ["*"]
+    any host), as JSON. Others get 400, so a web page on another site cannot reach a
+    loopback service through DNS rebinding. Health checks and /metrics are answered
+    whatever the Host. Compose and Kubernetes add their service names."""
+
     # --- request limits ----------------------------------------------------------------
+    max_header_bytes: int = Field(64 * 1024, gt=0)
+    """Most bytes of request headers (names and values together); 431 above."""
+    max_header_count: int = Field(100, gt=0)
+    """Most request header lines; 431 above."""
     max_body_bytes: int = Field(64 * 1024 * 1024, gt=0)
     """Largest request body accepted (413 above)."""
+    body_timeout_s: float = Field(60.0, gt=0)
+    """The whole request body must arrive within this many seconds of the first read; 408
+    and the connection closed otherwise (a 64 MB body needs about 9 Mbit/s)."""
+    max_bodies_per_client: int = Field(64, gt=0)
+    """Most request bodies one client address may be sending at once per worker; one more
+    is answered 503 + Retry-After, so slow or idle senders cannot hold every slot of
+    max_in_flight."""
     max_batch_size: int = Field(4096, gt=0)
     """Most instances (or images) in one request."""
     max_image_pixels: int = Field(16_000_000, gt=0)
     """Largest decoded image (width x height) accepted: guards against decompression bombs."""
+    max_decode_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    """Most memory decoding one request may allocate, computed before it is allocated: an
+    uploaded image's decoded pixels, grey copies and fit (padding, crop, resize), from its
+    header; a JSON body's parsed values, estimated from its bytes. 413 above, naming the
+    estimate (docs/security.md gives one request's worst case)."""
     max_alphas: int = Field(1000, gt=1)
     """Most alpha values in one interpolation sweep."""
     max_explain_steps: int = Field(1000, gt=1)

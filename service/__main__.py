@@ -100,6 +100,14 @@ def worker_environment(workers: int) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+#: How long a worker may leave the supervisor's ping unanswered before it is killed and
+#: replaced. uvicorn's 5 s killed healthy workers on a loaded machine (2 cores, load
+#: average near 30): during start-up and during a large request, four deaths in two
+#: minutes, each a restart that reloads every model and so loads the machine further.
+#: A worker that is really stuck still goes, after this long.
+WORKER_HEALTHCHECK_S = 30
+
+
 def uvicorn_options(settings: Settings, *, workers: int) -> dict[str, Any]:
     return {
         "factory": True,
@@ -110,6 +118,7 @@ def uvicorn_options(settings: Settings, *, workers: int) -> dict[str, Any]:
         "log_config": None,  # keep the handlers configured in main() (text or JSON)
         "access_log": False,  # service.middleware writes one structured line per request
         "timeout_graceful_shutdown": int(settings.graceful_timeout_s),
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
         "proxy_headers": True,
     }
 

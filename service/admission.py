@@ -30,7 +30,7 @@ KEEP_ALIVE_MAX_BODY = 64 * 1024
 def small_body(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return value.isdigit() and int(value) <= KEEP_ALIVE_MAX_BODY
+            return value.isdigit() and len(value) <= 9 and int(value) <= KEEP_ALIVE_MAX_BODY
         if name == b"transfer-encoding":
             return False
     return True  # no body at all

@@ -19,11 +19,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.db import make_engine
 from core.settings import Settings
 from service.admission import InFlightLimit
+from service.bodies import BodyReader
 from service.dataplane import DataPlane
 from service.dataplane.outputs import OutputRegistry
 from service.fastlane import FastLane
 from service.features import ANSWER_FIELDS, DERIVED_OUTPUTS, ROUTERS
 from service.grpc import GrpcFrontDoor
+from service.guard import RequestGuard
 from service.handlers import install_error_handlers
 from service.http import ops
 from service.lifecycle import Lifecycle
@@ -41,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 #: Threads that run SavedModel calls, loads and database reads (never the event loop).
 EXECUTOR_THREADS = 4
+#: Threads that decode uploads and large bodies: apart from the four above, so requests of
+#: a thousand large PNGs wait for each other, not for the models or /metrics' reads.
+DECODE_THREADS = 2
 
 DESCRIPTION = """Serve small Keras image classifiers and look inside them.
 
@@ -51,7 +56,8 @@ Every error is `{"error": "<what is wrong>", "code": "<machine code>"}`.
 
 
 class LayerlensAPI(FastAPI):
-    """FastAPI with two layers in front of its whole middleware stack: the bound on requests
+    """FastAPI with three layers in front of its whole middleware stack: the request guard
+    (service.guard: header limits, Host, Origin, the page's headers), the bound on requests
     in flight (service.admission), then the fast lane (service.fastlane).
 
     The hot inference requests pay for none of FastAPI's per-request machinery; everything
@@ -78,6 +84,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     telemetry = Telemetry(multiprocess_dir=settings.prometheus_multiproc_dir)
     lifecycle = Lifecycle()
     executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
+    decode_executor = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="layerlens-decode")
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
     engine = make_engine(settings.database_url)
     dataplane = DataPlane(
@@ -88,6 +95,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         engine=engine,
         lifecycle=lifecycle,
         outputs=OutputRegistry(DERIVED_OUTPUTS, ANSWER_FIELDS),
+        decode_executor=decode_executor,
     )
     grpc_door = (
         GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)
@@ -121,7 +129,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
                     await poller
             await repository.close()
             engine.dispose()
-            executor.shutdown(wait=True, cancel_futures=True)
+            _shut_down(executor, decode_executor)
 
     app = LayerlensAPI(
         title="layerlens",
@@ -141,23 +149,46 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         app.include_router(router)
     app.include_router(page_router)
     recorder = RequestRecorder(telemetry, is_model=lambda name: name in repository.snapshot.models)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, recorder=recorder)
+    bodies = _install_middleware(app, settings, recorder)
     if fast_lane:
         app.fast_lane = FastLane(
             app.handle,
             dataplane=dataplane,
             recorder=recorder,
-            max_body_bytes=settings.max_body_bytes,
+            bodies=bodies,
         )
-    app.front = InFlightLimit(
-        app.fast_lane or app.handle,
-        limit=settings.max_in_flight,
-        telemetry=telemetry,
-        wait_ms=settings.max_in_flight_wait_ms,
-        hold_ms=settings.overload_hold_ms,
-    )
+    app.front = _front(app.fast_lane or app.handle, settings, telemetry)
     return app
+
+
+def _shut_down(*pools: ThreadPoolExecutor) -> None:
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _install_middleware(app: FastAPI, settings: Settings, recorder: RequestRecorder) -> BodyReader:
+    """The body bounds and the observability of FastAPI's routes; the reader is the fast
+    lane's too."""
+    bodies = BodyReader.from_settings(settings)
+    app.add_middleware(BodyLimitMiddleware, reader=bodies)
+    app.add_middleware(ObservabilityMiddleware, recorder=recorder)
+    return bodies
+
+
+def _front(inner: ASGIApp, settings: Settings, telemetry: Telemetry) -> ASGIApp:
+    """The request guard, then the bound on requests in flight, then ``inner``."""
+    return RequestGuard(
+        InFlightLimit(
+            inner,
+            limit=settings.max_in_flight,
+            telemetry=telemetry,
+            wait_ms=settings.max_in_flight_wait_ms,
+            hold_ms=settings.overload_hold_ms,
+        ),
+        allowed_hosts=settings.allowed_hosts,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
+    )
 
 
 def create_app_from_env() -> LayerlensAPI:

@@ -10,6 +10,7 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── InvalidInput (400, invalid_input)        shape, dtype, range, NaN/Inf, empty batch
     │   ├── InvalidImage (400, invalid_image)        undecodable or corrupt image bytes
     │   ├── MalformedJSON (400, malformed_json)      a body that is not JSON
+    │   ├── InvalidHost (400, invalid_host)          a Host header not in allowed_hosts
     │   └── UnknownLayer (400, unknown_layer)
     ├── NotFound (404, not_found)
     │   ├── ModelNotFound (404, model_not_found)
@@ -19,8 +20,12 @@ below; anything else is logged with its traceback and answered 500 with a generi
     │   ├── OodNotCalibrated (404, ood_not_calibrated)  no out-of-distribution calibration
     │   └── MapNotFound (404, map_not_found)         a t-SNE/UMAP map the version lacks
     ├── Unauthorized (401, unauthorized)
-    ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels, alphas
+    ├── ForeignOrigin (403, foreign_origin)         a POST sent by another site's page
+    ├── RequestTimeout (408, body_timeout)           a body not sent within body_timeout_s
+    ├── PayloadTooLarge (413, payload_too_large)     body, batch, image pixels or memory, alphas
     ├── UnsupportedMediaType (415, unsupported_media_type)
+    ├── UnusableImage (422, unusable_image)          an aspect ratio no fit can use
+    ├── HeadersTooLarge (431, headers_too_large)     header bytes or count over the limits
     ├── ModelNotReady (503, model_not_ready)
     ├── MetricsUnavailable (503, metrics_unavailable) the metrics database cannot be read
     └── Overloaded (503, overloaded)                 batch queue full; carries Retry-After
@@ -56,6 +61,10 @@ class InvalidImage(BadRequest):
 
 class MalformedJSON(BadRequest):
     code = "malformed_json"
+
+
+class InvalidHost(BadRequest):
+    code = "invalid_host"
 
 
 class UnknownLayer(BadRequest):
@@ -102,6 +111,16 @@ class Unauthorized(LayerlensError):
     code = "unauthorized"
 
 
+class ForeignOrigin(LayerlensError):
+    status_code = 403
+    code = "foreign_origin"
+
+
+class RequestTimeout(LayerlensError):
+    status_code = 408
+    code = "body_timeout"
+
+
 class PayloadTooLarge(LayerlensError):
     status_code = 413
     code = "payload_too_large"
@@ -110,6 +129,18 @@ class PayloadTooLarge(LayerlensError):
 class UnsupportedMediaType(LayerlensError):
     status_code = 415
     code = "unsupported_media_type"
+
+
+class UnusableImage(LayerlensError):
+    """A well-formed image that no fit can turn into the model's input (a 1-pixel line)."""
+
+    status_code = 422
+    code = "unusable_image"
+
+
+class HeadersTooLarge(LayerlensError):
+    status_code = 431
+    code = "headers_too_large"
 
 
 class ModelNotReady(LayerlensError):

@@ -40,7 +40,8 @@ def error_response(exc: Exception, method: str, path: str) -> FastJSONResponse:
     """
     if isinstance(exc, LayerlensError):
         if exc.status_code >= 500:
-            logger.warning("%s %s: %s", method, path, exc.message)
+            # one line per kind of 5xx a minute, with a count (service.logs.RepeatLimit)
+            logger.warning("%s %s: %s", method, path, exc.message, extra={"repeat_key": exc.code})
         return _json_error(exc.status_code, exc.message, exc.code, exc.headers())
     logger.error("unhandled error on %s %s", method, path, exc_info=exc)
     return _json_error(500, "internal error", "internal")

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PayloadTooLarge
+from service.bodies import BodyReader
+from service.errors import LayerlensError
 from service.handlers import error_response
 from service.logs import ACCESS_LOGGER
 from service.telemetry import Telemetry
@@ -28,67 +29,48 @@ def route_template(path: str) -> str:
     return _CONVERTOR.sub(r"{\1}", path)
 
 
-def too_large(max_bytes: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"request body is larger than the limit of {max_bytes} bytes")
-
-
 def declared_too_large(scope: Scope, max_bytes: int) -> bool:
     """A Content-Length over the limit: refused before a byte of the body is read."""
     for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-            return True
+        if name == b"content-length" and value.isdigit():
+            # more digits than the limit has is over it (and int() refuses 5,000 digits)
+            return len(value) > len(str(max_bytes)) or int(value) > max_bytes
     return False
 
 
-async def send_too_large(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> int:
-    """The 413 answer; the connection is closed, so the rest of the body is never read."""
-    response = error_response(too_large(max_bytes), scope["method"], scope["path"])
+async def send_refusal(scope: Scope, receive: Receive, send: Send, error: LayerlensError) -> int:
+    """The error answer to a body refused (too large, too slow, too many); the connection
+    is closed, so the rest of the body is never read."""
+    response = error_response(error, scope["method"], scope["path"])
     response.headers["connection"] = "close"
     await response(scope, receive, send)
     return response.status_code
 
 
-async def read_body(receive: Receive, max_bytes: int) -> tuple[bytes, bool]:
-    """The body as far as the client sent it, and whether it is complete (False: the
-    client left first). Raises PayloadTooLarge as soon as it passes ``max_bytes``."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large(max_bytes)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), True
-
-
 class BodyLimitMiddleware:
-    """Reads the whole body first and answers 413 as soon as it passes ``max_bytes``.
+    """Reads the whole body first (``service.bodies``: 413 as soon as it passes
+    ``max_body_bytes``, 408 when it is too slow, 503 for too many from one address).
 
     Counting while reading covers chunked uploads and multipart bodies, which have no
     trustworthy Content-Length; nothing is parsed before the body is known to be small.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, reader: BodyReader) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.reader = reader
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if declared_too_large(scope, self.max_bytes):
-            await send_too_large(scope, receive, send, self.max_bytes)
+        if declared_too_large(scope, self.reader.max_bytes):
+            await send_refusal(scope, receive, send, self.reader.too_large())
             return
         try:
             # If the client left, the app gets what came and then sees the disconnect.
-            body, _complete = await read_body(receive, self.max_bytes)
-        except PayloadTooLarge:
-            await send_too_large(scope, receive, send, self.max_bytes)
+            body, _complete = await self.reader.read(scope, receive)
+        except LayerlensError as error:  # too large, too slow, or too many from one client
+            await send_refusal(scope, receive, send, error)
             return
         replayed = False
 

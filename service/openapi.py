@@ -3,9 +3,9 @@
 Routes declare their error statuses with :func:`errors` (one schema, ``ErrorBody``, for
 every one of them). FastAPI would also document a 422 for every route with parameters,
 which this service never sends (validation errors are 400s in the ``ErrorBody`` shape), so
-:func:`install_openapi` removes it; request-body schemas made from pydantic models keep
-their nested definitions in ``components.schemas`` (:func:`body_schema`), so no reference
-dangles.
+:func:`install_openapi` removes it (the 422 of an unusable image, declared with
+:func:`errors`, stays); request-body schemas made from pydantic models keep their nested
+definitions in ``components.schemas`` (:func:`body_schema`), so no reference dangles.
 """
 
 from __future__ import annotations
@@ -26,17 +26,21 @@ _REASONS = {
     404: "Unknown model, version, dataset or route",
     413: "Too large: body, batch, image pixels or alphas over their limits",
     415: "Unsupported content type",
+    422: "An uploaded image no fit can use: fitted to the input it would be under one pixel thick",
     503: "Not ready, overloaded (with Retry-After) or the metrics database unavailable",
 }
 #: Nested definitions of request-body models, added to ``components.schemas``.
 _COMPONENTS: dict[str, Any] = {}
 _REF_TEMPLATE = "#/components/schemas/{model}"
+#: How FastAPI describes the validation 422 it documents on its own.
+_FASTAPI_422 = "Validation Error"
 
 #: Every route on a model: the version segment (400), an unknown model or version (404),
 #: a version that failed to load or a pinned default not loaded (503).
 MODEL_ERRORS = (400, 404, 503)
-#: Inference routes add the size limits, content types and the batch queue's 503.
-INFERENCE_ERRORS = (*MODEL_ERRORS, 413, 415)
+#: Inference routes add the size limits, content types, unusable images and the batch
+#: queue's 503.
+INFERENCE_ERRORS = (*MODEL_ERRORS, 413, 415, 422)
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -72,7 +76,8 @@ def install_openapi(app: FastAPI) -> None:
             for path, operations in document.get("paths", {}).items():
                 for operation in operations.values():
                     responses = operation.setdefault("responses", {})
-                    responses.pop("422", None)
+                    if responses.get("422", {}).get("description") == _FASTAPI_422:
+                        responses.pop("422")
                     if path not in ALWAYS_ANSWERED:  # service.admission may shed any other
                         responses.setdefault("503", overloaded)
             schemas = document.setdefault("components", {}).setdefault("schemas", {})

@@ -153,13 +153,19 @@ def get_cell(
         )
         count = select(func.count()).select_from(_PREDICTIONS).where(cell)
         total = int(connection.execute(count).scalar() or 0)
-        rows = connection.execute(
-            select(_PREDICTIONS.c.example, _PREDICTIONS.c.probability)
-            .where(cell)
-            .order_by(_PREDICTIONS.c.example)
-            .offset(start)
-            .limit(num)
-        ).all()
+        # past the end: an empty page, without asking (SQLite's OFFSET is a signed 64-bit
+        # integer, and start=2**63 overflowed it)
+        rows = (
+            []
+            if start >= total
+            else connection.execute(
+                select(_PREDICTIONS.c.example, _PREDICTIONS.c.probability)
+                .where(cell)
+                .order_by(_PREDICTIONS.c.example)
+                .offset(start)
+                .limit(num)
+            ).all()
+        )
     return PredictionCell(
         dataset=dataset,
         true_class=true_class,

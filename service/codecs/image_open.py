@@ -8,6 +8,7 @@ single pixel is decoded. Only then are the pixels loaded.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -20,8 +21,17 @@ _JPEG_ALIASES = {"MPO": "JPEG"}
 _16_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 
 
-def open_image(label: str, data: bytes, *, max_pixels: int) -> Image.Image:
-    """Open, check format and size from the header, then decode and apply EXIF orientation."""
+def open_image(
+    label: str,
+    data: bytes,
+    *,
+    max_pixels: int,
+    before_decode: Callable[[Image.Image], None] | None = None,
+) -> Image.Image:
+    """Open, check format and size from the header, then decode and apply EXIF orientation.
+
+    ``before_decode`` sees the opened image (header only) and may refuse it by raising: the
+    memory budget (``service.codecs.budget``) is checked there."""
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
@@ -46,6 +56,8 @@ def open_image(label: str, data: bytes, *, max_pixels: int) -> Image.Image:
         )
     if width == 0 or height == 0:
         raise InvalidImage(f"{label}: the image has no pixels")
+    if before_decode is not None:
+        before_decode(image)
     try:
         image.load()
         return ImageOps.exif_transpose(image)

@@ -9,12 +9,15 @@ exact size is used as is, so a PNG of a dataset image gives back exactly the dat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Literal, get_args
 
 import numpy as np
+from PIL import Image
 
 from core.manifest import InputSpec
+from service.codecs import budget
 from service.codecs.image_fit import fit_mnist_centre, fit_pad_resize, match_polarity
 from service.codecs.image_open import open_image, to_gray, to_rgb
 from service.codecs.validate import check_batch_size, dims_text
@@ -66,6 +69,14 @@ def _fit(gray: np.ndarray, size: tuple[int, int], fit: str, label: str) -> np.nd
     return fit_pad_resize(gray, size)
 
 
+def _budget_check(
+    label: str, fit: str, size: tuple[int, int], max_bytes: int | None
+) -> Callable[[Image.Image], None] | None:
+    if max_bytes is None:
+        return None
+    return partial(budget.check_image, label, fit=fit, shape=size, max_bytes=max_bytes)
+
+
 def decode_images(
     files: Sequence[tuple[str, bytes]],
     spec: InputSpec,
@@ -73,8 +84,12 @@ def decode_images(
     max_pixels: int,
     max_batch: int,
     fit: Fit = "auto",
+    max_bytes: int | None = None,
 ) -> np.ndarray:
-    """(filename, bytes) pairs -> float32 ``(N, *spec.shape)`` in ``spec.value_range``."""
+    """(filename, bytes) pairs -> float32 ``(N, *spec.shape)`` in ``spec.value_range``.
+
+    ``max_bytes``: what decoding and fitting one image may allocate (413 above, 422 for an
+    aspect ratio no fit can use; see :mod:`service.codecs.budget`); None: unbounded."""
     size = _image_size(spec)
     if fit not in FITS:
         raise InvalidInput(f"fit must be one of {', '.join(FITS)}; got {fit!r}")
@@ -84,7 +99,8 @@ def decode_images(
     batch = np.empty((len(files), *size, *((3,) if rgb else ())), dtype=np.float32)
     for index, (filename, data) in enumerate(files):
         label = _label(index, filename)
-        image = open_image(label, data, max_pixels=max_pixels)
+        check = _budget_check(label, chosen, size, max_bytes)
+        image = open_image(label, data, max_pixels=max_pixels, before_decode=check)
         gray = to_rgb(image) if rgb else to_gray(image)
         gray = match_polarity(gray, spec.image_polarity)
         batch[index] = _fit(gray, size, chosen, label)

@@ -36,7 +36,7 @@ def _read_header(body: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
             raise InvalidInput(f".npy format version {version[0]}.{version[1]} is not supported")
     except InvalidInput:
         raise
-    except (ValueError, SyntaxError, OSError, EOFError) as error:
+    except Exception as error:  # numpy parses the header with Python's tokenizer: any error
         if "pickle" in str(error).lower() or "object" in str(error).lower():
             raise InvalidInput("object arrays (pickles) are not accepted in .npy") from None
         raise InvalidInput("the .npy header is corrupt or truncated") from None
@@ -53,9 +53,12 @@ def decode_npy(body: bytes, spec: InputSpec, *, max_batch: int) -> np.ndarray:
         raise InvalidInput(
             f".npy dtype {dtype} is not accepted; send integers or floats (e.g. uint8, float32)"
         )
-    if len(shape) >= 1:
-        check_batch_size(shape[0], max_batch)
+    if any(dim < 0 for dim in shape):
+        raise InvalidInput(f"the .npy header's shape {list(shape)} has a negative dimension")
+    # the shape first: a single instance of 784 values is a missing batch axis, not a
+    # batch of 784
     check_tensor_shape(shape, spec)
+    check_batch_size(shape[0], max_batch)
     count = int(np.prod(shape))
     needed = count * dtype.itemsize
     if len(body) - offset != needed:

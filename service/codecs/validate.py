@@ -47,9 +47,14 @@ def expected_tensor_text(spec: InputSpec) -> str:
 
 def check_tensor_shape(shape: tuple[int, ...], spec: InputSpec) -> None:
     if len(shape) < 2 or tuple(shape[1:]) not in accepted_shapes(spec):
+        hint = (
+            " (one instance still needs the batch axis: N = 1)"
+            if tuple(shape) in accepted_shapes(spec)
+            else ""
+        )
         raise InvalidInput(
             f"shape {list(shape)} does not match the model input: "
-            f"expected {expected_tensor_text(spec)}"
+            f"expected {expected_tensor_text(spec)}{hint}"
         )
 
 

@@ -76,6 +76,9 @@ class EvaluationReader:
                 result = await in_thread(read, self._engine, *args)
             except MetricsUnavailable:
                 self._failed_at = self._clock()
+                # Pooled connections may be the broken part (a SQLite file moved away and
+                # back kept them failing for over 30 s): the next read opens fresh ones.
+                self._engine.dispose()
                 raise
         self._failed_at = None
         return result

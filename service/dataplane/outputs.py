@@ -102,11 +102,11 @@ class OutputRegistry:
             shapes.setdefault(name, entry.shape(loaded))
         return shapes
 
-    def check(self, loaded: LoadedModel, names: Sequence[str]) -> None:
-        """400 for a name the version does not answer."""
+    def check(self, loaded: LoadedModel, names: Sequence[object]) -> None:
+        """400 for a name the version does not answer (or that is not a string)."""
         available = self.shapes(loaded)
         for name in names:
-            if name not in available:
+            if not isinstance(name, str) or name not in available:
                 raise InvalidInput(
                     f"unknown output {name!r}; model {loaded.name!r} has: {', '.join(available)}"
                 )

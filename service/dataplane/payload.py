@@ -16,6 +16,7 @@ import orjson
 from core.manifest import InputSpec
 from core.settings import Settings
 from service import codecs
+from service.codecs.json_body import parse_bounded
 from service.errors import InvalidInput, MalformedJSON
 
 #: Bodies above this many bytes are decoded in the thread pool, not on the event loop.
@@ -44,11 +45,13 @@ def parse_json(body: bytes) -> Any:
         raise MalformedJSON(f"malformed JSON body: {exc}") from None
 
 
-def payload_from_body(kind: str, body: bytes) -> Payload | None:
-    """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown)."""
+async def payload_from_body(kind: str, body: bytes, *, max_bytes: int) -> Payload | None:
+    """A JSON or .npy body as a payload; None for kinds read otherwise (multipart, unknown).
+    JSON is parsed within ``max_bytes`` and, when large, off the event loop."""
     if kind in ("", codecs.CONTENT_TYPE_JSON):
         booleans = b"true" in body or b"false" in body
-        return Payload(kind="json", size=len(body), json=parse_json(body), json_booleans=booleans)
+        parsed = await parse_bounded(body, parse_json, max_bytes=max_bytes)
+        return Payload(kind="json", size=len(body), json=parsed, json_booleans=booleans)
     if kind == codecs.CONTENT_TYPE_NPY:
         return Payload(kind="npy", size=len(body), npy=body)
     return None
@@ -61,7 +64,12 @@ def decode_payload(
     max_batch = settings.max_batch_size
     if payload.kind == "files":
         return codecs.decode_images(
-            payload.files, spec, max_pixels=settings.max_image_pixels, max_batch=max_batch, fit=fit
+            payload.files,
+            spec,
+            max_pixels=settings.max_image_pixels,
+            max_batch=max_batch,
+            fit=fit,
+            max_bytes=settings.max_decode_bytes,
         )
     if payload.kind == "npy":
         return codecs.decode_npy(payload.npy, spec, max_batch=max_batch)

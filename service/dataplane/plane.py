@@ -61,6 +61,9 @@ class DataPlane:
     telemetry: Telemetry
     engine: Engine
     lifecycle: Lifecycle
+    decode_executor: Executor | None = None
+    """Decoding's own threads (``service.app``), so heavy uploads cannot hold the threads
+    that run the models and read the database; None: decoding shares ``executor``."""
     outputs: OutputRegistry = field(default_factory=OutputRegistry)
     evaluation_reader: EvaluationReader = field(init=False)
 
@@ -77,7 +80,11 @@ class DataPlane:
     async def off_loop(self, fn: Callable[[], T], *, size: int) -> T:
         """Decoding work: inline for small bodies (a thread hand-off costs more), else in
         the thread pool so a large body never stalls the event loop."""
-        return fn() if size <= INLINE_DECODE_BYTES else await self.in_thread(fn)
+        return fn() if size <= INLINE_DECODE_BYTES else await self._in_decode_thread(fn)
+
+    async def _in_decode_thread(self, fn: Callable[[], T]) -> T:
+        executor = self.decode_executor or self.executor
+        return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
     async def decode(
         self,
@@ -92,7 +99,7 @@ class DataPlane:
         )
         if payload.kind == "json":
             return await self.off_loop(decode, size=payload.size)
-        return await self.in_thread(decode)  # images and .npy: always in the pool
+        return await self._in_decode_thread(decode)  # images and .npy: always in a pool
 
     async def reload(self) -> ReloadReport:
         report = await self.repository.reload()

@@ -5,10 +5,10 @@ thousands of times a second. Through FastAPI each such call pays for its middlew
 route matching over every route, dependency solving and query validation, which together
 cost more CPU than parsing the body and running the model. The lane sits in front of all of
 that (``service.app.LayerlensAPI``): it recognises those requests with one regular
-expression, applies the same body limit and records the same metrics and access-log line as
-the middleware does, and calls the same verbs (``service.features.predict.verbs``,
-``service.protocol.rest``) and error renderer (``service.handlers.error_response``) as the
-routes, so answers are byte for byte the same.
+expression, reads the body through the same ``service.bodies`` reader and records the same
+metrics and access-log line as the middleware does, calls the same verbs
+(``service.features.predict.verbs``, ``service.protocol.rest``) and error renderer
+(``service.handlers.error_response``) as the routes, so answers are byte for byte the same.
 
 Anything it is not sure about goes to FastAPI untouched, decided before the body is read:
 other methods and content types (multipart uploads), a query parameter it does not know, a
@@ -27,14 +27,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.manifest import MODEL_NAME_PATTERN
 from service import codecs
+from service.bodies import BodyReader
 from service.dataplane import DataPlane
 from service.dataplane.payload import payload_from_body
-from service.errors import PayloadTooLarge, UnsupportedMediaType
+from service.errors import LayerlensError, UnsupportedMediaType
 from service.fastlane.query import parse_query
 from service.features.predict import verbs
 from service.features.predict.verbs import InferenceOptions
 from service.handlers import error_response
-from service.middleware import RequestRecorder, declared_too_large, read_body, send_too_large
+from service.middleware import RequestRecorder, declared_too_large, send_refusal
 from service.protocol import rest
 from service.protocol.v2_binary import HEADER_LENGTH
 from service.responses import Answer
@@ -88,12 +89,12 @@ class FastLane:
         *,
         dataplane: DataPlane,
         recorder: RequestRecorder,
-        max_body_bytes: int,
+        bodies: BodyReader,
     ) -> None:
         self.app = app
         self.plane = dataplane
         self.recorder = recorder
-        self.max_body_bytes = max_body_bytes
+        self.bodies = bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         call = _recognise(scope)
@@ -101,13 +102,13 @@ class FastLane:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        if declared_too_large(scope, self.max_body_bytes):
-            status = await send_too_large(scope, receive, send, self.max_body_bytes)
+        if declared_too_large(scope, self.bodies.max_bytes):
+            status = await send_refusal(scope, receive, send, self.bodies.too_large())
         else:
             try:
-                body, complete = await read_body(receive, self.max_body_bytes)
-            except PayloadTooLarge:
-                status = await send_too_large(scope, receive, send, self.max_body_bytes)
+                body, complete = await self.bodies.read(scope, receive)
+            except LayerlensError as error:  # too large, too slow, too many from one client
+                status = await send_refusal(scope, receive, send, error)
             else:
                 if not complete:  # the client left before sending its body: nobody to answer
                     return
@@ -132,7 +133,9 @@ class FastLane:
         if call.verb == "infer":
             header_length = _header(scope, _HEADER_LENGTH)
             return await rest.infer(self.plane, call.model, call.version, body, header_length)
-        payload = payload_from_body(call.kind, body)
+        payload = await payload_from_body(
+            call.kind, body, max_bytes=self.plane.settings.max_decode_bytes
+        )
         if payload is None:  # _recognise takes only the kinds payload_from_body reads
             raise UnsupportedMediaType(f"content type {call.kind!r} is not supported")
         verb = verbs.predict if call.verb == "predict" else verbs.embed

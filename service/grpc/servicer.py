@@ -29,6 +29,7 @@ from service.grpc.protocol import METHODS, SERVICE_NAME, messages
 from service.grpc.status import status_code, trailing_metadata
 from service.protocol import infer as sequence
 from service.protocol.metadata import model_metadata
+from service.protocol.numbers import positive_version
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,10 @@ def parse_version(version: str) -> int | None:
     """``""`` is the default version; anything else must be a positive integer."""
     if not version:
         return None
-    if not version.isdigit() or int(version) < 1:
-        raise InvalidInput(f"version must be a positive integer, got {version!r}")
-    return int(version)
+    parsed = positive_version(version)
+    if parsed is None:
+        raise InvalidInput(f"version must be a positive integer, got {version[:40]!r}")
+    return parsed
 
 
 class InferenceServicer:

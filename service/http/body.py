@@ -13,6 +13,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from service import codecs
+from service.codecs.json_body import parse_bounded
 from service.dataplane.payload import Payload, parse_json, payload_from_body
 from service.errors import InvalidInput, UnsupportedMediaType
 from service.handlers import validated
@@ -22,11 +23,16 @@ from service.schemas import InputsRequest
 MAX_FORM_FIELDS = 32
 
 
+def _budget(request: Request) -> int:
+    """``max_decode_bytes`` of the app serving ``request``."""
+    return int(request.app.state.dataplane.settings.max_decode_bytes)
+
+
 async def read_json_object(request: Request) -> dict[str, Any]:
     kind = codecs.media_type(request.headers.get("content-type"))
     if kind not in ("", codecs.CONTENT_TYPE_JSON):
         raise UnsupportedMediaType(f"content type {kind!r} is not supported here; send JSON")
-    value = parse_json(await request.body())
+    value = await parse_bounded(await request.body(), parse_json, max_bytes=_budget(request))
     if not isinstance(value, dict):
         raise InvalidInput("the JSON body must be an object")
     return value
@@ -51,7 +57,7 @@ async def read_payload(request: Request, *, max_files: int) -> Payload:
     """A batch of instances as JSON, uploaded image files, or one .npy array."""
     kind = codecs.media_type(request.headers.get("content-type"))
     body = await request.body()
-    payload = payload_from_body(kind, body)
+    payload = await payload_from_body(kind, body, max_bytes=_budget(request))
     if payload is not None:
         return payload
     if kind == codecs.CONTENT_TYPE_MULTIPART:

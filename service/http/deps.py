@@ -14,6 +14,7 @@ from service import openapi
 from service.dataplane import DataPlane
 from service.errors import InvalidInput
 from service.openapi import MODEL_ERRORS
+from service.protocol.numbers import positive_version
 
 VERSION_PARAMETER = {
     "name": "version",
@@ -45,9 +46,10 @@ async def path_version(request: Request) -> int | None:
     raw = request.path_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput(f"version must be a positive integer, got {raw!r}")
-    return int(raw)
+    version = positive_version(raw)
+    if version is None:
+        raise InvalidInput(f"version must be a positive integer, got {raw[:40]!r}")
+    return version
 
 
 Plane = Annotated[DataPlane, Depends(get_dataplane)]

@@ -8,13 +8,14 @@ these routes serve the same pages on the vendored copies (versions in
 
 from __future__ import annotations
 
+import html
 import mimetypes
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from service.errors import NotFound
@@ -25,8 +26,6 @@ FAVICON = f"{STATIC_PREFIX}/favicon.svg"
 #: The page's own files change with the code; a short cache lets a reload pick them up,
 #: ETag/Last-Modified (FileResponse) keep the revalidation cheap.
 CACHE_CONTROL = "public, max-age=60"
-#: Swagger UI shows a badge fetched from an online validator unless this is null.
-SWAGGER_PARAMETERS = {"validatorUrl": None}
 
 # Module scripts must be served as JavaScript (some systems map .js to text/plain).
 mimetypes.add_type("text/javascript", ".js")
@@ -42,22 +41,47 @@ async def page() -> FileResponse:
 
 @router.api_route(STATIC_PREFIX + "/{path:path}", methods=["GET", "HEAD"])
 async def static_file(path: Annotated[str, PathParam()]) -> FileResponse:
-    """One file under ``static/``; anything outside it (``..``, absolute) is a 404."""
-    target = (STATIC_DIR / path).resolve()
-    if not target.is_relative_to(STATIC_DIR) or not target.is_file():
-        raise NotFound(f"no page asset {path!r}")
+    """One file under ``static/``; anything outside it (``..``, absolute) is a 404, and so is
+    a name no file system takes (a NUL byte, a name too long), which ``resolve`` refuses."""
+    try:
+        target = (STATIC_DIR / path).resolve()
+        found = target.is_relative_to(STATIC_DIR) and target.is_file()
+    except (ValueError, OSError):
+        found = False
+    if not found:
+        raise NotFound(f"no page asset {path[:80]!r}")
     return FileResponse(target, headers={"Cache-Control": CACHE_CONTROL})
+
+
+#: FastAPI's Swagger UI page starts the UI with an inline script, which the docs pages'
+#: Content-Security-Policy (service.guard) forbids; this one loads a shipped start file.
+SWAGGER_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link type="text/css" rel="stylesheet" href="{static}/vendor/swagger-ui/swagger-ui.css">
+<link rel="shortcut icon" href="{favicon}">
+<title>{title} - Swagger UI</title>
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{openapi_url}"></div>
+<script src="{static}/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="{static}/docs/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 @router.get("/docs", response_class=HTMLResponse)
 async def swagger_ui(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url=request.app.openapi_url,
-        title=f"{request.app.title} - Swagger UI",
-        swagger_js_url=f"{STATIC_PREFIX}/vendor/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url=f"{STATIC_PREFIX}/vendor/swagger-ui/swagger-ui.css",
-        swagger_favicon_url=FAVICON,
-        swagger_ui_parameters=SWAGGER_PARAMETERS,
+    return HTMLResponse(
+        SWAGGER_PAGE.format(
+            static=STATIC_PREFIX,
+            favicon=FAVICON,
+            title=html.escape(request.app.title),
+            openapi_url=html.escape(request.app.openapi_url),
+        )
     )
 
 

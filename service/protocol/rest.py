@@ -16,7 +16,7 @@ from service.protocol.infer import InferRequest, InferResult
 from service.protocol.v2_binary import (
     BINARY_CONTENT_TYPE,
     encode_response,
-    split_body,
+    split_body_bounded,
     take_binary_inputs,
 )
 from service.responses import MEDIA_JSON, Answer
@@ -26,7 +26,7 @@ async def infer(
     plane: DataPlane, model: str, version: int | None, body: bytes, header_length: str | None
 ) -> Answer:
     """``infer``: JSON, or JSON plus binary tensors (the binary-data extension)."""
-    head, tail = split_body(body, header_length)
+    head, tail = await split_body_bounded(body, header_length, plane.settings.max_decode_bytes)
 
     def read() -> InferRequest:
         request = check_request(head)

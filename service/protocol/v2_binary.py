@@ -12,27 +12,40 @@ from typing import Any
 
 import orjson
 
+from service.codecs.json_body import parse_bounded
 from service.errors import InvalidInput
+from service.protocol.numbers import byte_count
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_CONTENT_TYPE = "application/octet-stream"
 
 
-def split_body(body: bytes, header_length: str | None) -> tuple[Any, bytes]:
-    """-> (parsed JSON header, the binary tail)."""
+def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
-        head, tail = body, b""
-    else:
-        if not header_length.strip().isdigit() or int(header_length) > len(body):
-            raise InvalidInput(
-                f"{HEADER_LENGTH} is {header_length!r}; it must be a byte count no larger "
-                f"than the body ({len(body)} bytes)"
-            )
-        head, tail = body[: int(header_length)], body[int(header_length) :]
+        return body, b""
+    length = byte_count(header_length, len(body))
+    if length is None:
+        raise InvalidInput(
+            f"{HEADER_LENGTH} is {header_length[:40]!r}; it must be a byte count no larger "
+            f"than the body ({len(body)} bytes)"
+        )
+    return body[:length], body[length:]
+
+
+def _parse_head(head: bytes) -> Any:
     try:
-        return orjson.loads(head), tail
+        return orjson.loads(head)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"malformed JSON inference request: {exc}") from None
+
+
+async def split_body_bounded(
+    body: bytes, header_length: str | None, max_bytes: int
+) -> tuple[Any, bytes]:
+    """-> (parsed JSON header, the binary tail); the header is parsed within ``max_bytes``,
+    off the loop when large (``service.codecs.json_body``)."""
+    head, tail = _split(body, header_length)
+    return await parse_bounded(head, _parse_head, max_bytes=max_bytes), tail
 
 
 def binary_size(tensor: dict[str, Any]) -> int | None:

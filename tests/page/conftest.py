@@ -70,7 +70,11 @@ class Watch:
 
 def open_page(browser: Any, server: LiveServer, **context: Any) -> tuple[Any, Any, Watch]:
     """A new page whose every request is checked against the server's origin."""
-    ctx = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context})
+    # Playwright evaluates string predicates (wait_for_function) in the page, which the
+    # page's Content-Security-Policy forbids; tests/page/test_csp.py checks the page
+    # under its policy, with nothing bypassed.
+    options = {"viewport": {"width": 1280, "height": 900}, "bypass_csp": True, **context}
+    ctx = browser.new_context(**options)
     page = ctx.new_page()
     watch = Watch(origin=server.url)
 

@@ -25,7 +25,7 @@ def held_request(url: str) -> Iterator[socket.socket]:
     sock = socket.create_connection((parts.hostname, parts.port))
     with closing(sock):
         sock.sendall(
-            f"POST {PREDICT} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            f"POST {PREDICT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: 1000\r\n\r\n{".encode()
         )
         yield sock
@@ -81,7 +81,7 @@ def test_a_request_past_max_in_flight_is_served_when_a_slot_frees_within_the_wai
 def _raw_post(sock: socket.socket, body: bytes, declared: int | None = None) -> None:
     length = len(body) if declared is None else declared
     sock.sendall(
-        f"POST {PREDICT} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"POST {PREDICT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {length}\r\n\r\n".encode()
         + body
     )

@@ -79,7 +79,7 @@ def test_with_workers_new_connections_are_refused_while_draining(
         # A request in flight (headers sent, body not yet) keeps its worker draining.
         slow = socket.create_connection(("127.0.0.1", port), timeout=30)
         slow.sendall(
-            b"POST /v1/models/xor:predict HTTP/1.1\r\nHost: test\r\n"
+            b"POST /v1/models/xor:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/json\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body[:5]

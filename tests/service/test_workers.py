@@ -102,7 +102,7 @@ def _in_flight_adds_up(url: str, *, held: int) -> None:
     them: the autoscaler's gauge must show them all from one scrape, then none."""
     host, port = url.removeprefix("http://").split(":")
     head = (
-        b"POST /v1/models/xor:predict HTTP/1.1\r\nHost: x\r\n"
+        b"POST /v1/models/xor:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
     )
     sockets = [socket.create_connection((host, int(port))) for _ in range(held)]

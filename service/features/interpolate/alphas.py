@@ -13,6 +13,10 @@ from service.errors import InvalidInput, PayloadTooLarge
 from service.features.interpolate.answers import Flip, SweepEnd, SweepPoint, SweepSummary
 from service.schemas import AlphaRange
 
+#: Mixes this far out are already far beyond any input the model was trained on (the
+#: reports swept [-1, 2]); further out, float32 overflows and probabilities become NaN.
+MAX_ABS_ALPHA = 1000.0
+
 
 def resolve_alphas(alphas: AlphaRange | Sequence[float], *, max_alphas: int) -> np.ndarray:
     if isinstance(alphas, AlphaRange):
@@ -31,6 +35,11 @@ def resolve_alphas(alphas: AlphaRange | Sequence[float], *, max_alphas: int) -> 
         raise InvalidInput("alphas is empty: send {start, stop, num} or a non-empty list")
     if not np.all(np.isfinite(values)):
         raise InvalidInput("alphas must be finite numbers")
+    if np.abs(values).max() > MAX_ABS_ALPHA:
+        raise InvalidInput(
+            f"alphas must lie within [-{MAX_ABS_ALPHA:g}, {MAX_ABS_ALPHA:g}]; "
+            f"got {float(values[np.argmax(np.abs(values))]):g}"
+        )
     return values
 
 

@@ -3,6 +3,8 @@ exactly what the careful paths give, and every bad input still gets its precise 
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from core.manifest import InputSpec
 from service.codecs import decode_json_instances
 from service.codecs.jsonlist import numbers_array
 from service.codecs.validate import conform
+from service.dataplane import Payload
 from service.dataplane.payload import payload_from_body
 from service.errors import InvalidInput
 
@@ -57,13 +60,17 @@ def test_numpy_check_refuses_what_is_not_a_number() -> None:
     assert numbers_array([[1, 2], [3, 4.5]], check_types=False).dtype == np.float64
 
 
+def _payload(body: bytes) -> Payload | None:
+    return asyncio.run(payload_from_body("application/json", body, max_bytes=2**30))
+
+
 def test_body_scan_sends_booleans_the_careful_way(mnist_spec: InputSpec) -> None:
-    plain = payload_from_body("application/json", b'{"instances": [[1, 2]]}')
-    mixed = payload_from_body("application/json", b'{"instances": [[1, true]]}')
+    plain = _payload(b'{"instances": [[1, 2]]}')
+    mixed = _payload(b'{"instances": [[1, true]]}')
     assert plain is not None and mixed is not None
     assert (plain.json_booleans, mixed.json_booleans) == (False, True)
     body = b'{"instances": [[' + b"1, " * 783 + b"true]]}"
-    payload = payload_from_body("application/json", body)
+    payload = _payload(body)
     assert payload is not None
     with pytest.raises(InvalidInput, match="a boolean"):
         decode_json_instances(

@@ -28,6 +28,12 @@ _HEADER = (
 
 
 def row_line(row: Row) -> str:
+    if row.get("failed"):
+        return (
+            f"{row['scenario']:<20}{row['server']:<17}{row['concurrency']:>5}  FAILED: "
+            f"{row['error']}"
+            + (f" | log: {row['log_last_line']}" if row.get("log_last_line") else "")
+        )
     return (
         f"{row['scenario']:<20}{row['server']:<17}{row['concurrency']:>5}"
         f"{row['requests_per_s']:>10,.0f}{row['images_per_s']:>11,.0f}"
@@ -41,7 +47,8 @@ def _find(
 ) -> Row | None:
     for row in rows:
         if (
-            row["scenario"] == scenario
+            not row.get("failed")
+            and row["scenario"] == scenario
             and row["server"] == server
             and (concurrency is None or row["concurrency"] == concurrency)
         ):
@@ -62,7 +69,7 @@ def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
     """Median over the alternating rounds of layerlens / ceiling (req/s, and CPU per request)."""
     rounds: dict[object, dict[str, Row]] = {}
     for row in rows:
-        if row["scenario"] == PAIRED:
+        if row["scenario"] == PAIRED and not row.get("failed"):
             rounds.setdefault(row["round"], {})[str(row["server"])] = row
     pairs = [r for r in rounds.values() if OURS in r and CEILING in r]
     if not pairs:
@@ -103,7 +110,7 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
         "json_vs_ceiling": _check(ratios["vs_ceiling"], MIN_VS_CEILING, at_least=True),
         "json_vs_naive": _check(ratios["vs_naive"], MIN_VS_NAIVE, at_least=True),
         "json_vs_peer": _check(ratios["vs_mlserver"], MIN_VS_PEER, at_least=True),
-        "json_p99_ms": _check(ours and ours["p99_ms"], MAX_P99_MS, at_least=False),
+        "json_p99_ms": _check(ours["p99_ms"] if ours else None, MAX_P99_MS, at_least=False),
         "npy_images_per_s": _check(
             npy and npy["images_per_s"], MIN_NPY_IMAGES_PER_S, at_least=True
         ),
@@ -117,6 +124,9 @@ def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
     lines = ["", _HEADER, "-" * len(_HEADER), *(row_line(r) for r in rows), ""]
     lines.append(f"{'server':<17}{'ready s':>9}{'settled s':>11}{'RSS/worker MB':>15}")
     for name, info in servers.items():
+        if info.get("failed"):
+            lines.append(f"{name:<17} FAILED: {info['error']} | log: {info['log_last_line']}")
+            continue
         lines.append(
             f"{name:<17}{info['ready_s']:>9.2f}{info['settled_s']:>11.2f}{info['per_worker_rss_mb']:>15,.0f}"
         )

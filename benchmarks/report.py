@@ -12,14 +12,19 @@ Row = dict[str, object]
 #: Every server a run can drive: layerlens first, then the ones it is compared with.
 SERVERS = (OURS, CEILING, scenarios.CEILING_PYDANTIC, scenarios.NAIVE, scenarios.PEER)
 
-#: The issue's acceptance thresholds.
-MIN_VS_CEILING = 0.6
+#: The issues' acceptance thresholds (13 and 23).
+MIN_VS_CEILING = 0.85
 MIN_VS_NAIVE = 50.0
 MIN_VS_PEER = 1.5
 MAX_P99_MS = 25.0
 MIN_NPY_IMAGES_PER_S = 50_000.0
 MAX_WORKER_RSS_MB = 1200.0
 MAX_READY_S = 15.0
+#: Issue 23: a one-PNG upload against JSON at 32 connections; many PNGs per request.
+MIN_PNG_VS_JSON = 0.8
+MIN_PNG50_IMAGES_PER_S = 20_000.0
+#: Issue 23: the why-answers against the baseline commit's rate (``--baseline REV``).
+MIN_SPEEDUP = {"explain-ig-50": 4.0, "explain-ig-50-cnn": 4.0, "neighbors-k8": 3.0}
 
 _HEADER = (
     f"{'scenario':<20}{'server':<17}{'conc':>5}{'req/s':>10}{'images/s':>11}"
@@ -104,6 +109,18 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
         ratios["vs_ceiling_single_rows"] = ratios["vs_ceiling"]
         ratios["vs_ceiling"] = paired["throughput_ratio_median"]
         ratios["ceiling_pairs"] = paired
+    png = _find(rows, "predict-png", OURS, c)
+    ratios["png_vs_json"] = (
+        round(_number(png, "requests_per_s") / rps[OURS], 3) if png and rps[OURS] else None
+    )
+    png50 = _find(rows, f"predict-png-{scenarios.MANY_PNGS}", OURS)
+    for scenario in MIN_SPEEDUP:
+        now, before = _find(rows, scenario, OURS), _find(rows, scenario, scenarios.BASELINE)
+        ratios[f"{scenario}_vs_baseline"] = (
+            round(_number(now, "requests_per_s") / _number(before, "requests_per_s"), 2)
+            if now and before and _number(before, "requests_per_s")
+            else None
+        )
     npy = _find(rows, "predict-npy-1024", OURS)
     mine = servers.get(OURS, {})
     checks = {
@@ -116,6 +133,16 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
         ),
         "worker_rss_mb": _check(mine.get("per_worker_rss_mb"), MAX_WORKER_RSS_MB, at_least=False),
         "ready_s": _check(mine.get("ready_s"), MAX_READY_S, at_least=False),
+        "png_vs_json": _check(ratios["png_vs_json"], MIN_PNG_VS_JSON, at_least=True),
+        f"png{scenarios.MANY_PNGS}_images_per_s": _check(
+            png50["images_per_s"] if png50 else None, MIN_PNG50_IMAGES_PER_S, at_least=True
+        ),
+        **{
+            f"{scenario}_vs_baseline": _check(
+                ratios[f"{scenario}_vs_baseline"], limit, at_least=True
+            )
+            for scenario, limit in MIN_SPEEDUP.items()
+        },
     }
     return ratios, checks
 

@@ -20,17 +20,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from benchmarks import report
+from benchmarks.baseline import baseline_spec, export
 from benchmarks.loadgen import ensure_wrk, run_wrk
 from benchmarks.models import find_saved_model
 from benchmarks.payloads import test_images
 from benchmarks.peer.setup import PEER_MAX_BATCH_TIME_MS, mlserver_spec
 from benchmarks.scenarios import (
     ACCEPTANCE_CONCURRENCY,
+    BASELINE,
+    BASELINE_SCENARIOS,
     CEILING,
     CEILING_PYDANTIC,
     NAIVE,
@@ -63,6 +67,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--servers",
         default=",".join(report.SERVERS),
         help=f"comma-separated subset of: {', '.join(report.SERVERS)}",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the why-answer scenarios on layerlens as of commit REV, for the "
+        "speed-up ratios the acceptance reads (measured in this run)",
     )
     parser.add_argument(
         "--scenarios",
@@ -268,6 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         prefixes = tuple(p.strip() for p in args.scenarios.split(",") if p.strip())
         plan = [case for case in plan if case.scenario.startswith(prefixes)]
     specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers=servers)
+    if args.baseline and OURS in specs:
+        specs[BASELINE] = baseline_spec(specs[OURS], export(args.baseline, work_dir))
+        plan += [
+            replace(case, server=BASELINE)
+            for case in plan
+            if case.server == OURS and case.scenario in BASELINE_SCENARIOS
+        ]
     results: list[dict[str, object]] = []
     server_info: dict[str, dict[str, object]] = {}
     for name, spec in specs.items():

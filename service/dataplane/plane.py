@@ -105,7 +105,9 @@ class DataPlane:
         )
         if payload.kind == "json":
             return await self.off_loop(decode, size=payload.size)
-        return await self.in_thread(decode)  # images and .npy: always in the pool
+        if payload.kind == "files" and codecs.inline_images(payload.files):
+            return decode()  # a few small PNGs: cheaper than the hand-off to the pool
+        return await self.in_thread(decode)  # photos, JPEGs and .npy: in the pool
 
     async def reload(self) -> ReloadReport:
         report = await self.repository.reload()

@@ -1,6 +1,7 @@
 """The fast lane: the inference routes without FastAPI's per-request machinery.
 
-``:predict`` and ``:embed`` (JSON or ``.npy`` bodies) and V2 ``infer`` are what clients
+``:predict`` and ``:embed`` (JSON, ``.npy``, multipart image uploads and raw ``image/png``
+or ``image/jpeg`` bodies) and V2 ``infer`` are what clients
 call thousands of times a second. Through FastAPI each such call pays for its middleware
 stack, route matching over every route, dependency solving and query validation, which
 together cost more CPU than parsing the body and running the model. The lane sits in
@@ -11,7 +12,7 @@ access-log line as the middleware does, and calls the same HTTP adapters
 routes, so answers are byte for byte the same.
 
 Anything it is not sure about goes to FastAPI untouched, decided before the body is read:
-other methods and content types (multipart uploads), a query parameter it does not know, a
+other methods and content types, a query parameter it does not know, a
 value FastAPI would reject (so the 400 names it exactly as FastAPI's validation does),
 an unusual version segment. ``tests/service/test_fastlane.py`` sends good and bad
 requests to a server with and without the lane and compares every answer.
@@ -29,11 +30,12 @@ from core.manifest import MODEL_NAME_PATTERN
 from service import adapters, codecs
 from service.adapters import Answer, InferenceOptions
 from service.dataplane import DataPlane
-from service.errors import PayloadTooLarge
+from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.fastlane.query import parse_query
 from service.handlers import error_response
 from service.middleware import RequestRecorder, declared_too_large, read_body, send_too_large
 from service.protocol.v2_binary import HEADER_LENGTH
+from service.uploads import UPLOAD_KINDS, upload_payload
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
 _PATH = re.compile(
@@ -128,13 +130,19 @@ class FastLane:
         if call.verb == "infer":
             header_length = _header(scope, _HEADER_LENGTH)
             return await adapters.infer(self.plane, call.model, call.version, body, header_length)
-        payload = adapters.payload_from_body(call.kind, body)
-        assert payload is not None  # kind is one of _RAW_KINDS
+        payload = adapters.payload_from_body(call.kind, body) or upload_payload(
+            call.kind,
+            _header(scope, b"content-type"),
+            body,
+            max_files=self.plane.settings.max_batch_size,
+        )
+        if payload is None:  # _recognise takes only the kinds read above
+            raise UnsupportedMediaType(f"content type {call.kind!r} is not supported")
         adapter = adapters.predict if call.verb == "predict" else adapters.embed
         return await adapter(self.plane, call.model, call.version, payload, call.options)
 
 
-_RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY)
+_RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY, *UPLOAD_KINDS)
 
 
 def _recognise(scope: Scope) -> _Call | None:

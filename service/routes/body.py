@@ -1,4 +1,4 @@
-"""Reading request bodies through Starlette: JSON, multipart uploads, raw .npy.
+"""Reading request bodies through Starlette: JSON, multipart uploads, raw images, raw .npy.
 
 Nothing model-specific; the JSON and .npy parsing itself is ``service.adapters``' (the fast
 lane reads those bodies without a Starlette request).
@@ -9,15 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
 
 from service import codecs
 from service.adapters import parse_json, payload_from_body
 from service.dataplane import Payload
 from service.errors import InvalidInput, UnsupportedMediaType
-
-#: Most non-file form fields in one multipart body (interpolate sends a handful).
-MAX_FORM_FIELDS = 32
+from service.uploads import MAX_FORM_FIELDS, upload_payload
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
@@ -34,32 +31,26 @@ async def read_uploads(
     request: Request, *, max_files: int
 ) -> tuple[list[tuple[str, str, bytes]], dict[str, str]]:
     """(field name, file name, bytes) of every file, and the plain form fields."""
-    files: list[tuple[str, str, bytes]] = []
-    fields: dict[str, str] = {}
-    async with request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS) as form:
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                files.append((key, value.filename or key, await value.read()))
-            else:
-                fields[key] = value
-    return files, fields
+    form = codecs.parse_form(
+        await request.body(),
+        request.headers.get("content-type"),
+        max_files=max_files,
+        max_fields=MAX_FORM_FIELDS,
+    )
+    return [(key, name or key, data) for key, name, data in form.files], form.fields
 
 
 async def read_payload(request: Request, *, max_files: int) -> Payload:
     """A batch of instances as JSON, uploaded image files, or one .npy array."""
     kind = codecs.media_type(request.headers.get("content-type"))
     body = await request.body()
-    payload = payload_from_body(kind, body)
+    payload = payload_from_body(kind, body) or upload_payload(
+        kind, request.headers.get("content-type"), body, max_files=max_files
+    )
     if payload is not None:
         return payload
-    if kind == codecs.CONTENT_TYPE_MULTIPART:
-        files, _fields = await read_uploads(request, max_files=max_files)
-        if not files:
-            raise InvalidInput("the multipart body holds no files: upload images as 'files'")
-        return Payload(
-            kind="files", size=len(body), files=[(name, data) for _k, name, data in files]
-        )
     raise UnsupportedMediaType(
         f"content type {kind!r} is not supported; send {codecs.CONTENT_TYPE_JSON}, "
-        f"{codecs.CONTENT_TYPE_MULTIPART} (PNG or JPEG files) or {codecs.CONTENT_TYPE_NPY}"
+        f"{codecs.CONTENT_TYPE_MULTIPART} (PNG or JPEG files), {codecs.CONTENT_TYPE_PNG} or "
+        f"{codecs.CONTENT_TYPE_JPEG} (one image as the body) or {codecs.CONTENT_TYPE_NPY}"
     )

@@ -26,6 +26,8 @@ PREDICT_CONCURRENCY = (1, 8, 32, 128)
 ACCEPTANCE_CONCURRENCY = 32
 #: Rows of the alternating layerlens/ceiling rounds (benchmarks.run.paired_rounds).
 PAIRED = "paired-predict-json"
+#: One-PNG uploads driven right after layerlens' JSON row of each alternating round.
+PAIRED_PNG = "paired-predict-png"
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,22 @@ def test_upload_and_speedup_ratios_come_from_rows_of_the_same_run() -> None:
     assert not checks["explain-ig-50-cnn_vs_baseline"]["ok"]
     assert ratios["neighbors-k8_vs_baseline"] is None  # our row failed: no ratio, a FAIL
     assert not checks["neighbors-k8_vs_baseline"]["ok"]
+
+
+def test_upload_ratio_prefers_the_alternating_rounds() -> None:
+    from benchmarks.scenarios import PAIRED_PNG
+
+    rows = [
+        _row("predict-json", OURS, 5000, 0.2),
+        _row("predict-png", OURS, 2500, 0.3),  # minutes later, a busier moment
+        _row(PAIRED, OURS, 4000, 0.2, round=0),
+        _row(PAIRED_PNG, OURS, 3600, 0.2, round=0),
+        _row(PAIRED, OURS, 5000, 0.2, round=1),
+        _row(PAIRED_PNG, OURS, 4000, 0.2, round=1),
+        _row(PAIRED, OURS, 3000, 0.2, round=2),
+        _row(PAIRED_PNG, OURS, 2100, 0.2, round=2),
+    ]
+    ratios, checks = report.acceptance(rows, {})
+    assert ratios["png_vs_json_single_rows"] == 0.5
+    assert ratios["png_vs_json_rounds"] == [0.9, 0.8, 0.7]
+    assert ratios["png_vs_json"] == 0.8 and checks["png_vs_json"]["ok"]

@@ -18,6 +18,7 @@ from hypothesis.extra.numpy import arrays
 
 from core.manifest import InputSpec
 from service.codecs import decode_images, decode_json_instances, decode_npy, parse_form
+from service.codecs.multipart import _parse, _split
 from service.codecs.png_gray import decode_gray_png
 from service.errors import InvalidInput, PayloadTooLarge
 from service.uploads import upload_payload
@@ -135,3 +136,18 @@ def test_other_pngs_are_left_to_pillow() -> None:
     cut = image_bytes(image)[:-30]  # a truncated stream: Pillow's path gives the error
     assert decode_gray_png("a", cut, max_pixels=10**6) is None
     np.testing.assert_array_equal(decode_gray_png("a", image_bytes(image), max_pixels=10**6), image)
+
+
+@FAST
+@given(
+    files=st.lists(st.tuples(st.text("abc.-_ 1", min_size=1, max_size=8), st.binary(max_size=64))),
+    fields=st.dictionaries(st.text("xyz", min_size=1, max_size=3), st.text(max_size=8), max_size=3),
+)
+def test_the_quick_split_reads_a_body_as_the_parser_does(
+    files: list[tuple[str, bytes]], fields: dict[str, str]
+) -> None:
+    body = multipart(files, fields)
+    quick = _split(body, BOUNDARY.encode())
+    assert (quick is None) == (not files and not fields)
+    if quick is not None:
+        assert quick == _parse(body, BOUNDARY.encode())

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyspng
+from PIL import Image
 
 from service.errors import InvalidImage, PayloadTooLarge
 
@@ -65,6 +66,9 @@ def decode_gray_png(label: str, data: bytes, *, max_pixels: int) -> np.ndarray |
     if size is None:
         return None
     width, height = size
+    if Image.MAX_IMAGE_PIXELS and width * height > 2 * Image.MAX_IMAGE_PIXELS:
+        # what Pillow's open says first (service.codecs.image_open), so both paths agree
+        raise PayloadTooLarge(f"{label} is too large to decode (decompression bomb guard)")
     if width * height > max_pixels:
         raise PayloadTooLarge(
             f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of "

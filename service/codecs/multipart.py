@@ -4,9 +4,10 @@ Starlette's form parser streams every file part into a ``SpooledTemporaryFile`` 
 an ``UploadFile`` whose reads go through the thread pool: right for large uploads of
 unknown size, but the service has read the whole body already (its size is limited by
 ``max_body_bytes``), so for a 28x28 PNG the spooling and the hand-offs cost many times
-the decoding. Here the same parser (python-multipart, as Starlette uses) runs over the
-bytes once, and each part's data is sliced out of the body. The same limits apply as
-with ``request.form``: at most ``max_files`` files and ``max_fields`` plain fields, each
+the decoding. Here a body in the usual shape is cut at its delimiters, and anything else
+goes through the same parser Starlette uses (python-multipart), once, over the bytes; a
+test checks that both read generated bodies alike. The same limits apply as with
+``request.form``: at most ``max_files`` files and ``max_fields`` plain fields, each
 refused with a 400 that says so.
 """
 

@@ -18,40 +18,25 @@ import dataclasses
 import json
 import math
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks import report
+from benchmarks.baseline import baseline_spec, export
 from benchmarks.loadgen import ensure_wrk
 from benchmarks.models import find_saved_model
 from benchmarks.payloads import test_images
 from benchmarks.run import drive, server_specs, warm_up
-from benchmarks.scenarios import CEILING, OURS, Case, cases
-from benchmarks.servers import ServerSpec, start
+from benchmarks.scenarios import BASELINE, CEILING, OURS, Case, cases
+from benchmarks.servers import start
 from core.settings import Settings
 
-BASELINE = "baseline"
 #: The figures a refactor must keep: the acceptance point, a PNG upload, V2 infer, and a
 #: large batch.
 SCENARIOS = {("predict-json", 32), ("predict-png", 32), ("v2-infer", 32), ("predict-npy-1024", 4)}
 DEFAULT_OUT = Path("benchmarks/results/ab.json")
-
-
-def export(rev: str, into: Path) -> Path:
-    """The tree of commit ``rev`` as files (no .git), to run from."""
-    archive = subprocess.run(["git", "archive", rev], check=True, capture_output=True).stdout
-    target = into / "baseline"
-    target.mkdir()
-    with tempfile.TemporaryFile() as file:
-        file.write(archive)
-        file.seek(0)
-        with tarfile.open(fileobj=file) as tar:
-            tar.extractall(target, filter="data")
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,15 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = server_specs(
         models_dir, saved_model, work_dir, workers=args.workers, servers={OURS, CEILING}
     )
-    ours = specs[OURS]
-    specs[BASELINE] = ServerSpec(
-        BASELINE,
-        ours.command,
-        ours.ready_path,
-        env={**ours.env, "PYTHONPATH": str(baseline_dir)},
-        workers=ours.workers,
-        cwd=baseline_dir,
-    )
+    specs[BASELINE] = baseline_spec(specs[OURS], baseline_dir)
     servers = {name: start(spec, log_dir=work_dir) for name, spec in specs.items()}
     rows: list[dict[str, object]] = []
     try:

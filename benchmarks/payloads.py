@@ -50,16 +50,36 @@ def predict_npy(images: np.ndarray) -> Body:
     return Body(buffer.getvalue(), "application/x-npy", images=len(images))
 
 
-def predict_png(image: np.ndarray) -> Body:
-    png = io.BytesIO()
-    Image.fromarray(image.astype(np.uint8), mode="L").save(png, format="PNG")
-    head = (
-        f"--{MULTIPART_BOUNDARY}\r\n"
-        'Content-Disposition: form-data; name="files"; filename="digit.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
-    return Body(head + png.getvalue() + tail, f"multipart/form-data; boundary={MULTIPART_BOUNDARY}")
+def png(image: np.ndarray) -> bytes:
+    """A grayscale PNG, as Pillow (and most tools) write one."""
+    buffer = io.BytesIO()
+    Image.fromarray(image.astype(np.uint8), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def predict_png(*images: np.ndarray) -> Body:
+    """A multipart upload of one PNG file per image (field ``files``), as a browser sends."""
+    parts = [
+        (
+            f"--{MULTIPART_BOUNDARY}\r\n"
+            f'Content-Disposition: form-data; name="files"; filename="digit{i}.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png(image)
+        + b"\r\n"
+        for i, image in enumerate(images)
+    ]
+    tail = f"--{MULTIPART_BOUNDARY}--\r\n".encode()
+    return Body(
+        b"".join(parts) + tail,
+        f"multipart/form-data; boundary={MULTIPART_BOUNDARY}",
+        images=len(images),
+    )
+
+
+def predict_png_raw(image: np.ndarray) -> Body:
+    """One PNG as the whole body, as ``curl --data-binary @digit.png`` sends it."""
+    return Body(png(image), "image/png")
 
 
 def interpolate(a: np.ndarray, b: np.ndarray, num: int = 100) -> Body:

@@ -12,14 +12,19 @@ Row = dict[str, object]
 #: Every server a run can drive: layerlens first, then the ones it is compared with.
 SERVERS = (OURS, CEILING, scenarios.CEILING_PYDANTIC, scenarios.NAIVE, scenarios.PEER)
 
-#: The issue's acceptance thresholds.
-MIN_VS_CEILING = 0.6
+#: The issues' acceptance thresholds (13 and 23).
+MIN_VS_CEILING = 0.85
 MIN_VS_NAIVE = 50.0
 MIN_VS_PEER = 1.5
 MAX_P99_MS = 25.0
 MIN_NPY_IMAGES_PER_S = 50_000.0
 MAX_WORKER_RSS_MB = 1200.0
 MAX_READY_S = 15.0
+#: Issue 23: a one-PNG upload against JSON at 32 connections; many PNGs per request.
+MIN_PNG_VS_JSON = 0.8
+MIN_PNG50_IMAGES_PER_S = 20_000.0
+#: Issue 23: the why-answers against the baseline commit's rate (``--baseline REV``).
+MIN_SPEEDUP = {"explain-ig-50": 4.0, "explain-ig-50-cnn": 4.0, "neighbors-k8": 3.0}
 
 _HEADER = (
     f"{'scenario':<20}{'server':<17}{'conc':>5}{'req/s':>10}{'images/s':>11}"
@@ -28,6 +33,12 @@ _HEADER = (
 
 
 def row_line(row: Row) -> str:
+    if row.get("failed"):
+        return (
+            f"{row['scenario']:<20}{row['server']:<17}{row['concurrency']:>5}  FAILED: "
+            f"{row['error']}"
+            + (f" | log: {row['log_last_line']}" if row.get("log_last_line") else "")
+        )
     return (
         f"{row['scenario']:<20}{row['server']:<17}{row['concurrency']:>5}"
         f"{row['requests_per_s']:>10,.0f}{row['images_per_s']:>11,.0f}"
@@ -41,7 +52,8 @@ def _find(
 ) -> Row | None:
     for row in rows:
         if (
-            row["scenario"] == scenario
+            not row.get("failed")
+            and row["scenario"] == scenario
             and row["server"] == server
             and (concurrency is None or row["concurrency"] == concurrency)
         ):
@@ -62,7 +74,7 @@ def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
     """Median over the alternating rounds of layerlens / ceiling (req/s, and CPU per request)."""
     rounds: dict[object, dict[str, Row]] = {}
     for row in rows:
-        if row["scenario"] == PAIRED:
+        if row["scenario"] == PAIRED and not row.get("failed"):
             rounds.setdefault(row["round"], {})[str(row["server"])] = row
     pairs = [r for r in rounds.values() if OURS in r and CEILING in r]
     if not pairs:
@@ -77,6 +89,17 @@ def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
         "throughput_ratio_median": round(statistics.median(throughput), 3),
         "cpu_per_request_ratio_median": round(statistics.median(cpu), 3),
     }
+
+
+def _png_pairs(rows: list[Row]) -> list[float]:
+    """Per alternating round: layerlens' one-PNG uploads / its JSON predict, req/s."""
+    json_rows = {r["round"]: r for r in rows if r["scenario"] == PAIRED and r["server"] == OURS
+                 and not r.get("failed")}  # fmt: skip
+    return [
+        _number(r, "requests_per_s") / _number(json_rows[r["round"]], "requests_per_s")
+        for r in rows
+        if r["scenario"] == scenarios.PAIRED_PNG and not r.get("failed") and r["round"] in json_rows
+    ]
 
 
 def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[dict, dict]:
@@ -97,18 +120,45 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
         ratios["vs_ceiling_single_rows"] = ratios["vs_ceiling"]
         ratios["vs_ceiling"] = paired["throughput_ratio_median"]
         ratios["ceiling_pairs"] = paired
+    png = _find(rows, "predict-png", OURS, c)
+    ratios["png_vs_json"] = (
+        round(_number(png, "requests_per_s") / rps[OURS], 3) if png and rps[OURS] else None
+    )
+    png_pairs = _png_pairs(rows)
+    if png_pairs:  # seconds apart in each round: what the check reads
+        ratios["png_vs_json_single_rows"] = ratios["png_vs_json"]
+        ratios["png_vs_json_rounds"] = [round(x, 3) for x in png_pairs]
+        ratios["png_vs_json"] = round(statistics.median(png_pairs), 3)
+    png50 = _find(rows, f"predict-png-{scenarios.MANY_PNGS}", OURS)
+    for scenario in MIN_SPEEDUP:
+        now, before = _find(rows, scenario, OURS), _find(rows, scenario, scenarios.BASELINE)
+        ratios[f"{scenario}_vs_baseline"] = (
+            round(_number(now, "requests_per_s") / _number(before, "requests_per_s"), 2)
+            if now and before and _number(before, "requests_per_s")
+            else None
+        )
     npy = _find(rows, "predict-npy-1024", OURS)
     mine = servers.get(OURS, {})
     checks = {
         "json_vs_ceiling": _check(ratios["vs_ceiling"], MIN_VS_CEILING, at_least=True),
         "json_vs_naive": _check(ratios["vs_naive"], MIN_VS_NAIVE, at_least=True),
         "json_vs_peer": _check(ratios["vs_mlserver"], MIN_VS_PEER, at_least=True),
-        "json_p99_ms": _check(ours and ours["p99_ms"], MAX_P99_MS, at_least=False),
+        "json_p99_ms": _check(ours["p99_ms"] if ours else None, MAX_P99_MS, at_least=False),
         "npy_images_per_s": _check(
             npy and npy["images_per_s"], MIN_NPY_IMAGES_PER_S, at_least=True
         ),
         "worker_rss_mb": _check(mine.get("per_worker_rss_mb"), MAX_WORKER_RSS_MB, at_least=False),
         "ready_s": _check(mine.get("ready_s"), MAX_READY_S, at_least=False),
+        "png_vs_json": _check(ratios["png_vs_json"], MIN_PNG_VS_JSON, at_least=True),
+        f"png{scenarios.MANY_PNGS}_images_per_s": _check(
+            png50["images_per_s"] if png50 else None, MIN_PNG50_IMAGES_PER_S, at_least=True
+        ),
+        **{
+            f"{scenario}_vs_baseline": _check(
+                ratios[f"{scenario}_vs_baseline"], limit, at_least=True
+            )
+            for scenario, limit in MIN_SPEEDUP.items()
+        },
     }
     return ratios, checks
 
@@ -117,6 +167,9 @@ def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
     lines = ["", _HEADER, "-" * len(_HEADER), *(row_line(r) for r in rows), ""]
     lines.append(f"{'server':<17}{'ready s':>9}{'settled s':>11}{'RSS/worker MB':>15}")
     for name, info in servers.items():
+        if info.get("failed"):
+            lines.append(f"{name:<17} FAILED: {info['error']} | log: {info['log_last_line']}")
+            continue
         lines.append(
             f"{name:<17}{info['ready_s']:>9.2f}{info['settled_s']:>11.2f}{info['per_worker_rss_mb']:>15,.0f}"
         )

@@ -15,30 +15,37 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from benchmarks import report
+from benchmarks.baseline import baseline_spec, export
 from benchmarks.loadgen import ensure_wrk, run_wrk
 from benchmarks.models import find_saved_model
 from benchmarks.payloads import test_images
 from benchmarks.peer.setup import PEER_MAX_BATCH_TIME_MS, mlserver_spec
 from benchmarks.scenarios import (
     ACCEPTANCE_CONCURRENCY,
+    BASELINE,
+    BASELINE_SCENARIOS,
     CEILING,
     CEILING_PYDANTIC,
     NAIVE,
     OURS,
     PAIRED,
+    PAIRED_PNG,
     PEER,
     Case,
     cases,
 )
-from benchmarks.servers import RunningServer, ServerSpec, cpu_seconds, start
+from benchmarks.servers import RunningServer, ServerFailed, ServerSpec, cpu_seconds, start
 from core.settings import Settings
 
 DEFAULT_OUT = Path("benchmarks/results/latest.json")
@@ -61,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--servers",
         default=",".join(report.SERVERS),
         help=f"comma-separated subset of: {', '.join(report.SERVERS)}",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the why-answer scenarios on layerlens as of commit REV, for the "
+        "speed-up ratios the acceptance reads (measured in this run)",
     )
     parser.add_argument(
         "--scenarios",
@@ -103,13 +116,19 @@ def server_specs(
         ),
     }
     if PEER in servers:
-        specs[PEER] = mlserver_spec(
-            saved_model,
-            work_dir,
-            workers=workers,
-            max_batch_size=settings.batch_max_size,
-            max_wait_ms=PEER_MAX_BATCH_TIME_MS,
-        )
+        try:
+            specs[PEER] = mlserver_spec(
+                saved_model,
+                work_dir,
+                workers=workers,
+                max_batch_size=settings.batch_max_size,
+                max_wait_ms=PEER_MAX_BATCH_TIME_MS,
+            )
+        except (OSError, subprocess.CalledProcessError) as exc:
+            # Its venv could not be made: the peer "exits during start-up" saying why, so it
+            # is a failed row like any other peer that does not start, and the run goes on.
+            why = f"could not set up the MLServer venv: {exc}"
+            specs[PEER] = ServerSpec(PEER, [python, "-c", f"raise SystemExit({why!r})"], "/")
     return {name: spec for name, spec in specs.items() if name in servers}
 
 
@@ -123,8 +142,10 @@ def warm_up(server: RunningServer, case: Case, requests: int = 20) -> None:
                 headers={"Content-Type": case.body.content_type},
             )
             if answer.status_code != 200:
-                raise RuntimeError(
-                    f"{case.server} {case.scenario}: HTTP {answer.status_code}: {answer.text[:300]}"
+                raise ServerFailed(
+                    case.server,
+                    f"answered {case.scenario} with HTTP {answer.status_code}",
+                    answer.text[:300],
                 )
 
 
@@ -149,11 +170,16 @@ def paired_rounds(
     c = ACCEPTANCE_CONCURRENCY
     pick = {name: next(x for x in plan if x.server == name and x.scenario == "predict-json"
                        and x.concurrency == c) for name in (OURS, CEILING)}  # fmt: skip
-    servers = {name: start(specs[name], log_dir=work_dir) for name in (OURS, CEILING)}
+    servers: dict[str, RunningServer] = {}
     rows: list[dict[str, object]] = []
     try:
-        for name, server in servers.items():
-            warm_up(server, pick[name])
+        for name in (OURS, CEILING):
+            servers[name] = start(specs[name], log_dir=work_dir)
+            warm_up(servers[name], pick[name])
+        png = next((x for x in plan if x.server == OURS and x.scenario == "predict-png"
+                    and x.concurrency == c), None)  # fmt: skip
+        if png is not None:
+            warm_up(servers[OURS], png)
         for index in range(rounds):
             order = (OURS, CEILING) if index % 2 == 0 else (CEILING, OURS)
             for name in order:
@@ -161,10 +187,83 @@ def paired_rounds(
                 row |= {"scenario": PAIRED, "round": index}
                 rows.append(row)
                 print(report.row_line(row), flush=True)
+                if name == OURS and png is not None:  # the upload/JSON ratio, seconds apart
+                    row = drive(servers[OURS], png, seconds)
+                    row |= {"scenario": PAIRED_PNG, "round": index}
+                    rows.append(row)
+                    print(report.row_line(row), flush=True)
+    except (ServerFailed, RuntimeError, httpx.HTTPError) as exc:
+        failed = failure_row(pick[getattr(exc, "name", OURS)], exc) | {"scenario": PAIRED}
+        rows.append(failed)
+        print(report.row_line(failed), flush=True)
     finally:
         for server in servers.values():
             server.stop()
     return rows
+
+
+def failure_row(case: Case, exc: BaseException) -> dict[str, object]:
+    """A row for a case that could not run: the server did not start or stopped answering.
+    The run goes on; the row says why (with the last line of the server's log)."""
+    what = exc.what if isinstance(exc, ServerFailed) else f"{type(exc).__name__}: {exc}"
+    last = exc.last_line if isinstance(exc, ServerFailed) else ""
+    return {"scenario": case.scenario, "server": case.server, "concurrency": case.concurrency,
+            "images_per_request": case.body.images, "failed": True, "error": what[:300],
+            "log_last_line": last[:300]}  # fmt: skip
+
+
+def run_server(
+    name: str,
+    spec: ServerSpec,
+    mine: list[Case],
+    *,
+    seconds: float,
+    work_dir: Path,
+    extra: Callable[[RunningServer], dict[str, object]] | None = None,
+) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """Every case of one server: rows, and the server's start-up and memory figures. A
+    server that fails to start, or a case it fails, becomes failure rows, not an exception."""
+    rows: list[dict[str, object]] = []
+    try:
+        server = start(spec, log_dir=work_dir)
+    except (ServerFailed, OSError) as exc:
+        print(f"{name} failed to start: {exc}", flush=True)
+        rows = [failure_row(case, exc) for case in mine]
+        for row in rows:
+            print(report.row_line(row), flush=True)
+        return rows, {"failed": True, "error": rows[0]["error"] if rows else str(exc),
+                      "log_last_line": getattr(exc, "last_line", "")}  # fmt: skip
+    try:
+        warmed: set[str] = set()
+        for case in mine:
+            try:
+                if case.scenario not in warmed:
+                    warm_up(server, case)
+                    warmed.add(case.scenario)
+                row = drive(server, case, seconds)
+            except (ServerFailed, RuntimeError, httpx.HTTPError) as exc:
+                if not isinstance(exc, ServerFailed):
+                    exc = ServerFailed(name, f"{type(exc).__name__}: {exc}", server.log_tail())
+                elif not exc.last_line or server.process.poll() is not None:
+                    exc = ServerFailed(name, exc.what, server.log_tail())
+                row = failure_row(case, exc)
+            rows.append(row)
+            print(report.row_line(row), flush=True)
+        info: dict[str, object] = {
+            "ready_s": server.ready_s,
+            "settled_s": server.settled_s,
+            "memory_mb": server.memory_mb(),
+            "per_worker_rss_mb": server.per_worker_rss_mb(),
+            "workers": spec.workers,
+        }
+        if extra is not None:
+            try:
+                info |= extra(server)
+            except httpx.HTTPError as exc:
+                info["extra_error"] = f"{type(exc).__name__}: {exc}"
+        return rows, info
+    finally:
+        server.stop()
 
 
 def served_runtimes(server: RunningServer, model: str) -> dict[str, str]:
@@ -189,30 +288,30 @@ def main(argv: list[str] | None = None) -> int:
         prefixes = tuple(p.strip() for p in args.scenarios.split(",") if p.strip())
         plan = [case for case in plan if case.scenario.startswith(prefixes)]
     specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers=servers)
+    if args.baseline and OURS in specs:
+        specs[BASELINE] = baseline_spec(specs[OURS], export(args.baseline, work_dir))
+        plan += [
+            replace(case, server=BASELINE)
+            for case in plan
+            if case.server == OURS and case.scenario in BASELINE_SCENARIOS
+        ]
     results: list[dict[str, object]] = []
     server_info: dict[str, dict[str, object]] = {}
     for name, spec in specs.items():
         print(f"starting {name} ...", flush=True)
-        server = start(spec, log_dir=work_dir)
-        try:
-            mine = [case for case in plan if case.server == name]
-            for case in {c.scenario: c for c in mine}.values():
-                warm_up(server, case)
-            for case in mine:
-                row = drive(server, case, seconds)
-                results.append(row)
-                print(report.row_line(row), flush=True)
-            server_info[name] = {
-                "ready_s": server.ready_s,
-                "settled_s": server.settled_s,
-                "memory_mb": server.memory_mb(),
-                "per_worker_rss_mb": server.per_worker_rss_mb(),
-                "workers": spec.workers if name in (OURS, PEER) else args.workers,
-            }
-            if name == OURS:  # which runtime answered: the LiteRT copy or the SavedModel
-                server_info[name]["runtimes"] = served_runtimes(server, manifest["name"])
-        finally:
-            server.stop()
+        mine = [case for case in plan if case.server == name]
+        on_ready = None
+        if name == OURS:  # which runtime answered: the LiteRT copy or the SavedModel
+
+            def on_ready(server: RunningServer) -> dict[str, object]:
+                return {"runtimes": served_runtimes(server, manifest["name"])}
+
+        rows, info = run_server(name, spec, mine, seconds=seconds, work_dir=work_dir,
+                                extra=on_ready)  # fmt: skip
+        results += rows
+        if not info.get("failed") and name not in (OURS, PEER):
+            info["workers"] = args.workers
+        server_info[name] = info
     if args.pairs > 0 and {OURS, CEILING} <= specs.keys():
         print(f"alternating {OURS} and {CEILING}, {args.pairs} rounds ...", flush=True)
         results += paired_rounds(specs, plan, rounds=args.pairs, seconds=seconds, work_dir=work_dir)

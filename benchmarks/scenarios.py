@@ -13,6 +13,12 @@ from benchmarks.payloads import MODEL, Body
 CNN = "digits-cnn"
 
 OURS, CEILING, NAIVE, PEER = "layerlens", "ceiling", "naive", "mlserver"
+#: layerlens as of an earlier commit (``--baseline REV``): the "today" of a speed-up ratio.
+BASELINE = "baseline"
+#: Scenarios the baseline build runs beside ours, for the ratios measured in the same run.
+BASELINE_SCENARIOS = ("explain-ig-50", "explain-ig-50-cnn", "neighbors-k8")
+#: Images per request of the many-file upload row.
+MANY_PNGS = 50
 #: The idiomatic FastAPI ceiling (pydantic body model), for context beside ``CEILING``.
 CEILING_PYDANTIC = "ceiling-pydantic"
 PREDICT_CONCURRENCY = (1, 8, 32, 128)
@@ -20,6 +26,8 @@ PREDICT_CONCURRENCY = (1, 8, 32, 128)
 ACCEPTANCE_CONCURRENCY = 32
 #: Rows of the alternating layerlens/ceiling rounds (benchmarks.run.paired_rounds).
 PAIRED = "paired-predict-json"
+#: One-PNG uploads driven right after layerlens' JSON row of each alternating round.
+PAIRED_PNG = "paired-predict-png"
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,9 @@ def cases(images: np.ndarray, *, v2_input: str, servers: set[str]) -> list[Case]
     interpolate = payloads.interpolate(two, one)
     out += [
         Case("predict-png", OURS, 32, predict, payloads.predict_png(one)),
+        Case("predict-png-raw", OURS, 32, predict, payloads.predict_png_raw(one)),
+        Case(f"predict-png-{MANY_PNGS}", OURS, 8, predict,
+             payloads.predict_png(*images[:MANY_PNGS])),
         Case("predict-npy-1024", OURS, 4, predict, payloads.predict_npy(images[:1024])),
         Case("embed-json", OURS, 32, f"/v1/models/{MODEL}:embed", json_body),
         Case("interpolate-100", OURS, 8, f"/v1/models/{MODEL}:interpolate", interpolate),

@@ -17,6 +17,18 @@ import httpx
 IDLE_CPU_S = 0.05
 
 
+class ServerFailed(RuntimeError):
+    """A server that did not start or stopped answering; ``last_line`` is its log's last
+    non-empty line, which the benchmark reports in the table and the JSON and goes on."""
+
+    def __init__(self, name: str, what: str, log_tail: str = "") -> None:
+        lines = [line for line in log_tail.splitlines() if line.strip()]
+        self.name = name
+        self.what = what
+        self.last_line = lines[-1].strip() if lines else ""
+        super().__init__(f"{name} {what}" + (f":\n{log_tail}" if log_tail else ""))
+
+
 @dataclass
 class ServerSpec:
     name: str
@@ -74,20 +86,55 @@ class RunningServer:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports: every socket stays bound until all are
+    chosen, so the kernel cannot hand the same port out twice (two separate
+    ``free_port()`` calls can, which is how MLServer's gRPC port once met its HTTP port)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+#: Placeholders a spec's command or environment may hold, each replaced by its own free port.
+PORT_PLACEHOLDERS = ("{port}", "{grpc_port}", "{metrics_port}")
+
+
+def _fill_ports(spec: ServerSpec, port: int | None) -> tuple[int, dict[str, str]]:
+    """The HTTP port and every placeholder's value: distinct free ports."""
+    chosen = free_ports(len(PORT_PLACEHOLDERS))
+    if port is not None:
+        chosen = [port, *(p for p in chosen if p != port)]
+    return chosen[0], dict(zip(PORT_PLACEHOLDERS, map(str, chosen), strict=False))
+
+
+def _substitute(text: str, ports: dict[str, str]) -> str:
+    for placeholder, value in ports.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def start(
     spec: ServerSpec, *, port: int | None = None, log_dir: Path | None = None
 ) -> RunningServer:
-    """Start ``spec`` on ``port`` and wait until it is ready and idle."""
-    port = port or free_port()
+    """Start ``spec`` on ``port`` and wait until it is ready and idle.
+
+    ``{port}`` (HTTP), ``{grpc_port}`` and ``{metrics_port}`` in the spec's command and
+    environment each become a distinct free port. Raises ``ServerFailed`` (with the last
+    line of the server's log) when it exits or never becomes ready.
+    """
+    port, ports = _fill_ports(spec, port)
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="bench-logs-"))
     log_path = log_dir / f"{spec.name}.log"
-    env = {**os.environ, **{k: v.replace("{port}", str(port)) for k, v in spec.env.items()}}
-    command = [part.replace("{port}", str(port)) for part in spec.command]
+    env = {**os.environ, **{k: _substitute(v, ports) for k, v in spec.env.items()}}
+    command = [_substitute(part, ports) for part in spec.command]
     started = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -116,7 +163,7 @@ def _wait_ready(server: RunningServer, started: float) -> None:
     with httpx.Client(timeout=2.0) as client:
         while time.perf_counter() < deadline:
             if server.process.poll() is not None:
-                raise RuntimeError(f"{spec.name} exited during start-up:\n{server.log_tail()}")
+                raise ServerFailed(spec.name, "exited during start-up", server.log_tail())
             try:
                 if client.get(url).status_code == 200:
                     server.ready_s = round(time.perf_counter() - started, 2)
@@ -125,8 +172,8 @@ def _wait_ready(server: RunningServer, started: float) -> None:
                 pass
             time.sleep(0.05)
         else:
-            raise TimeoutError(
-                f"{spec.name} not ready after {spec.ready_timeout_s}s:\n{server.log_tail()}"
+            raise ServerFailed(
+                spec.name, f"not ready after {spec.ready_timeout_s}s", server.log_tail()
             )
     before = cpu_seconds(server.process.pid)
     while time.perf_counter() < deadline:

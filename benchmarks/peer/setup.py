@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.servers import ServerSpec, free_port
+from benchmarks.servers import ServerSpec
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE.parent / ".venv-peer"
@@ -45,7 +45,9 @@ def mlserver_spec(
     grpc_port: int | None = None,
 ) -> ServerSpec:
     """MLServer with adaptive batching and ``workers`` inference processes; its gRPC server
-    listens on ``grpc_port`` (a free one when None)."""
+    listens on ``grpc_port``. HTTP, gRPC (when None) and metrics each get their own free
+    port when the server starts (``benchmarks.servers.start``): MLServer's metrics server
+    otherwise takes its fixed default 8082, which a second run on the machine already holds."""
     python = ensure_venv()
     model_dir = work_dir / "mlserver" / "digits"
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -76,7 +78,11 @@ def mlserver_spec(
             "start",
             str(root),
         ],
-        env={"MLSERVER_HTTP_PORT": "{port}", "MLSERVER_GRPC_PORT": str(grpc_port or free_port())},
+        env={
+            "MLSERVER_HTTP_PORT": "{port}",
+            "MLSERVER_GRPC_PORT": str(grpc_port) if grpc_port else "{grpc_port}",
+            "MLSERVER_METRICS_PORT": "{metrics_port}",
+        },
         ready_path="/v2/models/digits/ready",
         workers=workers,
         ready_timeout_s=180.0,

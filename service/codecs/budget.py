@@ -110,9 +110,25 @@ def check_image(
 ) -> None:
     """Refuse, from the header, an image no fit can use (422) or one over budget (413)."""
     width, height = image.size
+    _check(label, width, height, image_bytes(image, fit, shape), fit=fit, shape=shape,
+           max_bytes=max_bytes)  # fmt: skip
+
+
+def check_gray_png(
+    label: str, width: int, height: int, *, fit: str, shape: tuple[int, int], max_bytes: int
+) -> None:
+    """``check_image`` for a plain 8-bit grey PNG decoded by libspng (``png_gray``): its
+    uint8 pixels, match_polarity's inversion, and the fit."""
+    needed = 2 * width * height + fit_bytes(height, width, fit, shape)
+    _check(label, width, height, needed, fit=fit, shape=shape, max_bytes=max_bytes)
+
+
+def _check(
+    label: str, width: int, height: int, needed: int, *, fit: str, shape: tuple[int, int],
+    max_bytes: int,
+) -> None:  # fmt: skip
     if (height, width) != shape and fit != "none":
         check_aspect(label, width, height, shape)
-    needed = image_bytes(image, fit, shape)
     if needed > max_bytes:
         raise PayloadTooLarge(
             f"{label}: decoding this {width}x{height} (WxH) image with fit={fit} would take "

@@ -5,6 +5,10 @@ grayscale, or RGB for a colour model (alpha over white) -> polarity matched to t
 training data -> fitted to the input size (see :mod:`service.codecs.image_fit`) -> pixel
 0..255 mapped linearly onto the manifest's value range. A picture already in the input's
 exact size is used as is, so a PNG of a dataset image gives back exactly the dataset's array.
+
+Plain 8-bit grayscale PNGs decode through libspng (:mod:`service.codecs.png_gray`), the
+rest through Pillow. Grey pictures already in the input's size (the common case: a client
+sends what the model takes) are matched in polarity and scaled as one stack.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from core.manifest import InputSpec
 from service.codecs import budget
 from service.codecs.image_fit import fit_mnist_centre, fit_pad_resize, match_polarity
 from service.codecs.image_open import open_image, to_gray, to_rgb
+from service.codecs.png_gray import decode_gray_png, png_size
 from service.codecs.validate import check_batch_size, dims_text
 from service.errors import InvalidImage, InvalidInput, UnsupportedMediaType
 
@@ -97,14 +102,60 @@ def decode_images(
     check_batch_size(len(files), max_batch, noun="image")
     rgb = _channels(spec) == 3
     batch = np.empty((len(files), *size, *((3,) if rgb else ())), dtype=np.float32)
+    fitted = np.zeros(len(files), dtype=bool)
     for index, (filename, data) in enumerate(files):
         label = _label(index, filename)
         check = _budget_check(label, chosen, size, max_bytes)
-        image = open_image(label, data, max_pixels=max_pixels, before_decode=check)
-        gray = to_rgb(image) if rgb else to_gray(image)
-        gray = match_polarity(gray, spec.image_polarity)
-        batch[index] = _fit(gray, size, chosen, label)
+        if rgb:
+            image = open_image(label, data, max_pixels=max_pixels, before_decode=check)
+            batch[index] = _fit(
+                match_polarity(to_rgb(image), spec.image_polarity), size, chosen, label
+            )
+            continue
+        gray = decode_gray(label, data, max_pixels=max_pixels, check=check,
+                           fit=chosen, size=size, max_bytes=max_bytes)  # fmt: skip
+        if gray.shape == size:
+            batch[index] = gray  # polarity below, for the whole stack at once
+            fitted[index] = True
+        else:
+            gray = match_polarity(gray, spec.image_polarity)
+            batch[index] = _fit(gray, size, chosen, label)
+    if spec.image_polarity is not None and fitted.any():
+        _match_polarity_stack(batch, fitted, spec.image_polarity)
     low, high = spec.value_range
     batch *= np.float32((high - low) / 255.0)
     batch += np.float32(low)
     return np.ascontiguousarray(batch.reshape(len(files), *spec.shape))
+
+
+def decode_gray(
+    label: str,
+    data: bytes,
+    *,
+    max_pixels: int,
+    check: Callable[[Image.Image], None] | None = None,
+    fit: str = DEFAULT_FIT,
+    size: tuple[int, int] = (28, 28),
+    max_bytes: int | None = None,
+) -> np.ndarray:
+    """uint8 (H, W): libspng for a plain grayscale PNG, else Pillow (every other case);
+    either way the memory budget is checked from the header before any pixel is decoded."""
+    if max_bytes is not None and (dims := png_size(data)) is not None:
+        budget.check_gray_png(label, *dims, fit=fit, shape=size, max_bytes=max_bytes)
+    gray = decode_gray_png(label, data, max_pixels=max_pixels)
+    if gray is None:
+        gray = to_gray(open_image(label, data, max_pixels=max_pixels, before_decode=check))
+    return gray
+
+
+def _match_polarity_stack(batch: np.ndarray, rows: np.ndarray, polarity: str) -> None:
+    """``match_polarity`` for the rows of ``batch`` (0..255 values) marked in ``rows``, in
+    place: the border ring's mean of every picture at once, the same test per picture."""
+    stack = batch[rows]
+    ring = np.concatenate(
+        [stack[:, 0, :], stack[:, -1, :], stack[:, 1:-1, 0], stack[:, 1:-1, -1]], axis=1
+    )
+    light_background = ring.astype(np.float64).mean(axis=1) > 127
+    flip = light_background != (polarity == "dark-on-light")
+    stack[flip] = 255 - stack[flip]
+    batch[rows] = stack

@@ -9,6 +9,10 @@ from __future__ import annotations
 CONTENT_TYPE_JSON = "application/json"
 CONTENT_TYPE_NPY = "application/x-npy"
 CONTENT_TYPE_MULTIPART = "multipart/form-data"
+#: One image as the whole body (``curl --data-binary @digit.png``), no multipart around it.
+CONTENT_TYPE_PNG = "image/png"
+CONTENT_TYPE_JPEG = "image/jpeg"
+IMAGE_CONTENT_TYPES: tuple[str, ...] = (CONTENT_TYPE_PNG, CONTENT_TYPE_JPEG)
 
 #: Pillow format names accepted for uploads: lossless PNG and the JPEG that phones write.
 ACCEPTED_IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG")

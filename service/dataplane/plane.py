@@ -99,7 +99,9 @@ class DataPlane:
         )
         if payload.kind == "json":
             return await self.off_loop(decode, size=payload.size)
-        return await self._in_decode_thread(decode)  # images and .npy: always in a pool
+        if payload.kind == "files" and codecs.inline_images(payload.files):
+            return decode()  # a few small PNGs: cheaper than the hand-off to a pool
+        return await self._in_decode_thread(decode)  # photos, JPEGs and .npy: in a pool
 
     async def reload(self) -> ReloadReport:
         report = await self.repository.reload()

@@ -1,17 +1,18 @@
 """The fast lane: the inference routes without FastAPI's per-request machinery.
 
-``:predict`` and ``:embed`` (JSON or ``.npy`` bodies) and V2 ``infer`` are what clients call
-thousands of times a second. Through FastAPI each such call pays for its middleware stack,
-route matching over every route, dependency solving and query validation, which together
-cost more CPU than parsing the body and running the model. The lane sits in front of all of
-that (``service.app.LayerlensAPI``): it recognises those requests with one regular
-expression, reads the body through the same ``service.bodies`` reader and records the same
-metrics and access-log line as the middleware does, calls the same verbs
+``:predict`` and ``:embed`` (JSON, ``.npy``, multipart image uploads and raw ``image/png``
+or ``image/jpeg`` bodies) and V2 ``infer`` are what clients call thousands of times a
+second. Through FastAPI each such call pays for its middleware stack, route matching over
+every route, dependency solving and query validation, which together cost more CPU than
+parsing the body and running the model. The lane sits in front of all of that
+(``service.app.LayerlensAPI``): it recognises those requests with one regular expression,
+reads the body through the same ``service.bodies`` reader and records the same metrics and
+access-log line as the middleware does, calls the same verbs
 (``service.features.predict.verbs``, ``service.protocol.rest``) and error renderer
 (``service.handlers.error_response``) as the routes, so answers are byte for byte the same.
 
 Anything it is not sure about goes to FastAPI untouched, decided before the body is read:
-other methods and content types (multipart uploads), a query parameter it does not know, a
+other methods and content types, a query parameter it does not know, a
 value FastAPI would reject (so the 400 names it exactly as FastAPI's validation does),
 an unusual version segment. ``tests/service/test_fastlane.py`` sends good and bad
 requests to a server with and without the lane and compares every answer.
@@ -39,6 +40,7 @@ from service.middleware import RequestRecorder, declared_too_large, send_refusal
 from service.protocol import rest
 from service.protocol.v2_binary import HEADER_LENGTH
 from service.responses import Answer
+from service.uploads import UPLOAD_KINDS, upload_payload
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
 _PATH = re.compile(
@@ -135,14 +137,19 @@ class FastLane:
             return await rest.infer(self.plane, call.model, call.version, body, header_length)
         payload = await payload_from_body(
             call.kind, body, max_bytes=self.plane.settings.max_decode_bytes
+        ) or upload_payload(
+            call.kind,
+            _header(scope, b"content-type"),
+            body,
+            max_files=self.plane.settings.max_batch_size,
         )
-        if payload is None:  # _recognise takes only the kinds payload_from_body reads
+        if payload is None:  # _recognise takes only the kinds read above
             raise UnsupportedMediaType(f"content type {call.kind!r} is not supported")
         verb = verbs.predict if call.verb == "predict" else verbs.embed
         return await verb(self.plane, call.model, call.version, payload, call.options)
 
 
-_RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY)
+_RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY, *UPLOAD_KINDS)
 
 
 def _recognise(scope: Scope) -> _Call | None:

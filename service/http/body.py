@@ -1,4 +1,4 @@
-"""Reading request bodies through Starlette: JSON, multipart uploads, raw .npy.
+"""Reading request bodies through Starlette: JSON, multipart uploads, raw images, raw .npy.
 
 Nothing model-specific; the JSON and .npy parsing itself is ``service.dataplane.payload``'s
 (the fast lane reads those bodies without a Starlette request).
@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
 
 from service import codecs
 from service.codecs.json_body import parse_bounded
@@ -18,9 +17,7 @@ from service.dataplane.payload import Payload, parse_json, payload_from_body
 from service.errors import InvalidInput, UnsupportedMediaType
 from service.handlers import validated
 from service.schemas import InputsRequest
-
-#: Most non-file form fields in one multipart body (interpolate sends a handful).
-MAX_FORM_FIELDS = 32
+from service.uploads import MAX_FORM_FIELDS, upload_payload
 
 
 def _budget(request: Request) -> int:
@@ -42,34 +39,28 @@ async def read_uploads(
     request: Request, *, max_files: int
 ) -> tuple[list[tuple[str, str, bytes]], dict[str, str]]:
     """(field name, file name, bytes) of every file, and the plain form fields."""
-    files: list[tuple[str, str, bytes]] = []
-    fields: dict[str, str] = {}
-    async with request.form(max_files=max_files, max_fields=MAX_FORM_FIELDS) as form:
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                files.append((key, value.filename or key, await value.read()))
-            else:
-                fields[key] = value
-    return files, fields
+    form = codecs.parse_form(
+        await request.body(),
+        request.headers.get("content-type"),
+        max_files=max_files,
+        max_fields=MAX_FORM_FIELDS,
+    )
+    return [(key, name or key, data) for key, name, data in form.files], form.fields
 
 
 async def read_payload(request: Request, *, max_files: int) -> Payload:
     """A batch of instances as JSON, uploaded image files, or one .npy array."""
     kind = codecs.media_type(request.headers.get("content-type"))
     body = await request.body()
-    payload = await payload_from_body(kind, body, max_bytes=_budget(request))
+    payload = await payload_from_body(kind, body, max_bytes=_budget(request)) or upload_payload(
+        kind, request.headers.get("content-type"), body, max_files=max_files
+    )
     if payload is not None:
         return payload
-    if kind == codecs.CONTENT_TYPE_MULTIPART:
-        files, _fields = await read_uploads(request, max_files=max_files)
-        if not files:
-            raise InvalidInput("the multipart body holds no files: upload images as 'files'")
-        return Payload(
-            kind="files", size=len(body), files=[(name, data) for _k, name, data in files]
-        )
     raise UnsupportedMediaType(
         f"content type {kind!r} is not supported; send {codecs.CONTENT_TYPE_JSON}, "
-        f"{codecs.CONTENT_TYPE_MULTIPART} (PNG or JPEG files) or {codecs.CONTENT_TYPE_NPY}"
+        f"{codecs.CONTENT_TYPE_MULTIPART} (PNG or JPEG files), {codecs.CONTENT_TYPE_PNG} or "
+        f"{codecs.CONTENT_TYPE_JPEG} (one image as the body) or {codecs.CONTENT_TYPE_NPY}"
     )
 
 

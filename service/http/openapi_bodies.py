@@ -12,7 +12,8 @@ _BLANK_28 = [[0] * 28 for _ in range(28)]
 INSTANCES_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "A batch of instances as JSON, uploaded PNG/JPEG files, or a .npy array.",
+        "description": "A batch of instances as JSON, uploaded PNG/JPEG files, one raw PNG/JPEG "
+        "image, or a .npy array.",
         "content": {
             "application/json": {
                 "schema": {
@@ -44,6 +45,14 @@ INSTANCES_BODY: dict[str, Any] = {
                     },
                 }
             },
+            **{
+                kind: {
+                    "schema": {"type": "string", "format": "binary"},
+                    "description": "One image as the whole body (no multipart), as "
+                    "`curl --data-binary @digit.png` sends it; any size and colour mode.",
+                }
+                for kind in ("image/png", "image/jpeg")
+            },
             "application/x-npy": {
                 "schema": {"type": "string", "format": "binary"},
                 "description": "numpy.save of a (N, *input shape) array.",
@@ -51,6 +60,8 @@ INSTANCES_BODY: dict[str, Any] = {
         },
     }
 }
+#: The bodies besides JSON that every route taking instances reads the same way.
+_NON_JSON = ("multipart/form-data", "image/png", "image/jpeg", "application/x-npy")
 
 
 def _json_body(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, Any]:
@@ -172,10 +183,7 @@ NEIGHBORS_BODY = _json_body(
     },
 )
 NEIGHBORS_BODY["requestBody"]["content"].update(
-    {
-        key: INSTANCES_BODY["requestBody"]["content"][key]
-        for key in ("multipart/form-data", "application/x-npy")
-    }
+    {key: INSTANCES_BODY["requestBody"]["content"][key] for key in _NON_JSON}
 )
 
 PROJECT_BODY = _json_body(
@@ -189,8 +197,5 @@ PROJECT_BODY = _json_body(
     },
 )
 PROJECT_BODY["requestBody"]["content"].update(
-    {
-        key: INSTANCES_BODY["requestBody"]["content"][key]
-        for key in ("multipart/form-data", "application/x-npy")
-    }
+    {key: INSTANCES_BODY["requestBody"]["content"][key] for key in _NON_JSON}
 )

@@ -17,11 +17,14 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from tests.fixtures.server import LiveServer, run_server
-from tests.service.helpers import encode_npy
+from tests.service.helpers import encode_npy, image_bytes
 
 ZEROS = np.zeros((28, 28), dtype=int).tolist()
 DIGIT = np.tile(np.arange(28) * 9, (28, 1)).tolist()
 JSON = {"content-type": "application/json"}
+PNG = image_bytes(np.array(DIGIT))
+PNG_RGB = image_bytes(np.array(DIGIT), mode="RGB")
+JPEG = image_bytes(np.array(DIGIT), fmt="JPEG")
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -80,8 +83,23 @@ GOOD = [
     ("unknown parameter", P + "?colour=red", _json({"instances": [DIGIT]}), False),
     ("layer on predict", P + "?layer=flatten", _json({"instances": [DIGIT]}), False),
     ("version 01", "/v1/models/digits/versions/01:predict", _json({"instances": [ZEROS]}), False),
+    ("upload", P, {"files": [("files", ("a.png", PNG, "image/png"))]}, True),
+    ("uploads", P + "?top_k=2", {"files": [("files", ("a.png", PNG, "image/png")),
+                                           ("files", ("b.png", PNG_RGB, "image/png")),
+                                           ("files", ("c.jpg", JPEG, "image/jpeg"))]}, True),
+    ("upload embed", E, {"files": [("files", ("a.png", PNG, "image/png"))]}, True),
+    ("raw png", P, {"content": PNG, "headers": {"content-type": "image/png"}}, True),
+    ("raw jpeg", E, {"content": JPEG, "headers": {"content-type": "image/jpeg"}}, True),
 ]  # fmt: skip
 BAD = [
+    ("damaged upload", P, {"files": [("files", ("a.png", b"\x89PNG\r\n\x1a\nnope", "image/png"))]},
+     True),
+    ("raw gif", P, {"content": b"GIF89a" + bytes(20), "headers": {"content-type": "image/png"}},
+     True),
+    ("raw empty", P, {"content": b"", "headers": {"content-type": "image/png"}}, True),
+    ("no boundary", P, {"content": PNG, "headers": {"content-type": "multipart/form-data"}}, True),
+    ("upload to xor", "/v1/models/xor:predict", {"files": [("files", ("a.png", PNG, "image/png"))]},
+     True),
     ("malformed", P, {"content": b'{"instances": [', "headers": JSON}, True),
     ("empty body", P, {"content": b"", "headers": JSON}, True),
     ("no instances", P, _json({"rows": []}), True),
@@ -117,8 +135,8 @@ BAD = [
     ("scale x", P + "?scale=x", _json({"instances": [DIGIT]}), False),
     ("fit x", P + "?fit=x", _json({"instances": [DIGIT]}), False),
     ("text/plain", P, {"content": b"hi", "headers": {"content-type": "text/plain"}}, False),
-    ("multipart", P, {"files": [("files", ("a.png", b"\x89PNG\r\n\x1a\nnope", "image/png"))]},
-     False),
+    ("text/plain, top_k", P + "?top_k=2",
+     {"content": b"hi", "headers": {"content-type": "text/plain"}}, False),
 ]  # fmt: skip
 CASES = GOOD + BAD
 GOOD_NAMES = {case[0] for case in GOOD}

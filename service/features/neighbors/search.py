@@ -7,7 +7,9 @@ together in the thread pool (one pass over the split's rows for all of them, abo
 queries per second of searching each alone at 50,000 x 128) and shed under overload like a
 model's queue. Each search keeps the ``MAX_NEIGHBORS`` nearest, and each request takes its own
 ``k`` of them; the search is chunked so it never builds more than one block of (queries x
-split rows) distances at a time.
+split rows) distances at a time. Euclidean searches of float vectors first rule most rows
+out with a projected lower bound (``core.neighbors_pruned``), the same answer for a quarter
+of the memory traffic.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.manifest import PROBABILITIES_LAYER
-from core.neighbors import search, vote
+from core.neighbors import vote
+from core.neighbors_pruned import LazyPrunedIndex, exact_search
 from service.dataplane import DataPlane, Payload
 from service.dataplane.inputs import read_batch
 from service.errors import (
@@ -153,9 +156,11 @@ def _searcher(
     searcher = shelf.searchers.get(key)
     if searcher is None:
         k, metric = min(MAX_NEIGHBORS, len(rows)), options.metric
+        pruned = LazyPrunedIndex(rows, norms) if metric == "euclidean" else None
 
         def run(queries: np.ndarray) -> dict[str, np.ndarray]:
-            indices, distances = search(queries, rows, norms, k=k, metric=metric)
+            index = pruned.get() if pruned is not None else None
+            indices, distances = exact_search(queries, rows, norms, index, k=k, metric=metric)
             return {"indices": indices, "distances": distances}
 
         searcher = shelf.searchers.setdefault(

@@ -1,0 +1,139 @@
+"""Exact euclidean k-nearest search that reads a quarter of the index per query.
+
+One query against 50,000 x 128 float32 vectors reads 25.6 MB, which on these machines
+bounds the exact search at about 2.5 ms whatever the arithmetic costs. The embeddings
+live near a lower-dimensional subspace, so a cheap lower bound rules most rows out:
+with ``P`` the top ``d`` principal directions of the rows (around their mean), for any
+query ``q`` and row ``v``
+
+    |q - v|^2 = |P(q - v)|^2 + |R(q - v)|^2 >= |Pq - Pv|^2 + (|Rq| - |Rv|)^2
+
+(``R`` the residual beyond ``P``; the last step is the reverse triangle inequality). The
+bound reads ``d`` + 1 numbers per row. The rows with the smallest bounds give an upper
+bound on the k-th distance; every row whose lower bound is below it is a candidate, and
+the candidates go through ``core.neighbors.search`` itself, so the answer (indices,
+distances, ranking) is the exact search's over a set that holds every true neighbour.
+Cosine, and rows that are not float vectors (pixels), use the plain search.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.neighbors import Metric, search
+
+#: Principal directions kept: 32 of 128 is a quarter of the bytes per row.
+PROJECTED_DIMS = 32
+#: Below this many rows the plain search is as fast.
+MIN_ROWS = 4096
+#: Relative slack on the k-th distance, for float32 rounding in the exact distances.
+SLACK = 1e-3
+#: The expanded bound's float32 rounding, relative to the squared norms it cancels
+#: (about 80 float32 epsilons: a row is never ruled out by rounding).
+ROUNDING = 1e-5
+
+
+@dataclass(frozen=True)
+class PrunedIndex:
+    """The rows' projection, built once per index (about 0.1 s at 50,000 x 128)."""
+
+    rows: np.ndarray
+    squared_norms: np.ndarray | None
+    mean: np.ndarray
+    basis: np.ndarray  # (dims, d)
+    projected: np.ndarray  # (rows, d) float32
+    residual: np.ndarray  # (rows,) float32: |R(v - mean)|
+    projected_norms: np.ndarray  # (rows,) float32: |P(v - mean)|^2 + |R(v - mean)|^2
+
+    @classmethod
+    def build(cls, rows: np.ndarray, squared_norms: np.ndarray | None) -> PrunedIndex | None:
+        """None when pruning cannot pay (few rows, few dimensions, not float32 vectors)."""
+        if rows.ndim != 2 or rows.dtype != np.float32 or len(rows) < MIN_ROWS:
+            return None
+        if rows.shape[1] <= 2 * PROJECTED_DIMS:
+            return None
+        data = np.asarray(rows, dtype=np.float64)
+        mean = data.mean(axis=0)
+        centred = data - mean
+        _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+        basis = vectors[:, ::-1][:, :PROJECTED_DIMS]  # (dims, d), orthonormal columns
+        projected = centred @ basis
+        residual = np.sqrt(
+            np.maximum(np.einsum("ij,ij->i", centred, centred) - (projected**2).sum(axis=1), 0)
+        )
+        return cls(
+            rows=rows,
+            squared_norms=squared_norms,
+            mean=mean.astype(np.float32),
+            basis=basis.astype(np.float32),
+            projected=np.ascontiguousarray(projected, dtype=np.float32),
+            residual=residual.astype(np.float32),
+            projected_norms=((projected**2).sum(axis=1) + residual**2).astype(np.float32),
+        )
+
+    def search(self, queries: np.ndarray, *, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exactly ``core.neighbors.search(queries, rows, norms, k=k, metric="euclidean")``."""
+        queries = queries.reshape(len(queries), -1).astype(np.float32)
+        k = min(k, len(self.rows))
+        centred = queries - self.mean
+        q_proj = centred @ self.basis
+        q_res = np.sqrt(
+            np.maximum(np.einsum("ij,ij->i", centred, centred) - (q_proj**2).sum(axis=1), 0)
+        )
+        # |Pq - Pv|^2 + (|Rq| - |Rv|)^2 for every row, expanded: one (queries x d) @
+        # (d x rows) product and one multiply-add for the residual term
+        bound = self.projected_norms[None, :] - 2 * (q_proj @ self.projected.T)
+        bound -= (2 * q_res)[:, None] * self.residual[None, :]
+        q_norms = (q_proj**2).sum(axis=1) + q_res**2
+        bound += q_norms[:, None]
+        # rounding: the bound may exceed the true distance by a hair where terms cancel
+        bound -= ROUNDING * (q_norms[:, None] + self.projected_norms[None, :])
+        out_i, out_d = [], []
+        for i, q in enumerate(queries):
+            first = np.argpartition(bound[i], min(4 * k, len(self.rows) - 1))[: 4 * k]
+            exact = np.linalg.norm(np.asarray(self.rows[np.sort(first)]) - q, axis=1)
+            kth = np.partition(exact, k - 1)[k - 1]
+            limit = (kth * (1 + SLACK)) ** 2
+            candidates = np.flatnonzero(bound[i] <= limit)
+            norms = None if self.squared_norms is None else self.squared_norms[candidates]
+            found, distances = search(
+                q[None], np.asarray(self.rows[candidates]), norms, k=k, metric="euclidean"
+            )
+            out_i.append(candidates[found])
+            out_d.append(distances)
+        return np.concatenate(out_i), np.concatenate(out_d)
+
+
+def exact_search(
+    queries: np.ndarray,
+    rows: np.ndarray,
+    squared_norms: np.ndarray | None,
+    pruned: PrunedIndex | None,
+    *,
+    k: int,
+    metric: Metric,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pruned search where it applies (euclidean over float vectors), else the plain one."""
+    if pruned is not None and metric == "euclidean":
+        return pruned.search(queries, k=k)
+    return search(queries, rows, squared_norms, k=k, metric=metric)
+
+
+class LazyPrunedIndex:
+    """Builds the projection on the first search (in the thread that runs it), once."""
+
+    def __init__(self, rows: np.ndarray, squared_norms: np.ndarray | None) -> None:
+        self._rows, self._norms = rows, squared_norms
+        self._lock = threading.Lock()
+        self._built = False
+        self._index: PrunedIndex | None = None
+
+    def get(self) -> PrunedIndex | None:
+        with self._lock:
+            if not self._built:
+                self._index = PrunedIndex.build(self._rows, self._norms)
+                self._built = True
+        return self._index

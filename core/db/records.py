@@ -13,6 +13,7 @@ KIND_HISTORY = "history"
 KIND_CROSS_DATASET = "cross-dataset"
 KIND_SWEEP = "sweep"
 KIND_AGREEMENT = "agreement"
+KIND_ROBUSTNESS = "robustness"
 #: Every evaluation kind; docs/architecture.md says what each one's ``data`` holds.
 EVALUATION_KINDS = (
     KIND_TEST,
@@ -22,6 +23,7 @@ EVALUATION_KINDS = (
     KIND_CROSS_DATASET,
     KIND_SWEEP,
     KIND_AGREEMENT,
+    KIND_ROBUSTNESS,
 )
 
 

@@ -75,7 +75,7 @@ def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data
     confidence = _probabilities(tmp_path / "models" / "digits" / "1", fashion.x).max(axis=1)
     assert cross.data["mean_max_probability"] == pytest.approx(confidence.mean(), rel=1e-5)
     assert store.get_model_version(engine, "digits", 1) is not None
-    # trained with shift augmentation, exported without it: the reports' network only
+    # trained with augmentation, exported without it: the reports' network only
     manifest = Manifest.read(tmp_path / "models" / "digits" / "1")
     assert [layer.name for layer in manifest.layers] == [
         "flatten",

@@ -7,6 +7,7 @@ import { drawPixels, probabilityBars } from "../draw.js";
 import { drawingPad, pictureInput, exampleInput, pointPicker } from "../sources.js";
 import { el, errorBox, formatP } from "../ui.js";
 import { whyPanel } from "./why.js";
+import { drawingLine } from "../drawings.js";
 
 /** Draw the fitted input (an image instance) or describe a vector one. */
 export function seenInput(instance) {
@@ -79,6 +80,8 @@ export async function render(main) {
   }
 
   const sources = el("div", { class: "panel" }, el("h2", {}, "Input"));
+  const pick = drawingLine(state.drawingPick, state.manifest, (model) => navigate("predict", { model, version: null }));
+  if (pick) sources.append(pick);
   let detach = null;
   if (isImage()) {
     const [pictures, off] = pictureInput(onInput);

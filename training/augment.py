@@ -51,8 +51,6 @@ class Augment:
     #: Probability of thickening (then of thinning): a 0-1 blend with the 3x3 max (min).
     dilate: float = 0.0
     erode: float = 0.0
-    #: Mirror left-right half of the time (clothes, never digits).
-    flip: bool = False
 
     @property
     def active(self) -> bool:
@@ -66,7 +64,6 @@ class Augment:
                 self.elastic,
                 self.dilate,
                 self.erode,
-                self.flip,
             )
         )
 
@@ -77,8 +74,6 @@ class Augment:
 
 #: Shifts only: what the digits MLP was trained with before (5% of the size).
 SHIFT_ONLY = Augment(translation=0.05)
-#: Clothes photographed a little off-centre, at other sizes, facing either way.
-CLOTHES = Augment(scale=0.08, translation=0.08, flip=True)
 #: How people write and draw digits: slanted, resized, sheared, off-centre, wobbly, in
 #: pens from thin to thick.
 HANDWRITING = Augment(
@@ -180,8 +175,6 @@ class HandwritingAugmentation(keras.layers.Layer):
         cos, sin = tf.cos(angle), tf.sin(angle)
         # Source = R(angle) @ Shear @ diag(1 / (zoom * stretch), 1 / zoom) @ output.
         sx, sy = 1 / (zoom * stretch), 1 / zoom
-        if a.flip:
-            sx = sx * tf.sign(keras.random.uniform((batch,), seed=g) - 0.5)
         matrices = tf.stack(
             [
                 tf.stack([cos * sx, (cos * shear - sin) * sy], axis=-1),

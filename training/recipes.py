@@ -17,7 +17,7 @@ from functools import partial
 from core.datasets import CLASS_NAMES, COARSE_FASHION_CLASSES
 from core.manifest import InputSpec
 from training import networks
-from training.augment import CLOTHES, HANDWRITING, Augment
+from training.augment import HANDWRITING, Augment
 from training.inputs import INPUTS
 from training.networks import Network
 
@@ -176,7 +176,8 @@ def _specs() -> list[ModelSpec]:
                 augment=HANDWRITING,
             ),
             reference=0.9841,
-            floor=0.992,
+            floor=0.993,
+            robustness_floors=(("canvas", 0.975), ("writers", 0.97)),
             cross_dataset="fashion-mnist",
             # Dense(128) before the Dense(84) embedding: 31 MB at 60,000 rows. The conv maps
             # are not indexed (conv1 would be 6.0 GB).
@@ -197,14 +198,11 @@ def _specs() -> list[ModelSpec]:
         ModelSpec(
             name="fashion-cnn",
             task=FASHION,
-            architecture="cnn-32-64-bn-dropout",
-            description="Fashion-MNIST, the reports' best CNN widened: Conv(32)+BN+ReLU+MaxPool "
-            "-> Conv(64)+BN+ReLU+MaxPool -> Dense(128) -> Dropout(0.3) -> Dense(84) -> Dense(10); "
-            "trained with left-right flips, shifts and small rescaling.",
-            build=partial(networks.cnn, filters=(32, 64), dropout=0.3),
-            fit=Fit(
-                epochs=15, batch_size=128, learning_rate=2e-3, cosine_decay=True, augment=CLOTHES
-            ),
+            architecture="cnn-32-32-bn",
+            description="Fashion-MNIST, the reports' best CNN: Conv+BN+ReLU+MaxPool x2 -> "
+            "Dense(128) -> Dense(84) -> Dense(10), no regularisation.",
+            build=networks.cnn,
+            fit=Fit(epochs=12, batch_size=128, cosine_decay=True),
             reference=0.9134,
             floor=0.913,
             cross_dataset="mnist",

@@ -54,7 +54,15 @@ def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data
     assert outcome.status == "trained" and outcome.version == 1
 
     kinds = {r.kind: r for r in store.get_evaluations(engine, "digits", 1)}
-    assert set(kinds) == {"train", "validation", "test", "history", "cross-dataset", "agreement"}
+    assert set(kinds) == {
+        "train",
+        "validation",
+        "test",
+        "history",
+        "cross-dataset",
+        "agreement",
+        "robustness",  # a digits model: scored on the held-out canvas and writers sets
+    }
     test = kinds["test"].data
     assert outcome.test_accuracy == test["accuracy"]
     # The stored figures against the saved model run on the test split here: at most one

@@ -130,7 +130,10 @@ def metrics(
     model: options.ModelArg,
     kind: Annotated[
         str | None,
-        typer.Option(help="test, train, validation, history, cross-dataset, sweep or agreement."),
+        typer.Option(
+            help="test, train, validation, history, cross-dataset, sweep, agreement or "
+            "robustness."
+        ),
     ] = None,
     version: options.Version = None,
     plot: options.Plot = None,

@@ -131,8 +131,7 @@ def metrics(
     kind: Annotated[
         str | None,
         typer.Option(
-            help="test, train, validation, history, cross-dataset, sweep, agreement or "
-            "robustness."
+            help="test, train, validation, history, cross-dataset, sweep, agreement or robustness."
         ),
     ] = None,
     version: options.Version = None,

@@ -362,7 +362,7 @@ class BaseClient(Generic[TransportT]):
         self, model: str, *, version: int | None = None, kind: str | None = None
     ) -> Op[Metrics]:
         """The stored evaluations (test, train, validation, history, cross-dataset, sweep,
-        agreement)."""
+        agreement, robustness)."""
         return v1.metrics(model, version=version, kind=kind)
 
     @operation

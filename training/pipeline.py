@@ -25,7 +25,8 @@ from core.datasets.loading import DEFAULT_SEED
 from core.db import KIND_AGREEMENT, KIND_MAP, KIND_OOD, begin_write, has_predictions, store
 from core.manifest import LOGITS_LAYER, SAVED_MODEL_DIR, Manifest, list_versions, version_dir
 from core.settings import TrainProfile
-from training import agreement, evaluate, maps, neighbors, ood, tails
+from training import agreement, evaluate, maps, neighbors, ood, robustness, tails
+from training.augment import with_augmentation
 from training.export import export_network
 from training.networks import to_model
 from training.predictions import SplitPredictions, add_missing, is_served_split
@@ -112,7 +113,7 @@ def fit(
 ) -> dict[str, list[float]]:
     """Fit on logits with a from-logits loss (stable), as the reports did."""
     logits = keras.Model(network_model.input, network_model.get_layer(LOGITS_LAYER).output)
-    trainer = _with_shift_augmentation(logits, recipe.shift_augment)
+    trainer = with_augmentation(logits, recipe.augment)
     steps = -(-len(train.x) // recipe.batch_size)
     trainer.compile(
         optimizer=_optimizer(recipe, epochs, steps),
@@ -132,17 +133,6 @@ def fit(
         callbacks=list(callbacks),
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
-
-
-def _with_shift_augmentation(model: keras.Model, factor: float) -> keras.Model:
-    """Random shifts of the training images in front of ``model`` (inactive at inference)."""
-    if not factor:
-        return model
-    shape = tuple(model.input.shape[1:])
-    x = keras.Input(shape)
-    h = keras.layers.Reshape((*shape, 1))(x)
-    h = keras.layers.RandomTranslation(factor, factor, fill_mode="constant")(h)
-    return keras.Model(x, model(keras.layers.Reshape(shape)(h)))
 
 
 def _relabelled(split: datasets.Split, relabel: Callable, limit: int | None) -> datasets.Split:
@@ -189,6 +179,7 @@ def train_and_export(
                 "profile": profile.name,
                 "train_examples": len(train.x),
                 "cosine_decay": spec.fit.cosine_decay,
+                "augment": None if spec.fit.augment is None else spec.fit.augment.describe(),
             },
         },
         dataset=data.record(),
@@ -333,7 +324,8 @@ def _ensure_derived(
 ) -> None:
     """What a version gains after export, added to older versions by the next run without
     retraining: the layer tails (``training.tails``), the per-example test predictions
-    (``training.predictions``), nearest-neighbour indexes (``training.neighbors``: the
+    (``training.predictions``), the robustness evaluation of digits models
+    (``training.robustness``), nearest-neighbour indexes (``training.neighbors``: the
     embedding's and the recipe's ``neighbor_layers``'), then,
     for image models, the neighbour-agreement evaluation (``training.agreement``; over the
     first ``profile.max_eval_examples`` test images when the profile caps evaluation), then
@@ -382,6 +374,7 @@ def _ensure_indexed(
 ) -> None:
     if Manifest.read(path).tails is None:
         tails.add_tails(path, spec)
+    robustness.ensure(spec, version, path, cache.data_dir, engine)
     relabel = labels_for(spec)
     test_ref = f"{spec.dataset}-test"
     if not has_predictions(engine, spec.name, version, test_ref):

@@ -131,7 +131,8 @@ def metrics(
     kind: Annotated[
         str | None,
         typer.Option(
-            help="test, train, validation, history, cross-dataset, sweep, agreement or map."
+            help="test, train, validation, history, cross-dataset, sweep, agreement, ood, map "
+            "or robustness."
         ),
     ] = None,
     version: options.Version = None,

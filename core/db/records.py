@@ -16,6 +16,7 @@ KIND_AGREEMENT = "agreement"
 KIND_OOD = "ood"
 #: "Separate clusters" per map of the test split (``training.maps``).
 KIND_MAP = "map"
+KIND_ROBUSTNESS = "robustness"
 #: Every evaluation kind; docs/architecture.md says what each one's ``data`` holds.
 EVALUATION_KINDS = (
     KIND_TEST,
@@ -27,6 +28,7 @@ EVALUATION_KINDS = (
     KIND_AGREEMENT,
     KIND_OOD,
     KIND_MAP,
+    KIND_ROBUSTNESS,
 )
 
 

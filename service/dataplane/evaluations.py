@@ -26,13 +26,15 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import KIND_TEST, PredictionCell, get_cell, get_evaluations
+from core.db import KIND_ROBUSTNESS, KIND_TEST, PredictionCell, get_cell, get_evaluations
 from service.errors import MetricsUnavailable
 
 logger = logging.getLogger(__name__)
 
 #: Reads that may wait on the database at once; the thread pool's other threads run models.
 DATABASE_SLOTS = 2
+#: Kinds whose data carry a confusion matrix, shown also normalised by class counts.
+_CONFUSION_KINDS = (KIND_TEST, KIND_ROBUSTNESS)
 #: After a failed read, how long reads answer 503 at once instead of trying again.
 FAIL_FAST_S = 1.0
 
@@ -114,7 +116,7 @@ def read_evaluations(
             "kind": r.kind,
             "dataset": r.dataset,
             "created_at": r.created_at.isoformat(),
-            "data": with_normalised_confusion(r.data) if r.kind == KIND_TEST else r.data,
+            "data": with_normalised_confusion(r.data) if r.kind in _CONFUSION_KINDS else r.data,
         }
         for r in records
     ]

@@ -256,7 +256,7 @@ def test_kinds_are_validated(engine: Engine) -> None:
     assert count(engine, Evaluation) == 0
     assert EVALUATION_KINDS == (
         "test", "train", "validation", "history", "cross-dataset", "sweep", "agreement", "ood",
-        "map",
+        "map", "robustness",
     )  # fmt: skip
 
 

@@ -56,6 +56,7 @@ def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data
     kinds = {r.kind: r for r in store.get_evaluations(engine, "digits", 1)}
     assert set(kinds) == {
         "train", "validation", "test", "history", "cross-dataset", "agreement", "map",
+        "robustness",  # a digits model: scored on the held-out canvas and writers sets
     }  # fmt: skip
     test = kinds["test"].data
     assert outcome.test_accuracy == test["accuracy"]
@@ -77,7 +78,7 @@ def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data
     confidence = _probabilities(tmp_path / "models" / "digits" / "1", fashion.x).max(axis=1)
     assert cross.data["mean_max_probability"] == pytest.approx(confidence.mean(), rel=1e-5)
     assert store.get_model_version(engine, "digits", 1) is not None
-    # trained with shift augmentation, exported without it: the reports' network only
+    # trained with augmentation, exported without it: the reports' network only
     manifest = Manifest.read(tmp_path / "models" / "digits" / "1")
     assert [layer.name for layer in manifest.layers] == [
         "flatten",

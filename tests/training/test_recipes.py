@@ -41,3 +41,14 @@ def test_every_recipe_is_keyword_only() -> None:
     spec = CATALOG["digits"]
     with pytest.raises(TypeError):
         type(spec)("digits", spec.task)  # type: ignore[misc]
+
+
+def test_robustness_floors_name_held_out_sets_of_digits_models() -> None:
+    from core.datasets import ROBUSTNESS_SETS
+    from training.robustness import applies_to
+
+    with_floors = [s for s in CATALOG.values() if s.robustness_floors]
+    assert with_floors
+    for spec in with_floors:
+        assert applies_to(spec), spec.name
+        assert {name for name, _ in spec.robustness_floors} <= set(ROBUSTNESS_SETS)

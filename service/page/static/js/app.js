@@ -1,6 +1,7 @@
 // The page's shell: the model/version picker, the hash router (#/digits/sweep?version=2)
 // and the current input shared by the views. Each view is one module under views/.
 import { api } from "./api.js";
+import { bestForDrawings } from "./drawings.js";
 import { el, errorBox, status } from "./ui.js";
 
 const VIEWS = ["predict", "inside", "sweep", "metrics", "map", "compare"];
@@ -20,6 +21,7 @@ export const state = {
   version: null, // null: the model's default version
   manifest: null,
   manifestKey: null, // "model@version" the manifest was loaded for
+  drawingPick: null, // {model, accuracy}: the digits model that reads drawings best (drawings.js)
   input: null, // {instance, source, label?} in the model's value range, as it saw it
   view: "predict",
   generation: 0, // bumped on every route: async work of a left view stops at its next step
@@ -115,7 +117,8 @@ async function route() {
   const token = ++renderToken;
   state.generation = token;
   const wanted = parseHash(location.hash);
-  const model = state.models.some((m) => m.name === wanted.model) ? wanted.model : state.models[0].name;
+  const opening = state.drawingPick?.model ?? state.models[0].name;
+  const model = state.models.some((m) => m.name === wanted.model) ? wanted.model : opening;
   if (model !== wanted.model) {
     history.replaceState(null, "", hashFor(model, wanted.view, wanted.version));
   }
@@ -174,6 +177,7 @@ window.addEventListener("hashchange", route);
 async function start() {
   try {
     await loadModels();
+    state.drawingPick = await bestForDrawings(state.models).catch(() => null);
     await route();
   } catch (err) {
     main.replaceChildren(errorBox(err));

@@ -8,6 +8,7 @@ import { drawingPad, pictureInput, exampleInput, pointPicker } from "../sources.
 import { el, errorBox, formatP } from "../ui.js";
 import { verdictBox } from "./ood.js";
 import { whyPanel } from "./why.js";
+import { drawingLine } from "../drawings.js";
 
 /** Draw the fitted input (an image instance) or describe a vector one. */
 export function seenInput(instance) {
@@ -83,6 +84,8 @@ export async function render(main) {
   }
 
   const sources = el("div", { class: "panel" }, el("h2", {}, "Input"));
+  const pick = drawingLine(state.drawingPick, state.manifest, (model) => navigate("predict", { model, version: null }));
+  if (pick) sources.append(pick);
   let detach = null;
   const examples = hasTestSet() ? [el("h3", {}, "Or a test example"), exampleInput(onInput)] : [];
   if (isColour()) {

@@ -1,0 +1,87 @@
+"""The handwriting augmentation: seeded, label-preserving, each change doing what it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from core.datasets import load_split
+from training import augment
+from training.augment import HANDWRITING, Augment, HandwritingAugmentation
+from training.recipes import CATALOG
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture(scope="module")
+def digits() -> np.ndarray:
+    if not (REPO_DATA / "mnist").is_dir():
+        pytest.skip("MNIST is not fetched into data/")
+    return load_split("mnist", "train", REPO_DATA).x[:64].astype(np.float32)
+
+
+def _augmented(x: np.ndarray, seed: int, settings: Augment = HANDWRITING) -> np.ndarray:
+    keras.utils.set_random_seed(seed)
+    layer = HandwritingAugmentation(settings)
+    return np.concatenate([layer(x, training=True).numpy() for _ in range(2)])
+
+
+def test_same_seed_same_batches_other_seed_other_batches(digits: np.ndarray) -> None:
+    first, again, other = (_augmented(digits, s) for s in (7, 7, 8))
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+    assert first.shape == (2 * len(digits), 28, 28)
+    assert not np.allclose(first[: len(digits)], first[len(digits) :])  # new draws per call
+
+
+def test_inference_passes_images_through(digits: np.ndarray) -> None:
+    layer = HandwritingAugmentation(HANDWRITING)
+    np.testing.assert_array_equal(layer(digits, training=False).numpy(), digits)
+
+
+def test_identity_warp_and_a_quarter_turn_are_exact(digits: np.ndarray) -> None:
+    x = tf.constant(digits[:4])
+    zero = tf.zeros((4, 28, 28, 2))
+    np.testing.assert_allclose(augment.warp(x, tf.eye(2, batch_shape=[4]), zero), x, atol=1e-4)
+    turn = tf.constant([[0.0, -1.0], [1.0, 0.0]]) * tf.ones((4, 1, 1))
+    np.testing.assert_allclose(
+        augment.warp(x, turn, zero), np.rot90(digits[:4], 1, (1, 2)), atol=1e-3
+    )
+
+
+def test_thickness_grows_and_thins_ink_and_keeps_the_peak(digits: np.ndarray) -> None:
+    x = tf.constant(digits[:8])
+    ones = tf.ones(8)
+    grown = augment.thickness(x, tf.zeros(8), ones, dilate=0.5, erode=0.5).numpy()
+    thinned = augment.thickness(x, tf.fill([8], 0.75), ones, dilate=0.5, erode=0.5).numpy()
+    ink = (digits[:8] > 127).sum(axis=(1, 2))
+    assert np.all((grown > 127).sum(axis=(1, 2)) > ink)
+    assert np.all((thinned > 127).sum(axis=(1, 2)) < ink)
+    np.testing.assert_allclose(grown.max(axis=(1, 2)), digits[:8].max(axis=(1, 2)), rtol=1e-5)
+
+
+def test_augmented_digits_stay_digits(digits: np.ndarray) -> None:
+    """Mild changes keep what the label says: the ink stays on the image and near its
+    place (centre of mass within a few pixels), so the labels need no change."""
+    out = _augmented(digits, 0)[: len(digits)]
+    assert np.all(out.sum(axis=(1, 2)) > 0.2 * digits.sum(axis=(1, 2)))
+    grid = np.arange(28)
+
+    def centre(images: np.ndarray) -> np.ndarray:
+        mass = images.sum(axis=(1, 2))
+        return np.stack(
+            [(images.sum(axis=2) * grid).sum(1) / mass, (images.sum(axis=1) * grid).sum(1) / mass],
+            axis=1,
+        )
+
+    assert np.abs(centre(out) - centre(digits)).max() < 6
+
+
+def test_digits_models_train_on_handwriting_augmentation() -> None:
+    for name in ("digits", "digits-cnn"):
+        assert CATALOG[name].fit.augment == HANDWRITING
+    assert HANDWRITING.describe().startswith("rotation=15")

@@ -24,7 +24,7 @@ from core.manifest import InputSpec
 from service.codecs import budget
 from service.codecs.image_fit import fit_mnist_centre, fit_pad_resize, match_polarity
 from service.codecs.image_open import open_image, to_gray, to_rgb
-from service.codecs.png_gray import decode_gray_png, png_size
+from service.codecs.png_gray import decode_gray_png
 from service.codecs.validate import check_batch_size, dims_text
 from service.errors import InvalidImage, InvalidInput, UnsupportedMediaType
 
@@ -140,9 +140,10 @@ def decode_gray(
 ) -> np.ndarray:
     """uint8 (H, W): libspng for a plain grayscale PNG, else Pillow (every other case);
     either way the memory budget is checked from the header before any pixel is decoded."""
-    if max_bytes is not None and (dims := png_size(data)) is not None:
-        budget.check_gray_png(label, *dims, fit=fit, shape=size, max_bytes=max_bytes)
-    gray = decode_gray_png(label, data, max_pixels=max_pixels)
+    gray_check = None
+    if max_bytes is not None:
+        gray_check = partial(budget.check_gray_png, label, fit=fit, shape=size, max_bytes=max_bytes)
+    gray = decode_gray_png(label, data, max_pixels=max_pixels, before_decode=gray_check)
     if gray is None:
         gray = to_gray(open_image(label, data, max_pixels=max_pixels, before_decode=check))
     return gray

@@ -14,7 +14,7 @@ the same error as Pillow's path.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyspng
@@ -60,8 +60,16 @@ def _plain_gray(data: bytes) -> bool:
     return False
 
 
-def decode_gray_png(label: str, data: bytes, *, max_pixels: int) -> np.ndarray | None:
-    """uint8 (H, W) pixels of a plain grayscale PNG; None when Pillow should decode it."""
+def decode_gray_png(
+    label: str,
+    data: bytes,
+    *,
+    max_pixels: int,
+    before_decode: Callable[[int, int], None] | None = None,
+) -> np.ndarray | None:
+    """uint8 (H, W) pixels of a plain grayscale PNG; None when Pillow should decode it.
+    ``before_decode(width, height)`` may refuse once the size limits have passed (the
+    memory budget, ``service.codecs.budget``)."""
     size = png_size(data)
     if size is None:
         return None
@@ -78,6 +86,8 @@ def decode_gray_png(label: str, data: bytes, *, max_pixels: int) -> np.ndarray |
         raise InvalidImage(f"{label}: the image has no pixels")
     if not _plain_gray(data):
         return None
+    if before_decode is not None:
+        before_decode(width, height)
     try:
         pixels = pyspng.load(data)
     except RuntimeError:  # damaged or truncated: Pillow's path names the error (or reads it)

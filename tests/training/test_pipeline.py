@@ -55,7 +55,7 @@ def test_train_export_evaluate_and_store(database_url: str, tmp_path: Path, data
 
     kinds = {r.kind: r for r in store.get_evaluations(engine, "digits", 1)}
     assert set(kinds) == {
-        "train", "validation", "test", "history", "cross-dataset", "agreement", "map",
+        "train", "validation", "test", "history", "cross-dataset", "agreement", "map", "ood",
         "robustness",  # a digits model: scored on the held-out canvas and writers sets
     }  # fmt: skip
     test = kinds["test"].data

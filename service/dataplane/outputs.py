@@ -33,12 +33,24 @@ DEFAULT_OUTPUTS = (PROBABILITIES_LAYER, LOGITS_LAYER)
 Annotate = Callable[[Any, LoadedModel, Mapping[str, np.ndarray], Mapping[str, Any]],
                     Awaitable[list[Any]]]  # fmt: skip
 
-#: ``compute(plane, loaded, x, outputs, parameters)``: ``x`` the decoded batch, ``outputs``
-#: the model outputs named by ``needs``, ``parameters`` the request's (V2 ``parameters``,
-#: v1 query options). ``plane`` is the ``DataPlane``: typed loosely so that this core module
-#: never imports the plane that holds the registry.
-Compute = Callable[[Any, LoadedModel, np.ndarray, Mapping[str, np.ndarray], Mapping[str, Any]],
-                   Awaitable[np.ndarray]]  # fmt: skip
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What a derived output is computed from: one request's run of one version."""
+
+    plane: Any
+    """The ``DataPlane``: typed loosely so that this core module never imports the plane
+    that holds the registry."""
+    loaded: LoadedModel
+    x: np.ndarray
+    """The decoded batch."""
+    outputs: Mapping[str, np.ndarray]
+    """The model outputs named by ``needs`` (and derived outputs computed before)."""
+    parameters: Mapping[str, Any]
+    """The request's (V2 ``parameters``, v1 query options)."""
+
+
+Compute = Callable[[Run], Awaitable[np.ndarray]]
 
 
 @dataclass(frozen=True, kw_only=True)

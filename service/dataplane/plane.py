@@ -30,7 +30,7 @@ from core.manifest import (
 from core.settings import Settings
 from service import codecs
 from service.dataplane.evaluations import EvaluationReader
-from service.dataplane.outputs import DEFAULT_OUTPUTS, OutputRegistry
+from service.dataplane.outputs import DEFAULT_OUTPUTS, OutputRegistry, Run
 from service.dataplane.payload import INLINE_DECODE_BYTES, Payload, decode_payload
 from service.errors import ModelNotReady, UnknownLayer
 from service.lifecycle import Lifecycle
@@ -175,7 +175,7 @@ class DataPlane:
         results = await self.run_outputs(loaded, x, plain) if plain else {}
         for name in derived:
             entry = self.outputs.derived[name]
-            results[name] = await entry.compute(self, loaded, x, results, parameters or {})
+            results[name] = await entry.compute(Run(self, loaded, x, results, parameters or {}))
         return results
 
     async def run_head(self, loaded: LoadedModel, vectors: np.ndarray) -> dict[str, np.ndarray]:

@@ -8,17 +8,14 @@ per input, over the input, with the method and its options given as request
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from service.dataplane import DataPlane
-from service.dataplane.outputs import DerivedOutput
+from service.dataplane.outputs import DerivedOutput, Run
 from service.errors import InvalidInput
 from service.features.explain.options import ExplainOptions
 from service.features.explain.run import explain
 from service.handlers import validated
-from service.runtime import LoadedModel
 
 NAME = "attributions"
 
@@ -36,14 +33,8 @@ def explain_options(parameters: object) -> ExplainOptions:
     return validated(ExplainOptions, chosen, where="parameter")
 
 
-async def _attributions(
-    plane: DataPlane,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    _outputs: Mapping[str, np.ndarray],
-    parameters: Mapping[str, Any],
-) -> np.ndarray:
-    body = await explain(plane, loaded, x, explain_options(parameters))
+async def _attributions(run: Run) -> np.ndarray:
+    body = await explain(run.plane, run.loaded, run.x, explain_options(run.parameters))
     maps = [item["attributions"] for item in body.explanations]
     return np.stack(maps).astype(np.float32)
 

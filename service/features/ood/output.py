@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from service.dataplane import DataPlane
-from service.dataplane.outputs import AnswerField, DerivedOutput
+from service.dataplane.outputs import AnswerField, DerivedOutput, Run
 from service.errors import InvalidInput
 from service.features.ood.verdict import choose_method, needed_outputs, score, verdicts
 from service.runtime import LoadedModel
@@ -38,15 +38,9 @@ def method_of(loaded: LoadedModel, parameters: Mapping[str, Any] | None) -> str:
     return choose_method(loaded, method)
 
 
-async def _score(
-    plane: DataPlane,
-    loaded: LoadedModel,
-    _x: np.ndarray,
-    outputs: Mapping[str, np.ndarray],
-    parameters: Mapping[str, Any],
-) -> np.ndarray:
-    method = method_of(loaded, parameters)
-    values = await plane.in_thread(score, loaded, outputs, method)
+async def _score(run: Run) -> np.ndarray:
+    method = method_of(run.loaded, run.parameters)
+    values = await run.plane.in_thread(score, run.loaded, run.outputs, method)
     return values.astype(np.float32)
 
 
@@ -56,24 +50,13 @@ def _threshold_of(loaded: LoadedModel, parameters: Mapping[str, Any]) -> np.floa
     return np.float32(record.methods[method].threshold) if record else np.float32("nan")
 
 
-async def _threshold(
-    _plane: DataPlane,
-    loaded: LoadedModel,
-    _x: np.ndarray,
-    outputs: Mapping[str, np.ndarray],
-    parameters: Mapping[str, Any],
-) -> np.ndarray:
-    return np.full(outputs[SCORE].shape, _threshold_of(loaded, parameters), dtype=np.float32)
+async def _threshold(run: Run) -> np.ndarray:
+    threshold = _threshold_of(run.loaded, run.parameters)
+    return np.full(run.outputs[SCORE].shape, threshold, dtype=np.float32)
 
 
-async def _verdict(
-    _plane: DataPlane,
-    loaded: LoadedModel,
-    _x: np.ndarray,
-    outputs: Mapping[str, np.ndarray],
-    parameters: Mapping[str, Any],
-) -> np.ndarray:
-    return (outputs[SCORE] > _threshold_of(loaded, parameters)).astype(np.float32)
+async def _verdict(run: Run) -> np.ndarray:
+    return (run.outputs[SCORE] > _threshold_of(run.loaded, run.parameters)).astype(np.float32)
 
 
 def _scalar(_loaded: LoadedModel) -> tuple[int, ...]:

@@ -72,6 +72,11 @@ class Supervisor(Multiprocess):
         self._known = current
 
     def keep_subprocess_alive(self) -> None:
+        # A worker that died leaves the scrape at once: uvicorn's loop below pings the live
+        # workers first, each for up to WORKER_HEALTHCHECK_S when it is busy.
+        for process in self.processes:
+            if process.pid is not None and not process.process.is_alive():
+                mark_process_dead(process.pid, str(self.metrics_dir))
         super().keep_subprocess_alive()
         self._forget_gone_workers()
 

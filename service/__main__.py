@@ -72,8 +72,11 @@ class Supervisor(Multiprocess):
         self._known = current
 
     def keep_subprocess_alive(self) -> None:
-        # A worker that died leaves the scrape at once: uvicorn's loop below pings the live
-        # workers first, each for up to WORKER_HEALTHCHECK_S when it is busy.
+        # uvicorn's loop pings the workers in turn, each for up to WORKER_HEALTHCHECK_S when
+        # it is busy, and replaces a dead one when its turn comes. Dead workers go first, so
+        # a killed worker is replaced (and leaves the scrape) at once, not after the pings
+        # of busy live ones.
+        self.processes.sort(key=lambda process: process.process.is_alive())
         for process in self.processes:
             if process.pid is not None and not process.process.is_alive():
                 mark_process_dead(process.pid, str(self.metrics_dir))

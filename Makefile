@@ -21,7 +21,7 @@ run: install data train-defaults
 
 ## Every test CI runs: lint, unit, API, end-to-end, slow (full training) and docker.
 test: install-dev system-deps lint
-	$(BIN)/pytest -m "" -p no:cacheprovider
+	$(BIN)/pytest -m "" -p no:cacheprovider --durations=30
 
 ## The fast suite for day-to-day work (no full-size training, no docker).
 test-quick: install-dev

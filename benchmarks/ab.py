@@ -30,7 +30,7 @@ from benchmarks.models import find_saved_model
 from benchmarks.payloads import test_images
 from benchmarks.run import drive, server_specs, warm_up
 from benchmarks.scenarios import BASELINE, CEILING, OURS, Case, cases
-from benchmarks.servers import start
+from benchmarks.servers import RunningServer, start
 from core.settings import Settings
 
 #: The figures a refactor must keep: the acceptance point, a PNG upload, V2 infer, and a
@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--models-dir", type=Path, help="model repository (default: settings)")
+    parser.add_argument(
+        "--baseline-models-dir",
+        type=Path,
+        help="the baseline's own model repository, where its manifest format is older "
+        "(default: the same as --models-dir)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     ensure_wrk()
@@ -63,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     specs = server_specs(
         models_dir, saved_model, work_dir, workers=args.workers, servers={OURS, CEILING}
     )
-    specs[BASELINE] = baseline_spec(specs[OURS], baseline_dir)
-    servers = {name: start(spec, log_dir=work_dir) for name, spec in specs.items()}
+    specs[BASELINE] = baseline_spec(specs[OURS], baseline_dir, models_dir=args.baseline_models_dir)
+    servers: dict[str, RunningServer] = {}
     rows: list[dict[str, object]] = []
     try:
+        for name, spec in specs.items():
+            servers[name] = start(spec, log_dir=work_dir)
         for case in plan:
             for server in (servers[OURS], servers[BASELINE]):
                 warm_up(server, case)

@@ -30,13 +30,17 @@ def export(rev: str, into: Path) -> Path:
     return target
 
 
-def baseline_spec(ours: ServerSpec, tree: Path) -> ServerSpec:
-    """``ours``, run from the exported ``tree``."""
+def baseline_spec(ours: ServerSpec, tree: Path, *, models_dir: Path | None = None) -> ServerSpec:
+    """``ours``, run from the exported ``tree`` (on ``models_dir`` if given: a repository
+    whose manifests the older code can read)."""
+    env = {**ours.env, "PYTHONPATH": str(tree)}
+    if models_dir is not None:
+        env["LAYERLENS_MODELS_DIR"] = str(models_dir.resolve())
     return ServerSpec(
         BASELINE,
         ours.command,
         ours.ready_path,
-        env={**ours.env, "PYTHONPATH": str(tree)},
+        env=env,
         workers=ours.workers,
         cwd=tree,
     )

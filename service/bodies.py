@@ -22,7 +22,6 @@ limits, docs/security.md), not for one process.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 
 from starlette.types import Receive, Scope
 
@@ -43,7 +42,8 @@ class BodyReader:
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
         self.per_client = per_client
-        self.receiving: Counter[str] = Counter()
+        #: Bodies being received per client address (absent: none).
+        self.receiving: dict[str, int] = {}
         #: Gives memory back once large bodies stop coming (service.memory).
         self.trimmer = Trimmer()
         #: Reads in progress and when each must end; one sweeper task per event loop
@@ -69,18 +69,22 @@ class BodyReader:
         client left first). Raises PayloadTooLarge, RequestTimeout or Overloaded."""
         client = scope.get("client")
         address = client[0] if client else ""
-        if self.receiving[address] >= self.per_client:
+        receiving = self.receiving
+        sending = receiving.get(address, 0)
+        if sending >= self.per_client:
             raise Overloaded(
-                f"{address} is already sending {self.receiving[address]} request bodies "
+                f"{address} is already sending {sending} request bodies "
                 f"(max_bodies_per_client {self.per_client})",
                 retry_after_s=RETRY_AFTER_S,
             )
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("BodyReader.read runs in a request's task")
-        self._sweep_late_reads()
-        self._deadlines[task] = asyncio.get_running_loop().time() + self.timeout_s
-        self.receiving[address] += 1
+        sweeper = self._sweeper
+        if sweeper is None or sweeper.done():
+            self._sweeper = task.get_loop().create_task(self._sweep())
+        self._deadlines[task] = task.get_loop().time() + self.timeout_s
+        receiving[address] = sending + 1
         try:
             body, complete = await self._read(receive)
         except asyncio.CancelledError:
@@ -93,16 +97,13 @@ class BodyReader:
             ) from None
         finally:
             del self._deadlines[task]
-            self.receiving[address] -= 1
-            if not self.receiving[address]:
-                del self.receiving[address]
+            left = receiving[address] - 1
+            if left:
+                receiving[address] = left
+            else:
+                del receiving[address]
         self.trimmer.after(len(body))
         return body, complete
-
-    def _sweep_late_reads(self) -> None:
-        """Start this event loop's sweeper unless it runs."""
-        if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def _sweep(self) -> None:
         """Cancel the reads past their deadline, checking SWEEP_FRACTION of the timeout
@@ -117,8 +118,16 @@ class BodyReader:
                     task.cancel()
 
     async def _read(self, receive: Receive) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        size = 0
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", False
+        chunk = message.get("body", b"")
+        if len(chunk) > self.max_bytes:
+            raise self.too_large()
+        if not message.get("more_body", False):
+            return chunk, True  # the whole body in one message: nearly every API call
+        chunks = [chunk]
+        size = len(chunk)
         while True:
             message = await receive()
             if message["type"] != "http.request":

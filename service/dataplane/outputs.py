@@ -126,6 +126,8 @@ class OutputRegistry:
     def plan(self, loaded: LoadedModel, names: Sequence[str]) -> tuple[list[str], list[str]]:
         """(model outputs to run, derived outputs to compute after, each after the derived
         outputs it needs), each once."""
+        if self.derived.keys().isdisjoint(names):
+            return list(dict.fromkeys(names)), []  # the model's own outputs: the hot path
         plain: dict[str, None] = {}
         derived: list[str] = []
 

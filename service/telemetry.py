@@ -7,7 +7,8 @@ they start, each worker's values live in memory-mapped files there, and a scrape
 every file: counters and histograms add up (a dead worker's counts stay, so totals never
 go back), the two gauges take the largest value among live workers (``livemax``: every
 worker loads the same repository, so a sum would count each version once per worker), and
-the supervisor drops a dead worker's gauges (``mark_process_dead``).
+the supervisor drops a dead worker's gauges (``mark_process_dead``). A folder that is full
+or unwritable degrades the metrics, never the worker (service.metric_files).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from service import metric_files
 
 __all__ = ["CONTENT_TYPE_LATEST", "Telemetry"]
 
@@ -47,8 +50,10 @@ class _ProcessId:
 
 if getattr(prometheus_values.ValueClass, "_multiprocess", False):
     # Metrics built from here on use it; none is built at import (each app has its own).
-    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(
-        process_identifier=_ProcessId()
+    # A full or unwritable folder must not kill the worker (service.metric_files).
+    metric_files.install()
+    prometheus_values.ValueClass = metric_files.resilient(
+        prometheus_values.MultiProcessValue(process_identifier=_ProcessId())
     )
 
 
@@ -148,4 +153,5 @@ class Telemetry:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
         MultiProcessCollector(merged, path=str(self._multiprocess_dir))
+        merged.register(metric_files.UnsharedCollector())
         return generate_latest(merged)

@@ -28,7 +28,7 @@ from core.manifest import (
     ENDPOINT_PREDICT,
 )
 from core.settings import Settings
-from service import codecs
+from service import codecs, departures
 from service.dataplane.evaluations import EvaluationReader
 from service.dataplane.outputs import DEFAULT_OUTPUTS, OutputRegistry, Run
 from service.dataplane.payload import INLINE_DECODE_BYTES, Payload, decode_payload
@@ -83,6 +83,8 @@ class DataPlane:
         return fn() if size <= INLINE_DECODE_BYTES else await self._in_decode_thread(fn)
 
     async def _in_decode_thread(self, fn: Callable[[], T]) -> T:
+        # Long enough to be worth stopping if the client leaves (service.departures).
+        departures.watch("decode")
         executor = self.decode_executor or self.executor
         return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
@@ -94,8 +96,15 @@ class DataPlane:
         scale: codecs.Scale = "raw",
         fit: codecs.Fit = "auto",
     ) -> np.ndarray:
+        departure = departures.current()
         decode = partial(
-            decode_payload, payload, loaded.manifest.input, self.settings, scale=scale, fit=fit
+            decode_payload,
+            payload,
+            loaded.manifest.input,
+            self.settings,
+            scale=scale,
+            fit=fit,
+            stop=departure.check if departure is not None else None,
         )
         if payload.kind == "json":
             return await self.off_loop(decode, size=payload.size)
@@ -154,6 +163,7 @@ class DataPlane:
         ``predict`` for probabilities and logits, ``embed`` for the embedding alone,
         else ``layers``.
         """
+        departures.stage("batch")
         embedding = loaded.manifest.embedding_layer
         if len(names) == 1 and names[0] == embedding:
             outputs = await loaded.runner(ENDPOINT_EMBED).submit(x)

@@ -37,6 +37,7 @@ from service.lifecycle import Lifecycle
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
 from service.telemetry import Telemetry
+from service.vitals import Vitals
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class DataPlane:
     decode_executor: Executor | None = None
     """Decoding's own threads (``service.app``), so heavy uploads cannot hold the threads
     that run the models and read the database; None: decoding shares ``executor``."""
+    vitals: Vitals | None = None
+    """Whether the worker can serve now (``service.vitals``); None: not looked at."""
     outputs: OutputRegistry = field(default_factory=OutputRegistry)
     evaluation_reader: EvaluationReader = field(init=False)
 
@@ -133,8 +136,9 @@ class DataPlane:
                 logger.info("reload: loaded %s, removed %s", report.loaded, report.removed)
 
     def readiness(self) -> Readiness:
-        """Ready once started and not draining; with ``strict_readiness``, also only while
-        every model's default version serves (``Snapshot.defaults_not_serving``).
+        """Ready once started and not draining, while the worker can serve (its slots,
+        pools and event loop move: ``service.vitals``); with ``strict_readiness``, also
+        only while every model's default version serves (``Snapshot.defaults_not_serving``).
 
         A version that failed to load but is not a default does not count: every replica
         reads the same model volume, so one bad version would otherwise take the whole
@@ -143,6 +147,8 @@ class DataPlane:
         """
         if not self.lifecycle.ready:
             return Readiness(False, "the server is starting or shutting down")
+        if self.vitals is not None and (problem := self.vitals.problem()):
+            return Readiness(False, problem)
         blocked = self.repository.snapshot.defaults_not_serving()
         if blocked and self.settings.strict_readiness:
             return Readiness(

@@ -32,7 +32,7 @@ from starlette.types import Receive
 
 from service.errors import ClientLeft
 
-__all__ = ["Departure", "answering", "current", "stage", "watch"]
+__all__ = ["Departure", "answering", "current", "responded", "stage", "watch"]
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ _current: ContextVar[Departure | None] = ContextVar("layerlens_departure", defau
 class Departure:
     """One request's client, whose leaving cancels the request once :meth:`watch` is armed."""
 
-    __slots__ = ("_task", "_watcher", "gone", "receive", "stage")
+    __slots__ = ("_task", "_watcher", "gone", "receive", "responded", "stage")
 
     def __init__(self, receive: Receive, task: asyncio.Task[object]) -> None:
         self.receive = receive
@@ -50,6 +50,9 @@ class Departure:
         self._watcher: asyncio.Task[None] | None = None
         self.gone = False
         """Set (on the event loop) when the client has gone; read from threads too."""
+        self.responded = False
+        """The response has started: what remains is sending it, and uvicorn answers
+        ``receive()`` with ``http.disconnect`` once it is sent, so nothing is cancelled."""
         self.stage = ""
 
     def watch(self, stage: str) -> None:
@@ -74,6 +77,8 @@ class Departure:
     async def _wait(self) -> None:
         while (await self.receive())["type"] != "http.disconnect":
             pass  # an empty body message: keep waiting for the disconnect
+        if self.responded:
+            return
         self.gone = True
         self._task.cancel()
 
@@ -93,6 +98,13 @@ def watch(stage: str) -> Departure | None:
     if departure is not None:
         departure.watch(stage)
     return departure
+
+
+def responded() -> None:
+    """The running request's response has started (a door's ``send`` says so)."""
+    departure = _current.get()
+    if departure is not None:
+        departure.responded = True
 
 
 def stage(name: str) -> None:

@@ -84,8 +84,13 @@ class BodyLimitMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
+        async def send_answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                departures.responded()  # the end of the request is not its client leaving
+            await send(message)
+
         try:
-            await departures.answering(receive, self.app(scope, replay, send))
+            await departures.answering(receive, self.app(scope, replay, send_answer))
         except ClientLeft as error:  # nobody receives it; the metrics and the log count it
             await error_response(error, scope["method"], scope["path"])(scope, receive, send)
 

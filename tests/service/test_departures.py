@@ -110,3 +110,22 @@ def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
             await task
 
     asyncio.run(scenario())
+
+
+def test_the_end_of_the_answer_is_not_the_client_leaving() -> None:
+    """uvicorn answers ``receive()`` with ``http.disconnect`` once the response is sent; what
+    the request does after (cleanup, background work) must not be cancelled for it."""
+
+    async def scenario() -> None:
+        connection = Connection()
+
+        async def work() -> str:
+            departures.watch("explain")
+            departures.responded()
+            connection.left.set()  # as uvicorn does when the response is complete
+            await asyncio.sleep(0.05)
+            return "cleaned up"
+
+        assert await departures.answering(connection.receive, work()) == "cleaned up"
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))

@@ -64,12 +64,21 @@ def unshared_values() -> int:
     return _refusals.count
 
 
+def _allocate(fd: int, size: int) -> None:
+    """Blocks for the first ``size`` bytes of ``fd``, or OSError (ENOSPC). Where the platform
+    has no ``posix_fallocate`` (macOS), the size alone, as prometheus-client does."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, size)
+    elif os.fstat(fd).st_size < size:
+        os.ftruncate(fd, size)
+
+
 def _reserve_new_file(filename: str) -> None:
     """Make ``filename`` with ``INITIAL_SIZE`` bytes allocated, or raise ``OSError``."""
     staging = Path(f"{filename}.{os.getpid()}.reserving")  # not ``*.db``: the scrape skips it
     fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.posix_fallocate(fd, 0, INITIAL_SIZE)
+        _allocate(fd, INITIAL_SIZE)
     except OSError:
         os.close(fd)
         staging.unlink()
@@ -97,7 +106,7 @@ class ReservedMmapedDict(MmapedDict):
         while self._used + _entry_size(key) > capacity:
             capacity *= 2  # as the parent grows it; the parent's truncate then changes nothing
         if capacity != self._capacity:
-            os.posix_fallocate(self._f.fileno(), 0, capacity)
+            _allocate(self._f.fileno(), capacity)
         super()._init_value(key)
 
 

@@ -13,6 +13,7 @@ or unwritable degrades the metrics, never the worker (service.metric_files).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from service import metric_files
 
 __all__ = ["CONTENT_TYPE_LATEST", "Telemetry"]
+
+logger = logging.getLogger("layerlens.metrics")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -151,7 +154,15 @@ class Telemetry:
     def render(self) -> bytes:
         if self._multiprocess_dir is None:
             return generate_latest(self.registry)
+        unshared = CollectorRegistry()
+        unshared.register(metric_files.UnsharedCollector())
         merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=str(self._multiprocess_dir))
-        merged.register(metric_files.UnsharedCollector())
-        return generate_latest(merged)
+        try:
+            MultiProcessCollector(merged, path=str(self._multiprocess_dir))
+        except ValueError:  # the folder is gone: this worker's own values, rather than a 500
+            logger.warning(
+                "the metrics folder %s is gone: /metrics reports the answering worker only",
+                self._multiprocess_dir,
+            )
+            return generate_latest(self.registry) + generate_latest(unshared)
+        return generate_latest(merged) + generate_latest(unshared)

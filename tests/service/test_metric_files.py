@@ -78,3 +78,14 @@ def test_a_file_that_cannot_grow_keeps_what_it_holds_and_the_rest_in_memory(
     assert 0 < in_file < 2000
     assert in_file + unshared == 2000
     assert done.stderr.count(REFUSED) == 1
+
+
+def test_a_folder_that_is_gone_is_a_refusal_too(tmp_path: Path) -> None:
+    done = _run(TELEMETRY, tmp_path / "removed")
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.splitlines()[0] == "3.0"
+    assert done.stderr.count(REFUSED) == 1
+    assert "No such file or directory" in done.stderr
+    # the scrape cannot merge a folder that is gone: it reports this process's own values
+    assert 'layerlens_requests_total{method="POST"' in done.stdout
+    assert "reports the answering worker only" in done.stderr

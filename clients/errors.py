@@ -9,8 +9,11 @@ so a caller can branch on ``status_code`` or ``code`` and show ``message`` as it
         ├── BadRequestError       400
         ├── UnauthorizedError     401, 403
         ├── NotFoundError         404
+        ├── RequestTimeoutError   408 (the body did not arrive within the server's timeout)
         ├── PayloadTooLargeError  413
         ├── UnsupportedMediaTypeError 415
+        ├── UnprocessableContentError 422 (e.g. an image no fit can use: a 1-pixel line)
+        ├── HeadersTooLargeError  431
         ├── ServiceUnavailableError   503 (retried first)
         └── ServerError           other 5xx
 """
@@ -69,12 +72,25 @@ class NotFoundError(APIError):
     pass
 
 
+class RequestTimeoutError(APIError):
+    """408: the request's body did not reach the server within its ``body_timeout_s``
+    (a slow or stalled upload); the server closed the connection."""
+
+
 class PayloadTooLargeError(APIError):
     pass
 
 
 class UnsupportedMediaTypeError(APIError):
     pass
+
+
+class UnprocessableContentError(APIError):
+    """422: well-formed input the server cannot use (an image too elongated for any fit)."""
+
+
+class HeadersTooLargeError(APIError):
+    """431: the request's headers passed the server's limits on their size or count."""
 
 
 class ServiceUnavailableError(APIError):
@@ -90,8 +106,11 @@ _BY_STATUS: dict[int, type[APIError]] = {
     401: UnauthorizedError,
     403: UnauthorizedError,
     404: NotFoundError,
+    408: RequestTimeoutError,
     413: PayloadTooLargeError,
     415: UnsupportedMediaTypeError,
+    422: UnprocessableContentError,
+    431: HeadersTooLargeError,
     503: ServiceUnavailableError,
 }
 

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     max_in_flight_wait_ms: float = Field(100.0, ge=0)
     """Longest a request past max_in_flight waits for a slot before it is refused (0: at
     once). Waiting costs no CPU; most waiting requests get a slot (service/slots.py)."""
+    unready_after_s: float = Field(10.0, gt=0)
+    """Readiness answers 503 once a worker has been unable to serve this long without a
+    break: every max_in_flight slot held with none freed, every thread of the model or
+    decoding pool busy with none finishing, or its event loop stalled this long
+    (service/vitals.py)."""
     overload_hold_ms: float = Field(1000.0, ge=0)
     """How long a refusal past max_in_flight is held before the 503 + Retry-After is sent
     (0: sent at once). A held refusal costs a timer, not CPU, and paces clients that retry

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -38,6 +37,7 @@ from service.responses import FastJSONResponse
 from service.runtime import ModelRepository
 from service.runtime.tf_config import configure_tensorflow
 from service.telemetry import Telemetry
+from service.vitals import ProgressPool, Vitals
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +83,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
     settings = settings or Settings()
     telemetry = Telemetry(multiprocess_dir=settings.prometheus_multiproc_dir)
     lifecycle = Lifecycle()
-    executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="layerlens")
-    decode_executor = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="layerlens-decode")
+    executor, decode_executor, vitals = _pools(settings)
     repository = ModelRepository(settings, executor=executor, observe=telemetry.observe_batch)
     engine = make_engine(settings.database_url)
     dataplane = DataPlane(
@@ -96,6 +95,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         lifecycle=lifecycle,
         outputs=OutputRegistry(DERIVED_OUTPUTS, ANSWER_FIELDS),
         decode_executor=decode_executor,
+        vitals=vitals,
     )
     grpc_door = (
         GrpcFrontDoor(settings, plane=dataplane, lifecycle=lifecycle, telemetry=telemetry)
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
                     await poller
             await repository.close()
             engine.dispose()
-            _shut_down(executor, decode_executor)
+            _shut_down(vitals)
 
     app = LayerlensAPI(
         title="layerlens",
@@ -157,12 +157,22 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
             recorder=recorder,
             bodies=bodies,
         )
-    app.front = _front(app.fast_lane or app.handle, settings, telemetry)
+    app.front = _front(app.fast_lane or app.handle, settings, telemetry, vitals)
     return app
 
 
-def _shut_down(*pools: ThreadPoolExecutor) -> None:
-    for pool in pools:
+def _pools(settings: Settings) -> tuple[ProgressPool, ProgressPool, Vitals]:
+    """The model calls' threads and decoding's, and the vitals that watch them."""
+    executor = ProgressPool(EXECUTOR_THREADS, name="model calls", prefix="layerlens")
+    decode_executor = ProgressPool(DECODE_THREADS, name="decoding", prefix="layerlens-decode")
+    vitals = Vitals(unready_after_s=settings.unready_after_s, pools=(executor, decode_executor))
+    return executor, decode_executor, vitals
+
+
+def _shut_down(vitals: Vitals) -> None:
+    """The pools the vitals watch (the model calls', decoding's), and the watch itself."""
+    vitals.loop.stop()
+    for pool in vitals.pools:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -175,16 +185,18 @@ def _install_middleware(app: FastAPI, settings: Settings, recorder: RequestRecor
     return bodies
 
 
-def _front(inner: ASGIApp, settings: Settings, telemetry: Telemetry) -> ASGIApp:
+def _front(inner: ASGIApp, settings: Settings, telemetry: Telemetry, vitals: Vitals) -> ASGIApp:
     """The request guard, then the bound on requests in flight, then ``inner``."""
+    in_flight = InFlightLimit(
+        inner,
+        limit=settings.max_in_flight,
+        telemetry=telemetry,
+        wait_ms=settings.max_in_flight_wait_ms,
+        hold_ms=settings.overload_hold_ms,
+    )
+    vitals.slots = in_flight.slots
     return RequestGuard(
-        InFlightLimit(
-            inner,
-            limit=settings.max_in_flight,
-            telemetry=telemetry,
-            wait_ms=settings.max_in_flight_wait_ms,
-            hold_ms=settings.overload_hold_ms,
-        ),
+        in_flight,
         allowed_hosts=settings.allowed_hosts,
         max_header_bytes=settings.max_header_bytes,
         max_header_count=settings.max_header_count,

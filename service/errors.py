@@ -26,6 +26,7 @@ below; anything else is logged with its traceback and answered 500 with a generi
     ├── UnsupportedMediaType (415, unsupported_media_type)
     ├── UnusableImage (422, unusable_image)          an aspect ratio no fit can use
     ├── HeadersTooLarge (431, headers_too_large)     header bytes or count over the limits
+    ├── ClientLeft (499, client_left)                the client left: recorded, never received
     ├── ModelNotReady (503, model_not_ready)
     ├── MetricsUnavailable (503, metrics_unavailable) the metrics database cannot be read
     └── Overloaded (503, overloaded)                 batch queue full; carries Retry-After
@@ -119,6 +120,15 @@ class ForeignOrigin(LayerlensError):
 class RequestTimeout(LayerlensError):
     status_code = 408
     code = "body_timeout"
+
+
+class ClientLeft(LayerlensError):
+    """The client disconnected, and the request stopped at its next stage
+    (service.departures). 499 is the status nginx logs for it: no client receives it, the
+    metrics and the access log count it."""
+
+    status_code = 499
+    code = "client_left"
 
 
 class PayloadTooLarge(LayerlensError):

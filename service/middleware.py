@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import departures
 from service.bodies import BodyReader
-from service.errors import LayerlensError
+from service.errors import ClientLeft, LayerlensError
 from service.handlers import error_response
 from service.logs import ACCESS_LOGGER
 from service.telemetry import Telemetry
@@ -49,7 +50,9 @@ async def send_refusal(scope: Scope, receive: Receive, send: Send, error: Layerl
 
 class BodyLimitMiddleware:
     """Reads the whole body first (``service.bodies``: 413 as soon as it passes
-    ``max_body_bytes``, 408 when it is too slow, 503 for too many from one address).
+    ``max_body_bytes``, 408 when it is too slow, 503 for too many from one address), then
+    runs the request so that its long stages stop if the client leaves
+    (``service.departures``).
 
     Counting while reading covers chunked uploads and multipart bodies, which have no
     trustworthy Content-Length; nothing is parsed before the body is known to be small.
@@ -81,7 +84,15 @@ class BodyLimitMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        async def send_answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                departures.responded()  # the end of the request is not its client leaving
+            await send(message)
+
+        try:
+            await departures.answering(receive, self.app(scope, replay, send_answer))
+        except ClientLeft as error:  # nobody receives it; the metrics and the log count it
+            await error_response(error, scope["method"], scope["path"])(scope, receive, send)
 
 
 class RequestRecorder:

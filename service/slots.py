@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import time
 
 
 class Slots:
@@ -39,6 +40,9 @@ class Slots:
         self.wait_s = wait_s
         self.hold_s = hold_s
         self.in_flight = 0
+        #: Since when every slot has been taken with none freed or passed on (readiness,
+        #: service.vitals); None while a slot is free.
+        self.stuck_since: float | None = None
         self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
 
     @property
@@ -51,6 +55,8 @@ class Slots:
         freed up within ``wait_s``, ``hold_s`` later."""
         if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
+            if self.in_flight == self.limit:
+                self.stuck_since = time.monotonic()
             return True
         if not await self._wait_for_slot():
             if self.hold_s:
@@ -86,8 +92,15 @@ class Slots:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(True)  # the slot passes on: in_flight unchanged
+                self.stuck_since = time.monotonic()  # but a request finished
                 return
         self.in_flight -= 1
+        self.stuck_since = None
+
+    def stuck_for(self, now: float) -> float:
+        """Seconds every slot has been held with none freed or passed on (0: one is free)."""
+        stuck_since = self.stuck_since
+        return 0.0 if stuck_since is None else now - stuck_since
 
     def _forget(self, waiter: asyncio.Future[bool]) -> None:
         with contextlib.suppress(ValueError):  # already handed a slot, or never queued

@@ -7,11 +7,13 @@ they start, each worker's values live in memory-mapped files there, and a scrape
 every file: counters and histograms add up (a dead worker's counts stay, so totals never
 go back), the two gauges take the largest value among live workers (``livemax``: every
 worker loads the same repository, so a sum would count each version once per worker), and
-the supervisor drops a dead worker's gauges (``mark_process_dead``).
+the supervisor drops a dead worker's gauges (``mark_process_dead``). A folder that is full
+or unwritable degrades the metrics, never the worker (service.metric_files).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -20,7 +22,11 @@ from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from service import metric_files
+
 __all__ = ["CONTENT_TYPE_LATEST", "Telemetry"]
+
+logger = logging.getLogger("layerlens.metrics")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -47,8 +53,10 @@ class _ProcessId:
 
 if getattr(prometheus_values.ValueClass, "_multiprocess", False):
     # Metrics built from here on use it; none is built at import (each app has its own).
-    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(
-        process_identifier=_ProcessId()
+    # A full or unwritable folder must not kill the worker (service.metric_files).
+    metric_files.install()
+    prometheus_values.ValueClass = metric_files.resilient(
+        prometheus_values.MultiProcessValue(process_identifier=_ProcessId())
     )
 
 
@@ -146,6 +154,15 @@ class Telemetry:
     def render(self) -> bytes:
         if self._multiprocess_dir is None:
             return generate_latest(self.registry)
+        unshared = CollectorRegistry()
+        unshared.register(metric_files.UnsharedCollector())
         merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=str(self._multiprocess_dir))
-        return generate_latest(merged)
+        try:
+            MultiProcessCollector(merged, path=str(self._multiprocess_dir))
+        except ValueError:  # the folder is gone: this worker's own values, rather than a 500
+            logger.warning(
+                "the metrics folder %s is gone: /metrics reports the answering worker only",
+                self._multiprocess_dir,
+            )
+            return generate_latest(self.registry) + generate_latest(unshared)
+        return generate_latest(merged) + generate_latest(unshared)

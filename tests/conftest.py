@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.server",
     "tests.fixtures.keras_files",
+    "tests.fixtures.tmpfs",
 ]

@@ -90,11 +90,14 @@ def decode_images(
     max_batch: int,
     fit: Fit = "auto",
     max_bytes: int | None = None,
+    stop: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """(filename, bytes) pairs -> float32 ``(N, *spec.shape)`` in ``spec.value_range``.
 
     ``max_bytes``: what decoding and fitting one image may allocate (413 above, 422 for an
-    aspect ratio no fit can use; see :mod:`service.codecs.budget`); None: unbounded."""
+    aspect ratio no fit can use; see :mod:`service.codecs.budget`); None: unbounded.
+    ``stop``: called before each image; it raises to end the decoding (a client that left
+    a thousand-image upload does not have the rest decoded)."""
     size = _image_size(spec)
     if fit not in FITS:
         raise InvalidInput(f"fit must be one of {', '.join(FITS)}; got {fit!r}")
@@ -104,6 +107,8 @@ def decode_images(
     batch = np.empty((len(files), *size, *((3,) if rgb else ())), dtype=np.float32)
     fitted = np.zeros(len(files), dtype=bool)
     for index, (filename, data) in enumerate(files):
+        if stop is not None:
+            stop()
         label = _label(index, filename)
         check = _budget_check(label, chosen, size, max_bytes)
         if rgb:

@@ -6,7 +6,7 @@ Both HTTP doors read a body into a ``Payload`` (``payload_from_body`` here for J
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,9 +58,16 @@ async def payload_from_body(kind: str, body: bytes, *, max_bytes: int) -> Payloa
 
 
 def decode_payload(
-    payload: Payload, spec: InputSpec, settings: Settings, *, scale: str, fit: str
+    payload: Payload,
+    spec: InputSpec,
+    settings: Settings,
+    *,
+    scale: str,
+    fit: str,
+    stop: Callable[[], None] | None = None,
 ) -> np.ndarray:
-    """(N, *spec.shape) float32 in the model's value range; 4xx errors name the problem."""
+    """(N, *spec.shape) float32 in the model's value range; 4xx errors name the problem.
+    ``stop`` is called between images and raises to end the decoding (the client left)."""
     max_batch = settings.max_batch_size
     if payload.kind == "files":
         return codecs.decode_images(
@@ -70,6 +77,7 @@ def decode_payload(
             max_batch=max_batch,
             fit=fit,
             max_bytes=settings.max_decode_bytes,
+            stop=stop,
         )
     if payload.kind == "npy":
         return codecs.decode_npy(payload.npy, spec, max_batch=max_batch)

@@ -28,7 +28,7 @@ from core.manifest import (
     ENDPOINT_PREDICT,
 )
 from core.settings import Settings
-from service import codecs
+from service import codecs, departures
 from service.dataplane.evaluations import EvaluationReader
 from service.dataplane.outputs import DEFAULT_OUTPUTS, OutputRegistry, Run
 from service.dataplane.payload import INLINE_DECODE_BYTES, Payload, decode_payload
@@ -37,6 +37,7 @@ from service.lifecycle import Lifecycle
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
 from service.telemetry import Telemetry
+from service.vitals import Vitals
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class DataPlane:
     decode_executor: Executor | None = None
     """Decoding's own threads (``service.app``), so heavy uploads cannot hold the threads
     that run the models and read the database; None: decoding shares ``executor``."""
+    vitals: Vitals | None = None
+    """Whether the worker can serve now (``service.vitals``); None: not looked at."""
     outputs: OutputRegistry = field(default_factory=OutputRegistry)
     evaluation_reader: EvaluationReader = field(init=False)
 
@@ -83,6 +86,8 @@ class DataPlane:
         return fn() if size <= INLINE_DECODE_BYTES else await self._in_decode_thread(fn)
 
     async def _in_decode_thread(self, fn: Callable[[], T]) -> T:
+        # Long enough to be worth stopping if the client leaves (service.departures).
+        departures.watch("decode")
         executor = self.decode_executor or self.executor
         return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
@@ -94,8 +99,15 @@ class DataPlane:
         scale: codecs.Scale = "raw",
         fit: codecs.Fit = "auto",
     ) -> np.ndarray:
+        departure = departures.current()
         decode = partial(
-            decode_payload, payload, loaded.manifest.input, self.settings, scale=scale, fit=fit
+            decode_payload,
+            payload,
+            loaded.manifest.input,
+            self.settings,
+            scale=scale,
+            fit=fit,
+            stop=departure.check if departure is not None else None,
         )
         if payload.kind == "json":
             return await self.off_loop(decode, size=payload.size)
@@ -124,8 +136,9 @@ class DataPlane:
                 logger.info("reload: loaded %s, removed %s", report.loaded, report.removed)
 
     def readiness(self) -> Readiness:
-        """Ready once started and not draining; with ``strict_readiness``, also only while
-        every model's default version serves (``Snapshot.defaults_not_serving``).
+        """Ready once started and not draining, while the worker can serve (its slots,
+        pools and event loop move: ``service.vitals``); with ``strict_readiness``, also
+        only while every model's default version serves (``Snapshot.defaults_not_serving``).
 
         A version that failed to load but is not a default does not count: every replica
         reads the same model volume, so one bad version would otherwise take the whole
@@ -134,6 +147,8 @@ class DataPlane:
         """
         if not self.lifecycle.ready:
             return Readiness(False, "the server is starting or shutting down")
+        if self.vitals is not None and (problem := self.vitals.problem()):
+            return Readiness(False, problem)
         blocked = self.repository.snapshot.defaults_not_serving()
         if blocked and self.settings.strict_readiness:
             return Readiness(
@@ -154,6 +169,7 @@ class DataPlane:
         ``predict`` for probabilities and logits, ``embed`` for the embedding alone,
         else ``layers``.
         """
+        departures.stage("batch")
         embedding = loaded.manifest.embedding_layer
         if len(names) == 1 and names[0] == embedding:
             outputs = await loaded.runner(ENDPOINT_EMBED).submit(x)

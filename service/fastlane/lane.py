@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.manifest import MODEL_NAME_PATTERN
-from service import codecs
+from service import codecs, departures
 from service.bodies import BodyReader
 from service.dataplane import DataPlane
 from service.dataplane.payload import payload_from_body
@@ -123,7 +123,7 @@ class FastLane:
     ) -> int:
         """Runs the request and sends the answer; returns its status."""
         try:
-            answer = await self._run(call, body, scope)
+            answer = await departures.answering(receive, self._run(call, body, scope))
         except Exception as exc:
             response = error_response(exc, scope["method"], scope["path"])
             await response(scope, receive, send)

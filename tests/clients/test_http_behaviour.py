@@ -9,14 +9,18 @@ import httpx
 import pytest
 
 from clients import (
+    APIError,
     AsyncClient,
     BadRequestError,
     Client,
     ConnectionFailed,
+    HeadersTooLargeError,
     NotFoundError,
+    RequestTimeoutError,
     ResponseError,
     ServerError,
     ServiceUnavailableError,
+    UnprocessableContentError,
 )
 
 MODELS = {"models": [{"name": "digits", "versions": [1], "default_version": 1}]}
@@ -65,6 +69,27 @@ def test_400_is_not_retried_and_carries_the_server_message() -> None:
     assert len(script.seen) == 1
     assert info.value.status_code == 400
     assert info.value.code == "invalid_input"
+    assert info.value.message == body["error"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (408, "body_timeout", RequestTimeoutError),
+        (422, "unusable_image", UnprocessableContentError),
+        (431, "headers_too_large", HeadersTooLargeError),
+    ],
+)
+def test_the_hostile_client_statuses_have_their_own_errors(
+    status: int, code: str, error: type[APIError]
+) -> None:
+    """The answers of the service's bounds (docs/security.md), as the service words them."""
+    body = {"error": f"what the server said about {code}", "code": code}
+    script = Script(httpx.Response(status, json=body))
+    with client_for(script) as client, pytest.raises(error) as info:
+        client.head("digits", [[1.0, 2.0, 3.0]])
+    assert len(script.seen) == 1  # none is retried: sending the same again fails the same
+    assert (info.value.status_code, info.value.code) == (status, code)
     assert info.value.message == body["error"]
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from clients import (
     AsyncClient,
@@ -18,6 +20,7 @@ from clients import (
     InputError,
     NotFoundError,
     UnauthorizedError,
+    UnprocessableContentError,
 )
 from tests.clients.helpers import example_image, jpeg_bytes, write_png
 from tests.fixtures.server import API_KEY
@@ -126,6 +129,14 @@ def test_predict_takes_every_kind_of_input_and_keeps_their_order(
         ranked = np.argsort(-p.probabilities)[:3]
         assert [t.class_id for t in p.top_k] == ranked.tolist()
         assert [t.label for t in p.top_k] == [names[c] for c in ranked]
+
+
+def test_an_image_no_fit_can_use_raises_unprocessable_content(client: Client) -> None:
+    line = io.BytesIO()
+    Image.new("L", (2000, 1), 255).save(line, "PNG")  # 2000:1, under one pixel when fitted
+    with pytest.raises(UnprocessableContentError) as info:
+        client.predict("digits", [line.getvalue()])
+    assert (info.value.status_code, info.value.code) == (422, "unusable_image")
 
 
 def test_predict_answers_what_the_saved_model_answers(

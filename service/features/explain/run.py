@@ -12,13 +12,21 @@ from collections.abc import Mapping
 import numpy as np
 
 from core.manifest import LOGITS_LAYER, PROBABILITIES_LAYER
+from service import departures
 from service.dataplane import DataPlane, Payload
 from service.dataplane.inputs import read_batch, read_one
+from service.departures import Departure
 from service.features.explain import baselines, methods
 from service.features.explain.answers import Explanation, Explanations
 from service.features.explain.options import BASELINE_METHODS, ExplainOptions, check_rows
 from service.runtime import LoadedModel
+from service.runtime.gradients import GradientFn
 from service.schemas import ExplainRequest
+
+#: Gradient rows per TensorFlow call in a watched request: a client that leaves stops the
+#: explanation between chunks (the largest request, max_explain_rows 4096, is 8 of them);
+#: the usual request (tens of steps for a few inputs) is one call, as before.
+GRADIENT_CHUNK_ROWS = 512
 
 
 async def explain_request(
@@ -61,6 +69,8 @@ async def explain(
         tail_layers=loaded.gradients.tail_layers,
     )
     check_rows(len(x), options.rows_per_input(manifest), max_rows=settings.max_explain_rows)
+    # Long enough to be worth stopping if the client leaves (service.departures).
+    departure = departures.watch("explain")
 
     probabilities = (await plane.run_outputs(loaded, x, [PROBABILITIES_LAYER]))[PROBABILITIES_LAYER]
     predicted = probabilities.argmax(axis=1)
@@ -72,11 +82,11 @@ async def explain(
         ends = await _baselines(plane, loaded, x, options, baseline)
 
     if options.method == "integrated-gradients":
-        items = await _integrated_gradients(plane, loaded, x, ends, classes, options)
+        items = await _integrated_gradients(plane, loaded, x, ends, classes, options, departure)
     elif options.method == "occlusion":
         items = await _occlusion(plane, loaded, x, ends, classes, options)
     else:
-        items = await _gradient_maps(plane, loaded, x, classes, options)
+        items = await _gradient_maps(plane, loaded, x, classes, options, departure)
     for item, target, guess in zip(items, classes.tolist(), predicted.tolist(), strict=True):
         item.update(target=target, target_class=manifest.class_names[target], predicted=guess)
     uses_baseline = options.method in BASELINE_METHODS
@@ -119,6 +129,7 @@ async def _integrated_gradients(
     ends: np.ndarray | None,
     classes: np.ndarray,
     options: ExplainOptions,
+    departure: Departure | None,
 ) -> list[Explanation]:
     ends = _required(ends)
     if (layer := options.layer) is None:
@@ -131,6 +142,7 @@ async def _integrated_gradients(
             grad = loaded.gradients.of("embedding", options.output)
         else:
             grad = await plane.in_thread(loaded.gradients.of_layer, layer, options.output)
+    grad = _stoppable(grad, departure)
     paths = await plane.in_thread(
         lambda: methods.integrated_gradients(
             grad, x, ends, classes, steps=options.steps, rule=options.rule
@@ -154,8 +166,9 @@ async def _gradient_maps(
     x: np.ndarray,
     classes: np.ndarray,
     options: ExplainOptions,
+    departure: Departure | None,
 ) -> list[Explanation]:
-    grad = loaded.gradients.of("input", options.output)
+    grad = _stoppable(loaded.gradients.of("input", options.output), departure)
     if options.method == "saliency":
         f, maps = await plane.in_thread(methods.saliency, grad, x, classes)
     else:
@@ -191,6 +204,28 @@ async def _occlusion(
         {"value": float(v), "baseline_value": float(b), "attributions": m}
         for v, b, m in zip(values, baseline_values, maps, strict=True)
     ]
+
+
+def _stoppable(grad: GradientFn, departure: Departure | None) -> GradientFn:
+    """``grad`` in chunks of GRADIENT_CHUNK_ROWS rows, stopping between them once the
+    client has left (the gradient call of a large request otherwise runs to its end)."""
+    if departure is None:
+        return grad
+
+    def run(x: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        departure.check()
+        if len(x) <= GRADIENT_CHUNK_ROWS:
+            return grad(x, classes)
+        values, gradients = [], []
+        for start in range(0, len(x), GRADIENT_CHUNK_ROWS):
+            departure.check()
+            end = start + GRADIENT_CHUNK_ROWS
+            f, g = grad(x[start:end], classes[start:end])
+            values.append(f)
+            gradients.append(g)
+        return np.concatenate(values), np.concatenate(gradients)
+
+    return run
 
 
 def _required(ends: np.ndarray | None) -> np.ndarray:

@@ -1,7 +1,8 @@
 """``:explain`` at the tensor level: targets, baselines, one batched call per method.
 
 Gradient methods run the version's TensorFlow gradient functions in the thread pool (one
-call holds every input's path); occlusion needs only class scores, so its rows go through
+call holds every input's path; integrated gradients also batch concurrent requests' paths,
+``paths``); occlusion needs only class scores, so its rows go through
 the ``predict`` runner and its batcher like any other request.
 """
 
@@ -17,6 +18,7 @@ from service.dataplane.inputs import read_batch, read_one
 from service.features.explain import baselines, methods
 from service.features.explain.answers import Explanation, Explanations
 from service.features.explain.options import BASELINE_METHODS, ExplainOptions, check_rows
+from service.features.explain.paths import integrated_gradients
 from service.runtime import LoadedModel
 from service.schemas import ExplainRequest
 
@@ -122,19 +124,19 @@ async def _integrated_gradients(
 ) -> list[Explanation]:
     ends = _required(ends)
     if (layer := options.layer) is None:
+        where = "input"
         grad = loaded.gradients.of("input", options.output)
     else:
         # The path runs between the activations of the input and of its baseline.
         both = await plane.run_outputs(loaded, np.concatenate([x, ends]), [layer])
         x, ends = both[layer][: len(x)], both[layer][len(x) :]
+        where = f"layer:{layer}"
         if layer == loaded.manifest.embedding_layer:
             grad = loaded.gradients.of("embedding", options.output)
         else:
             grad = await plane.in_thread(loaded.gradients.of_layer, layer, options.output)
-    paths = await plane.in_thread(
-        lambda: methods.integrated_gradients(
-            grad, x, ends, classes, steps=options.steps, rule=options.rule
-        )
+    paths = await integrated_gradients(
+        plane, loaded, where, grad, x, ends, classes, (options.output, options.steps, options.rule)
     )
     return [
         {

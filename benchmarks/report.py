@@ -91,17 +91,21 @@ def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
     }
 
 
-def round_ratios(rows: list[Row], scenario: str, server: str, other: str) -> list[float]:
-    """Per alternating round: ``server``'s req/s over ``other``'s in ``scenario``."""
+def round_ratios(
+    rows: list[Row], scenario: str, server: str, other: str, *, cpu: bool = False
+) -> list[float]:
+    """Per alternating round: ``server``'s req/s over ``other``'s in ``scenario``; with
+    ``cpu``, ``other``'s server CPU per request over ``server``'s (steadier when other
+    work shares the cores)."""
     rounds: dict[object, dict[str, Row]] = {}
     for row in rows:
         if row["scenario"] == scenario and "round" in row and not row.get("failed"):
             rounds.setdefault(row["round"], {})[str(row["server"])] = row
-    return [
-        _number(r[server], "requests_per_s") / _number(r[other], "requests_per_s")
-        for r in rounds.values()
-        if server in r and other in r and _number(r[other], "requests_per_s")
-    ]
+    key = "server_cpu_ms_per_request" if cpu else "requests_per_s"
+    pairs = [(r[server], r[other]) for r in rounds.values() if server in r and other in r]
+    if cpu:
+        pairs = [(b, a) for a, b in pairs]
+    return [_number(a, key) / _number(b, key) for a, b in pairs if _number(b, key)]
 
 
 def _png_pairs(rows: list[Row]) -> list[float]:
@@ -148,6 +152,8 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
         ratios[f"{scenario}_vs_baseline"] = round(statistics.median(rounds), 2) if rounds else None
         if rounds:
             ratios[f"{scenario}_vs_baseline_rounds"] = [round(x, 2) for x in rounds]
+            by_cpu = round_ratios(rows, scenario, OURS, scenarios.BASELINE, cpu=True)
+            ratios[f"{scenario}_vs_baseline_by_cpu"] = round(statistics.median(by_cpu), 2)
     npy = _find(rows, "predict-npy-1024", OURS)
     mine = servers.get(OURS, {})
     checks = {
@@ -205,7 +211,8 @@ def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
         if rounds := ratios.get(f"{scenario}_vs_baseline_rounds"):
             lines.append(
                 f"  {scenario} vs the baseline commit in {len(rounds)} alternating rounds: "
-                f"{rounds} (median {ratios[f'{scenario}_vs_baseline']}x)"
+                f"{rounds} (median {ratios[f'{scenario}_vs_baseline']}x); by server CPU per "
+                f"request, baseline/ours: median {ratios[f'{scenario}_vs_baseline_by_cpu']}x"
             )
     for name, check in checks.items():
         lines.append(

@@ -72,6 +72,8 @@ def test_upload_and_speedup_ratios_come_from_rows_of_the_same_run() -> None:
     # the median of the alternating rounds' ratios: 4.0, 5.0, 3.0
     assert ratios["explain-ig-50_vs_baseline_rounds"] == [4.0, 5.0, 3.0]
     assert ratios["explain-ig-50_vs_baseline"] == 4.0 and checks["explain-ig-50_vs_baseline"]["ok"]
+    assert ratios["explain-ig-50_vs_baseline_by_cpu"] == 4.0  # 16 ms against 4 ms each round
+    assert ratios["explain-ig-50-cnn_vs_baseline_by_cpu"] == 2.5
     assert "explain-ig-50 vs the baseline commit in 3 alternating rounds" in report.table(
         rows, {}, ratios, checks
     )

@@ -30,7 +30,10 @@ from core.settings import Settings
 OUT_DIR = Path("benchmarks/results")
 
 
-def py_spy() -> Path:
+def py_spy(given: Path | None = None) -> Path:
+    """``given``, else py-spy in the peer venv (installed there on first use)."""
+    if given is not None:
+        return given
     ensure_venv()
     binary = VENV / "bin" / "py-spy"
     if not binary.exists():
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--models-dir", type=Path)
+    parser.add_argument("--py-spy", type=Path, help="a py-spy binary (default: the peer venv's)")
     args = parser.parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="layerlens-profile-"))
     models_dir, saved_model, _ = find_saved_model(
@@ -85,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             kwargs={"connections": 32, "seconds": args.seconds + 2},
         )
         load.start()
-        record = [str(py_spy()), "record", "--pid", str(server.process.pid), "--subprocesses",
-                  "--nonblocking", "--format", "raw", "--duration", str(int(args.seconds)),
-                  "--output", str(raw)]  # fmt: skip
+        record = [str(py_spy(args.py_spy)), "record", "--pid", str(server.process.pid),
+                  "--subprocesses", "--nonblocking", "--format", "raw",
+                  "--duration", str(int(args.seconds)), "--output", str(raw)]  # fmt: skip
         subprocess.run(record, check=True, capture_output=True)
         load.join()
     finally:

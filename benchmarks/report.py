@@ -91,6 +91,23 @@ def paired_ratio(rows: list[Row]) -> dict[str, object] | None:
     }
 
 
+def round_ratios(
+    rows: list[Row], scenario: str, server: str, other: str, *, cpu: bool = False
+) -> list[float]:
+    """Per alternating round: ``server``'s req/s over ``other``'s in ``scenario``; with
+    ``cpu``, ``other``'s server CPU per request over ``server``'s (steadier when other
+    work shares the cores)."""
+    rounds: dict[object, dict[str, Row]] = {}
+    for row in rows:
+        if row["scenario"] == scenario and "round" in row and not row.get("failed"):
+            rounds.setdefault(row["round"], {})[str(row["server"])] = row
+    key = "server_cpu_ms_per_request" if cpu else "requests_per_s"
+    pairs = [(r[server], r[other]) for r in rounds.values() if server in r and other in r]
+    if cpu:
+        pairs = [(b, a) for a, b in pairs]
+    return [_number(a, key) / _number(b, key) for a, b in pairs if _number(b, key)]
+
+
 def _png_pairs(rows: list[Row]) -> list[float]:
     """Per alternating round: layerlens' one-PNG uploads / its JSON predict, req/s."""
     json_rows = {r["round"]: r for r in rows if r["scenario"] == PAIRED and r["server"] == OURS
@@ -131,12 +148,12 @@ def acceptance(rows: list[Row], servers: dict[str, dict[str, object]]) -> tuple[
         ratios["png_vs_json"] = round(statistics.median(png_pairs), 3)
     png50 = _find(rows, f"predict-png-{scenarios.MANY_PNGS}", OURS)
     for scenario in MIN_SPEEDUP:
-        now, before = _find(rows, scenario, OURS), _find(rows, scenario, scenarios.BASELINE)
-        ratios[f"{scenario}_vs_baseline"] = (
-            round(_number(now, "requests_per_s") / _number(before, "requests_per_s"), 2)
-            if now and before and _number(before, "requests_per_s")
-            else None
-        )
+        rounds = round_ratios(rows, scenario, OURS, scenarios.BASELINE)
+        ratios[f"{scenario}_vs_baseline"] = round(statistics.median(rounds), 2) if rounds else None
+        if rounds:
+            ratios[f"{scenario}_vs_baseline_rounds"] = [round(x, 2) for x in rounds]
+            by_cpu = round_ratios(rows, scenario, OURS, scenarios.BASELINE, cpu=True)
+            ratios[f"{scenario}_vs_baseline_by_cpu"] = round(statistics.median(by_cpu), 2)
     npy = _find(rows, "predict-npy-1024", OURS)
     mine = servers.get(OURS, {})
     checks = {
@@ -178,7 +195,7 @@ def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
             runs = ", ".join(f"{e}: {r}" for e, r in info["runtimes"].items())
             lines.append(f"{name} endpoints run on {runs}")
     lines.append("")
-    simple = {k: v for k, v in ratios.items() if not isinstance(v, dict)}
+    simple = {k: v for k, v in ratios.items() if not isinstance(v, dict | list)}
     lines.append(
         f"JSON predict @{ACCEPTANCE_CONCURRENCY}: "
         + ", ".join(f"{k} {v}x" for k, v in simple.items())
@@ -190,6 +207,13 @@ def table(rows: list[Row], servers: dict, ratios: dict, checks: dict) -> str:
             f"{paired['throughput_ratios']} (median {paired['throughput_ratio_median']}x); "
             f"CPU per request, ceiling/ours: median {paired['cpu_per_request_ratio_median']}x"
         )
+    for scenario in MIN_SPEEDUP:
+        if rounds := ratios.get(f"{scenario}_vs_baseline_rounds"):
+            lines.append(
+                f"  {scenario} vs the baseline commit in {len(rounds)} alternating rounds: "
+                f"{rounds} (median {ratios[f'{scenario}_vs_baseline']}x); by server CPU per "
+                f"request, baseline/ours: median {ratios[f'{scenario}_vs_baseline_by_cpu']}x"
+            )
     for name, check in checks.items():
         lines.append(
             f"  {'PASS' if check['ok'] else 'FAIL'}  {name}: {check['value']}"

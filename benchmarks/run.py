@@ -12,6 +12,7 @@ alternating rounds for the ceiling ratio. See benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -160,45 +161,87 @@ def drive(server: RunningServer, case: Case, seconds: float) -> dict[str, object
             "server_cpu_ms_per_request": round(1000 * used / max(1, load.requests), 4)}  # fmt: skip
 
 
+@contextlib.contextmanager
+def running(
+    specs: dict[str, ServerSpec], names: tuple[str, ...], work_dir: Path
+) -> Iterator[dict[str, RunningServer]]:
+    """Several servers up at once (an idle server uses no CPU), stopped on the way out."""
+    servers: dict[str, RunningServer] = {}
+    try:
+        for name in names:
+            servers[name] = start(specs[name], log_dir=work_dir)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def round_row(
+    server: RunningServer, case: Case, seconds: float, index: int, scenario: str | None = None
+) -> dict[str, object]:
+    """One wrk run of an alternating round, printed as it ends."""
+    row = drive(server, case, seconds) | {"scenario": scenario or case.scenario, "round": index}
+    print(report.row_line(row), flush=True)
+    return row
+
+
 def paired_rounds(
     specs: dict[str, ServerSpec], plan: list[Case], *, rounds: int, seconds: float, work_dir: Path
 ) -> list[dict[str, object]]:
-    """The ceiling ratio from back-to-back runs: both servers up (the idle one uses no CPU),
-    driven in turn, the order swapped every round. Throughput on a shared machine drifts by
-    a quarter within minutes, so rows measured minutes apart compare the machine as much
-    as the servers; each round's pair is seconds apart."""
+    """The ceiling ratio from back-to-back runs: both servers up, driven in turn, the order
+    swapped every round. Throughput on a shared machine drifts by a quarter within
+    minutes, so rows measured minutes apart compare the machine as much as the servers;
+    each round's pair is seconds apart."""
     c = ACCEPTANCE_CONCURRENCY
     pick = {name: next(x for x in plan if x.server == name and x.scenario == "predict-json"
                        and x.concurrency == c) for name in (OURS, CEILING)}  # fmt: skip
-    servers: dict[str, RunningServer] = {}
     rows: list[dict[str, object]] = []
     try:
-        for name in (OURS, CEILING):
-            servers[name] = start(specs[name], log_dir=work_dir)
-            warm_up(servers[name], pick[name])
-        png = next((x for x in plan if x.server == OURS and x.scenario == "predict-png"
-                    and x.concurrency == c), None)  # fmt: skip
-        if png is not None:
-            warm_up(servers[OURS], png)
-        for index in range(rounds):
-            order = (OURS, CEILING) if index % 2 == 0 else (CEILING, OURS)
-            for name in order:
-                row = drive(servers[name], pick[name], seconds)
-                row |= {"scenario": PAIRED, "round": index}
-                rows.append(row)
-                print(report.row_line(row), flush=True)
-                if name == OURS and png is not None:  # the upload/JSON ratio, seconds apart
-                    row = drive(servers[OURS], png, seconds)
-                    row |= {"scenario": PAIRED_PNG, "round": index}
-                    rows.append(row)
-                    print(report.row_line(row), flush=True)
+        with running(specs, (OURS, CEILING), work_dir) as servers:
+            for name in (OURS, CEILING):
+                warm_up(servers[name], pick[name])
+            png = next((x for x in plan if x.server == OURS and x.scenario == "predict-png"
+                        and x.concurrency == c), None)  # fmt: skip
+            if png is not None:
+                warm_up(servers[OURS], png)
+            for index in range(rounds):
+                order = (OURS, CEILING) if index % 2 == 0 else (CEILING, OURS)
+                for name in order:
+                    rows.append(round_row(servers[name], pick[name], seconds, index, PAIRED))
+                    if name == OURS and png is not None:  # the upload/JSON ratio, seconds apart
+                        rows.append(round_row(servers[OURS], png, seconds, index, PAIRED_PNG))
     except (ServerFailed, RuntimeError, httpx.HTTPError) as exc:
         failed = failure_row(pick[getattr(exc, "name", OURS)], exc) | {"scenario": PAIRED}
         rows.append(failed)
         print(report.row_line(failed), flush=True)
-    finally:
-        for server in servers.values():
-            server.stop()
+    return rows
+
+
+def baseline_rounds(
+    specs: dict[str, ServerSpec], plan: list[Case], *, rounds: int, seconds: float, work_dir: Path
+) -> list[dict[str, object]]:
+    """The why rows (``BASELINE_SCENARIOS``) of this checkout and of the baseline commit in
+    alternating rounds, as ``paired_rounds`` does for the ceiling: each "x times today's
+    rate" is the median of per-round ratios of two runs seconds apart."""
+    why = [case for case in plan if case.server == OURS and case.scenario in BASELINE_SCENARIOS]
+    rows: list[dict[str, object]] = []
+    if not why:
+        return rows
+    try:
+        with running(specs, (OURS, BASELINE), work_dir) as servers:
+            for case in why:
+                for name in (OURS, BASELINE):
+                    warm_up(servers[name], replace(case, server=name))
+            for index in range(rounds):
+                order = (OURS, BASELINE) if index % 2 == 0 else (BASELINE, OURS)
+                for case in why:
+                    for name in order:
+                        rows.append(round_row(servers[name], replace(case, server=name),
+                                              seconds, index))  # fmt: skip
+    except (ServerFailed, RuntimeError, httpx.HTTPError) as exc:
+        failed = failure_row(replace(why[0], server=getattr(exc, "name", BASELINE)), exc)
+        rows.append(failed | {"round": -1})
+        print(report.row_line(failed), flush=True)
     return rows
 
 
@@ -289,15 +332,13 @@ def main(argv: list[str] | None = None) -> int:
         plan = [case for case in plan if case.scenario.startswith(prefixes)]
     specs = server_specs(models_dir, saved_model, work_dir, workers=args.workers, servers=servers)
     if args.baseline and OURS in specs:
+        # driven only in the alternating rounds below, against this checkout
         specs[BASELINE] = baseline_spec(specs[OURS], export(args.baseline, work_dir))
-        plan += [
-            replace(case, server=BASELINE)
-            for case in plan
-            if case.server == OURS and case.scenario in BASELINE_SCENARIOS
-        ]
     results: list[dict[str, object]] = []
     server_info: dict[str, dict[str, object]] = {}
     for name, spec in specs.items():
+        if name == BASELINE:
+            continue
         print(f"starting {name} ...", flush=True)
         mine = [case for case in plan if case.server == name]
         on_ready = None
@@ -315,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.pairs > 0 and {OURS, CEILING} <= specs.keys():
         print(f"alternating {OURS} and {CEILING}, {args.pairs} rounds ...", flush=True)
         results += paired_rounds(specs, plan, rounds=args.pairs, seconds=seconds, work_dir=work_dir)
+    if args.pairs > 0 and BASELINE in specs:
+        print(f"alternating {OURS} and {BASELINE} ({args.baseline}), {args.pairs} rounds ...")
+        results += baseline_rounds(specs, plan, rounds=args.pairs, seconds=seconds,
+                                   work_dir=work_dir)  # fmt: skip
     models = sorted(p.name for p in models_dir.iterdir() if p.is_dir())
     document = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

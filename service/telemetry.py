@@ -93,6 +93,14 @@ class Telemetry:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.explain_batch_size = Histogram(
+            "layerlens_explain_path_batch_size",
+            "Inputs per integrated-gradients computation (concurrent :explain requests' "
+            "paths batched).",
+            ["model"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self.requests_shed = Counter(
             "layerlens_requests_shed",
             "Requests refused with 503 before their body was read, by reason.",

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from core.manifest import ENDPOINT_HEAD, ENDPOINT_PREDICT, LOGITS_LAYER, PROBABILITIES_LAYER
+
+if TYPE_CHECKING:
+    from service.runtime.runners import Runner
 
 Target = Literal["probability", "logit"]
 #: What ``Gradients.of`` differentiates: the model's input (``predict``) or embedding (``head``).
@@ -51,6 +54,17 @@ class Gradients:
         self.tail_layers = tail_layers if load_tails is not None else ()
         self._load_tails = load_tails
         self._tails: Any = None
+        #: Graphs traced so far, over every function (one per function and input shape).
+        self.traces = 0
+        #: (space or layer, target, steps, rule) -> the runner that batches concurrent
+        #: requests' integrated-gradient paths, made on first use by
+        #: ``service.features.explain.paths``.
+        self.path_runners: dict[tuple[str, str, int, str], Runner] = {}
+
+    async def close(self) -> None:
+        """Run the paths queued, then stop their batchers (a version unloading)."""
+        for runner in list(self.path_runners.values()):
+            await runner.close()
 
     def of(self, space: Space, target: Target) -> GradientFn:
         key = (space, target)
@@ -76,21 +90,39 @@ class Gradients:
         return fn
 
     def _build(self, endpoint: str, output: str, module: Any = None) -> GradientFn:
+        """One traced graph per input shape, called as a concrete function.
+
+        Its signature leaves the batch dimension open, so every batch size (the adaptive
+        rule's rounds carry 4 to 9 rows per input, batched requests more) runs the same
+        graph: no retracing per request (``traces`` counts them), and no per-call search
+        of a polymorphic function's traces.
+        """
         import tensorflow as tf
 
         model_fn = getattr(self._saved_model if module is None else module, endpoint)
 
-        @tf.function(reduce_retracing=True)
+        @tf.function
         def values_and_gradients(x: Any, classes: Any) -> tuple[Any, Any]:
+            self.traces += 1  # Python runs only while tracing
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 f = tf.gather(model_fn(x)[output], classes, batch_dims=1)
             return f, tape.gradient(f, x)
 
+        traced: dict[tuple[int, ...], Any] = {}
+
         def run(x: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            f, g = values_and_gradients(
-                tf.constant(x, dtype=tf.float32), tf.constant(classes, dtype=tf.int32)
-            )
+            shape = tuple(x.shape[1:])
+            fn = traced.get(shape)
+            if fn is None:
+                fn = traced.setdefault(
+                    shape,
+                    values_and_gradients.get_concrete_function(
+                        tf.TensorSpec((None, *shape), tf.float32),
+                        tf.TensorSpec((None,), tf.int32),
+                    ),
+                )
+            f, g = fn(tf.constant(x, dtype=tf.float32), tf.constant(classes, dtype=tf.int32))
             return f.numpy(), g.numpy()
 
         return run

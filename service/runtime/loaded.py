@@ -49,3 +49,4 @@ class LoadedModel:
         for runner in self.runners.values():
             await runner.close()
         await self.neighbor_indexes.close()
+        await self.gradients.close()

@@ -56,15 +56,17 @@ def make_runner(
     settings: Settings,
     executor: Executor,
     on_batch: BatchObserver,
+    max_batch_size: int | None = None,
 ) -> Runner:
     """The batcher when batching is on for ``model`` (global or per-model setting).
 
-    ``on_batch`` sees the row count of every model call either runner makes."""
+    ``on_batch`` sees the row count of every model call either runner makes;
+    ``max_batch_size`` caps the policy's for rows that each cost many model rows."""
     policy = settings.batch_policy(model)
     if policy.enabled:
         return DynamicBatcher(
             run,
-            max_batch_size=policy.max_size,
+            max_batch_size=min(policy.max_size, max_batch_size or policy.max_size),
             max_wait_ms=policy.max_wait_ms,
             max_queue=policy.max_queue,
             queue_deadline_ms=policy.queue_deadline_ms,

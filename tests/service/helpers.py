@@ -59,6 +59,19 @@ def assert_error(response: httpx.Response, status: int, *words: str) -> dict:
     return body
 
 
+def histogram_totals(http: httpx.Client, metric: str, model: str) -> tuple[float, float]:
+    """(count, sum) of a histogram's series for ``model`` on ``/metrics``."""
+    count = total = 0.0
+    for line in http.get("/metrics").text.splitlines():
+        if f'model="{model}"' not in line:
+            continue
+        if line.startswith(f"{metric}_count"):
+            count = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(f"{metric}_sum"):
+            total = float(line.rsplit(" ", 1)[1])
+    return count, total
+
+
 def copy_versions(source: Path, target: Path, versions: dict[str, list[int]]) -> Path:
     """A models dir holding copies of some versions of the test repository."""
     for name, numbers in versions.items():

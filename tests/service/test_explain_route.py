@@ -8,7 +8,13 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.service.helpers import assert_error, encode_npy, image_bytes, mnist_example
+from tests.service.helpers import (
+    assert_error,
+    encode_npy,
+    histogram_totals,
+    image_bytes,
+    mnist_example,
+)
 
 EXAMPLE_1 = {"examples": [{"dataset": "mnist-test", "index": 1}]}
 
@@ -211,3 +217,36 @@ def test_limits_and_mistakes_are_named_4xx(http: httpx.Client, live_server: Any)
     assert_error(
         http.post(url, json={"examples": [{"dataset": "mnist-test", "index": 10**7}]}), 400
     )
+
+
+@pytest.mark.parametrize(("model", "query"), [("digits", "steps=50"), ("digits-cnn", "steps=24")])
+def test_concurrent_paths_are_computed_together_each_getting_its_own_answer(
+    http: httpx.Client, model: str, query: str
+) -> None:
+    """Concurrent requests' paths go through one batcher: each answer must be the one the
+    request gets alone (its own alphas, values and map), and some batches held several."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    metric = "layerlens_explain_path_batch_size"
+
+    def ask(index: int) -> dict[str, Any]:
+        examples = {"examples": [{"dataset": "mnist-test", "index": index}]}
+        return explain(http, model, query, json=examples)["explanations"][0]
+
+    indices = list(range(12))
+    alone = [ask(i) for i in indices]
+    before = histogram_totals(http, metric, model)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        for _round in range(2):
+            together = list(pool.map(ask, indices))
+            for mine, reference in zip(together, alone, strict=True):
+                assert mine["path"]["alphas"] == reference["path"]["alphas"]
+                np.testing.assert_allclose(mine["path"]["values"], reference["path"]["values"],
+                                           rtol=1e-5, atol=1e-7)  # fmt: skip
+                np.testing.assert_allclose(mine["attributions"], reference["attributions"],
+                                           rtol=1e-4, atol=1e-7)  # fmt: skip
+                assert mine["target"] == reference["target"]
+    count, total = (after - was for after, was in zip(histogram_totals(http, metric, model),
+                                                      before, strict=True))  # fmt: skip
+    assert total == 2 * len(indices), f"{total} paths computed for {2 * len(indices)} sent"
+    assert count < total, f"{count} computations for {total} paths: none was batched"

@@ -101,23 +101,36 @@ def adaptive_integrated_gradients(
         g = g.reshape(n, at.shape[1], -1).astype(np.float64)
         return f.reshape(n, -1).astype(np.float64), g
 
+    def slopes_of(g: np.ndarray) -> np.ndarray:
+        return np.einsum("npd,nd->np", g, delta)
+
     f, g = evaluate(alphas)
+    # The gradients stay in the order they were computed (``chunks``) and are put in path
+    # order once at the end: each round moves only the small per-point arrays (alphas, f,
+    # slopes and each point's place in ``chunks``), never every gradient so far.
+    chunks, slopes = [g], slopes_of(g)
+    computed = np.tile(np.arange(alphas.shape[1]), (n, 1))
     budget, round_ = steps - start, 0
     while budget > 0:
         # spread the budget over the rounds left; a round can at most halve every segment
         rounds_left = max(1, ADAPTIVE_ROUNDS - round_)
         take = min(max(1, budget // rounds_left), alphas.shape[1] - 1)
         round_ += 1
-        slopes = np.einsum("npd,nd->np", g, delta)
         worst = np.argsort(-_segment_errors(alphas, f, slopes), axis=1, kind="stable")[:, :take]
         mids = (np.take_along_axis(alphas, worst, 1) + np.take_along_axis(alphas, worst + 1, 1)) / 2
         f_mid, g_mid = evaluate(mids)
+        new = np.arange(alphas.shape[1], alphas.shape[1] + take)
         alphas = np.concatenate([alphas, mids], axis=1)
         order = np.argsort(alphas, axis=1, kind="stable")
         alphas = np.take_along_axis(alphas, order, 1)
         f = np.take_along_axis(np.concatenate([f, f_mid], axis=1), order, 1)
-        g = np.take_along_axis(np.concatenate([g, g_mid], axis=1), order[..., None], 1)
+        slopes = np.take_along_axis(np.concatenate([slopes, slopes_of(g_mid)], axis=1), order, 1)
+        computed = np.take_along_axis(
+            np.concatenate([computed, np.tile(new, (n, 1))], axis=1), order, 1
+        )
+        chunks.append(g_mid)
         budget -= take
+    g = np.take_along_axis(np.concatenate(chunks, axis=1), computed[..., None], 1)
     widths = np.diff(alphas, axis=1)
     weights = np.zeros_like(alphas)
     weights[:, :-1] += widths / 2

@@ -1,7 +1,8 @@
 """``:explain`` at the tensor level: targets, baselines, one batched call per method.
 
 Gradient methods run the version's TensorFlow gradient functions in the thread pool (one
-call holds every input's path); occlusion needs only class scores, so its rows go through
+call holds every input's path; integrated gradients also batch concurrent requests' paths,
+``paths``); occlusion needs only class scores, so its rows go through
 the ``predict`` runner and its batcher like any other request.
 """
 
@@ -19,6 +20,7 @@ from service.departures import Departure
 from service.features.explain import baselines, methods
 from service.features.explain.answers import Explanation, Explanations
 from service.features.explain.options import BASELINE_METHODS, ExplainOptions, check_rows
+from service.features.explain.paths import integrated_gradients
 from service.runtime import LoadedModel
 from service.runtime.gradients import GradientFn
 from service.schemas import ExplainRequest
@@ -82,7 +84,7 @@ async def explain(
         ends = await _baselines(plane, loaded, x, options, baseline)
 
     if options.method == "integrated-gradients":
-        items = await _integrated_gradients(plane, loaded, x, ends, classes, options, departure)
+        items = await _integrated_gradients(plane, loaded, x, ends, classes, options)
     elif options.method == "occlusion":
         items = await _occlusion(plane, loaded, x, ends, classes, options)
     else:
@@ -129,24 +131,24 @@ async def _integrated_gradients(
     ends: np.ndarray | None,
     classes: np.ndarray,
     options: ExplainOptions,
-    departure: Departure | None,
 ) -> list[Explanation]:
+    """Concurrent requests' paths go through one batcher (``paths``): a client that leaves
+    stops waiting, and its input adds no further rounds of the adaptive rule."""
     ends = _required(ends)
     if (layer := options.layer) is None:
+        where = "input"
         grad = loaded.gradients.of("input", options.output)
     else:
         # The path runs between the activations of the input and of its baseline.
         both = await plane.run_outputs(loaded, np.concatenate([x, ends]), [layer])
         x, ends = both[layer][: len(x)], both[layer][len(x) :]
+        where = f"layer:{layer}"
         if layer == loaded.manifest.embedding_layer:
             grad = loaded.gradients.of("embedding", options.output)
         else:
             grad = await plane.in_thread(loaded.gradients.of_layer, layer, options.output)
-    grad = _stoppable(grad, departure)
-    paths = await plane.in_thread(
-        lambda: methods.integrated_gradients(
-            grad, x, ends, classes, steps=options.steps, rule=options.rule
-        )
+    paths = await integrated_gradients(
+        plane, loaded, where, grad, x, ends, classes, (options.output, options.steps, options.rule)
     )
     return [
         {

@@ -10,11 +10,10 @@ at least 99% sure of.
 
 from __future__ import annotations
 
-import argparse
-
 from core.db import KIND_AGREEMENT, make_engine, store
 from core.manifest import versions_on_disk
 from core.settings import Settings
+from training.readme_tables import main, pct
 from training.recipes import CATALOG
 
 HEADER = (
@@ -37,25 +36,16 @@ def markdown(settings: Settings) -> str:
                 d = row.data
                 lines.append(
                     f"| `{name}` | {row.dataset} ({d['num_examples']:,}) | {d['k']} "
-                    f"| {_pct(d['majority_agrees'])} "
-                    f"| {_pct(d.get('accuracy_when_majority_agrees'))} "
-                    f"| {_pct(d.get('accuracy_when_majority_disagrees'))} "
-                    f"| {_pct(d['confident_share'])} "
-                    f"| {_pct(d['majority_agrees_when_confident'])} |"
+                    f"| {pct(d['majority_agrees'])} "
+                    f"| {pct(d.get('accuracy_when_majority_agrees'))} "
+                    f"| {pct(d.get('accuracy_when_majority_disagrees'))} "
+                    f"| {pct(d['confident_share'])} "
+                    f"| {pct(d['majority_agrees_when_confident'])} |"
                 )
     finally:
         engine.dispose()
     return "\n".join(lines)
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--models-dir")
-    args = parser.parse_args()
-    given = {"database_url": args.database_url, "models_dir": args.models_dir}
-    print(markdown(Settings(**{k: v for k, v in given.items() if v})))
+    main(markdown, __doc__)

@@ -11,13 +11,13 @@ method (chosen on validation-vs-synthetic only) is in bold; ``msp`` is the basel
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from core.db import KIND_OOD, make_engine, store
 from core.manifest import versions_on_disk
 from core.ood.scores import METHODS
 from core.settings import Settings
+from training.readme_tables import main, pct
 from training.recipes import CATALOG
 
 TITLES = {"knn": "kNN", "mahalanobis": "Mahalanobis", "energy": "energy", "msp": "max softmax"}
@@ -59,21 +59,12 @@ def _cells(data: dict[str, Any]) -> str:
     for method in METHODS:
         m = data["methods"][method]
         if data.get("flag_only"):
-            text = _pct(m["flagged_out"])
+            text = pct(m["flagged_out"])
         else:
-            text = f"{m['auroc']:.4f} / {_pct(m['fpr_at_95_tpr'])}"
+            text = f"{m['auroc']:.4f} / {pct(m['fpr_at_95_tpr'])}"
         cells.append(f"**{text}**" if method == data["default_method"] else text)
     return " | ".join(cells)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--models-dir")
-    args = parser.parse_args()
-    given = {"database_url": args.database_url, "models_dir": args.models_dir}
-    print(markdown(Settings(**{k: v for k, v in given.items() if v})))
+    main(markdown, __doc__)

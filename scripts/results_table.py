@@ -9,12 +9,11 @@ python scripts/results_table.py [--database-url URL] [--models-dir DIR]
 
 from __future__ import annotations
 
-import argparse
-
 from core.datasets import ROBUSTNESS_SETS
 from core.db import KIND_ROBUSTNESS, make_engine, store
 from core.manifest import Manifest, version_dir, versions_on_disk
 from core.settings import Settings
+from training.readme_tables import main, pct
 from training.recipes import CATALOG
 
 
@@ -41,10 +40,10 @@ def markdown(settings: Settings) -> str:
                 r.dataset: r.data["accuracy"]
                 for r in store.get_evaluations(engine, name, version, kind=KIND_ROBUSTNESS)
             }
-            robustness = "".join(f" {_pct(held_out.get(s))} |" for s in ROBUSTNESS_SETS)
+            robustness = "".join(f" {pct(held_out.get(s), 2)} |" for s in ROBUSTNESS_SETS)
             lines.append(
                 f"| `{name}` | {manifest.architecture} | {manifest.training.epochs} "
-                f"| {_pct(spec.reference)} | **{_pct(ours)}** | {_pct(spec.floor)} |"
+                f"| {pct(spec.reference, 2)} | **{pct(ours, 2)}** | {pct(spec.floor, 2)} |"
                 f"{robustness} {manifest.training.seconds:.0f} |"
             )
     finally:
@@ -52,14 +51,5 @@ def markdown(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--models-dir")
-    args = parser.parse_args()
-    given = {"database_url": args.database_url, "models_dir": args.models_dir}
-    print(markdown(Settings(**{k: v for k, v in given.items() if v})))
+    main(markdown, __doc__)

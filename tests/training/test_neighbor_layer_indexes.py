@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from core.db import make_engine
 from core.manifest import NEIGHBORS_DIR, Manifest, NeighborIndexRecord, neighbor_index_paths
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
+from tests.training.helpers import copy_database, rerun
 from training import neighbors, pipeline
 from training.recipes import get_spec
 
@@ -57,19 +57,11 @@ def test_an_older_version_gains_the_layer_once(
     version_dir = models_dir / "xor" / "1"
     before = Manifest.read(version_dir)
     spec = dataclasses.replace(get_spec("xor"), neighbor_layers=("logits",))
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
+    data_dir = model_repository.data_dir
 
     def run() -> pipeline.Outcome:
-        return pipeline.run_model(
-            spec,
-            models_dir=models_dir,
-            engine=engine,
-            cache=pipeline.DataCache(model_repository.data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
-        )
+        return rerun(spec, models_dir, engine, data_dir)
 
     try:
         assert run().status == "skipped"

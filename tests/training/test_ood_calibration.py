@@ -24,6 +24,7 @@ from core.manifest import (
 from core.ood import scores
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
+from tests.training.helpers import copy_database
 from training import ood, pipeline
 from training.recipes import get_spec
 
@@ -85,9 +86,7 @@ def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
     shutil.rmtree(version_dir / OOD_DIR)
     original.model_copy(update={"ood": None}).write(version_dir)
     weights = _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb")
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
     try:
         with engine.begin() as connection:
             connection.exec_driver_sql("DELETE FROM evaluations WHERE kind = 'ood'")

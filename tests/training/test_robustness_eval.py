@@ -3,7 +3,6 @@ without retraining, and the rows equal a recomputation from its SavedModel."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from core.db.schema import Evaluation
 from core.manifest import SAVED_MODEL_DIR
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from training import pipeline
+from tests.training.helpers import copy_database, rerun
 from training.recipes import get_spec
 
 
@@ -24,19 +23,15 @@ def test_an_older_version_gains_the_robustness_evaluation_without_retraining(
     model_repository: ModelRepository, tmp_path: Path
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
     try:
         with begin_write(engine) as connection:  # as before this change: none stored
             connection.execute(delete(Evaluation).where(Evaluation.kind == KIND_ROBUSTNESS))
-        outcome = pipeline.run_model(
+        outcome = rerun(
             get_spec("digits"),
             models_dir=models_dir,
             engine=engine,
-            cache=pipeline.DataCache(model_repository.data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
+            data_dir=model_repository.data_dir,
         )
         rows = {r.dataset: r.data for r in get_evaluations(engine, "digits", 1, KIND_ROBUSTNESS)}
     finally:

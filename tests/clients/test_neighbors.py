@@ -27,57 +27,30 @@ from clients import (
     NotFoundError,
     ResponseError,
 )
-from clients.cli import _common, app
+from clients.cli import app
 from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
+from tests.clients.fake_digits import (
+    FakeDigitsService,
+    answer_the_cli_with,
+    assert_sent_in_runs_of_one_kind,
+    client_for,
+    mixed_inputs,
+    png_bytes,
+    posts,
+)
 from tests.clients.helpers import assert_png, write_png
 
-SHAPE = (28, 28)
-DIGITS = {
-    "name": "digits",
-    "version": 2,
-    "versions": [1, 2],
-    "class_names": [str(d) for d in range(10)],
-    "input": {"kind": "image", "shape": list(SHAPE), "value_range": [0.0, 255.0]},
-}
 
-
-def png_bytes(value: int = 200) -> bytes:
-    buffer = io.BytesIO()
-    image = np.zeros(SHAPE, dtype=np.uint8)
-    image[6:22, 12:16] = value
-    Image.fromarray(image, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class FakeService:
+class FakeService(FakeDigitsService):
     """Answers ``:neighbors`` as docs/explain.md describes (made-up neighbours: index
     ``1000 * input + rank``, class ``rank % 3``, distance ``rank / 2``), the digits manifest
     and dataset examples; records every request. Each result's ``predicted`` counts up
     across requests, so order can be checked."""
 
-    def __init__(self, status: int = 200, error: dict[str, Any] | None = None) -> None:
-        self.seen: list[httpx.Request] = []
-        self.answered = 0
-        self.status, self.error = status, error
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        if request.method == "GET" and request.url.path.startswith("/v1/datasets/"):
-            dataset, index = request.url.path.rsplit("/", 2)[1:]
-            instance = np.asarray(Image.open(io.BytesIO(png_bytes(int(index) % 200 + 50))))
-            body = {"dataset": dataset, "index": int(index), "label": int(index) % 3}
-            return httpx.Response(200, json={**body, "instance": instance.tolist()})
-        if request.method == "GET":
-            return httpx.Response(200, json=DIGITS)
-        if self.status != 200:
-            return httpx.Response(self.status, json=self.error)
-        return httpx.Response(200, json=self.answer(request))
-
-    def inputs(self, request: httpx.Request) -> int:
-        if request.headers["content-type"].startswith("multipart/form-data"):
-            return request.read().count(b'name="files"')
-        body = json.loads(request.read())
-        return len(body.get("examples") or body.get("instances"))
+    def example(self, dataset: str, index: int) -> dict[str, Any]:
+        instance = np.asarray(Image.open(io.BytesIO(png_bytes(index % 200 + 50))))
+        body = {"dataset": dataset, "index": index, "label": index % 3}
+        return {**body, "instance": instance.tolist()}
 
     def answer(self, request: httpx.Request) -> dict[str, Any]:
         params = request.url.params
@@ -105,14 +78,6 @@ class FakeService:
             "space": params.get("space", "embedding"), "metric": params.get("metric", "euclidean"),
             "k": k, "results": results,
         }  # fmt: skip
-
-
-def client_for(service: FakeService) -> Client:
-    return Client("http://layerlens.test", transport=httpx.MockTransport(service), backoff_s=0.0)
-
-
-def posts(service: FakeService) -> list[httpx.Request]:
-    return [r for r in service.seen if r.method == "POST"]
 
 
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
@@ -160,26 +125,10 @@ def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
 
 def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
     service = FakeService()
-    inputs = [
-        png_bytes(), Image.open(io.BytesIO(png_bytes(90))), "mnist-test:3",
-        np.zeros((2, *SHAPE)), np.zeros(784).tolist(), "mnist-test:4",
-    ]  # fmt: skip
     with client_for(service) as client:
-        result = client.neighbors("digits", inputs, k=2)
-    kinds = [
-        (r.method, r.headers.get("content-type", "").split(";")[0], service.inputs(r))
-        if r.method == "POST" else (r.method, r.url.path, 0)
-        for r in service.seen
-    ]  # fmt: skip
-    assert kinds == [
-        ("POST", "multipart/form-data", 2),
-        ("POST", "application/json", 1),
-        ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
-        ("POST", "application/json", 3),
-        ("POST", "application/json", 1),
-    ]
+        result = client.neighbors("digits", mixed_inputs(), k=2)
+    assert_sent_in_runs_of_one_kind(service)
     assert all(r.url.params["k"] == "2" for r in posts(service))
-    assert json.loads(service.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
     assert [r.predicted for r in result] == list(range(7))
     assert result.indexes[:, 0].tolist() == [1000 * i for i in range(7)]
     assert len(result.raw) == 7 and result.to_json()["results"] == result.raw
@@ -266,7 +215,7 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
 def mocked_cli(monkeypatch) -> FakeService:
     """`layerlens` with its client answered by a FakeService."""
     service = FakeService()
-    monkeypatch.setattr(_common.State, "client", lambda self: client_for(service))
+    answer_the_cli_with(monkeypatch, service)
     return service
 
 

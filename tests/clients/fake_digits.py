@@ -69,18 +69,32 @@ class FakeDigitsService:
         body = json.loads(request.read())
         return len(body.get("examples") or body.get("instances"))
 
+    def client(self) -> Client:
+        """An SDK client answered by this service (no retry pauses)."""
+        return Client("http://layerlens.test", transport=httpx.MockTransport(self), backoff_s=0.0)
 
-def client_for(service: FakeDigitsService) -> Client:
-    return Client("http://layerlens.test", transport=httpx.MockTransport(service), backoff_s=0.0)
+    def posts(self) -> list[httpx.Request]:
+        return [r for r in self.seen if r.method == "POST"]
 
+    def answer_the_cli(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """`layerlens` with its client answered by this service."""
+        monkeypatch.setattr(_common.State, "client", lambda _state: self.client())
 
-def posts(service: FakeDigitsService) -> list[httpx.Request]:
-    return [r for r in service.seen if r.method == "POST"]
-
-
-def answer_the_cli_with(monkeypatch: pytest.MonkeyPatch, service: FakeDigitsService) -> None:
-    """`layerlens` with its client answered by ``service``."""
-    monkeypatch.setattr(_common.State, "client", lambda self: client_for(service))
+    def assert_sent_in_runs_of_one_kind(self) -> None:
+        """``mixed_inputs`` went as files, examples, numbers and examples, in their order."""
+        kinds = [
+            (r.method, r.headers.get("content-type", "").split(";")[0], self.inputs(r))
+            if r.method == "POST" else (r.method, r.url.path, 0)
+            for r in self.seen
+        ]  # fmt: skip
+        assert kinds == [
+            ("POST", "multipart/form-data", 2),
+            ("POST", "application/json", 1),
+            ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
+            ("POST", "application/json", 3),
+            ("POST", "application/json", 1),
+        ]
+        assert json.loads(self.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
 
 
 def mixed_inputs() -> list[Any]:
@@ -89,20 +103,3 @@ def mixed_inputs() -> list[Any]:
         png_bytes(), Image.open(io.BytesIO(png_bytes(90))), "mnist-test:3",
         np.zeros((2, *SHAPE)), np.zeros(784).tolist(), "mnist-test:4",
     ]  # fmt: skip
-
-
-def assert_sent_in_runs_of_one_kind(service: FakeDigitsService) -> None:
-    """``mixed_inputs`` went as files, examples, numbers and examples, in their order."""
-    kinds = [
-        (r.method, r.headers.get("content-type", "").split(";")[0], service.inputs(r))
-        if r.method == "POST" else (r.method, r.url.path, 0)
-        for r in service.seen
-    ]  # fmt: skip
-    assert kinds == [
-        ("POST", "multipart/form-data", 2),
-        ("POST", "application/json", 1),
-        ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
-        ("POST", "application/json", 3),
-        ("POST", "application/json", 1),
-    ]
-    assert json.loads(service.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()

@@ -27,16 +27,7 @@ from clients import (
 )
 from clients.cli import app
 from clients.plots.explanation import figure_size, per_unit, plot_explanation
-from tests.clients.fake_digits import (
-    SHAPE,
-    FakeDigitsService,
-    answer_the_cli_with,
-    assert_sent_in_runs_of_one_kind,
-    client_for,
-    mixed_inputs,
-    png_bytes,
-    posts,
-)
+from tests.clients.fake_digits import SHAPE, FakeDigitsService, mixed_inputs, png_bytes
 from tests.clients.helpers import assert_png, write_png
 
 
@@ -88,7 +79,7 @@ class FakeService(FakeDigitsService):
 
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.explain("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], steps=64)
     (request,) = service.seen
     assert (request.method, request.url.path) == ("POST", "/v1/models/digits:explain")
@@ -115,7 +106,7 @@ def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
 
 def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         client.explain(
             "digits", "mnist-test:1", version=1, method="occlusion", target="7",
             output="logit", baseline="mean", patch=7, stride=7,
@@ -142,7 +133,7 @@ def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
 
 def test_methods_without_a_path_leave_those_fields_none() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         saliency = client.explain("digits", "mnist-test:1", method="saliency")[0]
         occlusion = client.explain("digits", "mnist-test:1", method="occlusion")[0]
     assert (saliency.baseline_value, saliency.completeness_gap, saliency.path) == (None,) * 3
@@ -153,9 +144,9 @@ def test_methods_without_a_path_leave_those_fields_none() -> None:
 
 def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.explain("digits", mixed_inputs())
-    assert_sent_in_runs_of_one_kind(service)
+    service.assert_sent_in_runs_of_one_kind()
     assert [e.predicted for e in result] == list(range(7))
     assert len(result.raw) == 7 and result.to_json()["explanations"] == result.raw
 
@@ -164,12 +155,12 @@ def test_a_baseline_is_a_name_in_the_query_or_an_input_in_the_body(tmp_path: Pat
     service = FakeService()
     image = tmp_path / "baseline.png"
     image.write_bytes(png_bytes(30))
-    with client_for(service) as client:
+    with service.client() as client:
         client.explain("digits", "mnist-test:1", baseline="noise", seed=3)
         by_ref = client.explain("digits", "mnist-test:1", baseline="mnist-test:0")
         client.explain("digits", np.ones(SHAPE), baseline=np.zeros(SHAPE))
         client.explain("digits", png_bytes(), baseline=image)
-    named, ref, numbers, upload = posts(service)
+    named, ref, numbers, upload = service.posts()
     assert named.url.params["baseline"] == "noise" and b"baseline" not in named.read()
     assert "baseline" not in ref.url.params
     assert json.loads(ref.read())["baseline"] == {"dataset": "mnist-test", "index": 0}
@@ -184,7 +175,7 @@ def test_a_baseline_the_body_cannot_carry_fails_before_sending(tmp_path: Path) -
     service = FakeService()
     image = tmp_path / "b.png"
     image.write_bytes(png_bytes())
-    with client_for(service) as client:
+    with service.client() as client:
         with pytest.raises(InputError, match="image files as the inputs"):
             client.explain("digits", "mnist-test:1", baseline=image)
         with pytest.raises(InputError, match="baseline as an image"):
@@ -209,7 +200,7 @@ def test_an_answer_missing_a_field_names_it_and_413_keeps_the_servers_words() ->
         client.explain("digits", "mnist-test:1")
     message = "this explanation costs 5100 model rows (100 input(s) x 51); at most 4096"
     service = FakeService(413, {"error": message, "code": "payload_too_large"})
-    with client_for(service) as client, pytest.raises(PayloadTooLargeError) as info:
+    with service.client() as client, pytest.raises(PayloadTooLargeError) as info:
         client.explain("digits", [f"mnist-test:{i}" for i in range(100)])
     assert info.value.message == message and len(service.seen) == 1
 
@@ -231,7 +222,7 @@ def test_the_async_client_sends_the_same_request() -> None:
 
 def test_top_lists_the_largest_magnitudes_with_their_index() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         item = client.explain("digits", "mnist-test:1")[0]
     top = item.top(4)
     flat = np.abs(item.attributions).ravel()
@@ -243,7 +234,7 @@ def test_top_lists_the_largest_magnitudes_with_their_index() -> None:
 
 def explanation(method: str, shape: tuple[int, ...] = SHAPE, **extra: Any) -> ExplainResult:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.explain("digits", ["mnist-test:1", "mnist-test:2"], method=method, **extra)
     if shape == SHAPE:
         return result
@@ -280,7 +271,7 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
 def mocked_cli(monkeypatch) -> FakeService:
     """`layerlens` with its client answered by a FakeService."""
     service = FakeService()
-    answer_the_cli_with(monkeypatch, service)
+    service.answer_the_cli(monkeypatch)
     return service
 
 

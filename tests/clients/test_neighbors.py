@@ -29,15 +29,7 @@ from clients import (
 )
 from clients.cli import app
 from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
-from tests.clients.fake_digits import (
-    FakeDigitsService,
-    answer_the_cli_with,
-    assert_sent_in_runs_of_one_kind,
-    client_for,
-    mixed_inputs,
-    png_bytes,
-    posts,
-)
+from tests.clients.fake_digits import FakeDigitsService, mixed_inputs, png_bytes
 from tests.clients.helpers import assert_png, write_png
 
 
@@ -82,7 +74,7 @@ class FakeService(FakeDigitsService):
 
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], k=4)
     (request,) = service.seen
     assert (request.method, request.url.path) == ("POST", "/v1/models/digits:neighbors")
@@ -107,7 +99,7 @@ def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
 
 def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors(
             "digits", "mnist-test:1", version=1, k=3, dataset="mnist-test", space="pixel",
             metric="cosine", layer="hidden",
@@ -125,10 +117,10 @@ def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
 
 def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", mixed_inputs(), k=2)
-    assert_sent_in_runs_of_one_kind(service)
-    assert all(r.url.params["k"] == "2" for r in posts(service))
+    service.assert_sent_in_runs_of_one_kind()
+    assert all(r.url.params["k"] == "2" for r in service.posts())
     assert [r.predicted for r in result] == list(range(7))
     assert result.indexes[:, 0].tolist() == [1000 * i for i in range(7)]
     assert len(result.raw) == 7 and result.to_json()["results"] == result.raw
@@ -137,9 +129,9 @@ def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
 
 def test_more_inputs_than_one_request_holds_are_split() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", [f"mnist-test:{i}" for i in range(300)], k=1)
-    assert [service.inputs(r) for r in posts(service)] == [256, 44]
+    assert [service.inputs(r) for r in service.posts()] == [256, 44]
     assert len(result) == 300 and result.indexes[:, 0].tolist() == [1000 * i for i in range(300)]
 
 
@@ -156,7 +148,7 @@ def test_an_answer_missing_a_field_names_it_and_errors_keep_the_servers_words() 
         client.neighbors("digits", "mnist-test:1")
     message = "model 'digits' v2 has no neighbour index of 'fashion-train'; indexed: mnist-train"
     service = FakeService(404, {"error": message, "code": "dataset_not_found"})
-    with client_for(service) as client, pytest.raises(NotFoundError) as info:
+    with service.client() as client, pytest.raises(NotFoundError) as info:
         client.neighbors("digits", "mnist-test:1", dataset="fashion-train")
     assert info.value.message == message and len(service.seen) == 1
 
@@ -177,7 +169,7 @@ def test_the_async_client_sends_the_same_request() -> None:
 def searched(k: int, count: int = 2) -> tuple[NeighborsResult, list[list[np.ndarray]]]:
     """A result and its neighbours' instances, as the CLI fetches them."""
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", [f"mnist-test:{i}" for i in range(count)], k=k)
         found = [
             [client.dataset_example(result.dataset, n.index).instance for n in r] for r in result
@@ -215,7 +207,7 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
 def mocked_cli(monkeypatch) -> FakeService:
     """`layerlens` with its client answered by a FakeService."""
     service = FakeService()
-    answer_the_cli_with(monkeypatch, service)
+    service.answer_the_cli(monkeypatch)
     return service
 
 
@@ -229,7 +221,7 @@ def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert f"wrote {plot}" in result.stderr
     assert_png(plot, figure_size(1, 4))
-    (request,) = posts(mocked_cli)
+    (request,) = mocked_cli.posts()
     assert dict(request.url.params) == {
         "k": "4", "dataset": "mnist-test", "space": "pixel", "metric": "cosine",
     }  # fmt: skip
@@ -264,12 +256,12 @@ def test_cli_plots_an_image_file_and_refuses_bad_options(
     assert_png(tmp_path / "n.png", figure_size(2, 3))
     assert "disagrees with the prediction" in result.stdout
     assert "1 of 2 inputs' neighbours agree with the prediction" in result.stdout
-    kinds = [r.headers["content-type"].split(";")[0] for r in posts(mocked_cli)]
+    kinds = [r.headers["content-type"].split(";")[0] for r in mocked_cli.posts()]
     assert kinds == ["multipart/form-data", "application/json"]
     for wrong in (["--space", "latent"], ["--metric", "manhattan"], ["--k", "0"]):
         refused = runner.invoke(app, ["neighbors", "mnist-test:1", *wrong])
         assert refused.exit_code == 2, wrong
-    assert len(posts(mocked_cli)) == 2  # refused before sending
+    assert len(mocked_cli.posts()) == 2  # refused before sending
 
 
 # --- the real service -----------------------------------------------------------------

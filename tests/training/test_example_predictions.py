@@ -22,7 +22,7 @@ from core.db import (
 from core.db.schema import ExamplePrediction
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from tests.training.helpers import copy_database, rerun
+from tests.training.helpers import rerun
 from training.predictions import add_missing
 from training.recipes import get_spec
 
@@ -78,19 +78,15 @@ def _run_recording_writes(engine: Engine, models_dir: Path, data_dir: Path) -> t
 
 
 def test_a_run_adds_predictions_to_an_older_version_once(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
-    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
-    try:
-        with begin_write(engine) as connection:  # as before this change: none stored
-            connection.execute(ExamplePrediction.__table__.delete())
-        runs = [_run_recording_writes(engine, models_dir, model_repository.data_dir)
-                for _ in range(2)]  # fmt: skip
-        (test,) = get_evaluations(engine, "digits", 1, KIND_TEST)
-        found = _confusion_from_rows(engine, "digits", 1, 10)
-    finally:
-        engine.dispose()
+    with begin_write(engine) as connection:  # as before this change: none stored
+        connection.execute(ExamplePrediction.__table__.delete())
+    runs = [_run_recording_writes(engine, models_dir, model_repository.data_dir)
+            for _ in range(2)]  # fmt: skip
+    (test,) = get_evaluations(engine, "digits", 1, KIND_TEST)
+    found = _confusion_from_rows(engine, "digits", 1, 10)
     assert [status for status, _ in runs] == ["skipped", "skipped"]  # never retrained
     assert runs[0][1], "the first run wrote no predictions"
     assert runs[1][1] == [], "the second run wrote again"
@@ -98,22 +94,18 @@ def test_a_run_adds_predictions_to_an_older_version_once(
 
 
 def test_predictions_that_disagree_with_the_stored_matrix_are_not_stored(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     """E.g. a version evaluated on another split: its rows would not add up to its matrix."""
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
-    try:
-        (test,) = get_evaluations(engine, "xor", 1, KIND_TEST)
-        matrix = np.asarray(test.data["confusion_matrix"])
-        matrix[0, 0] -= 1
-        matrix[0, 1] += 1
-        with begin_write(engine) as connection:
-            connection.execute(ExamplePrediction.__table__.delete())
-        tampered = {**test.data, "confusion_matrix": matrix}
-        save_evaluations(engine, "xor", 1, [(KIND_TEST, test.dataset, tampered)])
-        split = datasets.load_split("xor", "test", model_repository.data_dir)
-        wrote = add_missing("xor", 1, models_dir / "xor" / "1", split, "xor-test", engine)
-        assert not wrote and not has_predictions(engine, "xor", 1, "xor-test")
-    finally:
-        engine.dispose()
+    (test,) = get_evaluations(engine, "xor", 1, KIND_TEST)
+    matrix = np.asarray(test.data["confusion_matrix"])
+    matrix[0, 0] -= 1
+    matrix[0, 1] += 1
+    with begin_write(engine) as connection:
+        connection.execute(ExamplePrediction.__table__.delete())
+    tampered = {**test.data, "confusion_matrix": matrix}
+    save_evaluations(engine, "xor", 1, [(KIND_TEST, test.dataset, tampered)])
+    split = datasets.load_split("xor", "test", model_repository.data_dir)
+    wrote = add_missing("xor", 1, models_dir / "xor" / "1", split, "xor-test", engine)
+    assert not wrote and not has_predictions(engine, "xor", 1, "xor-test")

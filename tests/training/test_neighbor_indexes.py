@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Engine
 
 from core import datasets
 from core.db import make_engine, store
@@ -19,7 +20,7 @@ from core.manifest import (
 )
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from tests.training.helpers import copy_database, rerun
+from tests.training.helpers import rerun
 from training import agreement
 from training.recipes import get_spec
 
@@ -39,7 +40,7 @@ def test_exported_versions_carry_both_indexes(model_repository: ModelRepository)
 
 
 def test_a_run_over_an_older_repository_adds_indexes_without_retraining(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
     version_dir = models_dir / "xor" / "1"
@@ -47,16 +48,12 @@ def test_a_run_over_an_older_repository_adds_indexes_without_retraining(
     old = Manifest.read(version_dir).model_copy(update={"neighbor_indexes": ()})
     old.write(version_dir)
     weights = tree_sha256(version_dir / SAVED_MODEL_DIR)
-    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
-    try:
-        outcome = rerun(
-            get_spec("xor"),
-            models_dir=models_dir,
-            engine=engine,
-            data_dir=model_repository.data_dir,
-        )
-    finally:
-        engine.dispose()
+    outcome = rerun(
+        get_spec("xor"),
+        models_dir=models_dir,
+        engine=engine,
+        data_dir=model_repository.data_dir,
+    )
     assert outcome.status == "skipped" and outcome.version == 1
     updated = Manifest.read(version_dir)
     assert {r.dataset for r in updated.neighbor_indexes} == {"xor-train", "xor-test"}

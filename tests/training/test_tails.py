@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
-from core.db import make_engine
 from core.manifest import PROBABILITIES_LAYER, SAVED_MODEL_DIR, TAILS_DIR, Manifest, tree_sha256
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from tests.training.helpers import copy_database, rerun
+from tests.training.helpers import rerun
 from training import networks, pipeline, tails
 from training.recipes import get_spec
 
@@ -46,7 +46,7 @@ def test_each_tail_after_the_layers_endpoint_is_predict(
 
 
 def test_a_run_over_an_older_version_adds_tails_with_the_weights_untouched(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(
         model_repository.models_dir, tmp_path / "models", {"digits-cnn": [1]}
@@ -55,24 +55,20 @@ def test_a_run_over_an_older_version_adds_tails_with_the_weights_untouched(
     shutil.rmtree(version_dir / TAILS_DIR)
     Manifest.read(version_dir).model_copy(update={"tails": None}).write(version_dir)
     weights = tree_sha256(version_dir / SAVED_MODEL_DIR)
-    engine = make_engine(f"sqlite:///{copy_database(model_repository, tmp_path)}")
     data_dir = model_repository.data_dir
 
     def run() -> pipeline.Outcome:
         return rerun(get_spec("digits-cnn"), models_dir, engine, data_dir)
 
-    try:
-        assert run().status == "skipped"
-        manifest = Manifest.read(version_dir)
-        assert manifest.tails is not None and "conv1" in manifest.tails.layers
-        assert manifest.tails.sha256 == tree_sha256(version_dir / TAILS_DIR)
-        assert tree_sha256(version_dir / SAVED_MODEL_DIR) == weights
-        assert not [p for p in version_dir.iterdir() if p.name.startswith(".")]
-        everything = tree_sha256(version_dir)
-        assert run().status == "skipped"
-        assert tree_sha256(version_dir) == everything
-    finally:
-        engine.dispose()
+    assert run().status == "skipped"
+    manifest = Manifest.read(version_dir)
+    assert manifest.tails is not None and "conv1" in manifest.tails.layers
+    assert manifest.tails.sha256 == tree_sha256(version_dir / TAILS_DIR)
+    assert tree_sha256(version_dir / SAVED_MODEL_DIR) == weights
+    assert not [p for p in version_dir.iterdir() if p.name.startswith(".")]
+    everything = tree_sha256(version_dir)
+    assert run().status == "skipped"
+    assert tree_sha256(version_dir) == everything
 
 
 def test_a_recipe_that_no_longer_matches_changes_nothing(

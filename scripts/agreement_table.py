@@ -10,10 +10,13 @@ at least 99% sure of.
 
 from __future__ import annotations
 
-from core.db import KIND_AGREEMENT, make_engine, store
-from core.manifest import versions_on_disk
+from collections.abc import Iterator
+
+from sqlalchemy import Engine
+
+from core.db import KIND_AGREEMENT, store
 from core.settings import Settings
-from training.readme_tables import main, pct
+from training.readme_tables import main, newest_rows, pct
 from training.recipes import CATALOG
 
 HEADER = (
@@ -23,28 +26,22 @@ HEADER = (
 
 
 def markdown(settings: Settings) -> str:
-    engine = make_engine(settings.database_url)
-    versions = versions_on_disk(settings.models_dir)
-    lines = [HEADER, "|---|---|---|---|---|---|---|---|"]
-    try:
-        for name in CATALOG:
-            if name not in versions:
-                continue
-            rows = store.get_evaluations(engine, name, versions[name][-1], kind=KIND_AGREEMENT)
-            own = [r for r in rows if r.dataset.startswith(CATALOG[name].dataset + "-")]
-            for row in own + [r for r in rows if r not in own]:
-                d = row.data
-                lines.append(
-                    f"| `{name}` | {row.dataset} ({d['num_examples']:,}) | {d['k']} "
-                    f"| {pct(d['majority_agrees'])} "
-                    f"| {pct(d.get('accuracy_when_majority_agrees'))} "
-                    f"| {pct(d.get('accuracy_when_majority_disagrees'))} "
-                    f"| {pct(d['confident_share'])} "
-                    f"| {pct(d['majority_agrees_when_confident'])} |"
-                )
-    finally:
-        engine.dispose()
-    return "\n".join(lines)
+    return "\n".join([HEADER, "|---|---|---|---|---|---|---|---|", *newest_rows(settings, _rows)])
+
+
+def _rows(engine: Engine, name: str, version: int) -> Iterator[str]:
+    rows = store.get_evaluations(engine, name, version, kind=KIND_AGREEMENT)
+    own = [r for r in rows if r.dataset.startswith(CATALOG[name].dataset + "-")]
+    for row in own + [r for r in rows if r not in own]:
+        d = row.data
+        yield (
+            f"| `{name}` | {row.dataset} ({d['num_examples']:,}) | {d['k']} "
+            f"| {pct(d['majority_agrees'])} "
+            f"| {pct(d.get('accuracy_when_majority_agrees'))} "
+            f"| {pct(d.get('accuracy_when_majority_disagrees'))} "
+            f"| {pct(d['confident_share'])} "
+            f"| {pct(d['majority_agrees_when_confident'])} |"
+        )
 
 
 if __name__ == "__main__":

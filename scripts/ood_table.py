@@ -11,14 +11,15 @@ method (chosen on validation-vs-synthetic only) is in bold; ``msp`` is the basel
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from core.db import KIND_OOD, make_engine, store
-from core.manifest import versions_on_disk
+from sqlalchemy import Engine
+
+from core.db import KIND_OOD, store
 from core.ood.scores import METHODS
 from core.settings import Settings
-from training.readme_tables import main, pct
-from training.recipes import CATALOG
+from training.readme_tables import main, newest_rows, pct
 
 TITLES = {"knn": "kNN", "mahalanobis": "Mahalanobis", "energy": "energy", "msp": "max softmax"}
 HEADER = (
@@ -31,21 +32,13 @@ ORDER = {"synthetic": 1, "canvas": 2, "writers": 3}
 
 
 def markdown(settings: Settings) -> str:
-    engine = make_engine(settings.database_url)
-    versions = versions_on_disk(settings.models_dir)
-    lines = [HEADER]
-    try:
-        for name in CATALOG:
-            if name not in versions:
-                continue
-            rows = store.get_evaluations(engine, name, versions[name][-1], kind=KIND_OOD)
-            for row in sorted(rows, key=lambda r: (ORDER.get(r.dataset, 0), r.dataset)):
-                lines.append(
-                    f"| `{name}` | {_against(row.dataset, row.data)} | {_cells(row.data)} |"
-                )
-    finally:
-        engine.dispose()
-    return "\n".join(lines)
+    return "\n".join([HEADER, *newest_rows(settings, _rows)])
+
+
+def _rows(engine: Engine, name: str, version: int) -> Iterator[str]:
+    rows = store.get_evaluations(engine, name, version, kind=KIND_OOD)
+    for row in sorted(rows, key=lambda r: (ORDER.get(r.dataset, 0), r.dataset)):
+        yield f"| `{name}` | {_against(row.dataset, row.data)} | {_cells(row.data)} |"
 
 
 def _against(dataset: str, data: dict[str, Any]) -> str:

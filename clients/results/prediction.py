@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from clients.results._convert import Record, floats
+from clients.results._per_input import PerInput
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,10 @@ class Prediction(Record):
 
 
 @dataclass(frozen=True)
-class PredictResult:
+class PredictResult(PerInput[Prediction]):
     """A batch of predictions, in the order the inputs were given."""
+
+    ITEMS = "predictions"
 
     model: str
     version: int
@@ -67,25 +69,6 @@ class PredictResult:
             raw=list(predictions),
         )
 
-    @classmethod
-    def concat(cls, parts: list[PredictResult]) -> PredictResult:
-        first = parts[0]
-        return cls(
-            model=first.model,
-            version=first.version,
-            predictions=[p for part in parts for p in part.predictions],
-            raw=[r for part in parts for r in part.raw],
-        )
-
-    def __len__(self) -> int:
-        return len(self.predictions)
-
-    def __iter__(self) -> Iterator[Prediction]:
-        return iter(self.predictions)
-
-    def __getitem__(self, index: int) -> Prediction:
-        return self.predictions[index]
-
     @property
     def class_ids(self) -> np.ndarray:
         return np.asarray([p.class_id for p in self.predictions], dtype=np.int64)
@@ -98,9 +81,6 @@ class PredictResult:
     def probabilities(self) -> np.ndarray:
         """(N, C): one row per instance."""
         return np.stack([p.probabilities for p in self.predictions])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "predictions": self.raw}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""What the results answered one item per input share (``predict``, ``explain``,
+``neighbors``), and a neighbourhood's list of neighbours: length, iteration and indexing over
+the items, joining the answers to several requests, and the answer as it came."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields, replace
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+T = TypeVar("T")
+
+
+class Items(Generic[T]):
+    """A dataclass whose field named ``ITEMS`` is a list it reads as: ``len(result)``,
+    ``for item in result``, ``result[i]``."""
+
+    ITEMS: ClassVar[str]
+
+    def _items(self) -> list[T]:
+        return getattr(self, self.ITEMS)
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items())
+
+    def __getitem__(self, index: int) -> T:
+        return self._items()[index]
+
+
+class PerInput(Items[T]):
+    """A header (model, version, the options it was made with) and one item per input, in
+    the inputs' order, under the answer's key ``ITEMS``; ``raw`` keeps the items as the
+    service sent them."""
+
+    raw: list[dict[str, Any]]
+
+    @classmethod
+    def concat(cls, parts: list[Self]) -> Self:
+        """One result from the answers to several requests (runs of inputs of one kind):
+        the first answer's header, every answer's items."""
+        items = [item for part in parts for item in part._items()]
+        raw = [r for part in parts for r in part.raw]
+        return replace(parts[0], **{cls.ITEMS: items, "raw": raw})
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer again: the header in field order, then the items as sent."""
+        skip = (self.ITEMS, "raw")
+        header = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        return {**header, self.ITEMS: self.raw}

@@ -49,6 +49,7 @@ from core.db.store import (
     list_model_versions,
     save_evaluations,
     save_model_version,
+    save_reports,
     write_evaluations,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "save_evaluations",
     "save_model_version",
     "save_predictions",
+    "save_reports",
     "to_jsonable",
     "upgrade",
     "write_evaluations",

@@ -28,10 +28,10 @@ from core.db import (
     list_model_versions,
     save_evaluations,
     save_model_version,
-    save_reports,
     write_evaluations,
 )
 from core.db.schema import Evaluation, ModelVersion
+from core.db.store import save_reports
 from core.manifest import Manifest
 from tests.core.helpers import REPO_ROOT, make_manifest, run_python_at_once
 

@@ -49,7 +49,6 @@ from core.db.store import (
     list_model_versions,
     save_evaluations,
     save_model_version,
-    save_reports,
     write_evaluations,
 )
 
@@ -87,7 +86,6 @@ __all__ = [
     "save_evaluations",
     "save_model_version",
     "save_predictions",
-    "save_reports",
     "to_jsonable",
     "upgrade",
     "write_evaluations",

@@ -5,17 +5,21 @@ requests those tests check."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
-from clients import Client
+from clients import AsyncClient, Client
 from clients.cli import _common
+
+T = TypeVar("T")
 
 SHAPE = (28, 28)
 DIGITS = {
@@ -73,6 +77,16 @@ class FakeDigitsService:
         """An SDK client answered by this service (no retry pauses)."""
         return Client("http://layerlens.test", transport=httpx.MockTransport(self), backoff_s=0.0)
 
+    def run_async(self, call: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        """``call`` on an AsyncClient answered by this service, run to its end."""
+
+        async def scenario() -> T:
+            transport = httpx.MockTransport(self)
+            async with AsyncClient("http://layerlens.test", transport=transport) as client:
+                return await call(client)
+
+        return asyncio.run(scenario())
+
     def posts(self) -> list[httpx.Request]:
         return [r for r in self.seen if r.method == "POST"]
 
@@ -95,6 +109,13 @@ class FakeDigitsService:
             ("POST", "application/json", 1),
         ]
         assert json.loads(self.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
+
+
+def client_answering(body: dict[str, Any]) -> Client:
+    """A client every request of which is answered 200 with ``body`` (e.g. one missing a
+    field)."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    return Client("http://layerlens.test", transport=transport)
 
 
 def mixed_inputs() -> list[Any]:

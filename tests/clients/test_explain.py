@@ -3,7 +3,6 @@ of answers through httpx.MockTransport, the figure, and the real service on loop
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
@@ -16,7 +15,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from clients import (
-    AsyncClient,
     BadRequestError,
     Client,
     DatasetRef,
@@ -27,7 +25,13 @@ from clients import (
 )
 from clients.cli import app
 from clients.plots.explanation import figure_size, per_unit, plot_explanation
-from tests.clients.fake_digits import SHAPE, FakeDigitsService, mixed_inputs, png_bytes
+from tests.clients.fake_digits import (
+    SHAPE,
+    FakeDigitsService,
+    client_answering,
+    mixed_inputs,
+    png_bytes,
+)
 from tests.clients.helpers import assert_png, write_png
 
 
@@ -188,15 +192,9 @@ def test_a_baseline_the_body_cannot_carry_fails_before_sending(tmp_path: Path) -
 
 
 def test_an_answer_missing_a_field_names_it_and_413_keeps_the_servers_words() -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        item = {"target": 1, "target_class": "1", "predicted": 1, "attributions": [0.0]}
-        return httpx.Response(200, json={"model": "digits", "explanations": [item]})
-
-    transport = httpx.MockTransport(broken)
-    with (
-        Client("http://layerlens.test", transport=transport) as client,
-        pytest.raises(ResponseError, match="'value'"),
-    ):
+    item = {"target": 1, "target_class": "1", "predicted": 1, "attributions": [0.0]}
+    broken = client_answering({"model": "digits", "explanations": [item]})
+    with broken as client, pytest.raises(ResponseError, match="'value'"):
         client.explain("digits", "mnist-test:1")
     message = "this explanation costs 5100 model rows (100 input(s) x 51); at most 4096"
     service = FakeService(413, {"error": message, "code": "payload_too_large"})
@@ -207,13 +205,9 @@ def test_an_answer_missing_a_field_names_it_and_413_keeps_the_servers_words() ->
 
 def test_the_async_client_sends_the_same_request() -> None:
     service = FakeService()
-
-    async def scenario() -> ExplainResult:
-        transport = httpx.MockTransport(service)
-        async with AsyncClient("http://layerlens.test", transport=transport) as client:
-            return await client.explain("digits", "mnist-test:1", steps=8, target=2)
-
-    result = asyncio.run(scenario())
+    result = service.run_async(
+        lambda client: client.explain("digits", "mnist-test:1", steps=8, target=2)
+    )
     assert dict(service.seen[0].url.params) == {
         "method": "integrated-gradients", "target": "2", "output": "probability", "steps": "8",
     }  # fmt: skip

@@ -4,7 +4,6 @@ loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
@@ -17,7 +16,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from clients import (
-    AsyncClient,
     BadRequestError,
     Client,
     DatasetRef,
@@ -29,7 +27,7 @@ from clients import (
 )
 from clients.cli import app
 from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
-from tests.clients.fake_digits import FakeDigitsService, mixed_inputs, png_bytes
+from tests.clients.fake_digits import FakeDigitsService, client_answering, mixed_inputs, png_bytes
 from tests.clients.helpers import assert_png, write_png
 
 
@@ -136,15 +134,9 @@ def test_more_inputs_than_one_request_holds_are_split() -> None:
 
 
 def test_an_answer_missing_a_field_names_it_and_errors_keep_the_servers_words() -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        item = {"predicted": 1, "predicted_label": "1", "neighbors": [], "agrees": True}
-        return httpx.Response(200, json={"model": "digits", "results": [item]})
-
-    transport = httpx.MockTransport(broken)
-    with (
-        Client("http://layerlens.test", transport=transport) as client,
-        pytest.raises(ResponseError, match="'vote'"),
-    ):
+    item = {"predicted": 1, "predicted_label": "1", "neighbors": [], "agrees": True}
+    broken = client_answering({"model": "digits", "results": [item]})
+    with broken as client, pytest.raises(ResponseError, match="'vote'"):
         client.neighbors("digits", "mnist-test:1")
     message = "model 'digits' v2 has no neighbour index of 'fashion-train'; indexed: mnist-train"
     service = FakeService(404, {"error": message, "code": "dataset_not_found"})
@@ -155,13 +147,9 @@ def test_an_answer_missing_a_field_names_it_and_errors_keep_the_servers_words() 
 
 def test_the_async_client_sends_the_same_request() -> None:
     service = FakeService()
-
-    async def scenario() -> NeighborsResult:
-        transport = httpx.MockTransport(service)
-        async with AsyncClient("http://layerlens.test", transport=transport) as client:
-            return await client.neighbors("digits", "mnist-test:1", k=5, metric="cosine")
-
-    result = asyncio.run(scenario())
+    result = service.run_async(
+        lambda client: client.neighbors("digits", "mnist-test:1", k=5, metric="cosine")
+    )
     assert dict(service.seen[0].url.params) == {"k": "5", "metric": "cosine"}
     assert len(result[0]) == 5 and result.metric == "cosine"
 

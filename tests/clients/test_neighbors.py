@@ -191,14 +191,6 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
     assert figure_size(1, PER_LINE)[0] == figure_size(1, 100)[0] > figure_size(1, 1)[0]
 
 
-@pytest.fixture
-def mocked_cli(monkeypatch) -> FakeService:
-    """`layerlens` with its client answered by a FakeService."""
-    service = FakeService()
-    service.answer_the_cli(monkeypatch)
-    return service
-
-
 def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path) -> None:
     runner = CliRunner()
     plot = tmp_path / "nn.png"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import fields, replace
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
+
+from clients.results._convert import field_types
 
 T = TypeVar("T")
 
@@ -36,6 +38,24 @@ class PerInput(Items[T]):
     service sent them."""
 
     raw: list[dict[str, Any]]
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Self:
+        """The header read leniently (a missing string is "", a missing number 0, a missing
+        optional string None) and each item by its own type's ``from_json``."""
+        items = raw.get(cls.ITEMS, [])
+        header = {}
+        for name, kind in field_types(cls):
+            if kind in (str, int):
+                header[name] = kind(raw.get(name, kind()))
+            elif kind == str | None:
+                header[name] = None if raw.get(name) is None else str(raw[name])
+            elif name == cls.ITEMS:
+                (item,) = get_args(kind)
+                header[name] = [item.from_json(i) for i in items]
+            elif name != "raw":
+                raise TypeError(f"{cls.__name__}.{name}: no lenient reading of {kind}")
+        return cls(**header, raw=list(items))
 
     @classmethod
     def concat(cls, parts: list[Self]) -> Self:

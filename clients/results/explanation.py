@@ -67,21 +67,6 @@ class ExplainResult(PerInput[Explanation]):
     explanations: list[Explanation]
     raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> ExplainResult:
-        items = raw.get("explanations", [])
-        layer, baseline = raw.get("layer"), raw.get("baseline")
-        return cls(
-            model=str(raw.get("model", "")),
-            version=int(raw.get("version", 0)),
-            method=str(raw.get("method", "")),
-            output=str(raw.get("output", "")),
-            layer=None if layer is None else str(layer),
-            baseline=None if baseline is None else str(baseline),
-            explanations=[Explanation.from_json(e) for e in items],
-            raw=list(items),
-        )
-
     @property
     def attributions(self) -> np.ndarray:
         """(N, *input shape), or (N, layer width) with ``layer``."""

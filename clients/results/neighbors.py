@@ -73,21 +73,6 @@ class NeighborsResult(PerInput[Neighborhood]):
     results: list[Neighborhood]
     raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> NeighborsResult:
-        items = raw.get("results", [])
-        return cls(
-            model=str(raw.get("model", "")),
-            version=int(raw.get("version", 0)),
-            dataset=str(raw.get("dataset", "")),
-            space=str(raw.get("space", "")),
-            layer=raw.get("layer"),
-            metric=str(raw.get("metric", "")),
-            k=int(raw.get("k", 0)),
-            results=[Neighborhood.from_json(r) for r in items],
-            raw=list(items),
-        )
-
     @property
     def indexes(self) -> np.ndarray:
         """(N, k): each input's neighbours' indexes into the split, nearest first."""

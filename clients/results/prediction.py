@@ -59,16 +59,6 @@ class PredictResult(PerInput[Prediction]):
     predictions: list[Prediction]
     raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> PredictResult:
-        predictions = raw.get("predictions", [])
-        return cls(
-            model=str(raw.get("model", "")),
-            version=int(raw.get("version", 0)),
-            predictions=[Prediction.from_json(p) for p in predictions],
-            raw=list(predictions),
-        )
-
     @property
     def class_ids(self) -> np.ndarray:
         return np.asarray([p.class_id for p in self.predictions], dtype=np.int64)

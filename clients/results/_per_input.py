@@ -5,7 +5,7 @@ the items, joining the answers to several requests, and the answer as it came.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
 
 from clients.results._convert import field_types
@@ -32,12 +32,13 @@ class Items(Generic[T]):
         return self._items()[index]
 
 
+@dataclass(frozen=True)
 class PerInput(Items[T]):
     """A header (model, version, the options it was made with) and one item per input, in
     the inputs' order, under the answer's key ``ITEMS``; ``raw`` keeps the items as the
     service sent them."""
 
-    raw: list[dict[str, Any]]
+    raw: list[dict[str, Any]] = field(default_factory=list, repr=False, kw_only=True)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Self:

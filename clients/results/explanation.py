@@ -3,8 +3,7 @@ class, as a signed array in the input's shape (or the layer's width)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,7 +64,6 @@ class ExplainResult(PerInput[Explanation]):
     layer: str | None
     baseline: str | None
     explanations: list[Explanation]
-    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def attributions(self) -> np.ndarray:

@@ -3,8 +3,7 @@ vote, which says whether the training data backs the model's prediction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,7 +70,6 @@ class NeighborsResult(PerInput[Neighborhood]):
     metric: str
     k: int
     results: list[Neighborhood]
-    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def indexes(self) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,6 @@ class PredictResult(PerInput[Prediction]):
     model: str
     version: int
     predictions: list[Prediction]
-    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def class_ids(self) -> np.ndarray:

@@ -200,6 +200,16 @@ class OodRecord(_Frozen):
         return self
 
 
+def file_sha256(path: Path) -> str:
+    """A file's SHA-256, read a megabyte at a time: the checksum the manifest records of an
+    artefact file (indexes, maps), checked by the service before it maps the file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def tree_sha256(folder: Path) -> str:
     """One checksum of a folder: every file's relative path and bytes, in sorted order."""
     digest = hashlib.sha256()

@@ -10,11 +10,13 @@ at least 99% sure of.
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Iterator
 
-from core.db import KIND_AGREEMENT, make_engine, store
-from core.manifest import versions_on_disk
+from sqlalchemy import Engine
+
+from core.db import KIND_AGREEMENT, store
 from core.settings import Settings
+from training.readme_tables import main, newest_rows, pct
 from training.recipes import CATALOG
 
 HEADER = (
@@ -24,38 +26,23 @@ HEADER = (
 
 
 def markdown(settings: Settings) -> str:
-    engine = make_engine(settings.database_url)
-    versions = versions_on_disk(settings.models_dir)
-    lines = [HEADER, "|---|---|---|---|---|---|---|---|"]
-    try:
-        for name in CATALOG:
-            if name not in versions:
-                continue
-            rows = store.get_evaluations(engine, name, versions[name][-1], kind=KIND_AGREEMENT)
-            own = [r for r in rows if r.dataset.startswith(CATALOG[name].dataset + "-")]
-            for row in own + [r for r in rows if r not in own]:
-                d = row.data
-                lines.append(
-                    f"| `{name}` | {row.dataset} ({d['num_examples']:,}) | {d['k']} "
-                    f"| {_pct(d['majority_agrees'])} "
-                    f"| {_pct(d.get('accuracy_when_majority_agrees'))} "
-                    f"| {_pct(d.get('accuracy_when_majority_disagrees'))} "
-                    f"| {_pct(d['confident_share'])} "
-                    f"| {_pct(d['majority_agrees_when_confident'])} |"
-                )
-    finally:
-        engine.dispose()
-    return "\n".join(lines)
+    return "\n".join([HEADER, "|---|---|---|---|---|---|---|---|", *newest_rows(settings, _rows)])
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
+def _rows(engine: Engine, name: str, version: int) -> Iterator[str]:
+    rows = store.get_evaluations(engine, name, version, kind=KIND_AGREEMENT)
+    own = [r for r in rows if r.dataset.startswith(CATALOG[name].dataset + "-")]
+    for row in own + [r for r in rows if r not in own]:
+        d = row.data
+        yield (
+            f"| `{name}` | {row.dataset} ({d['num_examples']:,}) | {d['k']} "
+            f"| {pct(d['majority_agrees'])} "
+            f"| {pct(d.get('accuracy_when_majority_agrees'))} "
+            f"| {pct(d.get('accuracy_when_majority_disagrees'))} "
+            f"| {pct(d['confident_share'])} "
+            f"| {pct(d['majority_agrees_when_confident'])} |"
+        )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--models-dir")
-    args = parser.parse_args()
-    given = {"database_url": args.database_url, "models_dir": args.models_dir}
-    print(markdown(Settings(**{k: v for k, v in given.items() if v})))
+    main(markdown, __doc__)

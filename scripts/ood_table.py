@@ -11,14 +11,15 @@ method (chosen on validation-vs-synthetic only) is in bold; ``msp`` is the basel
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Iterator
 from typing import Any
 
-from core.db import KIND_OOD, make_engine, store
-from core.manifest import versions_on_disk
+from sqlalchemy import Engine
+
+from core.db import KIND_OOD, store
 from core.ood.scores import METHODS
 from core.settings import Settings
-from training.recipes import CATALOG
+from training.readme_tables import main, newest_rows, pct
 
 TITLES = {"knn": "kNN", "mahalanobis": "Mahalanobis", "energy": "energy", "msp": "max softmax"}
 HEADER = (
@@ -31,21 +32,13 @@ ORDER = {"synthetic": 1, "canvas": 2, "writers": 3}
 
 
 def markdown(settings: Settings) -> str:
-    engine = make_engine(settings.database_url)
-    versions = versions_on_disk(settings.models_dir)
-    lines = [HEADER]
-    try:
-        for name in CATALOG:
-            if name not in versions:
-                continue
-            rows = store.get_evaluations(engine, name, versions[name][-1], kind=KIND_OOD)
-            for row in sorted(rows, key=lambda r: (ORDER.get(r.dataset, 0), r.dataset)):
-                lines.append(
-                    f"| `{name}` | {_against(row.dataset, row.data)} | {_cells(row.data)} |"
-                )
-    finally:
-        engine.dispose()
-    return "\n".join(lines)
+    return "\n".join([HEADER, *newest_rows(settings, _rows)])
+
+
+def _rows(engine: Engine, name: str, version: int) -> Iterator[str]:
+    rows = store.get_evaluations(engine, name, version, kind=KIND_OOD)
+    for row in sorted(rows, key=lambda r: (ORDER.get(r.dataset, 0), r.dataset)):
+        yield f"| `{name}` | {_against(row.dataset, row.data)} | {_cells(row.data)} |"
 
 
 def _against(dataset: str, data: dict[str, Any]) -> str:
@@ -59,21 +52,12 @@ def _cells(data: dict[str, Any]) -> str:
     for method in METHODS:
         m = data["methods"][method]
         if data.get("flag_only"):
-            text = _pct(m["flagged_out"])
+            text = pct(m["flagged_out"])
         else:
-            text = f"{m['auroc']:.4f} / {_pct(m['fpr_at_95_tpr'])}"
+            text = f"{m['auroc']:.4f} / {pct(m['fpr_at_95_tpr'])}"
         cells.append(f"**{text}**" if method == data["default_method"] else text)
     return " | ".join(cells)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
-    parser.add_argument("--models-dir")
-    args = parser.parse_args()
-    given = {"database_url": args.database_url, "models_dir": args.models_dir}
-    print(markdown(Settings(**{k: v for k, v in given.items() if v})))
+    main(markdown, __doc__)

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admission import ALWAYS_ANSWERED
 from service.errors import ForeignOrigin, HeadersTooLarge, InvalidHost, LayerlensError
-from service.handlers import error_response
+from service.middleware import HttpMiddleware, send_refusal
 
 #: The page and its assets load only from the service itself; no inline script anywhere.
 PAGE_CSP = (
@@ -108,7 +108,7 @@ class HostRule:
         return name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
 
 
-class RequestGuard:
+class RequestGuard(HttpMiddleware):
     """ASGI middleware applying the checks above; see the module docstring."""
 
     def __init__(
@@ -119,20 +119,15 @@ class RequestGuard:
         max_header_bytes: int,
         max_header_count: int,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.hosts = HostRule(allowed_hosts)
         self.max_header_bytes = max_header_bytes
         self.max_header_count = max_header_count
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = self.refusal(scope)
         if error is not None:
-            response = error_response(error, scope["method"], scope["path"])
-            response.headers["connection"] = "close"
-            await response(scope, receive, send)
+            await send_refusal(scope, receive, send, error)
             return
         path = scope["path"]
         if path.startswith(_API_PREFIXES):

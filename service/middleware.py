@@ -40,15 +40,33 @@ def declared_too_large(scope: Scope, max_bytes: int) -> bool:
 
 
 async def send_refusal(scope: Scope, receive: Receive, send: Send, error: LayerlensError) -> int:
-    """The error answer to a body refused (too large, too slow, too many); the connection
-    is closed, so the rest of the body is never read."""
+    """The error answer to a request refused before the app sees it (its headers, or a body
+    too large, too slow, too many); the connection is closed, so the rest of the body is never
+    read."""
     response = error_response(error, scope["method"], scope["path"])
     response.headers["connection"] = "close"
     await response(scope, receive, send)
     return response.status_code
 
 
-class BodyLimitMiddleware:
+class HttpMiddleware:
+    """Base of the plain-ASGI middlewares: lifespan and websocket scopes pass straight to the
+    app; an HTTP request goes to the subclass's ``handle``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodyLimitMiddleware(HttpMiddleware):
     """Reads the whole body first (``service.bodies``: 413 as soon as it passes
     ``max_body_bytes``, 408 when it is too slow, 503 for too many from one address), then
     runs the request so that its long stages stop if the client leaves
@@ -59,13 +77,10 @@ class BodyLimitMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, reader: BodyReader) -> None:
-        self.app = app
+        super().__init__(app)
         self.reader = reader
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if declared_too_large(scope, self.reader.max_bytes):
             await send_refusal(scope, receive, send, self.reader.too_large())
             return
@@ -126,17 +141,14 @@ class RequestRecorder:
         )
 
 
-class ObservabilityMiddleware:
+class ObservabilityMiddleware(HttpMiddleware):
     """One access-log line and the request metrics per HTTP request, by route template."""
 
     def __init__(self, app: ASGIApp, *, recorder: RequestRecorder) -> None:
-        self.app = app
+        super().__init__(app)
         self.recorder = recorder
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 

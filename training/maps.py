@@ -31,7 +31,7 @@ import numpy as np
 
 from core.manifest import Manifest, MapRecord, map_paths, neighbor_index_paths
 from core.maps import CLUSTER_K, PLACE_K, STORED_METHODS, class_share, principal_axes, sample
-from training.neighbors import _npy_bytes, _write_atomically
+from training.artefacts import npy_bytes, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +127,8 @@ def build_maps(
         coords, params = fit(np.asarray(vectors[rows]), seed)
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
-        coords_npy = _npy_bytes(np.ascontiguousarray(coords, dtype=np.float32))
-        rows_npy = _npy_bytes(rows)
+        coords_npy = npy_bytes(np.ascontiguousarray(coords, dtype=np.float32))
+        rows_npy = npy_bytes(rows)
         coords_path, rows_path = map_paths(version_dir, method, dataset, layer)
         records.append(
             MapRecord(
@@ -137,8 +137,8 @@ def build_maps(
                 layer=layer,
                 points=len(rows),
                 seed=seed,
-                rows_sha256=_write_atomically(rows_path, rows_npy),
-                sha256=_write_atomically(coords_path, coords_npy),
+                rows_sha256=write_atomically(rows_path, rows_npy),
+                sha256=write_atomically(coords_path, coords_npy),
                 size_bytes=len(coords_npy) + len(rows_npy),
                 placement_k=PLACE_K,
                 library=f"{library} {package_version(library)}",

@@ -13,8 +13,6 @@ copy in the page cache. Versions exported before indexes existed get them added 
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -32,6 +30,7 @@ from core.manifest import (
     NeighborIndexRecord,
     neighbor_index_paths,
 )
+from training.artefacts import npy_bytes, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -71,20 +70,6 @@ def check_size(manifest: Manifest, layer: str, rows: int) -> None:
             f"(training.neighbors.MAX_INDEX_BYTES); take {layer!r} out of the recipe's "
             "neighbor_layers or opt in a smaller layer"
         )
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _write_atomically(path: Path, data: bytes) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return hashlib.sha256(data).hexdigest()
 
 
 def embed_split(
@@ -133,15 +118,15 @@ def build_indexes(
         vectors = embed_split(endpoint_of(layer), part.x, batch)
         labels = np.asarray(relabel(np.asarray(part.y)), dtype=np.uint8)
         vectors_path, labels_path = neighbor_index_paths(version_dir, ref, layer)
-        vectors_npy = _npy_bytes(vectors)
+        vectors_npy = npy_bytes(vectors)
         records.append(
             NeighborIndexRecord(
                 dataset=ref,
                 layer=layer,
                 rows=len(vectors),
                 width=vectors.shape[1],
-                sha256=_write_atomically(vectors_path, vectors_npy),
-                labels_sha256=_write_atomically(labels_path, _npy_bytes(labels)),
+                sha256=write_atomically(vectors_path, vectors_npy),
+                labels_sha256=write_atomically(labels_path, npy_bytes(labels)),
                 size_bytes=len(vectors_npy),
             )
         )

@@ -16,8 +16,6 @@ out-of-distribution inputs flagged (y) against the share of in-distribution inpu
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from core.manifest import (
 from core.ood import scores
 from core.ood.synthetic import synthetic
 from training import evaluate
+from training.artefacts import npy_bytes, write_atomically
 
 #: Share of the validation split a threshold keeps ``in``.
 KEEP = 0.95
@@ -118,20 +117,6 @@ def train_ref(manifest: Manifest) -> str:
     return f"{manifest.dataset.name}-train"
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _write(path: Path, data: bytes) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return hashlib.sha256(data).hexdigest()
-
-
 def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
     """Probability that an out-of-distribution input scores above an in-distribution one."""
     labels = np.concatenate([np.zeros(len(inside)), np.ones(len(outside))])
@@ -200,7 +185,7 @@ def calibrate(version_dir: Path, manifest: Manifest, validation_x: np.ndarray) -
         "thresholds": {m: r.threshold for m, r in methods.items()},
     }
     detail_bytes = (json.dumps(detail, indent=2) + "\n").encode()
-    params_bytes = _npy_bytes(params)
+    params_bytes = npy_bytes(params)
     folder = version_dir / OOD_DIR
     record = OodRecord(
         methods=methods,
@@ -210,8 +195,8 @@ def calibrate(version_dir: Path, manifest: Manifest, validation_x: np.ndarray) -
         train_index=train_ref(manifest),
         validation=f"{manifest.dataset.name}-validation",
         validation_rows=len(validation_x),
-        sha256=_write(folder / OOD_CALIBRATION_FILE, detail_bytes),
-        mahalanobis_sha256=_write(folder / OOD_MAHALANOBIS_FILE, params_bytes),
+        sha256=write_atomically(folder / OOD_CALIBRATION_FILE, detail_bytes),
+        mahalanobis_sha256=write_atomically(folder / OOD_MAHALANOBIS_FILE, params_bytes),
         size_bytes=len(detail_bytes) + len(params_bytes),
     )
     return manifest.model_copy(update={"ood": record})

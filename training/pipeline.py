@@ -360,8 +360,7 @@ def _ensure_ood(
         # a quarter of the evaluation cap under a capped profile: each is 2,000 searches
         ood.flag_only_sets(spec.task.name, cache.data_dir, n and n // 4),
     )
-    items = [store.EvaluationItem(kind=KIND_OOD, dataset=ref, data=r) for ref, r in rows.items()]
-    store.save_evaluations(engine, spec.name, version, items)
+    store.save_reports(engine, spec.name, version, KIND_OOD, rows)
 
 
 def _ensure_indexed(
@@ -402,15 +401,7 @@ def _ensure_indexed(
     if spec.cross_dataset:
         tests[f"{spec.cross_dataset}-test"] = (cache.get(spec.cross_dataset).test.x[:n], None)
     reports = agreement.agreement_reports(manifest, path, tests)
-    store.save_evaluations(
-        engine,
-        spec.name,
-        version,
-        [
-            store.EvaluationItem(kind=KIND_AGREEMENT, dataset=ref, data=r)
-            for ref, r in reports.items()
-        ],
-    )
+    store.save_reports(engine, spec.name, version, KIND_AGREEMENT, reports)
 
 
 def _ensure_maps(

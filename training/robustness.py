@@ -60,12 +60,4 @@ def ensure(
     if not missing:
         return
     found = reports(version_dir, len(spec.task.class_names), data_dir, missing)
-    store.save_evaluations(
-        engine,
-        spec.name,
-        version,
-        [
-            store.EvaluationItem(kind=KIND_ROBUSTNESS, dataset=name, data=report)
-            for name, report in found.items()
-        ],
-    )
+    store.save_reports(engine, spec.name, version, KIND_ROBUSTNESS, found)

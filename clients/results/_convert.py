@@ -61,7 +61,7 @@ def record(cls: type[T], raw: dict[str, Any]) -> T:
     numbers, optional records and lists of records may be missing (empty, None, []); any other
     type is taken as it is, and must be there."""
     values = {}
-    for name, kind in _field_types(cls):
+    for name, kind in field_types(cls):
         if kind in (int, float, str):
             values[name] = kind(_required(cls, raw, name))
         elif kind is np.ndarray:
@@ -91,7 +91,8 @@ def _optional_record(kind: Any) -> type | None:
 
 
 @cache
-def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+def field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each dataclass field's name and its type, the annotations resolved."""
     hints = get_type_hints(cls)
     return tuple((f.name, hints[f.name]) for f in fields(cls))
 

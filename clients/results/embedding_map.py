@@ -8,19 +8,16 @@ from typing import Any
 
 import numpy as np
 
+from clients.results.projection import MapRef
+
 
 @dataclass(frozen=True)
-class EmbeddingMap:
+class EmbeddingMap(MapRef):
     """Dataset examples ``indices`` of ``dataset`` at ``coords`` (N, 2), with their true
     classes ``labels`` and the model's ``predicted`` ones; ``class_names[label]`` names them.
     ``explained``: each axis's share of the layer's variance (PCA; empty for t-SNE, UMAP).
     ``size``: the map's points (the whole split for PCA, the trainer's sample otherwise)."""
 
-    model: str
-    version: int
-    method: str
-    layer: str
-    dataset: str
     size: int
     """Points on the map (the sample is drawn from them)."""
     seed: int
@@ -34,11 +31,7 @@ class EmbeddingMap:
     @classmethod
     def from_json(cls, raw: dict[str, Any], class_names: list[str]) -> EmbeddingMap:
         return cls(
-            model=str(raw["model"]),
-            version=int(raw["version"]),
-            method=str(raw["method"]),
-            layer=str(raw["layer"]),
-            dataset=str(raw["dataset"]),
+            **cls.ref_in(raw),
             size=int(raw["size"]),
             seed=int(raw["seed"]),
             indices=np.asarray(raw["indices"], dtype=np.int64),
@@ -54,11 +47,7 @@ class EmbeddingMap:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "model": self.model,
-            "version": self.version,
-            "method": self.method,
-            "layer": self.layer,
-            "dataset": self.dataset,
+            **self.ref(),
             "size": self.size,
             "seed": self.seed,
             "explained": self.explained.tolist(),

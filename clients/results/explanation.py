@@ -3,13 +3,12 @@ class, as a signed array in the input's shape (or the layer's width)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from clients.results._convert import Record
+from clients.results._per_input import PerInput
 
 
 @dataclass(frozen=True)
@@ -51,10 +50,12 @@ class Explanation(Record):
 
 
 @dataclass(frozen=True)
-class ExplainResult:
+class ExplainResult(PerInput[Explanation]):
     """Explanations in the order the inputs were given, and the options they were made with
     (``baseline`` is the named baseline, ``"input"`` for one given, None where the method
     takes none)."""
+
+    ITEMS = "explanations"
 
     model: str
     version: int
@@ -63,46 +64,6 @@ class ExplainResult:
     layer: str | None
     baseline: str | None
     explanations: list[Explanation]
-    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> ExplainResult:
-        items = raw.get("explanations", [])
-        layer, baseline = raw.get("layer"), raw.get("baseline")
-        return cls(
-            model=str(raw.get("model", "")),
-            version=int(raw.get("version", 0)),
-            method=str(raw.get("method", "")),
-            output=str(raw.get("output", "")),
-            layer=None if layer is None else str(layer),
-            baseline=None if baseline is None else str(baseline),
-            explanations=[Explanation.from_json(e) for e in items],
-            raw=list(items),
-        )
-
-    @classmethod
-    def concat(cls, parts: list[ExplainResult]) -> ExplainResult:
-        """One result from the answers to several requests (runs of inputs of one kind)."""
-        first = parts[0]
-        return cls(
-            model=first.model,
-            version=first.version,
-            method=first.method,
-            output=first.output,
-            layer=first.layer,
-            baseline=first.baseline,
-            explanations=[e for part in parts for e in part.explanations],
-            raw=[r for part in parts for r in part.raw],
-        )
-
-    def __len__(self) -> int:
-        return len(self.explanations)
-
-    def __iter__(self) -> Iterator[Explanation]:
-        return iter(self.explanations)
-
-    def __getitem__(self, index: int) -> Explanation:
-        return self.explanations[index]
 
     @property
     def attributions(self) -> np.ndarray:
@@ -112,14 +73,3 @@ class ExplainResult:
     @property
     def targets(self) -> np.ndarray:
         return np.asarray([e.target for e in self.explanations], dtype=np.int64)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": self.version,
-            "method": self.method,
-            "output": self.output,
-            "layer": self.layer,
-            "baseline": self.baseline,
-            "explanations": self.raw,
-        }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from clients.results._convert import Record, floats
+from clients.results._per_input import PerInput
 
 
 @dataclass(frozen=True)
@@ -49,42 +49,14 @@ class Prediction(Record):
 
 
 @dataclass(frozen=True)
-class PredictResult:
+class PredictResult(PerInput[Prediction]):
     """A batch of predictions, in the order the inputs were given."""
+
+    ITEMS = "predictions"
 
     model: str
     version: int
     predictions: list[Prediction]
-    raw: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> PredictResult:
-        predictions = raw.get("predictions", [])
-        return cls(
-            model=str(raw.get("model", "")),
-            version=int(raw.get("version", 0)),
-            predictions=[Prediction.from_json(p) for p in predictions],
-            raw=list(predictions),
-        )
-
-    @classmethod
-    def concat(cls, parts: list[PredictResult]) -> PredictResult:
-        first = parts[0]
-        return cls(
-            model=first.model,
-            version=first.version,
-            predictions=[p for part in parts for p in part.predictions],
-            raw=[r for part in parts for r in part.raw],
-        )
-
-    def __len__(self) -> int:
-        return len(self.predictions)
-
-    def __iter__(self) -> Iterator[Prediction]:
-        return iter(self.predictions)
-
-    def __getitem__(self, index: int) -> Prediction:
-        return self.predictions[index]
 
     @property
     def class_ids(self) -> np.ndarray:
@@ -98,9 +70,6 @@ class PredictResult:
     def probabilities(self) -> np.ndarray:
         """(N, C): one row per instance."""
         return np.stack([p.probabilities for p in self.predictions])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "predictions": self.raw}
 
 
 @dataclass(frozen=True)

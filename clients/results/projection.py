@@ -3,7 +3,7 @@ it (``:project``): the map the page, the SDK and the CLI share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -14,18 +14,40 @@ def _float64(value: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Projection:
-    """PCA: ``coords = (embedding - mean) @ components.T``, fitted by the service on
-    ``dataset``'s vectors of ``layer``; ``explained``: each axis's share of the variance.
-    t-SNE and UMAP (fitted by the trainer on ``points`` examples) have no axes: ``mean`` and
-    ``components`` are empty, ``placement`` says how the service places new inputs and
-    ``maps`` lists every (method, layer) the version can draw."""
+class MapRef:
+    """Which map: the version, its ``method`` (pca, tsne, umap), the ``layer`` mapped and the
+    ``dataset`` it was fitted on (every map answer starts with these)."""
 
     model: str
     version: int
     method: str
     layer: str
     dataset: str
+
+    @staticmethod
+    def ref_in(raw: dict[str, Any]) -> dict[str, Any]:
+        """The five fields from an answer, each required."""
+        return {
+            "model": str(raw["model"]),
+            "version": int(raw["version"]),
+            "method": str(raw["method"]),
+            "layer": str(raw["layer"]),
+            "dataset": str(raw["dataset"]),
+        }
+
+    def ref(self) -> dict[str, Any]:
+        """The five fields as an answer has them."""
+        return {f.name: getattr(self, f.name) for f in fields(MapRef)}
+
+
+@dataclass(frozen=True)
+class Projection(MapRef):
+    """PCA: ``coords = (embedding - mean) @ components.T``, fitted by the service on
+    ``dataset``'s vectors of ``layer``; ``explained``: each axis's share of the variance.
+    t-SNE and UMAP (fitted by the trainer on ``points`` examples) have no axes: ``mean`` and
+    ``components`` are empty, ``placement`` says how the service places new inputs and
+    ``maps`` lists every (method, layer) the version can draw."""
+
     mean: np.ndarray
     components: np.ndarray
     explained: np.ndarray
@@ -37,11 +59,7 @@ class Projection:
     def from_json(cls, raw: dict[str, Any]) -> Projection:
         linear = raw.get("components") is not None
         return cls(
-            model=str(raw["model"]),
-            version=int(raw["version"]),
-            method=str(raw["method"]),
-            layer=str(raw["layer"]),
-            dataset=str(raw["dataset"]),
+            **cls.ref_in(raw),
             mean=_float64(raw.get("mean")),
             components=_float64(raw["components"]).reshape(2, -1) if linear else np.zeros((0, 0)),
             explained=_float64(raw.get("explained")),
@@ -61,16 +79,11 @@ class Projection:
 
 
 @dataclass(frozen=True)
-class Projected:
+class Projected(MapRef):
     """Inputs placed on the map: ``coords`` is (N, 2), in the inputs' order; on a t-SNE or
     UMAP map also the test example each landed nearest (``nearest``) and its distance in the
     layer's space (``distance``); empty for PCA."""
 
-    model: str
-    version: int
-    method: str
-    layer: str
-    dataset: str
     coords: np.ndarray
     nearest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     distance: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -80,26 +93,23 @@ class Projected:
         coords = _float64(raw.get("coords")).reshape(-1, 2)
         nearest = np.asarray(raw.get("nearest") or [], dtype=np.int64)
         return cls(
-            str(raw["model"]), int(raw["version"]), str(raw["method"]), str(raw["layer"]),
-            str(raw["dataset"]), coords, nearest, _float64(raw.get("distance")),
-        )  # fmt: skip
+            **cls.ref_in(raw),
+            coords=coords,
+            nearest=nearest,
+            distance=_float64(raw.get("distance")),
+        )
 
     @classmethod
     def concat(cls, parts: list[Projected]) -> Projected:
-        first = parts[0]
-        joined = np.concatenate([p.coords for p in parts])
-        nearest = np.concatenate([p.nearest for p in parts])
-        distance = np.concatenate([p.distance for p in parts])
-        return cls(
-            first.model, first.version, first.method, first.layer, first.dataset, joined,
-            nearest, distance,
-        )  # fmt: skip
+        return replace(
+            parts[0],
+            coords=np.concatenate([p.coords for p in parts]),
+            nearest=np.concatenate([p.nearest for p in parts]),
+            distance=np.concatenate([p.distance for p in parts]),
+        )
 
     def __len__(self) -> int:
         return len(self.coords)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model, "version": self.version, "method": self.method,
-            "layer": self.layer, "dataset": self.dataset, "coords": self.coords.tolist(),
-        }  # fmt: skip
+        return {**self.ref(), "coords": self.coords.tolist()}

@@ -16,10 +16,10 @@ back: the next checkout connects again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -119,3 +119,20 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(**{WRITE_LOCK_OPTION: True})
         with connection.begin():
             yield connection
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_own_transaction(
+    write: Callable[Concatenate[Connection, P], R],
+) -> Callable[Concatenate[Engine, P], R]:
+    """``write``, which works inside a transaction its caller owns, as a function of an
+    engine that runs it in a ``begin_write`` transaction of its own."""
+
+    def save(engine: Engine, *args: P.args, **kwargs: P.kwargs) -> R:
+        with begin_write(engine) as connection:
+            return write(connection, *args, **kwargs)
+
+    return save

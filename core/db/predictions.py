@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select
 
-from core.db.engine import begin_write
+from core.db.engine import in_own_transaction
 from core.db.records import PredictionCell
 from core.db.schema import DATASET_LENGTH, ExamplePrediction, ModelVersion
 from core.db.store import ModelVersionNotFound
@@ -23,22 +23,6 @@ _PREDICTIONS: Table = ExamplePrediction.__table__  # type: ignore[assignment]
 _MODEL_VERSIONS: Table = ModelVersion.__table__  # type: ignore[assignment]
 #: Rows per INSERT statement: keeps each statement's parameters well under the drivers' limits.
 _CHUNK = 2000
-
-
-def save_predictions(
-    engine: Engine,
-    model: str,
-    version: int,
-    dataset: str,
-    true_classes: Sequence[int] | np.ndarray,
-    predicted_classes: Sequence[int] | np.ndarray,
-    probabilities: Sequence[float] | np.ndarray,
-) -> int:
-    """``write_predictions`` in a transaction of its own; returns the rows written."""
-    with begin_write(engine) as connection:
-        return write_predictions(
-            connection, model, version, dataset, true_classes, predicted_classes, probabilities
-        )
 
 
 def write_predictions(
@@ -77,6 +61,10 @@ def write_predictions(
     for start in range(0, len(rows), _CHUNK):
         connection.execute(insert(_PREDICTIONS), rows[start : start + _CHUNK])
     return len(rows)
+
+
+save_predictions = in_own_transaction(write_predictions)
+"""``write_predictions`` in a transaction of its own; returns the rows written."""
 
 
 def _validated(

@@ -8,7 +8,7 @@ anywhere in a batch leaves the previous rows as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -72,6 +72,15 @@ def save_evaluations(
     """
     with begin_write(engine) as connection:
         return write_evaluations(connection, model, version, items)
+
+
+def save_reports(
+    engine: Engine, model: str, version: int, kind: str, reports: Mapping[str, dict[str, Any]]
+) -> int:
+    """``save_evaluations`` of one kind, one row per dataset: ``reports`` maps each dataset
+    reference to its report (the shape every per-dataset evaluation comes in)."""
+    items = [EvaluationItem(kind=kind, dataset=ref, data=report) for ref, report in reports.items()]
+    return save_evaluations(engine, model, version, items)
 
 
 def write_evaluations(

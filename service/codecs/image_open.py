@@ -21,6 +21,17 @@ _JPEG_ALIASES = {"MPO": "JPEG"}
 _16_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 
 
+def check_pixel_count(label: str, width: int, height: int, *, max_pixels: int) -> None:
+    """The size a header declares, checked before anything is decoded (both image paths)."""
+    if width * height > max_pixels:
+        raise PayloadTooLarge(
+            f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of "
+            f"{max_pixels} (max_image_pixels)"
+        )
+    if width == 0 or height == 0:
+        raise InvalidImage(f"{label}: the image has no pixels")
+
+
 def open_image(
     label: str,
     data: bytes,
@@ -48,14 +59,7 @@ def open_image(
             f"{label}: format {image.format} is not accepted; send "
             + " or ".join(ACCEPTED_IMAGE_FORMATS)
         )
-    width, height = image.size
-    if width * height > max_pixels:
-        raise PayloadTooLarge(
-            f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of "
-            f"{max_pixels} (max_image_pixels)"
-        )
-    if width == 0 or height == 0:
-        raise InvalidImage(f"{label}: the image has no pixels")
+    check_pixel_count(label, *image.size, max_pixels=max_pixels)
     if before_decode is not None:
         before_decode(image)
     try:

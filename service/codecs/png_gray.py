@@ -20,7 +20,8 @@ import numpy as np
 import pyspng
 from PIL import Image
 
-from service.errors import InvalidImage, PayloadTooLarge
+from service.codecs.image_open import check_pixel_count
+from service.errors import PayloadTooLarge
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Chunks allowed before the first IDAT: none of them changes what a pixel decodes to.
@@ -77,13 +78,7 @@ def decode_gray_png(
     if Image.MAX_IMAGE_PIXELS and width * height > 2 * Image.MAX_IMAGE_PIXELS:
         # what Pillow's open says first (service.codecs.image_open), so both paths agree
         raise PayloadTooLarge(f"{label} is too large to decode (decompression bomb guard)")
-    if width * height > max_pixels:
-        raise PayloadTooLarge(
-            f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of "
-            f"{max_pixels} (max_image_pixels)"
-        )
-    if width == 0 or height == 0:
-        raise InvalidImage(f"{label}: the image has no pixels")
+    check_pixel_count(label, width, height, max_pixels=max_pixels)
     if not _plain_gray(data):
         return None
     if before_decode is not None:

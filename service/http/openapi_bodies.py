@@ -9,6 +9,23 @@ from service.schemas import ExplainRequest, HeadRequest, InputsRequest, Interpol
 
 _BLANK_28 = [[0] * 28 for _ in range(28)]
 
+
+def _binary(description: str | None = None) -> dict[str, Any]:
+    """A file (a form part, or the whole body)."""
+    schema: dict[str, Any] = {"type": "string", "format": "binary"}
+    return schema if description is None else {**schema, "description": description}
+
+
+def _form(**parts: dict[str, Any]) -> dict[str, Any]:
+    """A multipart/form-data body of these named parts."""
+    return {"schema": {"type": "object", "properties": parts}}
+
+
+def _files(description: str) -> dict[str, Any]:
+    """The ``files`` part: one or more images."""
+    return {"type": "array", "items": _binary(), "description": description}
+
+
 INSTANCES_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -33,28 +50,19 @@ INSTANCES_BODY: dict[str, Any] = {
                     },
                 },
             },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "files": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "PNG or JPEG images, any size and colour mode.",
-                        }
-                    },
-                }
-            },
+            "multipart/form-data": _form(
+                files=_files("PNG or JPEG images, any size and colour mode.")
+            ),
             **{
                 kind: {
-                    "schema": {"type": "string", "format": "binary"},
+                    "schema": _binary(),
                     "description": "One image as the whole body (no multipart), as "
                     "`curl --data-binary @digit.png` sends it; any size and colour mode.",
                 }
                 for kind in ("image/png", "image/jpeg")
             },
             "application/x-npy": {
-                "schema": {"type": "string", "format": "binary"},
+                "schema": _binary(),
                 "description": "numpy.save of a (N, *input shape) array.",
             },
         },
@@ -118,21 +126,13 @@ INTERPOLATE_BODY = _json_body(
         },
     },
 )
-INTERPOLATE_BODY["requestBody"]["content"]["multipart/form-data"] = {
-    "schema": {
-        "type": "object",
-        "properties": {
-            "a": {"type": "string", "format": "binary", "description": "Image at alpha = 1."},
-            "b": {"type": "string", "format": "binary", "description": "Image at alpha = 0."},
-            "space": {"type": "string", "enum": ["pixel", "embedding"]},
-            "alphas": {
-                "type": "string",
-                "description": 'JSON, e.g. {"start": 0, "stop": 1, "num": 100}',
-            },
-            "layer": {"type": "string"},
-        },
-    }
-}
+INTERPOLATE_BODY["requestBody"]["content"]["multipart/form-data"] = _form(
+    a=_binary("Image at alpha = 1."),
+    b=_binary("Image at alpha = 0."),
+    space={"type": "string", "enum": ["pixel", "embedding"]},
+    alphas={"type": "string", "description": 'JSON, e.g. {"start": 0, "stop": 1, "num": 100}'},
+    layer={"type": "string"},
+)
 
 EXPLAIN_BODY = _json_body(
     body_schema(ExplainRequest),
@@ -151,23 +151,10 @@ EXPLAIN_BODY = _json_body(
         "xor": {"summary": "One XOR point", "value": {"instances": [[0.9, 0.1]]}},
     },
 )
-EXPLAIN_BODY["requestBody"]["content"]["multipart/form-data"] = {
-    "schema": {
-        "type": "object",
-        "properties": {
-            "files": {
-                "type": "array",
-                "items": {"type": "string", "format": "binary"},
-                "description": "PNG or JPEG images to explain.",
-            },
-            "baseline": {
-                "type": "string",
-                "format": "binary",
-                "description": "An image to use as the baseline.",
-            },
-        },
-    }
-}
+EXPLAIN_BODY["requestBody"]["content"]["multipart/form-data"] = _form(
+    files=_files("PNG or JPEG images to explain."),
+    baseline=_binary("An image to use as the baseline."),
+)
 EXPLAIN_BODY["requestBody"]["content"]["application/x-npy"] = INSTANCES_BODY["requestBody"][
     "content"
 ]["application/x-npy"]

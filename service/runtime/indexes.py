@@ -9,7 +9,6 @@ right at this size: one query against 50,000 x 128 vectors is one matrix-vector 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.manifest import EMBEDDING_LAYER, NeighborIndexRecord, neighbor_index_paths
+from core.manifest import (
+    EMBEDDING_LAYER,
+    NeighborIndexRecord,
+    file_sha256,
+    neighbor_index_paths,
+)
 
 if TYPE_CHECKING:
     from service.runtime.runners import Runner
@@ -26,14 +30,6 @@ if TYPE_CHECKING:
 
 class CorruptIndex(Exception):
     """An index file does not match its manifest record."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +45,7 @@ class NeighborIndex:
         """Blocking: hashes both files (about 0.1 s for 25 MB) then maps them."""
         vectors_path, labels_path = neighbor_index_paths(version_dir, record.dataset, record.layer)
         for path, expected in ((vectors_path, record.sha256), (labels_path, record.labels_sha256)):
-            if _sha256(path) != expected:
+            if file_sha256(path) != expected:
                 raise CorruptIndex(f"{path} does not match its manifest checksum")
         vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
         labels = np.load(labels_path, allow_pickle=False)

@@ -3,7 +3,6 @@ of answers through httpx.MockTransport, the figure, and the real service on loop
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
@@ -16,7 +15,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from clients import (
-    AsyncClient,
     BadRequestError,
     Client,
     DatasetRef,
@@ -25,57 +23,30 @@ from clients import (
     PayloadTooLargeError,
     ResponseError,
 )
-from clients.cli import _common, app
+from clients.cli import app
 from clients.plots.explanation import figure_size, per_unit, plot_explanation
+from tests.clients.fake_digits import (
+    SHAPE,
+    FakeDigitsService,
+    client_answering,
+    mixed_inputs,
+    png_bytes,
+)
 from tests.clients.helpers import assert_png, write_png
 
-SHAPE = (28, 28)
-DIGITS = {
-    "name": "digits",
-    "version": 2,
-    "versions": [1, 2],
-    "class_names": [str(d) for d in range(10)],
-    "input": {"kind": "image", "shape": list(SHAPE), "value_range": [0.0, 255.0]},
-}
 
-
-def png_bytes(value: int = 200) -> bytes:
-    buffer = io.BytesIO()
-    image = np.zeros(SHAPE, dtype=np.uint8)
-    image[6:22, 12:16] = value
-    Image.fromarray(image, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class FakeService:
+class FakeService(FakeDigitsService):
     """Answers ``:explain`` as docs/explain.md describes (made-up numbers, the documented
     fields per method), the digits manifest and dataset examples; records every request.
     Each explanation's ``predicted`` counts up across requests, so order can be checked."""
 
     def __init__(self, status: int = 200, error: dict[str, Any] | None = None) -> None:
-        self.seen: list[httpx.Request] = []
-        self.answered = 0
-        self.status, self.error = status, error
+        super().__init__(status, error)
         self.rng = np.random.default_rng(0)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        if request.method == "GET" and request.url.path.startswith("/v1/datasets/"):
-            index = int(request.url.path.rsplit("/", 1)[1])
-            instance = np.asarray(Image.open(io.BytesIO(png_bytes())), dtype=float)
-            body = {"dataset": "mnist-test", "index": index, "label": 1, "instance": instance}
-            return httpx.Response(200, json={**body, "instance": instance.tolist()})
-        if request.method == "GET":
-            return httpx.Response(200, json=DIGITS)
-        if self.status != 200:
-            return httpx.Response(self.status, json=self.error)
-        return httpx.Response(200, json=self.answer(request))
-
-    def inputs(self, request: httpx.Request) -> int:
-        if request.headers["content-type"].startswith("multipart/form-data"):
-            return request.read().count(b'name="files"')
-        body = json.loads(request.read())
-        return len(body.get("examples") or body.get("instances"))
+    def example(self, dataset: str, index: int) -> dict[str, Any]:
+        instance = np.asarray(Image.open(io.BytesIO(png_bytes())), dtype=float)
+        return {"dataset": "mnist-test", "index": index, "label": 1, "instance": instance.tolist()}
 
     def answer(self, request: httpx.Request) -> dict[str, Any]:
         params = request.url.params
@@ -110,17 +81,9 @@ class FakeService:
         }  # fmt: skip
 
 
-def client_for(service: FakeService) -> Client:
-    return Client("http://layerlens.test", transport=httpx.MockTransport(service), backoff_s=0.0)
-
-
-def posts(service: FakeService) -> list[httpx.Request]:
-    return [r for r in service.seen if r.method == "POST"]
-
-
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.explain("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], steps=64)
     (request,) = service.seen
     assert (request.method, request.url.path) == ("POST", "/v1/models/digits:explain")
@@ -147,7 +110,7 @@ def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
 
 def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         client.explain(
             "digits", "mnist-test:1", version=1, method="occlusion", target="7",
             output="logit", baseline="mean", patch=7, stride=7,
@@ -174,7 +137,7 @@ def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
 
 def test_methods_without_a_path_leave_those_fields_none() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         saliency = client.explain("digits", "mnist-test:1", method="saliency")[0]
         occlusion = client.explain("digits", "mnist-test:1", method="occlusion")[0]
     assert (saliency.baseline_value, saliency.completeness_gap, saliency.path) == (None,) * 3
@@ -185,25 +148,9 @@ def test_methods_without_a_path_leave_those_fields_none() -> None:
 
 def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
     service = FakeService()
-    inputs = [
-        png_bytes(), Image.open(io.BytesIO(png_bytes(90))), "mnist-test:3",
-        np.zeros((2, *SHAPE)), np.zeros(784).tolist(), "mnist-test:4",
-    ]  # fmt: skip
-    with client_for(service) as client:
-        result = client.explain("digits", inputs)
-    kinds = [
-        (r.method, r.headers.get("content-type", "").split(";")[0], service.inputs(r))
-        if r.method == "POST" else (r.method, r.url.path, 0)
-        for r in service.seen
-    ]  # fmt: skip
-    assert kinds == [
-        ("POST", "multipart/form-data", 2),
-        ("POST", "application/json", 1),
-        ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
-        ("POST", "application/json", 3),
-        ("POST", "application/json", 1),
-    ]
-    assert json.loads(service.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
+    with service.client() as client:
+        result = client.explain("digits", mixed_inputs())
+    service.assert_sent_in_runs_of_one_kind()
     assert [e.predicted for e in result] == list(range(7))
     assert len(result.raw) == 7 and result.to_json()["explanations"] == result.raw
 
@@ -212,12 +159,12 @@ def test_a_baseline_is_a_name_in_the_query_or_an_input_in_the_body(tmp_path: Pat
     service = FakeService()
     image = tmp_path / "baseline.png"
     image.write_bytes(png_bytes(30))
-    with client_for(service) as client:
+    with service.client() as client:
         client.explain("digits", "mnist-test:1", baseline="noise", seed=3)
         by_ref = client.explain("digits", "mnist-test:1", baseline="mnist-test:0")
         client.explain("digits", np.ones(SHAPE), baseline=np.zeros(SHAPE))
         client.explain("digits", png_bytes(), baseline=image)
-    named, ref, numbers, upload = posts(service)
+    named, ref, numbers, upload = service.posts()
     assert named.url.params["baseline"] == "noise" and b"baseline" not in named.read()
     assert "baseline" not in ref.url.params
     assert json.loads(ref.read())["baseline"] == {"dataset": "mnist-test", "index": 0}
@@ -232,7 +179,7 @@ def test_a_baseline_the_body_cannot_carry_fails_before_sending(tmp_path: Path) -
     service = FakeService()
     image = tmp_path / "b.png"
     image.write_bytes(png_bytes())
-    with client_for(service) as client:
+    with service.client() as client:
         with pytest.raises(InputError, match="image files as the inputs"):
             client.explain("digits", "mnist-test:1", baseline=image)
         with pytest.raises(InputError, match="baseline as an image"):
@@ -245,32 +192,22 @@ def test_a_baseline_the_body_cannot_carry_fails_before_sending(tmp_path: Path) -
 
 
 def test_an_answer_missing_a_field_names_it_and_413_keeps_the_servers_words() -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        item = {"target": 1, "target_class": "1", "predicted": 1, "attributions": [0.0]}
-        return httpx.Response(200, json={"model": "digits", "explanations": [item]})
-
-    transport = httpx.MockTransport(broken)
-    with (
-        Client("http://layerlens.test", transport=transport) as client,
-        pytest.raises(ResponseError, match="'value'"),
-    ):
+    item = {"target": 1, "target_class": "1", "predicted": 1, "attributions": [0.0]}
+    broken = client_answering({"model": "digits", "explanations": [item]})
+    with broken as client, pytest.raises(ResponseError, match="'value'"):
         client.explain("digits", "mnist-test:1")
     message = "this explanation costs 5100 model rows (100 input(s) x 51); at most 4096"
     service = FakeService(413, {"error": message, "code": "payload_too_large"})
-    with client_for(service) as client, pytest.raises(PayloadTooLargeError) as info:
+    with service.client() as client, pytest.raises(PayloadTooLargeError) as info:
         client.explain("digits", [f"mnist-test:{i}" for i in range(100)])
     assert info.value.message == message and len(service.seen) == 1
 
 
 def test_the_async_client_sends_the_same_request() -> None:
     service = FakeService()
-
-    async def scenario() -> ExplainResult:
-        transport = httpx.MockTransport(service)
-        async with AsyncClient("http://layerlens.test", transport=transport) as client:
-            return await client.explain("digits", "mnist-test:1", steps=8, target=2)
-
-    result = asyncio.run(scenario())
+    result = service.run_async(
+        lambda client: client.explain("digits", "mnist-test:1", steps=8, target=2)
+    )
     assert dict(service.seen[0].url.params) == {
         "method": "integrated-gradients", "target": "2", "output": "probability", "steps": "8",
     }  # fmt: skip
@@ -279,7 +216,7 @@ def test_the_async_client_sends_the_same_request() -> None:
 
 def test_top_lists_the_largest_magnitudes_with_their_index() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         item = client.explain("digits", "mnist-test:1")[0]
     top = item.top(4)
     flat = np.abs(item.attributions).ravel()
@@ -291,7 +228,7 @@ def test_top_lists_the_largest_magnitudes_with_their_index() -> None:
 
 def explanation(method: str, shape: tuple[int, ...] = SHAPE, **extra: Any) -> ExplainResult:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.explain("digits", ["mnist-test:1", "mnist-test:2"], method=method, **extra)
     if shape == SHAPE:
         return result
@@ -322,14 +259,6 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
         assert written == tmp_path / name and written.stat().st_size > 0
         assert_png(written, figure_size(2))
     assert figure_size(1)[1] < figure_size(2)[1]
-
-
-@pytest.fixture
-def mocked_cli(monkeypatch) -> FakeService:
-    """`layerlens` with its client answered by a FakeService."""
-    service = FakeService()
-    monkeypatch.setattr(_common.State, "client", lambda self: client_for(service))
-    return service
 
 
 def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path) -> None:

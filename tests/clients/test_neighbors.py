@@ -4,7 +4,6 @@ loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
@@ -17,7 +16,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from clients import (
-    AsyncClient,
     BadRequestError,
     Client,
     DatasetRef,
@@ -27,57 +25,22 @@ from clients import (
     NotFoundError,
     ResponseError,
 )
-from clients.cli import _common, app
+from clients.cli import app
 from clients.plots.neighbors import PER_LINE, figure_size, plot_neighbors
+from tests.clients.fake_digits import FakeDigitsService, client_answering, mixed_inputs, png_bytes
 from tests.clients.helpers import assert_png, write_png
 
-SHAPE = (28, 28)
-DIGITS = {
-    "name": "digits",
-    "version": 2,
-    "versions": [1, 2],
-    "class_names": [str(d) for d in range(10)],
-    "input": {"kind": "image", "shape": list(SHAPE), "value_range": [0.0, 255.0]},
-}
 
-
-def png_bytes(value: int = 200) -> bytes:
-    buffer = io.BytesIO()
-    image = np.zeros(SHAPE, dtype=np.uint8)
-    image[6:22, 12:16] = value
-    Image.fromarray(image, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class FakeService:
+class FakeService(FakeDigitsService):
     """Answers ``:neighbors`` as docs/explain.md describes (made-up neighbours: index
     ``1000 * input + rank``, class ``rank % 3``, distance ``rank / 2``), the digits manifest
     and dataset examples; records every request. Each result's ``predicted`` counts up
     across requests, so order can be checked."""
 
-    def __init__(self, status: int = 200, error: dict[str, Any] | None = None) -> None:
-        self.seen: list[httpx.Request] = []
-        self.answered = 0
-        self.status, self.error = status, error
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        if request.method == "GET" and request.url.path.startswith("/v1/datasets/"):
-            dataset, index = request.url.path.rsplit("/", 2)[1:]
-            instance = np.asarray(Image.open(io.BytesIO(png_bytes(int(index) % 200 + 50))))
-            body = {"dataset": dataset, "index": int(index), "label": int(index) % 3}
-            return httpx.Response(200, json={**body, "instance": instance.tolist()})
-        if request.method == "GET":
-            return httpx.Response(200, json=DIGITS)
-        if self.status != 200:
-            return httpx.Response(self.status, json=self.error)
-        return httpx.Response(200, json=self.answer(request))
-
-    def inputs(self, request: httpx.Request) -> int:
-        if request.headers["content-type"].startswith("multipart/form-data"):
-            return request.read().count(b'name="files"')
-        body = json.loads(request.read())
-        return len(body.get("examples") or body.get("instances"))
+    def example(self, dataset: str, index: int) -> dict[str, Any]:
+        instance = np.asarray(Image.open(io.BytesIO(png_bytes(index % 200 + 50))))
+        body = {"dataset": dataset, "index": index, "label": index % 3}
+        return {**body, "instance": instance.tolist()}
 
     def answer(self, request: httpx.Request) -> dict[str, Any]:
         params = request.url.params
@@ -107,17 +70,9 @@ class FakeService:
         }  # fmt: skip
 
 
-def client_for(service: FakeService) -> Client:
-    return Client("http://layerlens.test", transport=httpx.MockTransport(service), backoff_s=0.0)
-
-
-def posts(service: FakeService) -> list[httpx.Request]:
-    return [r for r in service.seen if r.method == "POST"]
-
-
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], k=4)
     (request,) = service.seen
     assert (request.method, request.url.path) == ("POST", "/v1/models/digits:neighbors")
@@ -142,7 +97,7 @@ def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
 
 def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors(
             "digits", "mnist-test:1", version=1, k=3, dataset="mnist-test", space="pixel",
             metric="cosine", layer="hidden",
@@ -160,26 +115,10 @@ def test_every_option_goes_in_the_query_and_a_version_in_the_path() -> None:
 
 def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
     service = FakeService()
-    inputs = [
-        png_bytes(), Image.open(io.BytesIO(png_bytes(90))), "mnist-test:3",
-        np.zeros((2, *SHAPE)), np.zeros(784).tolist(), "mnist-test:4",
-    ]  # fmt: skip
-    with client_for(service) as client:
-        result = client.neighbors("digits", inputs, k=2)
-    kinds = [
-        (r.method, r.headers.get("content-type", "").split(";")[0], service.inputs(r))
-        if r.method == "POST" else (r.method, r.url.path, 0)
-        for r in service.seen
-    ]  # fmt: skip
-    assert kinds == [
-        ("POST", "multipart/form-data", 2),
-        ("POST", "application/json", 1),
-        ("GET", "/v1/models/digits", 0),  # the input shape, to split the numbers
-        ("POST", "application/json", 3),
-        ("POST", "application/json", 1),
-    ]
-    assert all(r.url.params["k"] == "2" for r in posts(service))
-    assert json.loads(service.seen[3].read())["instances"] == np.zeros((3, *SHAPE)).tolist()
+    with service.client() as client:
+        result = client.neighbors("digits", mixed_inputs(), k=2)
+    service.assert_sent_in_runs_of_one_kind()
+    assert all(r.url.params["k"] == "2" for r in service.posts())
     assert [r.predicted for r in result] == list(range(7))
     assert result.indexes[:, 0].tolist() == [1000 * i for i in range(7)]
     assert len(result.raw) == 7 and result.to_json()["results"] == result.raw
@@ -188,39 +127,29 @@ def test_mixed_inputs_go_in_runs_of_one_kind_and_keep_their_order() -> None:
 
 def test_more_inputs_than_one_request_holds_are_split() -> None:
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", [f"mnist-test:{i}" for i in range(300)], k=1)
-    assert [service.inputs(r) for r in posts(service)] == [256, 44]
+    assert [service.inputs(r) for r in service.posts()] == [256, 44]
     assert len(result) == 300 and result.indexes[:, 0].tolist() == [1000 * i for i in range(300)]
 
 
 def test_an_answer_missing_a_field_names_it_and_errors_keep_the_servers_words() -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        item = {"predicted": 1, "predicted_label": "1", "neighbors": [], "agrees": True}
-        return httpx.Response(200, json={"model": "digits", "results": [item]})
-
-    transport = httpx.MockTransport(broken)
-    with (
-        Client("http://layerlens.test", transport=transport) as client,
-        pytest.raises(ResponseError, match="'vote'"),
-    ):
+    item = {"predicted": 1, "predicted_label": "1", "neighbors": [], "agrees": True}
+    broken = client_answering({"model": "digits", "results": [item]})
+    with broken as client, pytest.raises(ResponseError, match="'vote'"):
         client.neighbors("digits", "mnist-test:1")
     message = "model 'digits' v2 has no neighbour index of 'fashion-train'; indexed: mnist-train"
     service = FakeService(404, {"error": message, "code": "dataset_not_found"})
-    with client_for(service) as client, pytest.raises(NotFoundError) as info:
+    with service.client() as client, pytest.raises(NotFoundError) as info:
         client.neighbors("digits", "mnist-test:1", dataset="fashion-train")
     assert info.value.message == message and len(service.seen) == 1
 
 
 def test_the_async_client_sends_the_same_request() -> None:
     service = FakeService()
-
-    async def scenario() -> NeighborsResult:
-        transport = httpx.MockTransport(service)
-        async with AsyncClient("http://layerlens.test", transport=transport) as client:
-            return await client.neighbors("digits", "mnist-test:1", k=5, metric="cosine")
-
-    result = asyncio.run(scenario())
+    result = service.run_async(
+        lambda client: client.neighbors("digits", "mnist-test:1", k=5, metric="cosine")
+    )
     assert dict(service.seen[0].url.params) == {"k": "5", "metric": "cosine"}
     assert len(result[0]) == 5 and result.metric == "cosine"
 
@@ -228,7 +157,7 @@ def test_the_async_client_sends_the_same_request() -> None:
 def searched(k: int, count: int = 2) -> tuple[NeighborsResult, list[list[np.ndarray]]]:
     """A result and its neighbours' instances, as the CLI fetches them."""
     service = FakeService()
-    with client_for(service) as client:
+    with service.client() as client:
         result = client.neighbors("digits", [f"mnist-test:{i}" for i in range(count)], k=k)
         found = [
             [client.dataset_example(result.dataset, n.index).instance for n in r] for r in result
@@ -262,14 +191,6 @@ def test_the_figure_is_a_png_of_the_promised_size(tmp_path: Path) -> None:
     assert figure_size(1, PER_LINE)[0] == figure_size(1, 100)[0] > figure_size(1, 1)[0]
 
 
-@pytest.fixture
-def mocked_cli(monkeypatch) -> FakeService:
-    """`layerlens` with its client answered by a FakeService."""
-    service = FakeService()
-    monkeypatch.setattr(_common.State, "client", lambda self: client_for(service))
-    return service
-
-
 def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path) -> None:
     runner = CliRunner()
     plot = tmp_path / "nn.png"
@@ -280,7 +201,7 @@ def test_cli_table_json_and_plot_against_the_contract(mocked_cli, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert f"wrote {plot}" in result.stderr
     assert_png(plot, figure_size(1, 4))
-    (request,) = posts(mocked_cli)
+    (request,) = mocked_cli.posts()
     assert dict(request.url.params) == {
         "k": "4", "dataset": "mnist-test", "space": "pixel", "metric": "cosine",
     }  # fmt: skip
@@ -315,12 +236,12 @@ def test_cli_plots_an_image_file_and_refuses_bad_options(
     assert_png(tmp_path / "n.png", figure_size(2, 3))
     assert "disagrees with the prediction" in result.stdout
     assert "1 of 2 inputs' neighbours agree with the prediction" in result.stdout
-    kinds = [r.headers["content-type"].split(";")[0] for r in posts(mocked_cli)]
+    kinds = [r.headers["content-type"].split(";")[0] for r in mocked_cli.posts()]
     assert kinds == ["multipart/form-data", "application/json"]
     for wrong in (["--space", "latent"], ["--metric", "manhattan"], ["--k", "0"]):
         refused = runner.invoke(app, ["neighbors", "mnist-test:1", *wrong])
         assert refused.exit_code == 2, wrong
-    assert len(posts(mocked_cli)) == 2  # refused before sending
+    assert len(mocked_cli.posts()) == 2  # refused before sending
 
 
 # --- the real service -----------------------------------------------------------------

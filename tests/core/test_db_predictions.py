@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -16,16 +15,12 @@ from core.db import (
     begin_write,
     get_cell,
     has_predictions,
-    make_engine,
     prediction_datasets,
-    save_model_version,
     save_predictions,
-    upgrade,
     write_predictions,
 )
 from core.db.schema import ExamplePrediction, ModelVersion
 from tests.core.helpers import REPO_ROOT
-from tests.core.test_db_store import make_manifest
 
 N = 600
 CLASSES = 10
@@ -38,15 +33,6 @@ def _predictions(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     wrong = rng.random(N) < 0.2
     predicted = np.where(wrong, rng.integers(0, CLASSES, N), true)
     return true, predicted, rng.uniform(0.1, 1.0, N).astype(np.float32)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    save_model_version(engine, make_manifest())
-    yield engine
-    engine.dispose()
 
 
 def _rows(engine: Engine) -> int:

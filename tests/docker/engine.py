@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.docker.compose import log
+from tests.docker.compose import log, show_logs_through_capture
 
 BASE_IMAGES = ("python:3.11-slim", "debian:bookworm-slim", "postgres:15")
 PULL_TIMEOUT_S = 300.0
@@ -73,6 +74,15 @@ def prepare(repo_root: Path) -> str | None:
         return f"{tool} failed ({result.returncode}): {result.stderr[-2000:]}"
     absent = [image for image in BASE_IMAGES if not has_image(image)]
     return f"still missing after {tool}: {', '.join(absent)}" if absent else None
+
+
+def require(config: Any, repo_root: Path) -> None:
+    """The start of every docker fixture: logs shown past pytest's capture, then the engine
+    and base images ready, or the test skipped (locally) or failed (in CI)."""
+    show_logs_through_capture(config)
+    reason = prepare(repo_root)
+    if reason:
+        unavailable(reason)
 
 
 def unavailable(reason: str) -> None:

@@ -7,13 +7,14 @@ outcome than a 200 answer is a request the server accepted and dropped.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import httpx
+
+from tests.docker.threads import LoadThreads
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 60.0
@@ -43,26 +44,14 @@ class Outcome:
 
 
 @dataclass
-class LoadRun:
+class LoadRun(LoadThreads):
     """Threads that each send requests back to back until stopped."""
 
     send: Send
-    threads: int = 8
+    _: KW_ONLY
     outcomes: list[Outcome] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _workers: list[threading.Thread] = field(default_factory=list)
 
-    def start(self) -> None:
-        for n in range(self.threads):
-            worker = threading.Thread(target=self._loop, name=f"load-{n}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
-
-    def stop(self) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=READ_TIMEOUT_S + 5)
+    JOIN_TIMEOUT_S = READ_TIMEOUT_S + 5
 
     def _loop(self) -> None:
         timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
@@ -90,10 +79,6 @@ class LoadRun:
                 detail=str(exc)[:200],
             )
         return Outcome(started, time.monotonic(), response.status_code, None, refused=False)
-
-    def _record(self, outcome: Outcome) -> None:
-        with self._lock:
-            self.outcomes.append(outcome)
 
     # --- reading the results ------------------------------------------------------------
 

@@ -6,13 +6,13 @@ per thread). Calls are grouped into phases by when they started.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from clients import Client, LayerlensError
+from tests.docker.threads import LoadThreads
 
 #: One SDK call, e.g. ``lambda c: c.predict("xor", [[0, 1]])``.
 Call = Callable[[Client], object]
@@ -47,25 +47,15 @@ class PhaseCounts:
 
 
 @dataclass
-class SdkLoad:
+class SdkLoad(LoadThreads):
     url: str
     call: Call
+    _: KW_ONLY
     threads: int = 4
     outcomes: list[Outcome] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _workers: list[threading.Thread] = field(default_factory=list)
 
-    def start(self) -> None:
-        for n in range(self.threads):
-            worker = threading.Thread(target=self._loop, name=f"sdk-load-{n}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
-
-    def stop(self) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=120)
+    NAME = "sdk-load"
+    JOIN_TIMEOUT_S = 120
 
     def _loop(self) -> None:
         with Client(self.url) as client:
@@ -84,9 +74,9 @@ class SdkLoad:
                     for cause, n in stats.causes.items()
                     for _ in range(n - causes_before.get(cause, 0))
                 )
-                outcome = Outcome(started, time.monotonic(), stats.retries - before, error, causes)
-                with self._lock:
-                    self.outcomes.append(outcome)
+                self._record(
+                    Outcome(started, time.monotonic(), stats.retries - before, error, causes)
+                )
 
     def between(self, start: float, end: float) -> list[Outcome]:
         with self._lock:

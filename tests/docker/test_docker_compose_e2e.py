@@ -28,7 +28,7 @@ import pytest
 from PIL import Image
 
 from tests.docker import engine
-from tests.docker.compose import ComposeProject, compose_cli, log, show_logs_through_capture
+from tests.docker.compose import ComposeProject, compose_cli, log
 from tests.docker.load import LoadRun
 
 pytestmark = pytest.mark.docker
@@ -86,10 +86,7 @@ def _wait_ready(url: str, *, timeout: float) -> float:
 
 @pytest.fixture(scope="module")
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    show_logs_through_capture(request.config)
-    reason = engine.prepare(ROOT)
-    if reason:
-        engine.unavailable(reason)
+    engine.require(request.config, ROOT)
     cli = compose_cli()
     if cli is None:
         engine.unavailable("neither `docker compose` nor `docker-compose` is installed")

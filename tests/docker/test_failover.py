@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from tests.docker import engine
-from tests.docker.compose import log, show_logs_through_capture
+from tests.docker.compose import log
 from tests.docker.fleet import ROOT, DeploymentSpec, Fleet, Replica, docker
 from tests.docker.proxy import ADMIN_PORT, FRONTEND_PORT, HAPROXY_DIR, Proxy
 from tests.docker.sdk_load import PhaseCounts, SdkLoad
@@ -148,10 +148,7 @@ def _start_proxy(fleet: Fleet, spec: DeploymentSpec) -> tuple[Proxy, str]:
 
 @pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    show_logs_through_capture(request.config)
-    reason = engine.prepare(ROOT)
-    if reason:
-        engine.unavailable(reason)
+    engine.require(request.config, ROOT)
     spec = DeploymentSpec.load()
     assert (spec.max_surge, spec.max_unavailable) == (1, 0), "the test rolls as 1 / 0 does"
     fleet = Fleet(uuid.uuid4().hex[:8], spec)

@@ -39,7 +39,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.docker import engine, kserve_sdk, pods
-from tests.docker.compose import ComposeProject, compose_cli, log, show_logs_through_capture
+from tests.docker.compose import ComposeProject, compose_cli, log
 from tests.docker.kubelet import HOST, Kubelet, Probe, docker
 from tests.docker.load import LoadRun
 
@@ -134,10 +134,7 @@ def _hand_volumes_to_fs_group(volumes: list[str], group: int) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    show_logs_through_capture(request.config)
-    reason = engine.prepare(pods.ROOT)
-    if reason:
-        engine.unavailable(reason)
+    engine.require(request.config, pods.ROOT)
     _ensure_images()
     run_id = uuid.uuid4().hex[:8]
     found = pods.manifests()

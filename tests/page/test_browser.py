@@ -38,6 +38,35 @@ def _settled(page: Any) -> None:
     page.wait_for_function("!document.getElementById('view').dataset.pending", timeout=TIMEOUT_MS)
 
 
+def _open(lens: tuple[Any, Any], route: str = "digits/predict") -> Any:
+    """The page at ``#/route``, its first answer drawn."""
+    page, watch = lens
+    page.goto(f"{watch.origin}/#/{route}")
+    _settled(page)
+    return page
+
+
+def _load_example(page: Any, index: int) -> None:
+    """Pick test example ``index`` by its number and wait until the page says it is shown."""
+    page.fill("#example-index", str(index))
+    page.click("#example-load")
+    page.wait_for_function(
+        f"document.getElementById('result').innerText.includes('#{index}')", timeout=TIMEOUT_MS
+    )
+
+
+def _press_stroke(page: Any, steps: int, step: float, pause_ms: int) -> None:
+    """Press on the pad and draw a vertical stroke down its middle (a '1'), ``steps`` moves
+    of ``step`` of its height, ``pause_ms`` apart; the pen stays down."""
+    box = page.locator("#pad").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.5 * w, y + 0.15 * h)
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(x + 0.5 * w, y + (0.15 + step * i) * h)
+        page.wait_for_timeout(pause_ms)
+
+
 def _api_answer(api: httpx.Client, model: str, instance: Any) -> dict:
     response = api.post(f"/v1/models/{model}:predict", json={"instances": [instance]})
     assert response.status_code == 200, response.text
@@ -106,9 +135,7 @@ def test_an_uploaded_png_is_predicted_as_the_api_predicts_it(lens, api) -> None:
 
 
 def test_a_dataset_example_by_index_and_the_keyboard(lens, api) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page = _open(lens)
     page.fill("#example-index", "3")
     page.focus("#example-load")
     page.keyboard.press("Enter")
@@ -123,9 +150,7 @@ def test_a_dataset_example_by_index_and_the_keyboard(lens, api) -> None:
 
 
 def test_an_api_error_is_shown_with_the_apis_message(lens, api) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page, watch = _open(lens), lens[1]
     page.fill("#example-index", "99999")
     page.click("#example-load")
     alert = page.wait_for_selector("[role=alert]", timeout=TIMEOUT_MS)
@@ -136,9 +161,7 @@ def test_an_api_error_is_shown_with_the_apis_message(lens, api) -> None:
 
 
 def test_a_stale_answer_never_overwrites_a_newer_one(lens, api) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page = _open(lens)
     held: list[tuple[Any, Any]] = []
 
     def hold_first(route: Any) -> None:
@@ -243,6 +266,26 @@ def _map_pixels(canvas: Any, coords: np.ndarray) -> np.ndarray:
     return np.stack([xs, ys], axis=1)
 
 
+def _assert_bounds(canvas: Any, coords: np.ndarray, mine: Any, atol: float) -> None:
+    """The map's drawn bounds are those of the API's points and the placed input."""
+    everything = np.vstack([coords, [mine]])
+    lows, highs = everything.min(axis=0), everything.max(axis=0)
+    bounds = json.loads(canvas.get_attribute("data-bounds"))
+    assert np.allclose(bounds, [lows[0], highs[0], lows[1], highs[1]], atol=atol)
+
+
+def _most_isolated(canvas: Any, coords: np.ndarray) -> tuple[int, tuple[float, float]]:
+    """The API point farthest from its nearest one on the drawn map (hovering it can name
+    only that example), and where it is on the page."""
+    pixels = _map_pixels(canvas, coords)
+    gaps = np.linalg.norm(pixels[:, None] - pixels[None], axis=-1)
+    np.fill_diagonal(gaps, np.inf)
+    i = int(gaps.min(axis=1).argmax())
+    box = canvas.bounding_box()
+    scale = box["width"] / int(canvas.get_attribute("width"))
+    return i, (box["x"] + pixels[i, 0] * scale, box["y"] + pixels[i, 1] * scale)
+
+
 def test_the_map_draws_the_apis_points_and_places_the_input_with_project(lens, api) -> None:
     page, watch = lens
     page.goto(f"{watch.origin}/#/digits/map")
@@ -262,18 +305,9 @@ def test_the_map_draws_the_apis_points_and_places_the_input_with_project(lens, a
         "/v1/models/digits:project", json={"examples": [{"dataset": "mnist-test", "index": 0}]}
     ).json()["coords"][0]
     assert np.allclose(mine, placed, atol=1e-3)
-    everything = np.vstack([coords, [mine]])
-    bounds = json.loads(canvas.get_attribute("data-bounds"))
-    lows, highs = everything.min(axis=0), everything.max(axis=0)
-    assert np.allclose(bounds, [lows[0], highs[0], lows[1], highs[1]], atol=1e-6)
+    _assert_bounds(canvas, coords, mine, atol=1e-6)
     # hover the most isolated of the API's points: the page names that very example
-    pixels = _map_pixels(canvas, coords)
-    gaps = np.linalg.norm(pixels[:, None] - pixels[None], axis=-1)
-    np.fill_diagonal(gaps, np.inf)
-    i = int(gaps.min(axis=1).argmax())
-    box = canvas.bounding_box()
-    scale = box["width"] / int(canvas.get_attribute("width"))
-    spot = (box["x"] + pixels[i, 0] * scale, box["y"] + pixels[i, 1] * scale)
+    i, spot = _most_isolated(canvas, coords)
     page.mouse.move(*spot)
     page.wait_for_selector("#map-tip canvas", timeout=TIMEOUT_MS)  # its picture, fetched
     index = expected["indices"][i]
@@ -372,9 +406,7 @@ def test_docs_and_redoc_render_with_nothing_from_another_origin(lens) -> None:
 
 def test_touch_and_pen_strokes_draw_too(lens, api) -> None:
     """Pointer events of type touch and pen (as a phone or a stylus sends them) draw."""
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page = _open(lens)
     for kind in ("touch", "pen"):
         page.click("#clear")
         before = int(page.locator("#result").get_attribute("data-seq"))

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from tests.page.test_browser import TIMEOUT_MS, _map_pixels
+from tests.page.test_browser import TIMEOUT_MS, _assert_bounds, _most_isolated
 
 
 def _drawn(page: Any, method: str, layer: str, points: int) -> Any:
@@ -29,20 +29,13 @@ def _check_against_api(page: Any, canvas: Any, api: httpx.Client, query: str) ->
     ).json()["coords"][0]
     mine = json.loads(canvas.get_attribute("data-input"))
     assert np.allclose(mine, placed, atol=1e-3)
-    everything = np.vstack([coords, [mine]])
-    lows, highs = everything.min(axis=0), everything.max(axis=0)
-    bounds = json.loads(canvas.get_attribute("data-bounds"))
-    assert np.allclose(bounds, [lows[0], highs[0], lows[1], highs[1]], atol=1e-5)
-    pixels = _map_pixels(canvas, coords)
-    gaps = np.linalg.norm(pixels[:, None] - pixels[None], axis=-1)
-    np.fill_diagonal(gaps, np.inf)
-    i = int(gaps.min(axis=1).argmax())
-    box = canvas.bounding_box()
-    scale = box["width"] / int(canvas.get_attribute("width"))
-    page.mouse.move(box["x"] + pixels[i, 0] * scale, box["y"] + pixels[i, 1] * scale)
+    _assert_bounds(canvas, coords, mine, atol=1e-5)
+    i, spot = _most_isolated(canvas, coords)
+    page.mouse.move(*spot)
     tip = page.locator("#map-tip [data-index]")
     tip.wait_for(timeout=TIMEOUT_MS)
     assert tip.get_attribute("data-index") == str(expected["indices"][i])
+    box = canvas.bounding_box()
     page.mouse.move(box["x"] - 20, box["y"] - 20)
 
 

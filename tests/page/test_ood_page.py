@@ -12,7 +12,7 @@ import httpx
 from PIL import Image
 
 from core import datasets
-from tests.page.test_browser import TIMEOUT_MS, _settled
+from tests.page.test_browser import TIMEOUT_MS, _open, _press_stroke, _settled
 
 
 def _api_verdict(api: httpx.Client, fitted: Any) -> dict[str, Any]:
@@ -56,17 +56,8 @@ def _flagged_png(api: httpx.Client, picture: Any) -> bytes | None:
 
 
 def test_a_drawn_digit_is_in_and_a_fashion_picture_is_out(lens, api, data_dir) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
-    box = page.locator("#pad").bounding_box()
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    # A '1': one thick vertical stroke down the middle.
-    page.mouse.move(x + 0.5 * w, y + 0.15 * h)
-    page.mouse.down()
-    for i in range(1, 15):
-        page.mouse.move(x + 0.5 * w, y + (0.15 + 0.05 * i) * h)
-        page.wait_for_timeout(15)
+    page = _open(lens)
+    _press_stroke(page, steps=14, step=0.05, pause_ms=15)  # a '1', one thick stroke
     page.mouse.up()
     page.wait_for_timeout(200)
     _settled(page)

@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 
 from tests.page.conftest import IMAGES_DIR, open_page
-from tests.page.test_browser import AXE, TIMEOUT_MS, _settled, _shown
+from tests.page.test_browser import (
+    AXE,
+    TIMEOUT_MS,
+    _load_example,
+    _open,
+    _press_stroke,
+    _settled,
+    _shown,
+)
 
 WHY_BOXES = ("why-attribution", "why-neighbors")
 
@@ -56,16 +64,10 @@ def _assert_stats_match(page: Any, expected: dict) -> None:
 
 
 def test_a_picked_example_is_explained_and_its_neighbours_are_the_apis(lens, api) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page = _open(lens)
     _why_settled(page)
     before = _why_seq(page)
-    page.fill("#example-index", "3")
-    page.click("#example-load")
-    page.wait_for_function(
-        "document.getElementById('result').innerText.includes('#3')", timeout=TIMEOUT_MS
-    )
+    _load_example(page, 3)
     _settled(page)
     _why_settled(page, before)
     fitted = _fitted(page)
@@ -122,9 +124,7 @@ def test_a_picked_example_is_explained_and_its_neighbours_are_the_apis(lens, api
 
 
 def test_no_explain_is_sent_while_a_stroke_is_drawn(lens) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page = _open(lens)
     _why_settled(page)
     before = _why_seq(page)
     sent: dict[str, int] = {":predict": 0, ":explain": 0, ":neighbors": 0}
@@ -135,13 +135,7 @@ def test_no_explain_is_sent_while_a_stroke_is_drawn(lens) -> None:
                 sent[route] += 1
 
     page.on("request", count)
-    box = page.locator("#pad").bounding_box()
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x + 0.5 * w, y + 0.15 * h)
-    page.mouse.down()
-    for i in range(1, 16):
-        page.mouse.move(x + 0.5 * w, y + (0.15 + 0.045 * i) * h)
-        page.wait_for_timeout(20)
+    _press_stroke(page, steps=15, step=0.045, pause_ms=20)
     during = dict(sent)
     assert "stale" in (page.locator("#why-attribution").get_attribute("class") or "")
     page.mouse.up()
@@ -154,9 +148,7 @@ def test_no_explain_is_sent_while_a_stroke_is_drawn(lens) -> None:
 
 
 def test_a_held_explanation_of_an_older_input_never_replaces_a_newer_one(lens, api) -> None:
-    page, watch = lens
-    page.goto(f"{watch.origin}/#/digits/predict")
-    _settled(page)
+    page = _open(lens)
     _why_settled(page)
     held: list[Any] = []
 
@@ -177,11 +169,7 @@ def test_a_held_explanation_of_an_older_input_never_replaces_a_newer_one(lens, a
         page.wait_for_timeout(10)
     assert held, "the first :explain was not held"
     before = _why_seq(page)
-    page.fill("#example-index", "2")
-    page.click("#example-load")
-    page.wait_for_function(
-        "document.getElementById('result').innerText.includes('#2')", timeout=TIMEOUT_MS
-    )
+    _load_example(page, 2)
     _settled(page)
     _why_settled(page, before)
     # The page aborted it when the newer input came; Playwright raises if the request is gone.

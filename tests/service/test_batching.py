@@ -66,6 +66,13 @@ def make(run: RunFn, executor, **options) -> DynamicBatcher:
     return DynamicBatcher(run, executor=executor, name="test", **(defaults | options))
 
 
+def gated(executor, **options) -> tuple[threading.Event, RecordingRun, DynamicBatcher]:
+    """A batcher over a run that holds each batch until the returned gate is set."""
+    gate = threading.Event()
+    run = RecordingRun(gate=gate)
+    return gate, run, make(run, executor, **options)
+
+
 async def running(batcher: DynamicBatcher, run: RecordingRun, *xs: np.ndarray) -> list:
     """Submit ``xs`` and return once their batch is inside ``run`` (held by its gate)."""
     futures = [asyncio.ensure_future(batcher.submit(x)) for x in xs]
@@ -166,9 +173,7 @@ def test_rows_of_different_shapes_never_share_a_batch(executor) -> None:
 
 
 def test_full_queue_answers_overloaded_at_once_and_recovers(executor) -> None:
-    gate = threading.Event()
-    run = RecordingRun(gate=gate)
-    batcher = make(run, executor, max_batch_size=4, max_wait_ms=0, max_queue=4)
+    gate, run, batcher = gated(executor, max_batch_size=4, max_wait_ms=0, max_queue=4)
 
     async def main() -> None:
         (first,) = await running(batcher, run, rows(0.0, 4))  # occupies the executor
@@ -207,9 +212,7 @@ def test_a_failing_batch_fails_all_its_requests_and_the_next_batch_works(executo
 
 
 def test_a_cancelled_request_does_not_disturb_the_others(executor) -> None:
-    gate = threading.Event()
-    run = RecordingRun(gate=gate)
-    batcher = make(run, executor, max_wait_ms=0)
+    gate, run, batcher = gated(executor, max_wait_ms=0)
 
     async def main() -> None:
         (first,) = await running(batcher, run, rows(0.0))
@@ -230,9 +233,7 @@ def test_a_cancelled_request_does_not_disturb_the_others(executor) -> None:
 
 
 def test_cancelling_a_request_whose_batch_is_running_spares_the_batch(executor) -> None:
-    gate = threading.Event()
-    run = RecordingRun(gate=gate)
-    batcher = make(run, executor, max_wait_ms=0)
+    gate, run, batcher = gated(executor, max_wait_ms=0)
 
     async def main() -> None:
         a, b = await running(batcher, run, rows(1.0), rows(2.0))
@@ -339,9 +340,7 @@ def test_a_request_whose_predicted_wait_passes_the_deadline_is_refused_at_once(e
 
 
 def test_a_request_queued_past_its_deadline_is_dropped_not_run(executor) -> None:
-    gate = threading.Event()
-    run = RecordingRun(gate=gate)
-    batcher = make(run, executor, max_wait_ms=0)
+    gate, run, batcher = gated(executor, max_wait_ms=0)
 
     async def main() -> None:
         (first,) = await running(batcher, run, rows(0.0))
@@ -363,9 +362,7 @@ def test_a_request_queued_past_its_deadline_is_dropped_not_run(executor) -> None
 def test_a_backlog_past_the_queue_deadline_is_dropped_down_to_one_batch(executor) -> None:
     """With more than a batch waiting, requests older than the queue deadline are not run;
     the last batch's worth runs, since it would be next anyway."""
-    gate = threading.Event()
-    run = RecordingRun(gate=gate)
-    batcher = make(run, executor, max_batch_size=1, max_wait_ms=0, queue_deadline_ms=30)
+    gate, run, batcher = gated(executor, max_batch_size=1, max_wait_ms=0, queue_deadline_ms=30)
 
     async def main() -> None:
         (first,) = await running(batcher, run, rows(0.0))

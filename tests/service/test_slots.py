@@ -14,6 +14,15 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+async def one_taken_one_waiting() -> tuple[Slots, asyncio.Future[bool]]:
+    """A single slot in use and a second request queued for it."""
+    slots = Slots(limit=1, wait_s=10.0)
+    assert await slots.acquire()
+    waiting = asyncio.ensure_future(slots.acquire())
+    await asyncio.sleep(0.01)
+    return slots, waiting
+
+
 def test_a_free_slot_is_granted_without_waiting() -> None:
     async def scenario() -> list[bool]:
         slots = Slots(limit=2, wait_s=10.0)
@@ -26,10 +35,7 @@ def test_a_free_slot_is_granted_without_waiting() -> None:
 
 def test_past_the_limit_a_request_waits_and_gets_the_next_slot_not_a_refusal() -> None:
     async def scenario() -> None:
-        slots = Slots(limit=1, wait_s=10.0)
-        assert await slots.acquire()
-        waiting = asyncio.ensure_future(slots.acquire())
-        await asyncio.sleep(0.01)
+        slots, waiting = await one_taken_one_waiting()
         assert not waiting.done() and slots.waiting == 1
         slots.release()  # the slot passes straight on
         assert await waiting is True
@@ -108,10 +114,7 @@ def test_a_client_that_leaves_while_waiting_gives_up_its_place_and_no_slot_leaks
 
 def test_a_slot_granted_to_a_client_that_left_in_the_same_instant_is_passed_on() -> None:
     async def scenario() -> None:
-        slots = Slots(limit=1, wait_s=10.0)
-        assert await slots.acquire()
-        gone = asyncio.ensure_future(slots.acquire())
-        await asyncio.sleep(0.01)
+        slots, gone = await one_taken_one_waiting()
         slots.release()  # granted to `gone`...
         gone.cancel()  # ...which is cancelled before it resumes
         with pytest.raises(asyncio.CancelledError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from typer.testing import CliRunner
 from core.manifest import versions_on_disk
 from core.training_status import STATUS_FILE
 from tests.service.helpers import copy_versions
+from tests.training.helpers import copy_database
 from training.cli import app
 
 DEFAULTS = {"digits": [1, 2], "fashion": [1], "xor": [1], "sklearn-digits": [1]}
@@ -19,8 +19,7 @@ DEFAULTS = {"digits": [1, 2], "fashion": [1], "xor": [1], "sklearn-digits": [1]}
 
 def test_a_second_run_trains_nothing(model_repository: Any, tmp_path: Path) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", DEFAULTS)
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
+    database = copy_database(model_repository, tmp_path)
     result = CliRunner().invoke(
         app,
         [

@@ -3,7 +3,6 @@ evaluated before by the next run (without retraining), and never written twice."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from core.db import (
 from core.db.schema import ExamplePrediction
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from training import pipeline
+from tests.training.helpers import rerun
 from training.predictions import add_missing
 from training.recipes import get_spec
 
@@ -72,35 +71,22 @@ def _run_recording_writes(engine: Engine, models_dir: Path, data_dir: Path) -> t
 
     event.listen(engine, "before_cursor_execute", remember)
     try:
-        outcome = pipeline.run_model(
-            get_spec("digits"),
-            models_dir=models_dir,
-            engine=engine,
-            cache=pipeline.DataCache(data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
-        )
+        outcome = rerun(get_spec("digits"), models_dir, engine, data_dir)
     finally:
         event.remove(engine, "before_cursor_execute", remember)
     return outcome.status, seen
 
 
 def test_a_run_adds_predictions_to_an_older_version_once(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
-    try:
-        with begin_write(engine) as connection:  # as before this change: none stored
-            connection.execute(ExamplePrediction.__table__.delete())
-        runs = [_run_recording_writes(engine, models_dir, model_repository.data_dir)
-                for _ in range(2)]  # fmt: skip
-        (test,) = get_evaluations(engine, "digits", 1, KIND_TEST)
-        found = _confusion_from_rows(engine, "digits", 1, 10)
-    finally:
-        engine.dispose()
+    with begin_write(engine) as connection:  # as before this change: none stored
+        connection.execute(ExamplePrediction.__table__.delete())
+    runs = [_run_recording_writes(engine, models_dir, model_repository.data_dir)
+            for _ in range(2)]  # fmt: skip
+    (test,) = get_evaluations(engine, "digits", 1, KIND_TEST)
+    found = _confusion_from_rows(engine, "digits", 1, 10)
     assert [status for status, _ in runs] == ["skipped", "skipped"]  # never retrained
     assert runs[0][1], "the first run wrote no predictions"
     assert runs[1][1] == [], "the second run wrote again"
@@ -108,23 +94,18 @@ def test_a_run_adds_predictions_to_an_older_version_once(
 
 
 def test_predictions_that_disagree_with_the_stored_matrix_are_not_stored(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     """E.g. a version evaluated on another split: its rows would not add up to its matrix."""
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    engine = make_engine(f"sqlite:///{tmp_path / 'metrics.db'}")
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), tmp_path / "metrics.db")
-    try:
-        (test,) = get_evaluations(engine, "xor", 1, KIND_TEST)
-        matrix = np.asarray(test.data["confusion_matrix"])
-        matrix[0, 0] -= 1
-        matrix[0, 1] += 1
-        with begin_write(engine) as connection:
-            connection.execute(ExamplePrediction.__table__.delete())
-        tampered = {**test.data, "confusion_matrix": matrix}
-        save_evaluations(engine, "xor", 1, [(KIND_TEST, test.dataset, tampered)])
-        split = datasets.load_split("xor", "test", model_repository.data_dir)
-        wrote = add_missing("xor", 1, models_dir / "xor" / "1", split, "xor-test", engine)
-        assert not wrote and not has_predictions(engine, "xor", 1, "xor-test")
-    finally:
-        engine.dispose()
+    (test,) = get_evaluations(engine, "xor", 1, KIND_TEST)
+    matrix = np.asarray(test.data["confusion_matrix"])
+    matrix[0, 0] -= 1
+    matrix[0, 1] += 1
+    with begin_write(engine) as connection:
+        connection.execute(ExamplePrediction.__table__.delete())
+    tampered = {**test.data, "confusion_matrix": matrix}
+    save_evaluations(engine, "xor", 1, [(KIND_TEST, test.dataset, tampered)])
+    split = datasets.load_split("xor", "test", model_repository.data_dir)
+    wrote = add_missing("xor", 1, models_dir / "xor" / "1", split, "xor-test", engine)
+    assert not wrote and not has_predictions(engine, "xor", 1, "xor-test")

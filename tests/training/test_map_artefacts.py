@@ -13,6 +13,7 @@ import numpy as np
 from core.db import KIND_MAP, make_engine, store
 from core.manifest import MAPS_DIR, SAVED_MODEL_DIR, Manifest, map_paths, tree_sha256
 from core.maps import class_share, sample
+from tests.training.helpers import copy_database, rerun
 from training import pipeline
 from training.recipes import get_spec
 
@@ -76,8 +77,7 @@ def test_an_older_version_gains_its_maps_without_retraining(model_repository, tm
     `make run` does) adds both back and leaves the SavedModel as it was."""
     models = tmp_path / "models"
     shutil.copytree(model_repository.models_dir / "xor", models / "xor")
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
+    database = copy_database(model_repository, tmp_path)
     with sqlite3.connect(database) as connection:
         connection.execute("DELETE FROM evaluations WHERE model = 'xor' AND kind = ?", (KIND_MAP,))
     version_dir = models / "xor" / "1"
@@ -88,14 +88,7 @@ def test_an_older_version_gains_its_maps_without_retraining(model_repository, tm
     engine = make_engine(f"sqlite:///{database}")
     try:
         assert not store.has_evaluation(engine, "xor", 1, KIND_MAP)
-        outcome = pipeline.run_model(
-            get_spec("xor"),
-            models_dir=models,
-            engine=engine,
-            cache=pipeline.DataCache(model_repository.data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
-        )
+        outcome = rerun(get_spec("xor"), models, engine, model_repository.data_dir)
         assert outcome.status == "skipped"
         assert store.has_evaluation(engine, "xor", 1, KIND_MAP)
     finally:

@@ -7,22 +7,22 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Engine
 
 from core import datasets
 from core.db import make_engine, store
-from core.manifest import NEIGHBORS_DIR, SAVED_MODEL_DIR, Manifest, neighbor_index_paths
+from core.manifest import (
+    NEIGHBORS_DIR,
+    SAVED_MODEL_DIR,
+    Manifest,
+    neighbor_index_paths,
+    tree_sha256,
+)
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from training import agreement, pipeline
+from tests.training.helpers import rerun
+from training import agreement
 from training.recipes import get_spec
-
-
-def _tree_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def test_exported_versions_carry_both_indexes(model_repository: ModelRepository) -> None:
@@ -40,32 +40,24 @@ def test_exported_versions_carry_both_indexes(model_repository: ModelRepository)
 
 
 def test_a_run_over_an_older_repository_adds_indexes_without_retraining(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
     version_dir = models_dir / "xor" / "1"
     shutil.rmtree(version_dir / NEIGHBORS_DIR)
     old = Manifest.read(version_dir).model_copy(update={"neighbor_indexes": ()})
     old.write(version_dir)
-    weights = _tree_digest(version_dir / SAVED_MODEL_DIR)
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
-    try:
-        outcome = pipeline.run_model(
-            get_spec("xor"),
-            models_dir=models_dir,
-            engine=engine,
-            cache=pipeline.DataCache(model_repository.data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
-        )
-    finally:
-        engine.dispose()
+    weights = tree_sha256(version_dir / SAVED_MODEL_DIR)
+    outcome = rerun(
+        get_spec("xor"),
+        models_dir=models_dir,
+        engine=engine,
+        data_dir=model_repository.data_dir,
+    )
     assert outcome.status == "skipped" and outcome.version == 1
     updated = Manifest.read(version_dir)
     assert {r.dataset for r in updated.neighbor_indexes} == {"xor-train", "xor-test"}
-    assert _tree_digest(version_dir / SAVED_MODEL_DIR) == weights
+    assert tree_sha256(version_dir / SAVED_MODEL_DIR) == weights
     assert updated.model_copy(update={"neighbor_indexes": ()}) == old
 
 

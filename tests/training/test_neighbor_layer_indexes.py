@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from core import datasets
-from core.db import make_engine
 from core.manifest import NEIGHBORS_DIR, Manifest, NeighborIndexRecord, neighbor_index_paths
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
+from tests.training.helpers import rerun
 from training import neighbors, pipeline
 from training.recipes import get_spec
 
@@ -51,32 +51,20 @@ def test_an_opted_in_layer_is_indexed_for_both_splits(model_repository: ModelRep
 
 
 def test_an_older_version_gains_the_layer_once(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
     version_dir = models_dir / "xor" / "1"
     before = Manifest.read(version_dir)
     spec = dataclasses.replace(get_spec("xor"), neighbor_layers=("logits",))
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
+    data_dir = model_repository.data_dir
 
     def run() -> pipeline.Outcome:
-        return pipeline.run_model(
-            spec,
-            models_dir=models_dir,
-            engine=engine,
-            cache=pipeline.DataCache(model_repository.data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
-        )
+        return rerun(spec, models_dir, engine, data_dir)
 
-    try:
-        assert run().status == "skipped"
-        after_first = _tree(version_dir)
-        assert run().status == "skipped"
-    finally:
-        engine.dispose()
+    assert run().status == "skipped"
+    after_first = _tree(version_dir)
+    assert run().status == "skipped"
     updated = Manifest.read(version_dir)
     added = [r for r in updated.neighbor_indexes if r not in before.neighbor_indexes]
     assert {(r.dataset, r.layer, r.width) for r in added} == {

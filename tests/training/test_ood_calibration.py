@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import Engine
 
 from core import datasets
 from core.db import KIND_OOD, make_engine, store
@@ -73,7 +74,7 @@ def test_thresholds_keep_95_percent_of_the_validation_split(
 
 
 def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     """An older version (no calibration, no ood rows) gains both from a run over datasets
     whose test splits are noise: the same thresholds and default as the fixture's run,
@@ -85,23 +86,17 @@ def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
     shutil.rmtree(version_dir / OOD_DIR)
     original.model_copy(update={"ood": None}).write(version_dir)
     weights = _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb")
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DELETE FROM evaluations WHERE kind = 'ood'")
-        outcome = pipeline.run_model(
-            get_spec("digits"),
-            models_dir=models_dir,
-            engine=engine,
-            cache=ScrambledTests(model_repository.data_dir, seed=0),
-            profile=QUICK,
-            seed=0,
-        )
-        rows = {r.dataset: r.data for r in store.get_evaluations(engine, "digits", 1, KIND_OOD)}
-    finally:
-        engine.dispose()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM evaluations WHERE kind = 'ood'")
+    outcome = pipeline.run_model(
+        get_spec("digits"),
+        models_dir=models_dir,
+        engine=engine,
+        cache=ScrambledTests(model_repository.data_dir, seed=0),
+        profile=QUICK,
+        seed=0,
+    )
+    rows = {r.dataset: r.data for r in store.get_evaluations(engine, "digits", 1, KIND_OOD)}
     assert outcome.status == "skipped"
     assert _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb") == weights
     again = Manifest.read(version_dir).ood

@@ -3,44 +3,35 @@ without retraining, and the rows equal a recomputation from its SavedModel."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 
 from core.datasets import ROBUSTNESS_SETS, load_robustness
-from core.db import KIND_ROBUSTNESS, begin_write, get_evaluations, make_engine
+from core.db import KIND_ROBUSTNESS, begin_write, get_evaluations
 from core.db.schema import Evaluation
 from core.manifest import SAVED_MODEL_DIR
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from training import pipeline
+from tests.training.helpers import rerun
 from training.recipes import get_spec
 
 
 def test_an_older_version_gains_the_robustness_evaluation_without_retraining(
-    model_repository: ModelRepository, tmp_path: Path
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
 ) -> None:
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"digits": [1]})
-    database = tmp_path / "metrics.db"
-    shutil.copy(model_repository.database_url.removeprefix("sqlite:///"), database)
-    engine = make_engine(f"sqlite:///{database}")
-    try:
-        with begin_write(engine) as connection:  # as before this change: none stored
-            connection.execute(delete(Evaluation).where(Evaluation.kind == KIND_ROBUSTNESS))
-        outcome = pipeline.run_model(
-            get_spec("digits"),
-            models_dir=models_dir,
-            engine=engine,
-            cache=pipeline.DataCache(model_repository.data_dir, seed=0),
-            profile=pipeline.PROFILES["quick"],
-            seed=0,
-        )
-        rows = {r.dataset: r.data for r in get_evaluations(engine, "digits", 1, KIND_ROBUSTNESS)}
-    finally:
-        engine.dispose()
+    with begin_write(engine) as connection:  # as before this change: none stored
+        connection.execute(delete(Evaluation).where(Evaluation.kind == KIND_ROBUSTNESS))
+    outcome = rerun(
+        get_spec("digits"),
+        models_dir=models_dir,
+        engine=engine,
+        data_dir=model_repository.data_dir,
+    )
+    rows = {r.dataset: r.data for r in get_evaluations(engine, "digits", 1, KIND_ROBUSTNESS)}
     assert outcome.status == "skipped"
     assert set(rows) == set(ROBUSTNESS_SETS)
     loaded = tf.saved_model.load(str(models_dir / "digits" / "1" / SAVED_MODEL_DIR))

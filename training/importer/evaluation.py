@@ -66,9 +66,4 @@ def _task_artefacts(
         return
     ref = f"{dataset.name}-test"
     reports = agreement.agreement_reports(updated, path, {ref: (shaped.test.x, shaped.test.y)})
-    store.save_evaluations(
-        engine,
-        manifest.name,
-        manifest.version,
-        [store.EvaluationItem(kind=KIND_AGREEMENT, dataset=r, data=v) for r, v in reports.items()],
-    )
+    store.save_reports(engine, manifest.name, manifest.version, KIND_AGREEMENT, reports)

@@ -8,10 +8,9 @@ repository as it was.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from core.manifest import DatasetRecord, Manifest, is_valid_model_name
+from core.manifest import DatasetRecord, Manifest, file_sha256, is_valid_model_name
 from training.contract import Description
 from training.export import export_model
 from training.importer import endpoints, loading
@@ -26,14 +25,6 @@ from training.importer.errors import ImportRefused
 from training.importer.graph import flatten
 
 ARCHITECTURE = "imported"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_model(
@@ -94,7 +85,7 @@ def import_model(
             "params": params,
             "extra": {
                 "imported_from": path.name,
-                "file_sha256": _sha256(path),
+                "file_sha256": file_sha256(path),
                 "output": outputs.kind,
                 "custom_objects": options.custom_objects,
             },

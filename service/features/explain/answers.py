@@ -10,6 +10,8 @@ from typing import NotRequired, TypedDict
 
 import numpy as np
 
+from service.dataplane.answers import VersionAnswer
+
 
 class ExplanationPath(TypedDict):
     alphas: np.ndarray
@@ -28,9 +30,7 @@ class Explanation(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
-class Explanations:
-    model: str
-    version: int
+class Explanations(VersionAnswer):
     method: str
     output: str
     layer: str | None

@@ -9,6 +9,7 @@ the ``predict`` runner and its batcher like any other request.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -79,16 +80,13 @@ async def explain(
     fixed = options.class_index(manifest)
     classes = predicted.astype(np.int32) if fixed is None else np.full(len(x), fixed, np.int32)
 
-    ends = None
+    batch = _Batch(plane, loaded, x, classes, options, departure)
     if options.method in BASELINE_METHODS:
         ends = await _baselines(plane, loaded, x, options, baseline)
-
-    if options.method == "integrated-gradients":
-        items = await _integrated_gradients(plane, loaded, x, ends, classes, options)
-    elif options.method == "occlusion":
-        items = await _occlusion(plane, loaded, x, ends, classes, options)
+        run = _integrated_gradients if options.method == "integrated-gradients" else _occlusion
+        items = await run(batch, ends)
     else:
-        items = await _gradient_maps(plane, loaded, x, classes, options, departure)
+        items = await _gradient_maps(batch)
     for item, target, guess in zip(items, classes.tolist(), predicted.tolist(), strict=True):
         item.update(target=target, target_class=manifest.class_names[target], predicted=guess)
     uses_baseline = options.method in BASELINE_METHODS
@@ -124,17 +122,23 @@ async def _baselines(
     return await plane.in_thread(baselines.train_mean, x, dataset, plane.settings.data_dir)
 
 
-async def _integrated_gradients(
-    plane: DataPlane,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    ends: np.ndarray | None,
-    classes: np.ndarray,
-    options: ExplainOptions,
-) -> list[Explanation]:
-    """Concurrent requests' paths go through one batcher (``paths``): a client that leaves
-    stops waiting, and its input adds no further rounds of the adaptive rule."""
-    ends = _required(ends)
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What every method reads: the decoded inputs ``x``, the class each one's attributions
+    are for, the version and the request's options."""
+
+    plane: DataPlane
+    loaded: LoadedModel
+    x: np.ndarray
+    classes: np.ndarray
+    options: ExplainOptions
+    departure: Departure | None
+    """Watches the client while the request runs long enough to be worth stopping."""
+
+
+async def _integrated_gradients(batch: _Batch, ends: np.ndarray) -> list[Explanation]:
+    """``ends``: each input's baseline, where its path starts."""
+    plane, loaded, x, options = batch.plane, batch.loaded, batch.x, batch.options
     if (layer := options.layer) is None:
         where = "input"
         grad = loaded.gradients.of("input", options.output)
@@ -148,7 +152,14 @@ async def _integrated_gradients(
         else:
             grad = await plane.in_thread(loaded.gradients.of_layer, layer, options.output)
     paths = await integrated_gradients(
-        plane, loaded, where, grad, x, ends, classes, (options.output, options.steps, options.rule)
+        plane,
+        loaded,
+        where,
+        grad,
+        x,
+        ends,
+        batch.classes,
+        (options.output, options.steps, options.rule),
     )
     return [
         {
@@ -162,15 +173,10 @@ async def _integrated_gradients(
     ]
 
 
-async def _gradient_maps(
-    plane: DataPlane,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    classes: np.ndarray,
-    options: ExplainOptions,
-    departure: Departure | None,
-) -> list[Explanation]:
-    grad = _stoppable(loaded.gradients.of("input", options.output), departure)
+async def _gradient_maps(batch: _Batch) -> list[Explanation]:
+    plane, loaded, options = batch.plane, batch.loaded, batch.options
+    x, classes = batch.x, batch.classes
+    grad = _stoppable(loaded.gradients.of("input", options.output), batch.departure)
     if options.method == "saliency":
         f, maps = await plane.in_thread(methods.saliency, grad, x, classes)
     else:
@@ -184,24 +190,18 @@ async def _gradient_maps(
     return [{"value": float(v), "attributions": m} for v, m in zip(f, maps, strict=True)]
 
 
-async def _occlusion(
-    plane: DataPlane,
-    loaded: LoadedModel,
-    x: np.ndarray,
-    ends: np.ndarray | None,
-    classes: np.ndarray,
-    options: ExplainOptions,
-) -> list[Explanation]:
-    ends = _required(ends)
+async def _occlusion(batch: _Batch, ends: np.ndarray) -> list[Explanation]:
+    """``ends``: each input's baseline, what an occluded window is filled with."""
+    plane, loaded, x, options = batch.plane, batch.loaded, batch.x, batch.options
     output = PROBABILITIES_LAYER if options.output == "probability" else LOGITS_LAYER
     windows = methods.occlusion_windows(loaded.manifest.input.shape, options.patch, options.stride)
     rows = methods.occlusion_inputs(x, ends, windows)
     scores = (await plane.run_outputs(loaded, rows, [output]))[output]
     per_input = len(windows) + 1
-    f = scores[np.arange(len(rows)), np.repeat(classes, per_input)]
+    f = scores[np.arange(len(rows)), np.repeat(batch.classes, per_input)]
     values, maps = methods.occlusion_attributions(f, windows, x.shape[1:], len(x))
     baseline_scores = (await plane.run_outputs(loaded, ends, [output]))[output]
-    baseline_values = baseline_scores[np.arange(len(x)), classes]
+    baseline_values = baseline_scores[np.arange(len(x)), batch.classes]
     return [
         {"value": float(v), "baseline_value": float(b), "attributions": m}
         for v, b, m in zip(values, baseline_values, maps, strict=True)
@@ -228,10 +228,3 @@ def _stoppable(grad: GradientFn, departure: Departure | None) -> GradientFn:
         return np.concatenate(values), np.concatenate(gradients)
 
     return run
-
-
-def _required(ends: np.ndarray | None) -> np.ndarray:
-    """The baselines that every method in ``BASELINE_METHODS`` is given."""
-    if ends is None:
-        raise TypeError("a baseline method was run without its baselines")
-    return ends

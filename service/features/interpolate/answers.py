@@ -8,6 +8,8 @@ from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
+from service.dataplane.answers import VersionAnswer
+
 
 class SweepPoint(TypedDict):
     """One alpha (a ``TypedDict``: ``ood`` is there only when the request asks for it)."""
@@ -48,9 +50,7 @@ class SweepSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class Sweep:
-    model: str
-    version: int
+class Sweep(VersionAnswer):
     space: str
     points: list[SweepPoint]
     summary: SweepSummary

@@ -9,14 +9,20 @@ from typing import Any, NotRequired, TypedDict
 import numpy as np
 
 
-class MapAxes(TypedDict):
-    """``GET .../projection``: how the map was made, and every map the version can draw."""
+class MapRef(TypedDict):
+    """Which map: the version, its method, the layer mapped and the dataset it was fitted on
+    (every map answer starts with these)."""
 
     model: str
     version: int
     method: str
     layer: str
     dataset: str
+
+
+class MapAxes(MapRef):
+    """``GET .../projection``: how the map was made, and every map the version can draw."""
+
     mean: NotRequired[np.ndarray]
     components: NotRequired[np.ndarray]
     explained: NotRequired[np.ndarray]
@@ -30,14 +36,9 @@ class MapAxes(TypedDict):
     maps: list[dict[str, str]]
 
 
-class MapPoints(TypedDict):
+class MapPoints(MapRef):
     """``GET .../projection/points``: a sample of the map's points."""
 
-    model: str
-    version: int
-    method: str
-    layer: str
-    dataset: str
     explained: NotRequired[np.ndarray]
     size: int
     seed: int
@@ -47,14 +48,9 @@ class MapPoints(TypedDict):
     coords: np.ndarray
 
 
-class MapPlacement(TypedDict):
+class MapPlacement(MapRef):
     """``:project``: inputs placed on the map (on a stored map, with the nearest example)."""
 
-    model: str
-    version: int
-    method: str
-    layer: str
-    dataset: str
     coords: np.ndarray
     nearest: NotRequired[np.ndarray]
     distance: NotRequired[np.ndarray]

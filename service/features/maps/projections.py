@@ -14,7 +14,6 @@ examples' vectors in the layer's space, gathered once from the same index.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from core.manifest import MapRecord, map_paths
+from core.manifest import MapRecord, file_sha256, map_paths
 from core.maps import PLACE_K, place, principal_axes
 from service.runtime.indexes import CorruptIndex, IndexShelf
 
@@ -110,16 +109,12 @@ def fit(dataset: str, layer: str, vectors: np.ndarray, labels: np.ndarray) -> Li
     )
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def open_map(version_dir: Path, record: MapRecord, indexes: IndexShelf) -> PlacedMap:
     """Blocking: check both files against the record, map them, gather the examples'
     vectors from the index; CorruptIndex when a file does not match."""
     coords_path, rows_path = map_paths(version_dir, record.method, record.dataset, record.layer)
     for path, expected in ((coords_path, record.sha256), (rows_path, record.rows_sha256)):
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise CorruptIndex(f"{path.name} does not match its manifest checksum")
     coords = np.load(coords_path, mmap_mode="r", allow_pickle=False)
     rows = np.load(rows_path, mmap_mode="r", allow_pickle=False)

@@ -8,11 +8,11 @@ from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
+from service.dataplane.answers import VersionAnswer
+
 
 @dataclass(frozen=True, slots=True)
-class StoredEvaluations:
-    model: str
-    version: int
+class StoredEvaluations(VersionAnswer):
     evaluations: list[dict[str, Any]]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.dataplane.answers import VersionAnswer
+
 
 @dataclass(frozen=True, slots=True)
 class Neighbor:
@@ -33,9 +35,7 @@ class NeighborResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Neighbors:
-    model: str
-    version: int
+class Neighbors(VersionAnswer):
     dataset: str
     space: str
     layer: str | None

@@ -12,6 +12,8 @@ from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
+from service.dataplane.answers import VersionAnswer
+
 
 class TopK(TypedDict):
     class_id: int
@@ -36,16 +38,12 @@ class Prediction(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
-class Predictions:
-    model: str
-    version: int
+class Predictions(VersionAnswer):
     predictions: list[Prediction]
 
 
 @dataclass(frozen=True, slots=True)
-class Embeddings:
-    model: str
-    version: int
+class Embeddings(VersionAnswer):
     layer: str
     shape: list[int]
     embeddings: np.ndarray

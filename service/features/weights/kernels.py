@@ -7,14 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.dataplane.answers import VersionAnswer
 from service.errors import UnknownLayer
 from service.runtime import LoadedModel
 
 
 @dataclass(frozen=True, slots=True)
-class Kernel:
-    model: str
-    version: int
+class Kernel(VersionAnswer):
     layer: str
     shape: list[int]
     weights: np.ndarray

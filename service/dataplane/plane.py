@@ -36,6 +36,7 @@ from service.errors import ModelNotReady, UnknownLayer
 from service.lifecycle import Lifecycle
 from service.runtime import LoadedModel, ModelRepository
 from service.runtime.repository import ReloadReport
+from service.runtime.runners import BatchObserver, RunFn, Runner, make_runner
 from service.telemetry import Telemetry
 from service.vitals import Vitals
 
@@ -76,6 +77,27 @@ class DataPlane:
     # --- plumbing ---------------------------------------------------------------------
     def model(self, name: str, version: int | None = None) -> LoadedModel:
         return self.repository.snapshot.get(name, version)
+
+    def feature_runner(
+        self,
+        loaded: LoadedModel,
+        run: RunFn,
+        *,
+        what: str,
+        on_batch: BatchObserver,
+        max_batch_size: int | None = None,
+    ) -> Runner:
+        """A batcher for a feature's own work on ``loaded`` (explain's paths, the neighbour
+        search): batched by the model's policy, run on the model pool."""
+        return make_runner(
+            run,
+            model=loaded.name,
+            name=f"{loaded.name} v{loaded.version} {what}",
+            settings=self.settings,
+            executor=self.executor,
+            on_batch=on_batch,
+            max_batch_size=max_batch_size,
+        )
 
     async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

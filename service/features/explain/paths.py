@@ -22,7 +22,7 @@ import numpy as np
 from service.dataplane import DataPlane
 from service.features.explain import methods
 from service.runtime import LoadedModel
-from service.runtime.runners import Runner, make_runner
+from service.runtime.runners import Runner
 
 #: Most (gradient, steps, rule) runners one version keeps; beyond that (a client sweeping
 #: ``steps``) a path runs on its own, never batched, so the runners stay few.
@@ -92,13 +92,10 @@ def _runner(
         per_path = methods.path_rows(steps, rule)
         runner = runners.setdefault(
             key,
-            make_runner(
+            plane.feature_runner(
+                loaded,
                 path_run(grad, shape, steps=steps, rule=rule),
-                model=loaded.name,
-                name=f"{loaded.name} v{loaded.version} integrated gradients "
-                f"({where}, {target}, {steps} steps, {rule})",
-                settings=plane.settings,
-                executor=plane.executor,
+                what=f"integrated gradients ({where}, {target}, {steps} steps, {rule})",
                 on_batch=plane.telemetry.explain_batch_size.labels(loaded.name).observe,
                 # a batch of paths is bounded like one request's rows
                 max_batch_size=max(1, plane.settings.max_explain_rows // per_path),

@@ -32,7 +32,7 @@ from service.features.neighbors.answers import Neighbor, NeighborResult, Neighbo
 from service.features.neighbors.options import MAX_NEIGHBORS, NeighborOptions
 from service.runtime import LoadedModel
 from service.runtime.indexes import CorruptIndex, NeighborIndex, split_pixels
-from service.runtime.runners import Runner, make_runner
+from service.runtime.runners import Runner
 from service.schemas import InputsRequest
 
 
@@ -165,13 +165,10 @@ def _searcher(
 
         searcher = shelf.searchers.setdefault(
             key,
-            make_runner(
+            plane.feature_runner(
+                loaded,
                 run,
-                model=loaded.name,
-                name=f"{loaded.name} v{loaded.version} neighbours of {dataset} "
-                f"({where}, {options.metric})",
-                settings=plane.settings,
-                executor=plane.executor,
+                what=f"neighbours of {dataset} ({where}, {options.metric})",
                 on_batch=plane.telemetry.search_batch_size.labels(loaded.name).observe,
             ),
         )

@@ -59,6 +59,8 @@ class Augment:
     #: Probability of a low-resolution copy: shrunk to one of ``LOWRES_SIDES`` pixels a
     #: side and enlarged back (another scanner, a small bitmap blown up by an upload).
     lowres: float = 0.0
+    #: Probability of a left-right mirror image (clothes, not digits).
+    flip: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -73,6 +75,7 @@ class Augment:
                 self.dilate,
                 self.erode,
                 self.lowres,
+                self.flip,
             )
         )
 
@@ -205,6 +208,9 @@ class HandwritingAugmentation(keras.layers.Layer):
         cos, sin = tf.cos(angle), tf.sin(angle)
         # Source = R(angle) @ Shear @ diag(1 / (zoom * stretch), 1 / zoom) @ output.
         sx, sy = 1 / (zoom * stretch), 1 / zoom
+        if a.flip:  # a mirror reads the source at -x
+            mirrored = keras.random.uniform((batch,), seed=g) < a.flip
+            sx = tf.where(mirrored, -sx, sx)
         matrices = tf.stack(
             [
                 tf.stack([cos * sx, (cos * shear - sin) * sy], axis=-1),

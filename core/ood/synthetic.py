@@ -1,7 +1,8 @@
 """Synthetic far-out inputs: what no trained model should call in-distribution.
 
 Made from the input contract alone (shape and value range), seeded, so the trainer can
-choose a version's default method on validation-vs-synthetic and evaluate on
+choose a version's default method on validation-vs-proxies (with ``proxies``, which
+transform the validation split's own images) and evaluate on
 test-vs-synthetic without any other dataset.
 """
 

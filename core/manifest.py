@@ -188,6 +188,12 @@ class OodRecord(_Frozen):
     keep: float = Field(gt=0, lt=1, description="Share of the validation split kept 'in'.")
     k: int = Field(ge=1, description="Neighbour rank of the knn distance.")
     train_index: str = Field(description="The neighbour index knn searches, e.g. 'mnist-train'.")
+    knn_layer: str | None = Field(
+        default=None,
+        pattern=LAYER_NAME_PATTERN,
+        description="The layer whose train index knn searches (one the recipe indexes, chosen "
+        "on the validation split against proxies); None: the embedding.",
+    )
     validation: str = Field(
         description="The split calibrated on, e.g. 'mnist-validation', or "
         "'mnist-validation-augmented' (its seeded copy under the training augmentation)."

@@ -9,8 +9,11 @@ pixels. Each method's threshold keeps ``KEEP`` of that split ``in``. The default
 in our measurements) unless another method beats it by more than ``CLEAR`` at telling the
 calibration split from held-out *proxies* made from it: synthetic far-out inputs (noise,
 blank, inverted: ``core.ood.synthetic``) and near-distribution transformations (heavy
-blur, shuffled patches). Neither a test split nor any dataset the verdict is later scored
-against is read, so the numbers ``reports`` stores are honest held-out measurements.
+blur, shuffled patches). On the same proxies ``knn`` picks its layer among those the
+recipe indexes (``digits-cnn``: the embedding and ``dense1``); the embedding unless another
+layer is better by more than ``TIE``. Neither a test split nor any dataset the verdict is
+later scored against is read, so the numbers ``reports`` stores are honest held-out
+measurements.
 
 The evaluation (``reports``, stored as the ``ood`` kind, one row per out-of-distribution
 set) gives per method the AUROC and the FPR at 95% TPR, in the convention of Liu et al.
@@ -49,7 +52,7 @@ from core.manifest import (
 )
 from core.ood import scores
 from core.ood.synthetic import proxies, synthetic
-from training import evaluate
+from training import evaluate, neighbors
 from training.augment import Augment, augmented
 
 #: Share of the validation split a threshold keeps ``in``.
@@ -69,6 +72,8 @@ AUGMENT_SEED = 303
 #: How much higher another method's AUROC (calibration split vs proxies) must be for it to
 #: replace ``knn`` as the default: a clear win, not noise in 2,500 proxy inputs.
 CLEAR = 0.02
+#: kNN AUROCs of two layers this close count as a tie, which the embedding wins.
+TIE = 1e-3
 PREFERRED = "knn"
 #: The robustness sets scored for the share flagged (digits models).
 FLAG_ONLY = ("canvas", "writers")
@@ -82,7 +87,7 @@ RULE = (
 @dataclass
 class Scorer:
     """Every method's scores for inputs of one version: its SavedModel, the train split's
-    neighbour index and the Mahalanobis parameters."""
+    neighbour index in the ``knn`` layer's space and the Mahalanobis parameters."""
 
     manifest: Manifest
     loaded: Any
@@ -90,12 +95,21 @@ class Scorer:
     train_norms: np.ndarray
     params: np.ndarray
     k: int
+    #: The layer ``knn`` searches in (the manifest's embedding layer by default).
+    knn_layer: str
 
     @classmethod
     def open(
-        cls, version_dir: Path, manifest: Manifest, params: np.ndarray | None = None
+        cls,
+        version_dir: Path,
+        manifest: Manifest,
+        params: np.ndarray | None = None,
+        *,
+        knn_layer: str | None = None,
     ) -> Scorer:
-        vectors_path, _labels = neighbor_index_paths(version_dir, train_ref(manifest))
+        """``knn_layer`` None: the calibration's choice, else the embedding."""
+        layer = knn_layer or (manifest.ood and manifest.ood.knn_layer) or manifest.embedding_layer
+        vectors_path, _labels = neighbor_index_paths(version_dir, train_ref(manifest), layer)
         train = np.load(vectors_path, mmap_mode="r")
         if params is None:
             params = np.load(version_dir / OOD_DIR / OOD_MAHALANOBIS_FILE)
@@ -106,19 +120,29 @@ class Scorer:
             train_norms=np.einsum("ij,ij->i", train, train),
             params=params,
             k=min(scores.KNN_K, len(train)),
+            knn_layer=layer,
         )
 
     def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(logits, embedding) of ``x``, as the served model computes them."""
         x = np.asarray(x, dtype=np.float32)
         logits = evaluate.run_endpoint(self.loaded.predict, x)[LOGITS_LAYER]
-        embedding = next(iter(evaluate.run_endpoint(self.loaded.embed, x).values()))
-        return logits, embedding.reshape(len(x), -1)
+        embedding = neighbors.layer_vectors(
+            self.loaded, self.manifest, self.manifest.embedding_layer, x
+        )
+        return logits, embedding
+
+    def knn(self, x: np.ndarray, embedding: np.ndarray | None = None) -> np.ndarray:
+        """The ``knn`` score of ``x`` in ``knn_layer``'s space (``embedding``: its embedding
+        when already computed)."""
+        if embedding is None or self.knn_layer != self.manifest.embedding_layer:
+            embedding = neighbors.layer_vectors(self.loaded, self.manifest, self.knn_layer, x)
+        return scores.knn(embedding, self.train, self.train_norms, k=self.k)
 
     def scores(self, x: np.ndarray) -> dict[str, np.ndarray]:
         logits, embedding = self.outputs(x)
         return {
-            "knn": scores.knn(embedding, self.train, self.train_norms, k=self.k),
+            "knn": self.knn(np.asarray(x, dtype=np.float32), embedding),
             "mahalanobis": scores.mahalanobis(embedding, self.params, self.manifest.num_classes),
             "energy": scores.energy(logits),
             "msp": scores.msp(logits),
@@ -177,6 +201,20 @@ def choose_default(aurocs: Mapping[str, float]) -> str:
     return best if aurocs[best] > aurocs[PREFERRED] + CLEAR else PREFERRED
 
 
+def choose_knn_layer(aurocs: Mapping[str, float], embedding: str) -> str:
+    """The layer whose ``knn`` AUROC (calibration split vs proxies) is highest; the
+    embedding unless another beats it by more than ``TIE``."""
+    best = max(aurocs, key=lambda layer: aurocs[layer])
+    return best if aurocs[best] > aurocs[embedding] + TIE else embedding
+
+
+def _indexed_layers(manifest: Manifest) -> list[str]:
+    """The layers besides the embedding whose train split the trainer indexed."""
+    ref = train_ref(manifest)
+    return [r.layer for r in manifest.neighbor_indexes
+            if r.dataset == ref and r.layer != manifest.embedding_layer]  # fmt: skip
+
+
 def calibrate(
     version_dir: Path,
     manifest: Manifest,
@@ -191,13 +229,21 @@ def calibrate(
     vectors_path, labels_path = neighbor_index_paths(version_dir, train_ref(manifest))
     train = np.load(vectors_path, mmap_mode="r")
     params = scores.fit_mahalanobis(train, np.load(labels_path), manifest.num_classes)
-    scorer = Scorer.open(version_dir, manifest, params)
+    scorer = Scorer.open(version_dir, manifest, params, knn_layer=manifest.embedding_layer)
     if augment is not None and augment.active:
         validation_x = augmented(validation_x, augment, seed=AUGMENT_SEED)
     inside = scorer.scores(validation_x)
     made = synthetic(manifest.input, validation_x, CHOICE_PER_KIND, seed=CHOICE_SEED)
     made |= proxies(manifest.input, validation_x, CHOICE_PER_KIND, seed=CHOICE_SEED)
-    far = scorer.scores(np.concatenate(list(made.values())))
+    far_x = np.concatenate(list(made.values()))
+    far = scorer.scores(far_x)
+    knn_scores = {scorer.knn_layer: (inside["knn"], far["knn"])}
+    for layer in _indexed_layers(manifest):
+        other = Scorer.open(version_dir, manifest, params, knn_layer=layer)
+        knn_scores[layer] = (other.knn(validation_x), other.knn(far_x))
+    layer_aurocs = {layer: auroc(i, f) for layer, (i, f) in knn_scores.items()}
+    knn_layer = choose_knn_layer(layer_aurocs, scorer.knn_layer)
+    inside["knn"], far["knn"] = knn_scores[knn_layer]
     aurocs = {m: auroc(inside[m], far[m]) for m in scores.METHODS}
     default = choose_default(aurocs)
     methods = {}
@@ -217,6 +263,8 @@ def calibrate(
         "augmented": None if augment is None else augment.describe(),
         "augment_seed": None if augment is None else AUGMENT_SEED,
         "validation_vs_proxies_auroc": aurocs,
+        "knn_layer": knn_layer,
+        "knn_layer_aurocs": layer_aurocs,
         "proxy_kinds": list(made),
         "proxies_per_kind": CHOICE_PER_KIND,
         "proxy_seed": CHOICE_SEED,
@@ -231,6 +279,7 @@ def calibrate(
         keep=KEEP,
         k=scorer.k,
         train_index=train_ref(manifest),
+        knn_layer=None if knn_layer == manifest.embedding_layer else knn_layer,
         validation=f"{manifest.dataset.name}-validation"
         + ("" if augment is None or not augment.active else "-augmented"),
         validation_rows=len(validation_x),

@@ -176,3 +176,9 @@ def test_the_default_is_knn_unless_another_method_clearly_beats_it() -> None:
     assert ood.choose_default(close) == "knn"
     clear = {**close, "mahalanobis": 0.90 + ood.CLEAR + 0.005}
     assert ood.choose_default(clear) == "mahalanobis"
+
+
+def test_knn_keeps_the_embedding_unless_another_layer_is_better() -> None:
+    assert ood.choose_knn_layer({"embedding": 0.95, "dense1": 0.9505}, "embedding") == "embedding"
+    assert ood.choose_knn_layer({"embedding": 0.95, "dense1": 0.96}, "embedding") == "dense1"
+    assert ood.choose_knn_layer({"embedding": 0.95}, "embedding") == "embedding"

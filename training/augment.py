@@ -4,12 +4,13 @@ Per training image, drawn at random from the recipe's ``Augment`` ranges: stroke
 (a partial grey dilation or erosion with a 3x3 window: a blend between the image and its
 3x3 max or min, so the stroke grows or thins by a fraction of a pixel to a pixel), where a
 recipe asks for it a low-resolution copy (shrunk to 8-12 pixels a side and enlarged back:
-the blur of a small bitmap or another scanner blown up to 28x28), then one geometric resampling that combines
-rotation, scale (with a little aspect change), shear, translation and an elastic distortion
-(a smooth random displacement field: uniform noise on a coarse 4x4 grid, bilinearly
-enlarged to the image, in the spirit of Simard, Steinkraus and Platt 2003). All of it is
-one bilinear gather per image in TensorFlow ops, vectorised over the batch, inside the
-training graph: no Python per image, so it costs a few milliseconds per batch on 2 cores.
+the blur of a small bitmap or another scanner blown up to 28x28), then one geometric
+resampling that combines rotation, scale (with a little aspect change), shear, translation
+and an elastic distortion (a smooth random displacement field: uniform noise on a coarse
+4x4 grid, bilinearly enlarged to the image, in the spirit of Simard, Steinkraus and Platt
+2003). All of it is one bilinear gather per image in TensorFlow ops, vectorised over the
+batch, inside the training graph: no Python per image, so it costs a few milliseconds per
+batch on 2 cores.
 
 Seeded and deterministic: the layer draws from a ``keras.random.SeedGenerator`` seeded by
 ``keras.utils.set_random_seed`` (the trainer's seed), so the same seed gives the same

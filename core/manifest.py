@@ -182,12 +182,22 @@ class OodRecord(_Frozen):
 
     methods: dict[str, OodMethodRecord] = Field(min_length=1)
     default_method: str = Field(
-        description="Best on validation-vs-synthetic (never on a test or OOD set)."
+        description="knn unless another method is clearly better on the validation split "
+        "against proxies made from it (never on a test or OOD set)."
     )
     keep: float = Field(gt=0, lt=1, description="Share of the validation split kept 'in'.")
     k: int = Field(ge=1, description="Neighbour rank of the knn distance.")
     train_index: str = Field(description="The neighbour index knn searches, e.g. 'mnist-train'.")
-    validation: str = Field(description="The split calibrated on, e.g. 'mnist-validation'.")
+    knn_layer: str | None = Field(
+        default=None,
+        pattern=LAYER_NAME_PATTERN,
+        description="The layer whose train index knn searches (one the recipe indexes, chosen "
+        "on the validation split against proxies); None: the embedding.",
+    )
+    validation: str = Field(
+        description="The split calibrated on, e.g. 'mnist-validation', or "
+        "'mnist-validation-augmented' (its seeded copy under the training augmentation)."
+    )
     validation_rows: int = Field(ge=1)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the calibration JSON.")
     mahalanobis_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -6,7 +6,8 @@ One row per model and set scored against its test split (the other dataset's tes
 then the synthetic far-out inputs, then, for digits models, the canvas-drawn and other
 writers' digits). Per method: AUROC / FPR at 95% TPR, or for the sets a person would call
 in-distribution (canvas, writers) the share the calibrated threshold flags. The default
-method (chosen on validation-vs-synthetic only) is in bold; ``msp`` is the baseline.
+method (chosen on the validation split against proxies made from it) is in bold;
+``msp`` is the baseline.
 """
 
 from __future__ import annotations

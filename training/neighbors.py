@@ -17,6 +17,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -79,6 +80,28 @@ def embed_split(
     return np.concatenate(rows).astype(np.float32)
 
 
+def layer_runner(
+    saved_model: Any, manifest: Manifest, layer: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """x -> (N, width) flattened outputs of ``layer``: the ``embed`` endpoint for the
+    embedding, the ``layers`` endpoint (every layer at once, so smaller batches) else."""
+    name = ENDPOINT_EMBED if layer == manifest.embedding_layer else ENDPOINT_LAYERS
+    endpoint = getattr(saved_model, name)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        outputs = endpoint(tf.constant(x))
+        out = next(iter(outputs.values())) if name == ENDPOINT_EMBED else outputs[layer]
+        return out.numpy().reshape(len(x), -1)
+
+    return run
+
+
+def layer_vectors(saved_model: Any, manifest: Manifest, layer: str, x: np.ndarray) -> np.ndarray:
+    """(N, width) float32 outputs of ``layer`` for ``x``, in batches."""
+    batch = BATCH if layer == manifest.embedding_layer else LAYERS_BATCH
+    return embed_split(layer_runner(saved_model, manifest, layer), x, batch)
+
+
 def build_indexes(
     version_dir: Path,
     manifest: Manifest,
@@ -99,23 +122,10 @@ def build_indexes(
     if not missing:
         return manifest
     saved_model = tf.saved_model.load(str(version_dir / SAVED_MODEL_DIR))
-
-    def endpoint_of(layer: str) -> Callable[[np.ndarray], np.ndarray]:
-        name = ENDPOINT_EMBED if layer == manifest.embedding_layer else ENDPOINT_LAYERS
-        endpoint = getattr(saved_model, name)
-
-        def run(x: np.ndarray) -> np.ndarray:
-            outputs = endpoint(tf.constant(x))
-            out = next(iter(outputs.values())) if name == ENDPOINT_EMBED else outputs[layer]
-            return out.numpy().reshape(len(x), -1)
-
-        return run
-
     records = list(manifest.neighbor_indexes)
     for ref, split, layer in missing:
         part = data.split(split)
-        batch = BATCH if layer == manifest.embedding_layer else LAYERS_BATCH
-        vectors = embed_split(endpoint_of(layer), part.x, batch)
+        vectors = layer_vectors(saved_model, manifest, layer, part.x)
         labels = np.asarray(relabel(np.asarray(part.y)), dtype=np.uint8)
         vectors_path, labels_path = neighbor_index_paths(version_dir, ref, layer)
         vectors_npy = npy_bytes(vectors)

@@ -99,21 +99,33 @@ def cnn(
     num_classes: int,
     *,
     filters: tuple[int, ...] = (32, 32),
+    convs: tuple[int, ...] | None = None,
     dense: tuple[int, ...] = (128, 84),
     dropout: float = 0.0,
+    block_dropout: float = 0.0,
 ) -> Network:
-    """Conv2D+BN+ReLU+MaxPool blocks -> Dense layers: the reports' best Fashion-MNIST CNN."""
+    """Blocks of Conv2D(3x3)+BN+ReLU (``convs[i]`` of them; one each by default, the
+    reports' best Fashion-MNIST CNN) then MaxPool [then Dropout], -> Dense layers. Convs
+    are numbered through the blocks (conv1, conv2, ...), pools per block."""
     chain: list[keras.layers.Layer] = [
         *_scale(inputs),
         layers.Reshape((*inputs.shape, 1), name="reshape"),
     ]
-    for i, n in enumerate(filters, start=1):
-        chain += [
-            layers.Conv2D(n, 3, padding="same", use_bias=False, name=f"conv{i}"),
-            layers.BatchNormalization(name=f"bn{i}"),
-            layers.ReLU(name=f"relu{i}"),
-            layers.MaxPooling2D(name=f"pool{i}"),
-        ]
+    per_block = convs or (1,) * len(filters)
+    if len(per_block) != len(filters):
+        raise ValueError("convs needs one count per block of filters")
+    conv = 0
+    for block, (n, count) in enumerate(zip(filters, per_block, strict=True), start=1):
+        for _ in range(count):
+            conv += 1
+            chain += [
+                layers.Conv2D(n, 3, padding="same", use_bias=False, name=f"conv{conv}"),
+                layers.BatchNormalization(name=f"bn{conv}"),
+                layers.ReLU(name=f"relu{conv}"),
+            ]
+        chain.append(layers.MaxPooling2D(name=f"pool{block}"))
+        if block_dropout:
+            chain.append(layers.Dropout(block_dropout, name=f"block_dropout{block}"))
     chain.append(layers.Flatten(name="flatten"))
     for i, width in enumerate(dense, start=1):
         last = i == len(dense)

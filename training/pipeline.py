@@ -338,7 +338,8 @@ def _ensure_derived(
 def _ensure_ood(
     spec: ModelSpec, path: Path, version: int, cache: DataCache, engine: Engine, profile: Profile
 ) -> None:
-    """Calibrate on the validation split (of the split the model was trained with), then
+    """Calibrate on the validation split (of the split the model was trained with; augmented
+    as in training when the recipe augments), then
     store the ``ood`` evaluation: the test split against the cross dataset's test split,
     synthetic inputs, and the task's flag-only sets (``training.ood.flag_only_sets``)."""
     manifest = Manifest.read(path)
@@ -347,7 +348,7 @@ def _ensure_ood(
     data = cache.get(spec.dataset)
     n = profile.max_eval_examples
     if manifest.ood is None:
-        manifest = ood.calibrate(path, manifest, data.validation.x[:n])
+        manifest = ood.calibrate(path, manifest, data.validation.x[:n], augment=spec.fit.augment)
         manifest.write(path)
     outside = {}
     if spec.cross_dataset:

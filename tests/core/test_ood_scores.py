@@ -9,7 +9,7 @@ import pytest
 
 from core.manifest import InputSpec
 from core.ood import scores
-from core.ood.synthetic import KINDS, synthetic
+from core.ood.synthetic import KINDS, PROXY_KINDS, proxies, synthetic
 
 
 def test_energy_is_minus_temperature_times_logsumexp() -> None:
@@ -78,3 +78,23 @@ def test_synthetic_inputs_stay_in_the_contract() -> None:
     np.testing.assert_array_equal(made["inverted"], 255.0 - base[:4])
     again = synthetic(spec, base, 4, seed=3)
     np.testing.assert_array_equal(again["uniform-noise"], made["uniform-noise"])
+
+
+def test_proxies_blur_and_shuffle_each_image_and_skip_vectors() -> None:
+    spec = InputSpec(kind="image", shape=(28, 28), value_range=(0.0, 255.0), scaling="x / 255")
+    base = np.zeros((3, 28, 28), dtype=np.uint8)
+    base[:, 10:18, 13:15] = 200  # a bar: a '1'
+    made = proxies(spec, base, 2, seed=5)
+    assert tuple(made) == PROXY_KINDS
+    for kind, x in made.items():
+        assert x.shape == (2, 28, 28) and x.dtype == np.float32, kind
+    blurred, shuffled = made["blurred"], made["shuffled"]
+    # the blur spreads the ink over more pixels, stretched back to the same peak
+    assert ((blurred > 0).sum(axis=(1, 2)) > (base[:2] > 0).sum(axis=(1, 2))).all()
+    np.testing.assert_allclose(blurred.max(axis=(1, 2)), 200.0, rtol=1e-5)
+    # the shuffle moves the same pixel values around (7-pixel tiles, all whole)
+    for got, original in zip(shuffled, base[:2], strict=True):
+        np.testing.assert_array_equal(np.sort(got.ravel()), np.sort(original.ravel()))
+    assert not np.array_equal(shuffled, base[:2])
+    vector = InputSpec(kind="vector", shape=(2,), value_range=(-5.0, 5.0), scaling="none")
+    assert proxies(vector, np.zeros((4, 2)), 2, seed=5) == {}

@@ -214,3 +214,30 @@ def test_interpolate_steps_carry_the_verdict(http: httpx.Client, mnist: np.ndarr
         "/v1/models/digits:interpolate", json={**ends, "alphas": alphas, "ood_method": "nope"}
     )
     assert_error(bad, 400, "nope", "knn")
+
+
+def test_knn_searches_the_layer_the_calibration_names(
+    model_repository: ModelRepository, tmp_path: Path, mnist: np.ndarray, fashion: np.ndarray
+) -> None:
+    """A calibration whose ``knn_layer`` is ``dense1`` (digits-cnn indexes it): the served
+    knn scores are distances in that layer's space, as the trainer's scorer computes them,
+    and differ from the embedding's."""
+    models_dir = copy_versions(
+        model_repository.models_dir, tmp_path / "models", {"digits-cnn": [1]}
+    )
+    version_dir = models_dir / "digits-cnn" / "1"
+    manifest = Manifest.read(version_dir)
+    assert manifest.ood is not None
+    embedding = ood.Scorer.open(version_dir, manifest, knn_layer=manifest.embedding_layer)
+    record = manifest.ood.model_copy(update={"knn_layer": "dense1"})
+    manifest = manifest.model_copy(update={"ood": record})
+    manifest.write(version_dir)
+    scorer = ood.Scorer.open(version_dir, manifest)
+    assert scorer.knn_layer == "dense1"
+    x = np.concatenate([mnist[:10], fashion[:10]]).astype(np.float32)
+    expected = scorer.knn(x)
+    assert not np.allclose(expected, embedding.knn(x), rtol=1e-2)
+    settings = model_repository.settings(models_dir=models_dir, reload_interval_s=0)
+    with run_server(settings) as server, server.client() as client:
+        served = _served(client, "digits-cnn", x, "ood_method=knn")
+    np.testing.assert_allclose([v["score"] for v in served], expected, rtol=2e-3, atol=2e-3)

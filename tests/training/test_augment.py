@@ -85,3 +85,27 @@ def test_digits_models_train_on_handwriting_augmentation() -> None:
     for name in ("digits", "digits-cnn"):
         assert CATALOG[name].fit.augment == HANDWRITING
     assert HANDWRITING.describe().startswith("rotation=15")
+
+
+def test_low_resolution_blurs_the_chosen_images_only_and_keeps_their_peak(
+    digits: np.ndarray,
+) -> None:
+    x = tf.constant(digits[:6])
+    chosen = tf.constant([True, False] * 3)
+    out = augment.low_resolution(x, chosen, tf.constant([0, 0, 1, 1, 2, 2])).numpy()
+    np.testing.assert_array_equal(out[1::2], digits[1:6:2])
+    np.testing.assert_allclose(
+        out[::2].max(axis=(1, 2)), digits[::2][:3].max(axis=(1, 2)), rtol=1e-5
+    )
+    # an 8-pixel copy keeps less detail than a 12-pixel one: farther from the original
+    error = [np.abs(out[i] - digits[i]).mean() for i in (0, 4)]
+    assert error[0] > error[1] > 0
+
+
+def test_augmented_copies_are_seeded_and_outside_the_training_graph(digits: np.ndarray) -> None:
+    first = augment.augmented(digits, HANDWRITING, seed=3, batch=16)
+    again = augment.augmented(digits, HANDWRITING, seed=3, batch=16)
+    other = augment.augmented(digits, HANDWRITING, seed=4, batch=16)
+    assert first.shape == digits.shape and first.dtype == np.float32
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other) and not np.allclose(first, digits)

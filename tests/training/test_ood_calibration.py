@@ -26,6 +26,7 @@ from core.ood import scores
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
 from training import ood, pipeline
+from training.augment import augmented
 from training.recipes import get_spec
 
 QUICK = pipeline.PROFILES["quick"]
@@ -62,15 +63,27 @@ def test_every_version_records_its_calibration(model_repository: ModelRepository
 def test_thresholds_keep_95_percent_of_the_validation_split(
     model_repository: ModelRepository,
 ) -> None:
-    version_dir = model_repository.models_dir / "digits" / "1"
-    manifest = Manifest.read(version_dir)
-    assert manifest.ood is not None
-    data = datasets.load_dataset("mnist", model_repository.data_dir)
-    validation = data.validation.x[: QUICK.max_eval_examples]
-    got = ood.Scorer.open(version_dir, manifest).scores(validation)
-    for method, calibrated in manifest.ood.methods.items():
-        assert (got[method] > calibrated.threshold).mean() == pytest.approx(0.05, abs=0.002)
-        assert calibrated.threshold == pytest.approx(np.quantile(got[method], 0.95), rel=1e-6)
+    """``digits`` is trained on the handwriting augmentation, so its thresholds keep 95% of
+    the validation split's seeded augmented copy; ``fashion`` (no augmentation) of the split
+    itself."""
+    for name, dataset in (("digits", "mnist"), ("fashion", "fashion-mnist")):
+        version_dir = model_repository.models_dir / name / "1"
+        manifest = Manifest.read(version_dir)
+        assert manifest.ood is not None
+        data = datasets.load_dataset(dataset, model_repository.data_dir)
+        validation = data.validation.x[: QUICK.max_eval_examples]
+        augment = get_spec(name).fit.augment
+        if augment is not None:
+            validation = augmented(validation, augment, seed=ood.AUGMENT_SEED)
+            assert manifest.ood.validation == "mnist-validation-augmented"
+        else:
+            assert manifest.ood.validation == f"{dataset}-validation"
+        got = ood.Scorer.open(version_dir, manifest).scores(validation)
+        for method, calibrated in manifest.ood.methods.items():
+            kept = (got[method] > calibrated.threshold).mean()
+            assert kept == pytest.approx(0.05, abs=0.002), (name, method)
+            expected = np.quantile(got[method], 0.95)
+            assert calibrated.threshold == pytest.approx(expected, rel=1e-6), (name, method)
 
 
 def test_calibration_never_reads_a_test_split_and_backfills_without_retraining(
@@ -151,3 +164,16 @@ def test_fpr_and_roc_follow_their_definitions() -> None:
     curve = ood.roc_curve(inside, outside)
     assert curve["flagged_in"][0] == 0.0 and curve["flagged_out"][-1] == 1.0
     assert curve["flagged_out"] == sorted(curve["flagged_out"])
+
+
+def test_the_default_is_knn_unless_another_method_clearly_beats_it() -> None:
+    close = {"knn": 0.90, "mahalanobis": 0.91, "energy": 0.5, "msp": 0.6}
+    assert ood.choose_default(close) == "knn"
+    clear = {**close, "mahalanobis": 0.90 + ood.CLEAR + 0.005}
+    assert ood.choose_default(clear) == "mahalanobis"
+
+
+def test_knn_keeps_the_embedding_unless_another_layer_is_better() -> None:
+    assert ood.choose_knn_layer({"embedding": 0.95, "dense1": 0.9505}, "embedding") == "embedding"
+    assert ood.choose_knn_layer({"embedding": 0.95, "dense1": 0.96}, "embedding") == "dense1"
+    assert ood.choose_knn_layer({"embedding": 0.95}, "embedding") == "embedding"

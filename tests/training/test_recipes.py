@@ -7,7 +7,7 @@ import pytest
 
 from core.manifest import InputSpec
 from training.inputs import INPUTS, scale_factor
-from training.networks import to_model
+from training.networks import cnn, to_model
 from training.recipes import CATALOG
 
 
@@ -52,3 +52,14 @@ def test_robustness_floors_name_held_out_sets_of_digits_models() -> None:
     for spec in with_floors:
         assert applies_to(spec), spec.name
         assert {name for name, _ in spec.robustness_floors} <= set(ROBUSTNESS_SETS)
+
+
+def test_cnn_blocks_number_their_convs_through_and_need_a_count_per_block() -> None:
+    network = cnn(INPUTS["mnist"], 10, filters=(32, 64), convs=(1, 2), block_dropout=0.25)
+    names = [layer.name for layer in network.chain]
+    assert [n for n in names if n.startswith(("conv", "pool"))] == [
+        "conv1", "pool1", "conv2", "conv3", "pool2"
+    ]  # fmt: skip
+    assert names.index("block_dropout2") == names.index("pool2") + 1
+    with pytest.raises(ValueError, match="one count per block"):
+        cnn(INPUTS["mnist"], 10, filters=(32, 64), convs=(2,))

@@ -25,9 +25,15 @@ from service.runtime.indexes import CorruptIndex
 METHODS = scores.METHODS
 
 
+def knn_layer(loaded: LoadedModel) -> str:
+    """The layer ``knn`` searches in: the calibration's choice, else the embedding."""
+    record = loaded.manifest.ood
+    return (record and record.knn_layer) or loaded.manifest.embedding_layer
+
+
 def needed_outputs(loaded: LoadedModel) -> tuple[str, ...]:
-    """The model outputs the scores read: the logits and the embedding."""
-    return (LOGITS_LAYER, loaded.manifest.embedding_layer)
+    """The model outputs the scores read: the logits, the embedding and the knn layer."""
+    return tuple(dict.fromkeys((LOGITS_LAYER, loaded.manifest.embedding_layer, knn_layer(loaded))))
 
 
 def shelf(loaded: LoadedModel) -> OodShelf:
@@ -66,11 +72,12 @@ def score(loaded: LoadedModel, outputs: Mapping[str, np.ndarray], method: str) -
     if method in ("energy", "msp"):
         logits = outputs[LOGITS_LAYER]
         return scores.energy(logits) if method == "energy" else scores.msp(logits)
-    embedding = outputs[manifest.embedding_layer]
+    layer = knn_layer(loaded) if method == "knn" else manifest.embedding_layer
+    embedding = outputs[layer]
     embedding = embedding.reshape(len(embedding), -1)
     try:
         if method == "knn":
-            index = loaded.neighbor_indexes.get(record.train_index)
+            index = loaded.neighbor_indexes.get(record.train_index, layer)
             return scores.knn(embedding, index.vectors, index.squared_norms, k=record.k)
         params = shelf(loaded).mahalanobis_params()
     except (CorruptIndex, CorruptCalibration, OSError, KeyError) as exc:

@@ -30,7 +30,7 @@ from core.manifest import MODEL_NAME_PATTERN
 from service import codecs, departures
 from service.bodies import BodyReader
 from service.dataplane import DataPlane
-from service.dataplane.payload import payload_from_body
+from service.dataplane.payload import INLINE_DECODE_BYTES, payload_from_body
 from service.errors import LayerlensError, UnsupportedMediaType
 from service.fastlane.query import parse_query
 from service.features.predict import verbs
@@ -122,8 +122,14 @@ class FastLane:
         self, call: _Call, body: bytes, scope: Scope, receive: Receive, send: Send
     ) -> int:
         """Runs the request and sends the answer; returns its status."""
+        work = self._run(call, body, scope)
         try:
-            answer = await departures.answering(receive, self._run(call, body, scope))
+            if call.kind in _JSON_KINDS and len(body) <= INLINE_DECODE_BYTES:
+                # decoded inline and run in one model call: no stage worth watching the
+                # client for, so not the cost of arming a watch on every small request
+                answer = await work
+            else:
+                answer = await departures.answering(receive, work)
         except Exception as exc:
             response = error_response(exc, scope["method"], scope["path"])
             await response(scope, receive, send)
@@ -149,6 +155,7 @@ class FastLane:
         return await verb(self.plane, call.model, call.version, payload, call.options)
 
 
+_JSON_KINDS = ("", codecs.CONTENT_TYPE_JSON)
 _RAW_KINDS = ("", codecs.CONTENT_TYPE_JSON, codecs.CONTENT_TYPE_NPY, *UPLOAD_KINDS)
 
 

@@ -45,6 +45,8 @@ class MapPoints(TypedDict):
     labels: np.ndarray
     predicted: np.ndarray
     coords: np.ndarray
+    ood: NotRequired[list[dict[str, Any]]]
+    """With ``ood=true``: each point's out-of-distribution verdict (``service.features.ood``)."""
 
 
 class MapPlacement(TypedDict):

@@ -58,8 +58,8 @@ function oodKey(flagged, total, first, verdict) {
       : ` Solid ring: the current input is inside. ${verdictSentence(verdict, state.manifest.task)}`)
     : "";
   return el("div", { id: "map-ood", class: "legend" },
-    el("span", {}, el("span", { class: "swatch", style: `background:${cssVar("--bar-top")}` }),
-      `× outside: ${flagged} of these ${total} test examples, which the out-of-distribution verdict (${method}) ` +
+    el("span", {}, el("b", { style: `color:${cssVar("--bar-top")}`, "aria-hidden": "true" }, "× "),
+      `outside: ${flagged} of these ${total} test examples, which the out-of-distribution verdict (${method}) ` +
       `calls unlike what the model learned from.${input}`));
 }
 
@@ -155,14 +155,14 @@ export async function render(main) {
     const mark = cssVar("--bar-top");
     if (outside) {
       ctx.strokeStyle = mark;
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = 2;
       ctx.beginPath();
       for (let i = 0; i < points.length; i++) {
         if (!outside[i]) continue;
-        ctx.moveTo(px[i] - 3.5, py[i] - 3.5);
-        ctx.lineTo(px[i] + 3.5, py[i] + 3.5);
-        ctx.moveTo(px[i] - 3.5, py[i] + 3.5);
-        ctx.lineTo(px[i] + 3.5, py[i] - 3.5);
+        ctx.moveTo(px[i] - 4.5, py[i] - 4.5);
+        ctx.lineTo(px[i] + 4.5, py[i] + 4.5);
+        ctx.moveTo(px[i] - 4.5, py[i] + 4.5);
+        ctx.lineTo(px[i] + 4.5, py[i] - 4.5);
       }
       ctx.stroke();
     }

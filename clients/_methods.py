@@ -319,13 +319,15 @@ class BaseClient(Generic[TransportT]):
         version: int | None = None,
         method: str | None = None,
         layer: str | None = None,
+        ood: bool = False,
     ) -> Op[EmbeddingMap]:
         """``num`` examples of the model's test split (drawn by ``seed``, in index order) on
         the service's 2-D map of ``layer`` (default: the embedding) by ``method`` (``pca``,
         the default, ``tsne`` or ``umap`` where the trainer fitted one), with their true and
-        predicted classes: the points the page's Map view draws for the same arguments."""
+        predicted classes: the points the page's Map view draws for the same arguments.
+        ``ood``: each point's out-of-distribution verdict too (``EmbeddingMap.outside``)."""
         return embedding_map_op.embedding_map(
-            model, num=num, seed=seed, version=version, method=method, layer=layer
+            model, num=num, seed=seed, version=version, method=method, layer=layer, ood=ood
         )
 
     @operation

@@ -3,7 +3,7 @@ recipe opts them in (``ModelSpec.map_methods``, ``ModelSpec.map_layers``).
 
 Fitted by the trainer, as the neighbour indexes are (the service's model volume is
 read-only), on a seeded sample of the split's index of the layer (``core.maps.sample``;
-``Profile.max_map_points`` rows, every row of a smaller split): two .npy files per map (row
+``ModelSpec.map_points`` rows, every row of a smaller split): two .npy files per map (row
 numbers, coordinates) that the service memory-maps, recorded in the manifest with their
 checksums and size (``MapRecord``). Versions exported before maps existed gain them in
 place (``add_maps``): files first, the manifest last, each atomically, weights untouched.
@@ -53,19 +53,37 @@ FFT_FROM = 1000
 TSNE_JOBS = 1
 
 
-def fit_tsne(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, dict[str, str | int | float]]:
+#: Named openTSNE settings (beyond its defaults) the map can be fitted with; the trainer
+#: uses ``TSNE_SETTING``, chosen by ``scripts.map_tuning`` on the validation split's maps
+#: (docs/architecture.md, "The maps"). ``exaggeration`` above 1 after the early phase pulls
+#: each cluster tighter; ``dof`` below 1 gives heavier tails (more room between clusters).
+TSNE_SETTINGS: dict[str, dict[str, float | int | str]] = {
+    "base": {},
+    "exag2": {"exaggeration": 2},
+    "dof06": {"dof": 0.6},
+    "perp15": {"perplexity": 15},
+    "cosine": {"metric": "cosine"},
+}
+TSNE_SETTING = "base"
+
+
+def fit_tsne(
+    vectors: np.ndarray, seed: int, *, setting: str = TSNE_SETTING
+) -> tuple[np.ndarray, dict[str, str | int | float]]:
     """openTSNE with PCA initialisation; the perplexity shrinks for a split of under 100."""
     from openTSNE import TSNE
 
-    perplexity = min(PERPLEXITY, (len(vectors) - 1) / 3)
-    gradient = "fft" if len(vectors) >= FFT_FROM else "bh"
+    options = dict(TSNE_SETTINGS[setting])
+    perplexity = min(float(options.pop("perplexity", PERPLEXITY)), (len(vectors) - 1) / 3)
+    gradient = options.pop("negative_gradient_method", "fft" if len(vectors) >= FFT_FROM else "bh")
     # PCA to 2-D needs 2 features: a 1-unit layer (digits-h1) starts from a seeded random layout.
     start = "pca" if np.asarray(vectors).reshape(len(vectors), -1).shape[1] >= 2 else "random"
     embedding = TSNE(
         n_components=2, perplexity=perplexity, initialization=start, random_state=seed,
-        n_jobs=TSNE_JOBS, negative_gradient_method=gradient, verbose=False,
+        n_jobs=TSNE_JOBS, negative_gradient_method=gradient, verbose=False, **options,
     ).fit(np.asarray(vectors, dtype=np.float64).reshape(len(vectors), -1))  # fmt: skip
-    params = {"perplexity": perplexity, "initialization": start, "gradient": gradient}
+    params = {"setting": setting, "perplexity": perplexity, "initialization": start,
+              "gradient": gradient, **options}  # fmt: skip
     return np.asarray(embedding), params
 
 
@@ -97,8 +115,26 @@ def wanted(
     return [(m, layer) for m in methods for layer in (manifest.embedding_layer, *layers)]
 
 
-def has_maps(manifest: Manifest, methods: Sequence[str], layers: Sequence[str]) -> bool:
-    return all(manifest.map(m, layer) is not None for m, layer in wanted(manifest, methods, layers))
+def current(manifest: Manifest, record: MapRecord | None, points: int) -> bool:
+    """Whether a stored map is the one the trainer fits today: as many points (``points``,
+    or the whole split when smaller) and, for t-SNE, the same ``TSNE_SETTING``. A map an
+    earlier release fitted otherwise is refitted in place, as a missing one is added."""
+    if record is None:
+        return False
+    index = manifest.neighbor_index(record.dataset, record.layer)
+    if index is None or record.points != min(points, index.rows):
+        return False
+    # Maps fitted before settings were named were fitted with "base".
+    return record.method != "tsne" or record.params.get("setting", "base") == TSNE_SETTING
+
+
+def has_maps(
+    manifest: Manifest, methods: Sequence[str], layers: Sequence[str], points: int
+) -> bool:
+    return all(
+        current(manifest, manifest.map(m, layer), points)
+        for m, layer in wanted(manifest, methods, layers)
+    )
 
 
 def build_maps(
@@ -110,13 +146,16 @@ def build_maps(
     points: int,
     seed: int,
 ) -> Manifest:
-    """Fit the maps the manifest lacks over the test split's indexes (which must exist);
-    returns the manifest with their records (the caller writes it)."""
+    """Fit the maps the manifest lacks (or holds fitted otherwise, ``current``) over the test
+    split's indexes (which must exist); returns the manifest with their records (the caller
+    writes it)."""
     dataset = f"{manifest.dataset.name}-test"
     records = list(manifest.maps)
     for method, layer in wanted(manifest, methods, layers):
-        if manifest.map(method, layer) is not None:
+        stored = manifest.map(method, layer)
+        if current(manifest, stored, points):
             continue
+        records = [r for r in records if r is not stored]
         index = manifest.neighbor_index(dataset, layer)
         if index is None:
             raise UnknownMap(f"{manifest.name}: no index of {dataset} in {layer!r} to map")
@@ -195,7 +234,7 @@ def add_maps(
     """Fit an exported version's missing maps in place; (manifest, the cluster report when
     a map was added, else None)."""
     manifest = Manifest.read(version_dir)
-    if has_maps(manifest, methods, layers):
+    if has_maps(manifest, methods, layers, points):
         return manifest, None
     updated = build_maps(
         version_dir, manifest, methods=methods, layers=layers, points=points, seed=seed

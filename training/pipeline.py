@@ -46,9 +46,13 @@ class Profile:
     max_epochs: int | None = None
     #: Caps the train/validation splits when evaluating; test splits are always whole.
     max_eval_examples: int | None = None
-    #: Test examples on each t-SNE/UMAP map (``training.maps``): 5,000 keep a fit near
-    #: 20 s of 2 cores; a few hundred keep the tests' tiny models quick.
-    max_map_points: int = 5000
+    #: Caps the test examples on each t-SNE/UMAP map (``ModelSpec.map_points``): a few
+    #: hundred keep the tests' tiny models quick.
+    max_map_points: int | None = None
+
+    def map_points(self, spec: ModelSpec) -> int:
+        cap = self.max_map_points
+        return spec.map_points if cap is None else min(spec.map_points, cap)
 
     def epochs(self, recipe: Fit, override: int | None) -> int:
         epochs = override or recipe.epochs
@@ -414,7 +418,7 @@ def _ensure_maps(
         path,
         methods=spec.map_methods,
         layers=spec.map_layers,
-        points=profile.max_map_points,
+        points=profile.map_points(spec),
         seed=DEFAULT_SEED,
     )
     if report is None and not store.has_evaluation(engine, spec.name, version, KIND_MAP):

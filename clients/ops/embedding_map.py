@@ -23,6 +23,7 @@ def embedding_map(
     version: int | None,
     method: str | None = None,
     layer: str | None = None,
+    ood: bool = False,
 ) -> Op[EmbeddingMap]:
     if not 2 <= num <= MAX_MAP_SIZE:
         raise InputError(f"a map holds 2 to {MAX_MAP_SIZE:,} examples, not {num}")
@@ -30,5 +31,7 @@ def embedding_map(
         raise InputError(f"seed must be 0 or more, not {seed}")
     manifest = yield Request("GET", model_path(model, version), cacheable=True)
     params = {"num": num, "seed": seed, **map_params(method, layer)}
+    if ood:
+        params["ood"] = "true"
     raw = yield Request("GET", f"{model_path(model, version)}/projection/points", params=params)
     return EmbeddingMap.from_json(raw, [str(c) for c in manifest["class_names"]])

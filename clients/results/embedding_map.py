@@ -27,6 +27,13 @@ class EmbeddingMap(MapRef):
     coords: np.ndarray
     explained: np.ndarray
     class_names: list[str]
+    ood: list[dict[str, Any]] | None = None
+    """Asked with ``ood=True``: each point's verdict {score, threshold, verdict, method}."""
+
+    @property
+    def outside(self) -> np.ndarray:
+        """(N,) bool: the points the out-of-distribution verdict flags (none when not asked)."""
+        return np.asarray([v["verdict"] == "out" for v in self.ood or []], dtype=bool)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any], class_names: list[str]) -> EmbeddingMap:
@@ -40,6 +47,7 @@ class EmbeddingMap(MapRef):
             coords=np.asarray(raw["coords"], dtype=np.float64).reshape(-1, 2),
             explained=np.asarray(raw.get("explained") or [], dtype=np.float64),
             class_names=list(class_names),
+            ood=list(raw["ood"]) if raw.get("ood") is not None else None,
         )
 
     def __len__(self) -> int:
@@ -56,4 +64,5 @@ class EmbeddingMap(MapRef):
             "labels": self.labels.tolist(),
             "predicted": self.predicted.tolist(),
             "coords": self.coords.tolist(),
+            **({"ood": self.ood} if self.ood is not None else {}),
         }

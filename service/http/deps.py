@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParameter
 from starlette.convertors import StringConvertor, register_url_convertor
 
@@ -61,6 +61,23 @@ ModelName = Annotated[
         pattern=MODEL_NAME_PATTERN,
         examples=["digits", "fashion", "xor", "sklearn-digits"],
         description="A loaded model (GET /v1/models lists them).",
+    ),
+]
+
+#: Whether an answer carries the out-of-distribution verdict, per row (a prediction, a
+#: map point): the ``ood`` answer field that ``service.features.ood`` registers.
+Ood = Annotated[
+    bool,
+    Query(
+        description="Add 'ood' to each prediction (each map point): the out-of-distribution "
+        "verdict {score, threshold, verdict: 'in'|'out', method} (docs/ood.md)."
+    ),
+]
+OodMethod = Annotated[
+    str | None,
+    Query(
+        description="The verdict's method: knn, mahalanobis, energy or msp (default: the "
+        "version's, chosen by the trainer); giving one implies ood=true."
     ),
 ]
 

@@ -47,3 +47,15 @@ def test_map_command_takes_method_and_layer(live_server, tmp_path: Path) -> None
     assert_png(plot, SIZE)
     bad = CliRunner().invoke(app, ["--url", live_server.url, "map", "digits", "--method", "nope"])
     assert bad.exit_code != 0 and "pca, tsne, umap" in " ".join(bad.output.split())
+
+
+def test_the_sdk_asks_for_each_points_verdict(live_server) -> None:
+    query = "method=tsne&num=60&seed=4&ood=true"
+    raw = httpx.get(f"{live_server.url}/v1/models/digits/projection/points?{query}").json()
+    with Client(live_server.url) as client:
+        drawn = client.embedding_map("digits", num=60, seed=4, method="tsne", ood=True)
+        plain = client.embedding_map("digits", num=60, seed=4, method="tsne")
+    assert drawn.ood == raw["ood"]
+    assert drawn.outside.tolist() == [v["verdict"] == "out" for v in raw["ood"]]
+    assert plain.ood is None and plain.outside.size == 0
+    assert drawn.to_json()["ood"] == raw["ood"] and "ood" not in plain.to_json()

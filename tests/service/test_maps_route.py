@@ -95,6 +95,31 @@ def test_the_stored_cluster_measure_is_that_of_the_served_points(http: httpx.Cli
         assert class_share(coords, np.asarray(points["labels"])) == entry["share"], entry
 
 
+@pytest.mark.parametrize("query", ["ood=true", "ood_method=energy", "method=tsne&ood=true"])
+def test_each_points_verdict_is_what_predict_says_of_its_example(
+    http: httpx.Client, query: str
+) -> None:
+    """``ood`` on the map's points: per point the verdict ``:predict?ood=true`` gives the
+    same test example (scored from the stored embedding rather than a new run of it), so
+    the flags the page draws are the service's own answers."""
+    method = "energy" if "energy" in query else None
+    body = ok(http.get(f"/v1/models/digits/projection/points?num=40&seed=1&{query}"))
+    assert "ood" not in ok(http.get("/v1/models/digits/projection/points?num=40&seed=1"))
+    instances = [ok(http.get(f"/v1/datasets/mnist-test/{i}"))["instance"] for i in body["indices"]]
+    asked = f"ood_method={method}" if method else "ood=true"
+    answer = ok(http.post(f"/v1/models/digits:predict?{asked}", json={"instances": instances}))
+    want = [p["ood"] for p in answer["predictions"]]
+    assert len(body["ood"]) == len(want) == 40
+    for got, expected in zip(body["ood"], want, strict=True):
+        assert (got["method"], got["verdict"]) == (expected["method"], expected["verdict"])
+        assert got["threshold"] == expected["threshold"]
+        assert got["score"] == pytest.approx(expected["score"], rel=1e-3, abs=1e-4)
+    if method:
+        assert {v["method"] for v in body["ood"]} == {"energy"}
+    base = "/v1/models/digits/projection/points?num=5"
+    assert_error(http.get(f"{base}&ood_method=isolation"), 400, "isolation", "knn")
+
+
 def test_mistakes_name_the_choices_or_the_command(http: httpx.Client) -> None:
     base = "/v1/models/digits"
     for route in ("/projection", "/projection/points"):

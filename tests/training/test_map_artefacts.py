@@ -107,3 +107,28 @@ def test_a_one_unit_layer_is_mapped_from_a_random_start() -> None:
     coords, params = fit_tsne(vectors, seed=0)
     assert coords.shape == (120, 2) and np.isfinite(coords).all()
     assert params["initialization"] == "random" and params["gradient"] == "bh"
+
+
+def test_a_map_fitted_with_other_settings_is_refitted_in_place(model_repository, tmp_path) -> None:
+    """A t-SNE map an earlier release fitted with another setting (or another number of
+    points) is what ``make run`` refits; a current one it leaves alone."""
+    from training.maps import TSNE_SETTING, add_maps, current
+
+    version_dir = tmp_path / "xor" / "1"
+    shutil.copytree(model_repository.models_dir / "xor" / "1", version_dir)
+    manifest = Manifest.read(version_dir)
+    (fitted,) = manifest.maps
+    assert fitted.params["setting"] == TSNE_SETTING
+    assert current(manifest, fitted, QUICK_POINTS)
+    assert not current(manifest, fitted, fitted.points - 1)
+    older = fitted.model_copy(update={"params": {**fitted.params, "setting": "earlier"}})
+    manifest.model_copy(update={"maps": (older,)}).write(version_dir)
+    options = {"methods": ("tsne",), "layers": (), "points": QUICK_POINTS, "seed": 0}
+    updated, report = add_maps(version_dir, **options)
+    assert report is not None and [m["method"] for m in report["maps"]] == ["tsne", "pca"]
+    (record,) = updated.maps
+    assert record.params["setting"] == TSNE_SETTING
+    assert Manifest.read(version_dir).maps == (record,)
+    coords_path, _ = map_paths(version_dir, "tsne", record.dataset, "embedding")
+    assert hashlib.sha256(coords_path.read_bytes()).hexdigest() == record.sha256
+    assert add_maps(version_dir, **options)[1] is None

@@ -46,6 +46,8 @@ class MapPoints(MapRef):
     labels: np.ndarray
     predicted: np.ndarray
     coords: np.ndarray
+    ood: NotRequired[list[dict[str, Any]]]
+    """With ``ood=true``: each point's out-of-distribution verdict (``service.features.ood``)."""
 
 
 class MapPlacement(MapRef):

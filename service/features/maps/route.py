@@ -10,7 +10,7 @@ from core.maps import METHODS
 from service.features.maps import run
 from service.features.maps.run import MAX_POINTS, MAX_SEED
 from service.http.body import read_inputs
-from service.http.deps import ModelName, Plane, Version, add_model_route
+from service.http.deps import ModelName, Ood, OodMethod, Plane, Version, add_model_route
 from service.http.openapi_bodies import PROJECT_BODY
 from service.openapi import INFERENCE_ERRORS
 from service.responses import FastJSONResponse
@@ -47,8 +47,12 @@ async def projection_points(
     ] = 0,
     method: Method = "pca",
     layer: MapLayer = None,
+    ood: Ood = False,
+    ood_method: OodMethod = None,
 ) -> FastJSONResponse:
-    answer = await run.points(plane, model, version, num, seed, method, layer)
+    answer = await run.points(
+        plane, model, version, num, seed, method, layer, ood=ood, ood_method=ood_method
+    )
     return FastJSONResponse(answer)
 
 
@@ -90,7 +94,9 @@ add_model_route(
     summary="A sample of the test split on the 2-D map, with true and predicted classes",
     description=f"`num` (at most {MAX_POINTS:,}) of the map's points drawn by `seed`, in "
     "index order: `indices` (rows of the test split), `labels`, `predicted`, `coords`; `size` "
-    "is how many points the map has (the whole split for PCA).",
+    "is how many points the map has (the whole split for PCA). With `ood=true`, `ood` holds "
+    "each point's out-of-distribution verdict, as `:predict?ood=true` gives it for the same "
+    "test example (computed from the example's stored embedding).",
 )
 add_model_route(
     router,

@@ -122,28 +122,42 @@ async def points(
     seed: int,
     method: str = "pca",
     layer: str | None = None,
+    *,
+    ood: bool = False,
+    ood_method: str | None = None,
 ) -> MapPoints:
-    """A sample of the map's points, already placed."""
+    """A sample of the map's points, already placed; with ``ood`` (or an ``ood_method``),
+    each point's out-of-distribution verdict, computed by the registry's ``ood`` answer
+    field from the head's outputs and the example's embedding, as an answer of ``:predict``
+    is."""
     loaded = plane.model(name, version)
+    parameters = {"ood_method": ood_method} if ood_method is not None else {}
+    verdict = None
+    if ood or ood_method is not None:
+        verdict = plane.outputs.field("ood")
+        verdict.check(loaded, parameters)
     projection = await fitted(plane, loaded, method, layer)
     chosen = sample(len(projection.points), num, seed)
     rows = np.asarray(projection.rows[chosen], dtype=np.int64)
     embedding = loaded.manifest.embedding_layer
     index = await plane.in_thread(loaded.neighbor_indexes.get, projection.dataset, embedding)
     vectors = np.asarray(index.vectors[rows], dtype=np.float32)
-    probabilities = (await plane.run_head(loaded, vectors))[PROBABILITIES_LAYER]
+    outputs = await plane.run_head(loaded, vectors)
     answer: MapPoints = {**_head(loaded, projection)}  # type: ignore[typeddict-item]
     if isinstance(projection, LinearProjection):
         answer["explained"] = projection.explained
-    return {
-        **answer,
+    answer.update({
         "size": len(projection.points),
         "seed": seed,
         "indices": rows,
         "labels": np.asarray(projection.labels[chosen]).astype(np.int64),
-        "predicted": probabilities.argmax(axis=1),
+        "predicted": outputs[PROBABILITIES_LAYER].argmax(axis=1),
         "coords": np.asarray(projection.points[chosen], dtype=np.float32),
-    }
+    })  # fmt: skip
+    if verdict is not None:
+        outputs = {**outputs, embedding: vectors}
+        answer["ood"] = await verdict.annotate(plane, loaded, outputs, parameters)
+    return answer
 
 
 async def project(

@@ -18,7 +18,7 @@ from service.dataplane import Payload
 from service.features.predict import verbs
 from service.features.predict.verbs import TOP_K_MAX, InferenceOptions
 from service.http.body import read_json_object, read_payload
-from service.http.deps import ModelName, Plane, Version, add_model_route
+from service.http.deps import ModelName, Ood, OodMethod, Plane, Version, add_model_route
 from service.http.openapi_bodies import HEAD_BODY, INSTANCES_BODY
 from service.openapi import INFERENCE_ERRORS
 from service.responses import Answer
@@ -42,20 +42,6 @@ IncludeInput = Annotated[
     Query(
         description="Add 'input' to each prediction: the instance the model saw after "
         "decoding and fitting (e.g. 28x28 in the model's value range)."
-    ),
-]
-Ood = Annotated[
-    bool,
-    Query(
-        description="Add 'ood' to each prediction: the out-of-distribution verdict "
-        "{score, threshold, verdict: 'in'|'out', method} (docs/ood.md)."
-    ),
-]
-OodMethod = Annotated[
-    str | None,
-    Query(
-        description="The verdict's method: knn, mahalanobis, energy or msp (default: the "
-        "version's, chosen by the trainer); giving one implies ood=true."
     ),
 ]
 Layer = Annotated[str | None, Query(description="A probe-able layer; default the embedding.")]

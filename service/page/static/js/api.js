@@ -92,8 +92,8 @@ api.neighbors = (m, v, input, params = {}, { signal } = {}) =>
 // only draws. `map` is {method, layer}; absent, the service's default (PCA of the embedding).
 Object.assign(api, {
   projection: (m, v, map = {}) => request(`${modelPath(m, v)}/projection${query(map)}`),
-  projectionPoints: (m, v, num, seed, { signal, map = {} } = {}) =>
-    request(`${modelPath(m, v)}/projection/points${query({ num, seed, ...map })}`, { signal }),
+  projectionPoints: (m, v, num, seed, { signal, map = {}, ood = false } = {}) =>
+    request(`${modelPath(m, v)}/projection/points${query({ num, seed, ...map, ood: ood ? "true" : null })}`, { signal }),
   project: (m, v, input, { signal, map = {} } = {}) =>
     request(`${modelPath(m, v)}:project${query(map)}`, { method: "POST", signal, ...inputBody(input) }),
 });

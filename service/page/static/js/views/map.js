@@ -3,11 +3,15 @@
 // pickers list what GET .../projection says the version has; the SDK and the CLI draw the same
 // points), coloured by class, outlined where the model is wrong; hover shows the picture, click
 // opens it in Predict; the current input, placed by :project on the same map, is the ringed
-// point. Under it, the stored "separate clusters" figures (GET .../metrics?kind=map).
+// point. Where the version has an out-of-distribution verdict, the points it flags are crossed
+// and the current input's ring is dashed and labelled "outside" when it is flagged (the points'
+// verdicts from GET .../projection/points?ood=true, the input's from :predict?ood=true).
+// Under it, the stored "separate clusters" figures (GET .../metrics?kind=map).
 import { api } from "../api.js";
 import { state, currentInput, inputSpec, isImage, navigate, setInput, testSet, stillShown } from "../app.js";
 import { classColour, cssVar, drawPixels, legend } from "../draw.js";
 import { el, field, withLoading } from "../ui.js";
+import { verdictSentence } from "./ood.js";
 
 const SIZE = 640;
 const PAD = 12;
@@ -43,6 +47,20 @@ function clusterTable(clusters, method, layer) {
       "data-method": m.method, "data-layer": m.layer, "data-share": String(m.share),
       class: m.method === method && m.layer === layer ? "current" : null,
     }, el("td", {}, METHOD_NAMES[m.method] ?? m.method), el("td", {}, m.layer), el("td", {}, pct(m.share)), el("td", {}, pct(m.layer_share))))));
+}
+
+/** What the orange marks mean: the points the verdict flags, and the current input's verdict. */
+function oodKey(flagged, total, first, verdict) {
+  const method = first ? `${first.method}, threshold ${first.threshold.toPrecision(3)}` : "";
+  const input = verdict
+    ? (verdict.verdict === "out"
+      ? ` Dashed orange ring, "outside": the current input is flagged too. ${verdictSentence(verdict, state.manifest.task)}`
+      : ` Solid ring: the current input is inside. ${verdictSentence(verdict, state.manifest.task)}`)
+    : "";
+  return el("div", { id: "map-ood", class: "legend" },
+    el("span", {}, el("b", { style: `color:${cssVar("--bar-top")}`, "aria-hidden": "true" }, "× "),
+      `outside: ${flagged} of these ${total} test examples, which the out-of-distribution verdict (${method}) ` +
+      `calls unlike what the model learned from.${input}`));
 }
 
 export async function render(main) {
@@ -86,11 +104,13 @@ export async function render(main) {
     const input = await currentInput();
     const generation = state.generation;
     const t0 = performance.now();
+    const ood = Boolean(state.manifest.ood);
     const load = Promise.all([
-      api.projectionPoints(state.model, state.version, n, sampleSeed, { map: which }),
+      api.projectionPoints(state.model, state.version, n, sampleSeed, { map: which, ood }),
       api.project(state.model, state.version, { instances: [input.instance] }, { map: which }),
+      ood ? api.predict(state.model, state.version, { instances: [input.instance] }, { ood }) : null,
     ]);
-    const [map, placed] = await withLoading(out, load, `Placing ${n} examples`);
+    const [map, placed, predicted] = await withLoading(out, load, `Placing ${n} examples`);
     if (!stillShown(generation)) return;
     const loadMs = performance.now() - t0;
     const t1 = performance.now();
@@ -130,10 +150,39 @@ export async function render(main) {
       ctx.arc(px[i], py[i], 3.5, 0, 2 * Math.PI);
     }
     ctx.stroke();
+    const outside = map.ood ? map.ood.map((v) => v.verdict === "out") : null;
+    const flagged = outside ? map.indices.filter((_, i) => outside[i]) : [];
+    const mark = cssVar("--bar-top");
+    if (outside) {
+      ctx.strokeStyle = mark;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      for (let i = 0; i < points.length; i++) {
+        if (!outside[i]) continue;
+        ctx.moveTo(px[i] - 4.5, py[i] - 4.5);
+        ctx.lineTo(px[i] + 4.5, py[i] + 4.5);
+        ctx.moveTo(px[i] - 4.5, py[i] + 4.5);
+        ctx.lineTo(px[i] + 4.5, py[i] - 4.5);
+      }
+      ctx.stroke();
+    }
+    if (outside) canvas.setAttribute("aria-label", `${canvas.getAttribute("aria-label")}, ${flagged.length} flagged outside crossed`);
+    const verdict = predicted ? predicted.predictions[0].ood : null;
+    const inputOut = verdict?.verdict === "out";
+    ctx.strokeStyle = inputOut ? mark : cssVar("--fg");
     ctx.lineWidth = 3;
+    if (inputOut) ctx.setLineDash([5, 4]);
     ctx.beginPath();
     ctx.arc(sx(mine[0]), sy(mine[1]), 9, 0, 2 * Math.PI);
     ctx.stroke();
+    ctx.setLineDash([]);
+    if (inputOut) {
+      const right = sx(mine[0]) > SIZE - 90;
+      ctx.fillStyle = mark;
+      ctx.font = "bold 14px sans-serif";
+      ctx.textAlign = right ? "right" : "left";
+      ctx.fillText("outside", sx(mine[0]) + (right ? -14 : 14), Math.max(16, sy(mine[1]) - 8));
+    }
     Object.assign(canvas.dataset, {
       method: map.method,
       layer: map.layer,
@@ -141,6 +190,8 @@ export async function render(main) {
       bounds: JSON.stringify([x0, x1, y0, y1]),
       pad: String(PAD),
       input: JSON.stringify(mine),
+      outside: JSON.stringify(flagged),
+      inputVerdict: verdict ? verdict.verdict : "",
       loadMs: loadMs.toFixed(1),
       drawMs: (performance.now() - t1).toFixed(1),
     });
@@ -202,9 +253,11 @@ export async function render(main) {
     out.replaceChildren(el("div", { class: "panel" },
       el("p", { id: "map-summary" }, `${points.length} of the ${map.size.toLocaleString("en")} points of ${map.dataset} on the map (sample ${map.seed}), ` +
         `${how}; outlined: the ${wrong} the model gets wrong; ringed: the current input ` +
-        `(${input.source}). Hover for the picture, click to open it in Predict.`),
+        `(${input.source})${outside ? "; crossed in orange: outside what the model learned from (below)" : ""}. ` +
+        "Hover for the picture, click to open it in Predict."),
       el("div", { class: "chart-wrap" }, canvas, tip),
       legend(names.map((name, c) => ({ name, colour: colours[c] }))),
+      outside ? oodKey(flagged.length, points.length, map.ood[0], verdict) : null,
       clusterTable(clusters, map.method, map.layer)));
   }
   form.requestSubmit();

@@ -240,4 +240,21 @@ def test_knn_searches_the_layer_the_calibration_names(
     settings = model_repository.settings(models_dir=models_dir, reload_interval_s=0)
     with run_server(settings) as server, server.client() as client:
         served = _served(client, "digits-cnn", x, "ood_method=knn")
+        # The map's points: their dense1 vectors come from the test split's dense1 index.
+        points = client.get("/v1/models/digits-cnn/versions/1/projection/points?num=12&ood=true")
+        assert points.status_code == 200, points.text
+        rows = np.asarray(points.json()["indices"])
+        on_map = [v["score"] for v in points.json()["ood"]]
+        # An embedding-space sweep has no dense1 activations to search: a 400 that says so.
+        sweep = client.post(
+            "/v1/models/digits-cnn/versions/1:interpolate",
+            json={
+                "a": {"dataset": "mnist-test", "index": 0},
+                "b": {"dataset": "mnist-test", "index": 1},
+                "space": "embedding",
+                "ood_method": "knn",
+            },
+        )
     np.testing.assert_allclose([v["score"] for v in served], expected, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(on_map, scorer.knn(mnist[rows].astype(np.float32)), atol=2e-3)
+    assert_error(sweep, 400, "dense1")

@@ -155,8 +155,15 @@ async def points(
         "coords": np.asarray(projection.points[chosen], dtype=np.float32),
     })  # fmt: skip
     if verdict is not None:
-        outputs = {**outputs, embedding: vectors}
-        answer["ood"] = await verdict.annotate(plane, loaded, outputs, parameters)
+        # The verdict reads the examples' vectors of the layers it needs (the embedding, and
+        # the layer kNN searches): the split's neighbour indexes hold them.
+        layers = {embedding: vectors}
+        for needed in verdict.needs(loaded):
+            if needed not in outputs and needed not in layers:
+                layers[needed] = await plane.in_thread(
+                    _index_rows, loaded, projection.dataset, needed, rows
+                )
+        answer["ood"] = await verdict.annotate(plane, loaded, {**outputs, **layers}, parameters)
     return answer
 
 
@@ -182,3 +189,16 @@ async def project(
         answer["nearest"] = placed["nearest"].astype(np.int64)
         answer["distance"] = placed["distance"].astype(np.float32)
     return answer
+
+
+def _index_rows(loaded: LoadedModel, dataset: str, layer: str, rows: np.ndarray) -> np.ndarray:
+    """Blocking: ``rows`` of ``dataset``'s neighbour index in ``layer``'s space."""
+    try:
+        index = loaded.neighbor_indexes.get(dataset, layer)
+    except KeyError:
+        raise ModelNotReady(
+            f"model {loaded.name!r} v{loaded.version} has no neighbour index of {dataset} in "
+            f"layer {layer!r}, which its out-of-distribution verdict searches; "
+            "`layerlens-train train` builds it"
+        ) from None
+    return np.asarray(index.vectors[rows], dtype=np.float32)

@@ -73,6 +73,12 @@ def score(loaded: LoadedModel, outputs: Mapping[str, np.ndarray], method: str) -
         logits = outputs[LOGITS_LAYER]
         return scores.energy(logits) if method == "energy" else scores.msp(logits)
     layer = knn_layer(loaded) if method == "knn" else manifest.embedding_layer
+    if layer not in outputs:  # e.g. an embedding-space sweep: no layer before the embedding
+        raise InvalidInput(
+            f"the {method} verdict of {loaded.name!r} v{loaded.version} reads layer {layer!r}, "
+            "which this request does not compute; ask for another ood_method "
+            f"(calibrated: {', '.join(record.methods)})"
+        )
     embedding = outputs[layer]
     embedding = embedding.reshape(len(embedding), -1)
     try:

@@ -24,8 +24,10 @@ export function verdictSentence(v, task) {
   const kept = "95% of real " + many;
   if (v.method === "knn") {
     const ratio = v.score / v.threshold;
+    // just past the threshold, one decimal would read "1.0 times farther"
+    const times = ratio < 2 ? ratio.toFixed(2) : ratio.toFixed(1);
     return v.verdict === "out"
-      ? `This does not look like the ${many} this model learned from: its nearest training ${one} is ${ratio.toFixed(1)} times farther than for ${kept}.`
+      ? `This does not look like the ${many} this model learned from: its nearest training ${one} is ${times} times farther than for ${kept}.`
       : `This looks like the ${many} this model learned from: its nearest training ${one} is as close as for ${kept}.`;
   }
   const name = METHOD_NAMES[v.method] || v.method;

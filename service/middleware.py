@@ -9,6 +9,7 @@ import functools
 import logging
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,7 +50,7 @@ async def send_refusal(scope: Scope, receive: Receive, send: Send, error: Layerl
     return response.status_code
 
 
-class HttpMiddleware:
+class HttpMiddleware(ABC):
     """Base of the plain-ASGI middlewares: lifespan and websocket scopes pass straight to the
     app; an HTTP request goes to the subclass's ``handle``."""
 
@@ -62,6 +63,7 @@ class HttpMiddleware:
             return
         await self.handle(scope, receive, send)
 
+    @abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -40,7 +41,7 @@ def png_bytes(value: int = 200) -> bytes:
     return buffer.getvalue()
 
 
-class FakeDigitsService:
+class FakeDigitsService(ABC):
     """GETs answer the digits manifest and ``example``'s dataset examples; a POST answers
     ``status`` with ``error``, or, when 200, the subclass's ``answer``."""
 
@@ -60,9 +61,11 @@ class FakeDigitsService:
             return httpx.Response(self.status, json=self.error)
         return httpx.Response(200, json=self.answer(request))
 
+    @abstractmethod
     def example(self, dataset: str, index: int) -> dict[str, Any]:
         raise NotImplementedError
 
+    @abstractmethod
     def answer(self, request: httpx.Request) -> dict[str, Any]:
         raise NotImplementedError
 

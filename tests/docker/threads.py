@@ -5,12 +5,13 @@ every outcome they record lands in ``outcomes`` under one lock."""
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 
 @dataclass
-class LoadThreads:
+class LoadThreads(ABC):
     _: KW_ONLY
     threads: int = 8
     outcomes: list[Any] = field(default_factory=list)
@@ -33,6 +34,7 @@ class LoadThreads:
         for worker in self._workers:
             worker.join(timeout=self.JOIN_TIMEOUT_S)
 
+    @abstractmethod
     def _loop(self) -> None:
         raise NotImplementedError
 

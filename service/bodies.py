@@ -17,6 +17,13 @@ takes:
 
 Many addresses at once are a distributed attack, for the edge (a proxy's per-address
 limits, docs/security.md), not for one process.
+
+A body the server already holds whole cannot be slow and holds nothing while it is read, so
+it skips the bookkeeping of both bounds (a deadline and a count, about 2 us of the 90 us a
+small JSON prediction costs in all): uvicorn's receive callable is a method of the request's
+cycle, whose ``more_body`` is False and ``message_event`` set once the parser has seen the
+end of the body (both of uvicorn's HTTP/1.1 protocols, 0.30 to 0.55; anything else, e.g.
+a receive wrapped by a middleware, takes the bounded path).
 """
 
 from __future__ import annotations
@@ -67,6 +74,15 @@ class BodyReader:
     async def read(self, scope: Scope, receive: Receive) -> tuple[bytes, bool]:
         """The body as far as the client sent it, and whether it is complete (False: the
         client left first). Raises PayloadTooLarge, RequestTimeout or Overloaded."""
+        if arrived_whole(receive):
+            message = await receive()  # returns at once: no deadline, nothing to count
+            if message["type"] != "http.request":
+                return b"", False
+            body = message.get("body", b"")
+            if len(body) > self.max_bytes:
+                raise self.too_large()
+            self.trimmer.after(len(body))
+            return body, True
         client = scope.get("client")
         address = client[0] if client else ""
         receiving = self.receiving
@@ -139,3 +155,13 @@ class BodyReader:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks), True
+
+
+def arrived_whole(receive: Receive) -> bool:
+    """Whether ``receive`` is uvicorn's and the request's whole body is already in memory
+    (the next ``receive()`` returns it without waiting)."""
+    cycle = getattr(receive, "__self__", None)
+    if cycle is None or getattr(cycle, "more_body", True) is not False:
+        return False
+    event = getattr(cycle, "message_event", None)
+    return isinstance(event, asyncio.Event) and event.is_set()

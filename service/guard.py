@@ -109,7 +109,10 @@ class HostRule:
 
 
 class RequestGuard(HttpMiddleware):
-    """ASGI middleware applying the checks above; see the module docstring."""
+    """ASGI middleware applying the checks above; see the module docstring.
+
+    It is the first layer of every request, so its ``__call__`` is :meth:`handle` itself
+    (one coroutine frame, not the base's two)."""
 
     def __init__(
         self,
@@ -125,6 +128,9 @@ class RequestGuard(HttpMiddleware):
         self.max_header_count = max_header_count
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         error = self.refusal(scope)
         if error is not None:
             await send_refusal(scope, receive, send, error)
@@ -135,6 +141,8 @@ class RequestGuard(HttpMiddleware):
         else:
             csp = DOCS_CSP if path in _DOCS_PATHS else PAGE_CSP
             await self.app(scope, receive, _with_page_headers(send, csp))
+
+    __call__ = handle
 
     def refusal(self, scope: Scope) -> LayerlensError | None:
         """The error a request is refused with, or None when it may go on."""

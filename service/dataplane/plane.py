@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
@@ -64,8 +64,7 @@ class DataPlane:
     engine: Engine
     lifecycle: Lifecycle
     decode_executor: Executor | None = None
-    """Decoding's own threads (``service.app``), so heavy uploads cannot hold the threads
-    that run the models and read the database; None: decoding shares ``executor``."""
+    """Decoding's own threads (``service.app``), apart from the models' (None: shared)."""
     vitals: Vitals | None = None
     """Whether the worker can serve now (``service.vitals``); None: not looked at."""
     outputs: OutputRegistry = field(default_factory=OutputRegistry)
@@ -131,11 +130,11 @@ class DataPlane:
             fit=fit,
             stop=departure.check if departure is not None else None,
         )
-        if payload.kind == "json":
-            return await self.off_loop(decode, size=payload.size)
-        if payload.kind == "files" and codecs.inline_images(payload.files):
-            return decode()  # a few small PNGs: cheaper than the hand-off to a pool
-        return await self._in_decode_thread(decode)  # photos, JPEGs and .npy: in a pool
+        if payload.kind == "json":  # small bodies inline (a thread hand-off costs more)
+            inline = payload.size <= INLINE_DECODE_BYTES
+        else:  # a few small PNGs inline; photos, JPEGs and .npy in a pool
+            inline = payload.kind == "files" and codecs.inline_images(payload.files)
+        return decode() if inline else await self._in_decode_thread(decode)
 
     async def reload(self) -> ReloadReport:
         report = await self.repository.reload()
@@ -182,38 +181,48 @@ class DataPlane:
         return Readiness(True)
 
     # --- inference at the tensor level ------------------------------------------------
-    async def run_outputs(
+    def run_outputs(
         self, loaded: LoadedModel, x: np.ndarray, names: Sequence[str]
-    ) -> dict[str, np.ndarray]:
-        """The model's own named outputs of a decoded batch ``x``.
-
-        One endpoint call through the batcher, the cheapest that yields every name:
-        ``predict`` for probabilities and logits, ``embed`` for the embedding alone,
-        else ``layers``.
-        """
+    ) -> Awaitable[dict[str, np.ndarray]]:
+        """The model's own named outputs of ``x``, from the cheapest endpoint that has them
+        all (``predict``, ``embed`` or ``layers``), through its batcher. Not a coroutine (nor
+        is :meth:`run_named`): the hot path pays for no frame between the verb and batcher."""
         departures.stage("batch")
         embedding = loaded.manifest.embedding_layer
         if len(names) == 1 and names[0] == embedding:
-            outputs = await loaded.runner(ENDPOINT_EMBED).submit(x)
-            return {embedding: outputs[EMBEDDING_LAYER]}
+            return self._embedding_only(loaded, x)
         endpoint = ENDPOINT_PREDICT if _PREDICT_OUTPUTS.issuperset(names) else ENDPOINT_LAYERS
-        return await loaded.runner(endpoint).submit(x)
+        return loaded.runner(endpoint).submit(x)
 
-    async def run_named(
+    @staticmethod
+    async def _embedding_only(loaded: LoadedModel, x: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = await loaded.runner(ENDPOINT_EMBED).submit(x)
+        return {loaded.manifest.embedding_layer: outputs[EMBEDDING_LAYER]}
+
+    def run_named(
         self,
         loaded: LoadedModel,
         x: np.ndarray,
         names: Sequence[str],
         parameters: Mapping[str, Any] | None = None,
-    ) -> dict[str, np.ndarray]:
+    ) -> Awaitable[dict[str, np.ndarray]]:
         """Any names of the output registry (``service.dataplane.outputs``): the model's own
         in one endpoint call, then each derived output from that call's results. Every
         front door's inference ends here."""
+        if names is DEFAULT_OUTPUTS:  # every plain prediction: the model's own, no planning
+            return self.run_outputs(loaded, x, names)
         plain, derived = self.outputs.plan(loaded, names)
+        if plain and not derived:
+            return self.run_outputs(loaded, x, plain)
+        return self._run_derived(loaded, x, plain, derived, parameters or {})
+
+    async def _run_derived(
+        self, loaded: LoadedModel, x: np.ndarray, plain: list[str], derived: list[str], params: Any
+    ) -> dict[str, np.ndarray]:
         results = await self.run_outputs(loaded, x, plain) if plain else {}
         for name in derived:
             entry = self.outputs.derived[name]
-            results[name] = await entry.compute(Run(self, loaded, x, results, parameters or {}))
+            results[name] = await entry.compute(Run(self, loaded, x, results, params))
         return results
 
     async def run_head(self, loaded: LoadedModel, vectors: np.ndarray) -> dict[str, np.ndarray]:

@@ -70,3 +70,63 @@ def test_one_address_holds_a_bounded_number_of_bodies() -> None:
     assert "max_bodies_per_client 2" in refused
     assert other == "y"
     assert left == "{}"  # cancelled readers give their slot back
+
+
+def _post(port: int, *parts: bytes) -> bytes:
+    """A request written in ``parts`` (a pause between them); the answer's body."""
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for i, part in enumerate(parts):
+            if i:
+                time.sleep(0.3)
+            sock.sendall(part)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize("protocol", ["httptools", "h11"])
+def test_a_body_that_came_with_its_headers_skips_the_bookkeeping(protocol: str) -> None:
+    """With uvicorn's own receive, a body sent with its headers is read at once (no
+    deadline, no count); a body still arriving takes the bounded path."""
+    import threading
+
+    import uvicorn
+
+    from service.bodies import arrived_whole
+    from tests.fixtures.server import free_socket, wait_ready
+
+    seen: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "POST":
+            seen.append(arrived_whole(receive))
+            body, complete = await _reader(max_bytes=1000, timeout_s=5).read(scope, receive)
+        else:
+            body, complete = b"", True
+        answer = body if complete else b"?"
+        length = [(b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": length})
+        await send({"type": "http.response.body", "body": answer})
+
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, http=protocol, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    head = b"POST / HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: 4\r\n\r\n"
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", alive=thread.is_alive, timeout_s=30, path="/")
+        answers = [_post(port, head + b"abcd"), _post(port, head + b"ab", b"cd")]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert answers == [b"abcd", b"abcd"]
+    assert seen == [True, False]

@@ -21,16 +21,33 @@ def _row(scenario: str, server: str, rps: float, cpu_ms: float, **extra: object)
     }
 
 
+def _rounds(
+    first: tuple[str, str], second: tuple[str, str], *rates: tuple[float, float, float, float]
+) -> list[dict]:
+    """Rows of alternating rounds, as ``benchmarks.run`` measures them: per round, ``first``
+    and ``second`` (each a scenario and a server) back to back, the order swapped every round;
+    ``rates`` holds each round's req/s and CPU ms per request of ``first``, then of ``second``."""
+    rows = []
+    for index, (rps, cpu_ms, other_rps, other_cpu_ms) in enumerate(rates):
+        pair = [
+            _row(*first, rps, cpu_ms, round=index),
+            _row(*second, other_rps, other_cpu_ms, round=index),
+        ]
+        rows += pair if index % 2 == 0 else pair[::-1]
+    return rows
+
+
 def test_ceiling_ratio_is_the_median_of_back_to_back_pairs() -> None:
     rows = [
         _row("predict-json", OURS, 5000, 0.25),
         _row("predict-json", CEILING, 20000, 0.1),  # a quiet moment, minutes later
-        _row(PAIRED, OURS, 6000, 0.2, round=0),
-        _row(PAIRED, CEILING, 10000, 0.12, round=0),
-        _row(PAIRED, CEILING, 9000, 0.12, round=1),
-        _row(PAIRED, OURS, 4500, 0.24, round=1),
-        _row(PAIRED, OURS, 7000, 0.2, round=2),
-        _row(PAIRED, CEILING, 10000, 0.1, round=2),
+        *_rounds(
+            (PAIRED, OURS),
+            (PAIRED, CEILING),
+            (6000, 0.2, 10000, 0.12),
+            (4500, 0.24, 9000, 0.12),
+            (7000, 0.2, 10000, 0.1),
+        ),
     ]
     ratios, checks = report.acceptance(rows, {})
     assert ratios["vs_ceiling_single_rows"] == 0.25
@@ -54,12 +71,13 @@ def test_upload_and_speedup_ratios_come_from_rows_of_the_same_run() -> None:
         _row("predict-png", OURS, 4500, 0.22),
         _row("predict-png-50", OURS, 500, 1.5) | {"images_per_s": 25_000},
         _row("explain-ig-50", OURS, 900, 4.0),  # our own pass, minutes before: not read
-        _row("explain-ig-50", OURS, 480, 4.0, round=0),
-        _row("explain-ig-50", BASELINE, 120, 16.0, round=0),
-        _row("explain-ig-50", BASELINE, 100, 16.0, round=1),
-        _row("explain-ig-50", OURS, 500, 4.0, round=1),
-        _row("explain-ig-50", OURS, 390, 4.0, round=2),
-        _row("explain-ig-50", BASELINE, 130, 16.0, round=2),
+        *_rounds(
+            ("explain-ig-50", OURS),
+            ("explain-ig-50", BASELINE),
+            (480, 4.0, 120, 16.0),
+            (500, 4.0, 100, 16.0),
+            (390, 4.0, 130, 16.0),
+        ),
         _row("explain-ig-50-cnn", OURS, 100, 20.0, round=0),
         _row("explain-ig-50-cnn", BASELINE, 40, 50.0, round=0),
         _row("neighbors-k8", BASELINE, 300, 6.0, round=0),
@@ -89,12 +107,13 @@ def test_upload_ratio_prefers_the_alternating_rounds() -> None:
     rows = [
         _row("predict-json", OURS, 5000, 0.2),
         _row("predict-png", OURS, 2500, 0.3),  # minutes later, a busier moment
-        _row(PAIRED, OURS, 4000, 0.2, round=0),
-        _row(PAIRED_PNG, OURS, 3600, 0.2, round=0),
-        _row(PAIRED, OURS, 5000, 0.2, round=1),
-        _row(PAIRED_PNG, OURS, 4000, 0.2, round=1),
-        _row(PAIRED, OURS, 3000, 0.2, round=2),
-        _row(PAIRED_PNG, OURS, 2100, 0.2, round=2),
+        *_rounds(
+            (PAIRED, OURS),
+            (PAIRED_PNG, OURS),
+            (4000, 0.2, 3600, 0.2),
+            (5000, 0.2, 4000, 0.2),
+            (3000, 0.2, 2100, 0.2),
+        ),
     ]
     ratios, checks = report.acceptance(rows, {})
     assert ratios["png_vs_json_single_rows"] == 0.5

@@ -79,27 +79,17 @@ class Telemetry:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.batch_size = Histogram(
-            "layerlens_batch_size",
-            "Instances per SavedModel call (after dynamic batching).",
-            ["model"],
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
+        self.batch_size = self._batch_sizes(
+            "layerlens_batch_size", "Instances per SavedModel call (after dynamic batching)."
         )
-        self.search_batch_size = Histogram(
+        self.search_batch_size = self._batch_sizes(
             "layerlens_neighbor_search_batch_size",
             "Queries per nearest-neighbour search (concurrent :neighbors requests batched).",
-            ["model"],
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
         )
-        self.explain_batch_size = Histogram(
+        self.explain_batch_size = self._batch_sizes(
             "layerlens_explain_path_batch_size",
             "Inputs per integrated-gradients computation (concurrent :explain requests' "
             "paths batched).",
-            ["model"],
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
         )
         self.requests_shed = Counter(
             "layerlens_requests_shed",
@@ -117,24 +107,34 @@ class Telemetry:
         #: Labelled children by label values: ``labels()`` costs more than the update itself.
         self._request_series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
         self._batch_series: dict[str, Histogram] = {}
-        self.models_loaded = Gauge(
+        self.models_loaded = self._version_count(
             "layerlens_models_loaded",
             "Model versions currently loaded (the most of any live worker).",
-            multiprocess_mode="livemax",
-            registry=self.registry,
         )
-        self.models_not_serving = Gauge(
+        self.models_not_serving = self._version_count(
             "layerlens_model_versions_not_serving",
             "Versions in MODELS_DIR that failed to load, plus pinned defaults not loaded "
             "(each answers its own 503; readiness only counts the defaults among them; the "
             "most of any live worker).",
-            multiprocess_mode="livemax",
-            registry=self.registry,
         )
-        self.models_stale = Gauge(
+        self.models_stale = self._version_count(
             "layerlens_model_versions_stale",
             "Loaded versions whose files changed on disk and no longer load: they serve "
             "from memory, and a restart would lose them.",
+        )
+
+    def _batch_sizes(self, name: str, documentation: str) -> Histogram:
+        """Items per call of one of the batchers, by model: the same buckets for each."""
+        return Histogram(
+            name, documentation, ["model"], buckets=BATCH_BUCKETS, registry=self.registry
+        )
+
+    def _version_count(self, name: str, documentation: str) -> Gauge:
+        """A count of model versions: every worker loads the same repository, so the most of
+        any live worker (a sum would count each version once per worker)."""
+        return Gauge(
+            name,
+            documentation,
             multiprocess_mode="livemax",
             registry=self.registry,
         )

@@ -287,9 +287,7 @@ def run_model(
         version = existing[-1]
         if store.has_evaluation(engine, spec.name, version, "test"):
             path = version_dir(models_dir, spec.name, version)
-            _ensure_derived(spec, path, version, cache, engine, profile)
-            if fit_maps:
-                _ensure_maps(spec, path, version, engine, profile)
+            _ensure_derived(_Exported(spec, path, version, cache, engine, profile), fit_maps)
             return Outcome(spec, version, "skipped", 0.0, _stored_accuracy(engine, spec, version))
         manifest = Manifest.read(version_dir(models_dir, spec.name, version))
         status: Status = "evaluated"
@@ -311,21 +309,25 @@ def run_model(
         store.write_evaluations(connection, spec.name, manifest.version, items)
         if predictions is not None:
             predictions.write(connection, spec.name, manifest.version)
-    _ensure_derived(spec, path, manifest.version, cache, engine, profile)
-    if fit_maps:
-        _ensure_maps(spec, path, manifest.version, engine, profile)
+    _ensure_derived(_Exported(spec, path, manifest.version, cache, engine, profile), fit_maps)
     accuracy = next(i.data["accuracy"] for i in items if i.kind == "test")
     return Outcome(spec, manifest.version, status, time.perf_counter() - started, accuracy)
 
 
-def _ensure_derived(
-    spec: ModelSpec,
-    path: Path,
-    version: int,
-    cache: DataCache,
-    engine: Engine,
-    profile: Profile,
-) -> None:
+@dataclass(frozen=True)
+class _Exported:
+    """An exported version (``spec``'s, in ``path``) and what adding its derived files and
+    evaluations reads (``cache``, capped by ``profile``) and writes to (``engine``)."""
+
+    spec: ModelSpec
+    path: Path
+    version: int
+    cache: DataCache
+    engine: Engine
+    profile: Profile
+
+
+def _ensure_derived(exported: _Exported, fit_maps: bool) -> None:
     """What a version gains after export, added to older versions by the next run without
     retraining: the layer tails (``training.tails``), the per-example test predictions
     (``training.predictions``), the robustness evaluation of digits models
@@ -334,23 +336,25 @@ def _ensure_derived(
     for image models, the neighbour-agreement evaluation (``training.agreement``; over the
     first ``profile.max_eval_examples`` test images when the profile caps evaluation), then
     the out-of-distribution calibration and evaluation (``training.ood``), which search the
-    train split's index."""
-    _ensure_indexed(spec, path, version, cache, engine, profile)
-    _ensure_ood(spec, path, version, cache, engine, profile)
+    train split's index; with ``fit_maps``, last, the 2-D maps."""
+    _ensure_indexed(exported)
+    _ensure_ood(exported)
+    if fit_maps:
+        _ensure_maps(exported)
 
 
-def _ensure_ood(
-    spec: ModelSpec, path: Path, version: int, cache: DataCache, engine: Engine, profile: Profile
-) -> None:
+def _ensure_ood(exported: _Exported) -> None:
     """Calibrate on the validation split (of the split the model was trained with; augmented
     as in training when the recipe augments), then
     store the ``ood`` evaluation: the test split against the cross dataset's test split,
     synthetic inputs, and the task's flag-only sets (``training.ood.flag_only_sets``)."""
+    spec, path, version, cache = exported.spec, exported.path, exported.version, exported.cache
+    engine = exported.engine
     manifest = Manifest.read(path)
     if manifest.ood is not None and store.has_evaluation(engine, spec.name, version, KIND_OOD):
         return
     data = cache.get(spec.dataset)
-    n = profile.max_eval_examples
+    n = exported.profile.max_eval_examples
     if manifest.ood is None:
         manifest = ood.calibrate(path, manifest, data.validation.x[:n], augment=spec.fit.augment)
         manifest.write(path)
@@ -368,14 +372,11 @@ def _ensure_ood(
     store.save_reports(engine, spec.name, version, KIND_OOD, rows)
 
 
-def _ensure_indexed(
-    spec: ModelSpec,
-    path: Path,
-    version: int,
-    cache: DataCache,
-    engine: Engine,
-    profile: Profile,
-) -> None:
+def _ensure_indexed(exported: _Exported) -> None:
+    """The tails, the test predictions and robustness evaluation, the neighbour indexes and
+    the agreement evaluation (see ``_ensure_derived``), each only where missing."""
+    spec, path, version, cache = exported.spec, exported.path, exported.version, exported.cache
+    engine = exported.engine
     if Manifest.read(path).tails is None:
         tails.add_tails(path, spec)
     robustness.ensure(spec, version, path, cache.data_dir, engine)
@@ -399,7 +400,7 @@ def _ensure_indexed(
     manifest = neighbors.add_indexes(path, data, relabel=relabel, layers=spec.indexed_layers)
     if not needs_agreement:
         return
-    n = profile.max_eval_examples
+    n = exported.profile.max_eval_examples
     tests: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
         f"{spec.dataset}-test": (data.test.x[:n], relabel(np.asarray(data.test.y[:n])))
     }
@@ -409,16 +410,15 @@ def _ensure_indexed(
     store.save_reports(engine, spec.name, version, KIND_AGREEMENT, reports)
 
 
-def _ensure_maps(
-    spec: ModelSpec, path: Path, version: int, engine: Engine, profile: Profile
-) -> None:
+def _ensure_maps(exported: _Exported) -> None:
     """The recipe's 2-D maps of the test split (``training.maps``, over the indexes
-    ``_ensure_derived`` made) and their ``map`` evaluation, added to older versions too."""
+    ``_ensure_indexed`` made) and their ``map`` evaluation, added to older versions too."""
+    spec, path, version, engine = exported.spec, exported.path, exported.version, exported.engine
     manifest, report = maps.add_maps(
         path,
         methods=spec.map_methods,
         layers=spec.map_layers,
-        points=profile.map_points(spec),
+        points=exported.profile.map_points(spec),
         seed=DEFAULT_SEED,
     )
     if report is None and not store.has_evaluation(engine, spec.name, version, KIND_MAP):

@@ -1,7 +1,7 @@
 """A made-up digits service behind httpx.MockTransport, shared by the tests of the SDK's
 per-input analyses (``explain``, ``neighbors``): the digits manifest, dataset examples, a
 subclass's answer to the POST, every request recorded; and the mixed batch of inputs whose
-requests those tests check."""
+requests those tests check, and two dataset examples with the request they must go as."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clients import AsyncClient, Client
+from clients import AsyncClient, Client, DatasetRef
 from clients.cli import _common
 
 T = TypeVar("T")
@@ -92,6 +92,20 @@ class FakeDigitsService(ABC):
 
     def posts(self) -> list[httpx.Request]:
         return [r for r in self.seen if r.method == "POST"]
+
+    @staticmethod
+    def two_examples() -> list[Any]:
+        """MNIST test examples 1 and 2, named as a string and as a ``DatasetRef``."""
+        return ["mnist-test:1", DatasetRef("mnist-test", 2)]
+
+    def sent_two_examples(self, path: str) -> dict[str, str]:
+        """The query of the one request sent, after checking that it was a POST to ``path``
+        whose JSON body names ``two_examples()`` as dataset examples (not their pixels)."""
+        (request,) = self.seen
+        assert (request.method, request.url.path) == ("POST", path)
+        examples = [{"dataset": "mnist-test", "index": index} for index in (1, 2)]
+        assert json.loads(request.read()) == {"examples": examples}
+        return dict(request.url.params)
 
     def answer_the_cli(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """`layerlens` with its client answered by this service."""

@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 from clients import (
     BadRequestError,
     Client,
-    DatasetRef,
     ExplainResult,
     InputError,
     PayloadTooLargeError,
@@ -84,15 +83,10 @@ class FakeService(FakeDigitsService):
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
     service = FakeService()
     with service.client() as client:
-        result = client.explain("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], steps=64)
-    (request,) = service.seen
-    assert (request.method, request.url.path) == ("POST", "/v1/models/digits:explain")
-    assert dict(request.url.params) == {
+        result = client.explain("digits", service.two_examples(), steps=64)
+    assert service.sent_two_examples("/v1/models/digits:explain") == {
         "method": "integrated-gradients", "output": "probability", "steps": "64",
     }  # fmt: skip
-    assert json.loads(request.read()) == {
-        "examples": [{"dataset": "mnist-test", "index": 1}, {"dataset": "mnist-test", "index": 2}]
-    }
     assert isinstance(result, ExplainResult) and len(result) == 2
     assert (result.model, result.version, result.method) == ("digits", 2, "integrated-gradients")
     assert (result.output, result.layer, result.baseline) == ("probability", None, "black")

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from clients import (
     BadRequestError,
     Client,
-    DatasetRef,
     Neighbor,
     NeighborsResult,
     NeighborVote,
@@ -73,13 +72,8 @@ class FakeService(FakeDigitsService):
 def test_dataset_examples_go_as_examples_with_only_the_options_given() -> None:
     service = FakeService()
     with service.client() as client:
-        result = client.neighbors("digits", ["mnist-test:1", DatasetRef("mnist-test", 2)], k=4)
-    (request,) = service.seen
-    assert (request.method, request.url.path) == ("POST", "/v1/models/digits:neighbors")
-    assert dict(request.url.params) == {"k": "4"}
-    assert json.loads(request.read()) == {
-        "examples": [{"dataset": "mnist-test", "index": 1}, {"dataset": "mnist-test", "index": 2}]
-    }
+        result = client.neighbors("digits", service.two_examples(), k=4)
+    assert service.sent_two_examples("/v1/models/digits:neighbors") == {"k": "4"}
     assert isinstance(result, NeighborsResult) and len(result) == 2
     assert (result.model, result.version, result.dataset) == ("digits", 2, "mnist-train")
     assert (result.space, result.metric, result.k) == ("embedding", "euclidean", 4)

@@ -22,16 +22,9 @@ from core.db import (
     UnknownEvaluationKind,
     begin_write,
     check_kind,
-    get_evaluations,
-    get_model_version,
-    has_evaluation,
-    list_model_versions,
-    save_evaluations,
-    save_model_version,
-    write_evaluations,
+    store,
 )
 from core.db.schema import Evaluation, ModelVersion
-from core.db.store import save_reports
 from core.manifest import Manifest
 from tests.core.helpers import REPO_ROOT, make_manifest, run_python_at_once
 
@@ -66,7 +59,7 @@ def test_round_trip(engine: Engine) -> None:
         "val_loss": [0.6, 0.3],
         "val_accuracy": [0.75, 0.875],
     }
-    written = save_evaluations(
+    written = store.save_evaluations(
         engine,
         "digits",
         1,
@@ -76,7 +69,7 @@ def test_round_trip(engine: Engine) -> None:
         ],
     )
     assert written == 2
-    records = get_evaluations(engine, "digits", 1)
+    records = store.get_evaluations(engine, "digits", 1)
     assert [(r.kind, r.dataset) for r in records] == [
         ("test", "mnist-test"),
         ("history", "mnist-train"),
@@ -91,11 +84,13 @@ def test_round_trip(engine: Engine) -> None:
     assert (test.model, test.version) == ("digits", 1)
     assert test.created_at.tzinfo == UTC
     assert test.updated_at == test.created_at
-    assert [r.kind for r in get_evaluations(engine, "digits", 1, kind="history")] == ["history"]
+    assert [r.kind for r in store.get_evaluations(engine, "digits", 1, kind="history")] == [
+        "history"
+    ]
 
 
 def test_model_version_round_trip_and_upsert(engine: Engine) -> None:
-    (record,) = list_model_versions(engine)
+    (record,) = store.list_model_versions(engine)
     manifest = make_manifest()
     assert Manifest.model_validate(record.manifest) == manifest
     assert (record.model, record.version, record.task, record.architecture) == (
@@ -105,29 +100,29 @@ def test_model_version_round_trip_and_upsert(engine: Engine) -> None:
         "mlp-128",
     )
     assert record.created_at == manifest.created_at
-    save_model_version(engine, make_manifest(description="retold"))
-    save_model_version(engine, make_manifest(version=2))
-    save_model_version(engine, make_manifest(name="fashion"))
+    store.save_model_version(engine, make_manifest(description="retold"))
+    store.save_model_version(engine, make_manifest(version=2))
+    store.save_model_version(engine, make_manifest(name="fashion"))
     assert count(engine, ModelVersion) == 3
-    assert [(r.model, r.version) for r in list_model_versions(engine)] == [
+    assert [(r.model, r.version) for r in store.list_model_versions(engine)] == [
         ("digits", 1),
         ("digits", 2),
         ("fashion", 1),
     ]
-    assert [r.version for r in list_model_versions(engine, "digits")] == [1, 2]
-    stored = get_model_version(engine, "digits", 1)
+    assert [r.version for r in store.list_model_versions(engine, "digits")] == [1, 2]
+    stored = store.get_model_version(engine, "digits", 1)
     assert stored is not None
     assert stored.manifest["description"] == "retold"
-    assert get_model_version(engine, "digits", 9) is None
+    assert store.get_model_version(engine, "digits", 9) is None
 
 
 def test_re_saving_replaces_without_duplicates(engine: Engine) -> None:
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.5))])
-    (first,) = get_evaluations(engine, "digits", 1)
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.75))])
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.75))])
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.5))])
+    (first,) = store.get_evaluations(engine, "digits", 1)
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.75))])
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", evaluation_data(0.75))])
     assert count(engine, Evaluation) == 1
-    (second,) = get_evaluations(engine, "digits", 1)
+    (second,) = store.get_evaluations(engine, "digits", 1)
     assert second.data["accuracy"] == 0.75
     assert second.created_at == first.created_at
     assert second.updated_at >= first.updated_at
@@ -135,8 +130,8 @@ def test_re_saving_replaces_without_duplicates(engine: Engine) -> None:
 
 def test_save_reports_writes_one_row_per_dataset_of_one_kind(engine: Engine) -> None:
     reports = {"mnist-test": evaluation_data(0.5), "fashion-mnist-test": evaluation_data(0.25)}
-    assert save_reports(engine, "digits", 1, KIND_OOD, reports) == 2
-    rows = {r.dataset: r for r in get_evaluations(engine, "digits", 1)}
+    assert store.save_reports(engine, "digits", 1, KIND_OOD, reports) == 2
+    rows = {r.dataset: r for r in store.get_evaluations(engine, "digits", 1)}
     assert set(rows) == set(reports) and {r.kind for r in rows.values()} == {KIND_OOD}
     assert rows["fashion-mnist-test"].data["accuracy"] == 0.25
 
@@ -146,17 +141,19 @@ def test_a_failure_inside_the_transaction_keeps_the_old_rows(engine: Engine) -> 
         (KIND_TEST, "mnist-test", {"accuracy": 0.5}),
         (KIND_TEST, "fashion-mnist-test", {"accuracy": 0.1}),
     ]
-    save_evaluations(engine, "digits", 1, old)
-    before = get_evaluations(engine, "digits", 1)
+    store.save_evaluations(engine, "digits", 1, old)
+    before = store.get_evaluations(engine, "digits", 1)
     with pytest.raises(RuntimeError, match="crash"), begin_write(engine) as connection:
-        write_evaluations(connection, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.99})])
+        store.write_evaluations(
+            connection, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.99})]
+        )
         raise RuntimeError("crash after the first row was written")
-    assert get_evaluations(engine, "digits", 1) == before
+    assert store.get_evaluations(engine, "digits", 1) == before
 
 
 def test_a_bad_item_writes_nothing(engine: Engine) -> None:
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.5})])
-    before = get_evaluations(engine, "digits", 1)
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.5})])
+    before = store.get_evaluations(engine, "digits", 1)
     batch = [
         (KIND_TEST, "mnist-test", {"accuracy": 0.99}),
         (KIND_HISTORY, "mnist-train", {"loss": [0.3, object()]}),
@@ -164,8 +161,8 @@ def test_a_bad_item_writes_nothing(engine: Engine) -> None:
     with pytest.raises(
         ValueError, match=r"\('history', 'mnist-train'\)\['loss'\]\[1\] has type object"
     ):
-        save_evaluations(engine, "digits", 1, batch)
-    assert get_evaluations(engine, "digits", 1) == before
+        store.save_evaluations(engine, "digits", 1, batch)
+    assert store.get_evaluations(engine, "digits", 1) == before
 
 
 _CRASHING_WRITER = """
@@ -179,7 +176,7 @@ with begin_write(engine) as connection:
 
 
 def test_a_process_dying_mid_write_leaves_the_old_row(engine: Engine, database_url: str) -> None:
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.5})])
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.5})])
     crashed = subprocess.run(
         [sys.executable, "-c", _CRASHING_WRITER, database_url],
         cwd=REPO_ROOT,
@@ -189,21 +186,21 @@ def test_a_process_dying_mid_write_leaves_the_old_row(engine: Engine, database_u
         check=False,
     )
     assert crashed.returncode == 3, crashed.stderr
-    (record,) = get_evaluations(engine, "digits", 1)
+    (record,) = store.get_evaluations(engine, "digits", 1)
     assert record.data == {"accuracy": 0.5}
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.6})])
-    assert get_evaluations(engine, "digits", 1)[0].data == {"accuracy": 0.6}
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.6})])
+    assert store.get_evaluations(engine, "digits", 1)[0].data == {"accuracy": 0.6}
 
 
 def test_kinds_are_validated(engine: Engine) -> None:
     with pytest.raises(
         UnknownEvaluationKind, match="unknown evaluation kind 'accuracy'; expected one of: test"
     ):
-        save_evaluations(engine, "digits", 1, [("accuracy", "mnist-test", {"accuracy": 1.0})])
+        store.save_evaluations(engine, "digits", 1, [("accuracy", "mnist-test", {"accuracy": 1.0})])
     with pytest.raises(UnknownEvaluationKind, match="unknown evaluation kind 'tests'"):
-        get_evaluations(engine, "digits", 1, kind="tests")
+        store.get_evaluations(engine, "digits", 1, kind="tests")
     with pytest.raises(UnknownEvaluationKind, match="unknown evaluation kind 'bogus'"):
-        has_evaluation(engine, "digits", 1, "bogus")
+        store.has_evaluation(engine, "digits", 1, "bogus")
     assert check_kind("sweep") == "sweep"
     assert issubclass(UnknownEvaluationKind, ValueError)
     assert count(engine, Evaluation) == 0
@@ -217,24 +214,24 @@ def test_kinds_are_validated(engine: Engine) -> None:
 def test_nan_and_infinity_are_rejected(engine: Engine, bad: float) -> None:
     data = {"accuracy": 0.9, "per_class_accuracy": [0.9, bad]}
     with pytest.raises(ValueError, match=r"\['per_class_accuracy'\]\[1\] is .*NaN and infinity"):
-        save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", data)])
+        store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", data)])
     assert count(engine, Evaluation) == 0
 
 
 def test_has_evaluation(engine: Engine) -> None:
-    assert not has_evaluation(engine, "digits", 1, KIND_TEST)
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
-    assert has_evaluation(engine, "digits", 1, KIND_TEST)
-    assert has_evaluation(engine, "digits", 1, KIND_TEST, "mnist-test")
-    assert not has_evaluation(engine, "digits", 1, KIND_TEST, "fashion-mnist-test")
-    assert not has_evaluation(engine, "digits", 1, KIND_HISTORY)
-    assert not has_evaluation(engine, "digits", 2, KIND_TEST)
+    assert not store.has_evaluation(engine, "digits", 1, KIND_TEST)
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
+    assert store.has_evaluation(engine, "digits", 1, KIND_TEST)
+    assert store.has_evaluation(engine, "digits", 1, KIND_TEST, "mnist-test")
+    assert not store.has_evaluation(engine, "digits", 1, KIND_TEST, "fashion-mnist-test")
+    assert not store.has_evaluation(engine, "digits", 1, KIND_HISTORY)
+    assert not store.has_evaluation(engine, "digits", 2, KIND_TEST)
 
 
 def test_unknown_model_version_is_refused(engine: Engine) -> None:
     with pytest.raises(ModelVersionNotFound, match="digits/7 is not in the metrics database"):
-        save_evaluations(engine, "digits", 7, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
-    assert get_evaluations(engine, "digits", 7) == []
+        store.save_evaluations(engine, "digits", 7, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
+    assert store.get_evaluations(engine, "digits", 7) == []
 
 
 @pytest.mark.parametrize(
@@ -253,11 +250,11 @@ def test_bad_arguments_are_value_errors(
     engine: Engine, model: str, version: int, items: list[tuple[str, str, object]], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        save_evaluations(engine, model, version, items)
+        store.save_evaluations(engine, model, version, items)
 
 
 def test_deleting_a_model_version_cascades(engine: Engine) -> None:
-    save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
+    store.save_evaluations(engine, "digits", 1, [(KIND_TEST, "mnist-test", {"accuracy": 0.9})])
     with begin_write(engine) as connection:
         connection.execute(delete(ModelVersion).where(ModelVersion.model == "digits"))
     assert count(engine, Evaluation) == 0
@@ -272,12 +269,12 @@ def test_concurrent_threads_writing_one_key_leave_one_row(engine: Engine) -> Non
         try:
             barrier.wait()
             for i in range(rounds):
-                save_model_version(engine, make_manifest())
+                store.save_model_version(engine, make_manifest())
                 items = [
                     (KIND_TEST, "mnist-test", {"writer": worker, "round": i}),
                     (KIND_HISTORY, "mnist-train", {"writer": worker, "round": i}),
                 ]
-                save_evaluations(engine, "digits", 1, items[:: 1 if worker % 2 else -1])
+                store.save_evaluations(engine, "digits", 1, items[:: 1 if worker % 2 else -1])
         except BaseException as error:  # reported below, in the test's thread
             errors.append(error)
 
@@ -289,7 +286,7 @@ def test_concurrent_threads_writing_one_key_leave_one_row(engine: Engine) -> Non
     assert errors == []
     assert count(engine, Evaluation) == 2
     assert count(engine, ModelVersion) == 1
-    for record in get_evaluations(engine, "digits", 1):
+    for record in store.get_evaluations(engine, "digits", 1):
         assert record.data["round"] == rounds - 1  # each writer's last round; no blend
 
 
@@ -308,5 +305,5 @@ def test_concurrent_processes_writing_one_key_leave_one_row(
     rounds = 20
     run_python_at_once(*(["-c", _WRITER, database_url, str(rounds), str(n)] for n in range(2)))
     assert count(engine, Evaluation) == 1
-    (record,) = get_evaluations(engine, "digits", 1)
+    (record,) = store.get_evaluations(engine, "digits", 1)
     assert record.data["i"] == rounds - 1

@@ -18,7 +18,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The test's haproxy.cfg, the build context of its image.
 HAPROXY_DIR = Path(__file__).resolve().parent / "haproxy"
+#: The image is the edge's (Debian's HAProxy, deploy/edge/Dockerfile) around that config: the
+#: same package, user and entrypoint as the one deployed.
+EDGE_DOCKERFILE = Path(__file__).resolve().parents[2] / "deploy" / "edge" / "Dockerfile"
 FRONTEND_PORT = 8080
 ADMIN_PORT = 9999
 BACKEND = "replicas"

@@ -32,7 +32,7 @@ import pytest
 from tests.docker import engine
 from tests.docker.compose import log
 from tests.docker.fleet import ROOT, DeploymentSpec, Fleet, Replica, docker
-from tests.docker.proxy import ADMIN_PORT, FRONTEND_PORT, HAPROXY_DIR, Proxy
+from tests.docker.proxy import ADMIN_PORT, EDGE_DOCKERFILE, FRONTEND_PORT, HAPROXY_DIR, Proxy
 from tests.docker.sdk_load import PhaseCounts, SdkLoad
 
 pytestmark = pytest.mark.docker
@@ -110,7 +110,8 @@ def _build_images() -> None:
     for target in ("api", "trainer"):
         docker("build", "-q", "--target", target, "-t", IMAGES[target], str(ROOT),
                timeout=BUILD_TIMEOUT_S)  # fmt: skip
-    docker("build", "-q", "-t", IMAGES["proxy"], str(HAPROXY_DIR), timeout=BUILD_TIMEOUT_S)
+    docker("build", "-q", "-f", str(EDGE_DOCKERFILE), "-t", IMAGES["proxy"], str(HAPROXY_DIR),
+           timeout=BUILD_TIMEOUT_S)  # fmt: skip
     # The new version: the same software under a new image id, as a release would be.
     subprocess.run(
         ["docker", "build", "-q", "-t", NEW_IMAGE, "-"],

@@ -59,7 +59,7 @@ class InFlightLimit:
         if scope["type"] != "http" or scope["path"] in ALWAYS_ANSWERED:
             await self.app(scope, receive, send)
             return
-        if not await self.slots.acquire():
+        if not (self.slots.try_acquire() or await self.slots.acquire()):
             self.telemetry.requests_shed.labels("in_flight").inc()
             waited = (
                 f", none freed up in {1000 * self.slots.wait_s:.0f} ms" if self.slots.wait_s else ""

@@ -33,9 +33,12 @@ class FastJSONResponse(JSONResponse):
         return dumps(content)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Answer:
-    """A 200 answer as bytes: what the fast lane sends raw and a route wraps in a Response."""
+    """A 200 answer as bytes: what the fast lane sends raw and a route wraps in a Response.
+
+    A plain dataclass: one is made per prediction, and a frozen one's ``__init__`` costs
+    twice as much (see ``service.dataplane.answers``)."""
 
     content: bytes
     media_type: str = MEDIA_JSON

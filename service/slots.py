@@ -50,13 +50,20 @@ class Slots:
         """Requests waiting for a slot."""
         return len(self._waiters)
 
-    async def acquire(self) -> bool:
-        """True once the caller holds a slot (call :meth:`release` after); False when none
-        freed up within ``wait_s``, ``hold_s`` later."""
+    def try_acquire(self) -> bool:
+        """A free slot at once (call :meth:`release` after), or False: then :meth:`acquire`
+        waits for one. (Synchronous, so the common case costs no coroutine.)"""
         if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
             if self.in_flight == self.limit:
                 self.stuck_since = time.monotonic()
+            return True
+        return False
+
+    async def acquire(self) -> bool:
+        """True once the caller holds a slot (call :meth:`release` after); False when none
+        freed up within ``wait_s``, ``hold_s`` later."""
+        if self.try_acquire():
             return True
         if not await self._wait_for_slot():
             if self.hold_s:

@@ -192,9 +192,11 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
 
 async def _send_ok(send: Send, answer: Answer) -> None:
     """The 200, with the headers Starlette's ``Response`` would write."""
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
-    ]
+    headers = (
+        [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+        if answer.headers
+        else []
+    )
     headers.append((b"content-length", str(len(answer.content)).encode()))
     headers.append((b"content-type", answer.media_type.encode("latin-1")))
     await send({"type": "http.response.start", "status": 200, "headers": headers})

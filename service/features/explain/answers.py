@@ -29,7 +29,7 @@ class Explanation(TypedDict):
     predicted: NotRequired[int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Explanations(VersionAnswer):
     method: str
     output: str

@@ -49,7 +49,7 @@ class SweepSummary:
     flips: list[Flip]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Sweep(VersionAnswer):
     space: str
     points: list[SweepPoint]

@@ -11,7 +11,7 @@ import numpy as np
 from service.dataplane.answers import VersionAnswer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class StoredEvaluations(VersionAnswer):
     evaluations: list[dict[str, Any]]
 

@@ -34,7 +34,7 @@ class NeighborResult:
     agrees: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Neighbors(VersionAnswer):
     dataset: str
     space: str

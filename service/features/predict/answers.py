@@ -37,12 +37,12 @@ class Prediction(TypedDict):
     """With ``ood=true``: the out-of-distribution verdict (``service.features.ood``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Predictions(VersionAnswer):
     predictions: list[Prediction]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Embeddings(VersionAnswer):
     layer: str
     shape: list[int]

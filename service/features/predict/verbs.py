@@ -56,15 +56,16 @@ async def predict(
     plane: DataPlane, model: str, version: int | None, payload: Payload, options: InferenceOptions
 ) -> Answer:
     loaded = plane.model(model, version)
-    fields = [plane.outputs.field(key) for key in options.fields]
-    for answer_field in fields:
-        answer_field.check(loaded, options.parameters)
-    x = await plane.decode(loaded, payload, scale=options.scale, fit=options.fit)
-    if not fields:  # the common answer: the model's own outputs only
+    if not options.fields:  # the common answer: the model's own outputs only
+        x = await plane.decode(loaded, payload, scale=options.scale, fit=options.fit)
         outputs = await plane.run_named(loaded, x, DEFAULT_OUTPUTS)
         return _predictions(
             plane, loaded, outputs, options, inputs=x if options.include_input else None
         )
+    fields = [plane.outputs.field(key) for key in options.fields]
+    for answer_field in fields:
+        answer_field.check(loaded, options.parameters)
+    x = await plane.decode(loaded, payload, scale=options.scale, fit=options.fit)
     needs = [name for answer_field in fields for name in answer_field.needs(loaded)]
     outputs = await plane.run_named(loaded, x, list(dict.fromkeys((*DEFAULT_OUTPUTS, *needs))))
     extras = {f.key: await f.annotate(plane, loaded, outputs, options.parameters) for f in fields}

@@ -12,7 +12,7 @@ from service.errors import UnknownLayer
 from service.runtime import LoadedModel
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Kernel(VersionAnswer):
     layer: str
     shape: list[int]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,26 @@ class LayerlensAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+#: The collector's first generation runs after this many new container objects (Python's
+#: default: 700). See :func:`tune_gc`.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Make the cyclic collector cheap for a serving worker, once it has loaded its models.
+
+    A JSON prediction parses into about 30 lists that live until its answer is sent; with
+    32 requests in flight every collection of the young generation (one per 21 requests at
+    Python's threshold of 700) traversed the lists of all of them: 4-6 us of a prediction's
+    150 us of CPU, measured with ``gc.callbacks``. Collected every 20,000 allocations, most
+    of those lists have died by refcount first. What start-up built (models, routes,
+    schemas) is moved out of the collector's sight by ``gc.freeze``, so the rare full
+    collections no longer walk it. Cycles are still collected, later."""
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> LayerlensAPI:
     """``fast_lane=False`` sends every request through FastAPI (tests compare the two)."""
     settings = settings or Settings()
@@ -113,6 +134,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> L
         lifecycle.drain_on_sigterm()
         if grpc_door is not None:
             await grpc_door.start()
+        tune_gc()
         logger.info("ready: %d model versions loaded", len(repository.snapshot))
         poller = None
         if settings.reload_interval_s > 0:

@@ -414,13 +414,7 @@ def _ensure_maps(
 ) -> None:
     """The recipe's 2-D maps of the test split (``training.maps``, over the indexes
     ``_ensure_derived`` made) and their ``map`` evaluation, added to older versions too."""
-    manifest, report = maps.add_maps(
-        path,
-        methods=spec.map_methods,
-        layers=spec.map_layers,
-        points=profile.map_points(spec),
-        seed=DEFAULT_SEED,
-    )
+    manifest, report = maps.add_recipe_maps(path, spec, profile.map_points(spec))
     if report is None and not store.has_evaluation(engine, spec.name, version, KIND_MAP):
         report = maps.cluster_report(path, manifest) if manifest.maps else None
     if report is not None:

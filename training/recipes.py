@@ -126,6 +126,9 @@ class ModelSpec:
     #: more points make denser, better separated neighbourhoods and a longer fit
     #: (docs/architecture.md, "The maps"); the quick profile caps it.
     map_points: int = 2500
+    #: The openTSNE setting of its t-SNE maps (a name in ``training.maps.TSNE_SETTINGS``),
+    #: chosen on the validation split's map by ``scripts.map_tuning``.
+    tsne_setting: str = "base"
 
     @property
     def indexed_layers(self) -> tuple[str, ...]:

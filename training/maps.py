@@ -74,6 +74,8 @@ TSNE_SETTINGS: dict[str, dict[str, float | int | str]] = {
     "perp80": {"perplexity": 80},
     "cosine": {"metric": "cosine"},
     "cosine-perp50": {"metric": "cosine", "perplexity": 50},
+    "cosine-exag15": {"metric": "cosine", "exaggeration": 1.5},
+    "cosine-exag125": {"metric": "cosine", "exaggeration": 1.25},
     "iter750": {"n_iter": 750},
 }
 TSNE_SETTING = "base"

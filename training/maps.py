@@ -26,12 +26,17 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.datasets.loading import DEFAULT_SEED
 from core.manifest import Manifest, MapRecord, map_paths, neighbor_index_paths
 from core.maps import CLUSTER_K, PLACE_K, STORED_METHODS, class_share, principal_axes, sample
 from training.artefacts import npy_bytes, write_atomically
+
+if TYPE_CHECKING:  # the recipes import Keras; a map's fit needs only their fields
+    from training.recipes import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +65,31 @@ TSNE_JOBS = 1
 TSNE_SETTINGS: dict[str, dict[str, float | int | str]] = {
     "base": {},
     "exag2": {"exaggeration": 2},
+    "exag15": {"exaggeration": 1.5},
+    "exag125": {"exaggeration": 1.25},
+    "exag15-iter750": {"exaggeration": 1.5, "n_iter": 750},
     "dof06": {"dof": 0.6},
     "perp15": {"perplexity": 15},
+    "perp50": {"perplexity": 50},
+    "perp80": {"perplexity": 80},
     "cosine": {"metric": "cosine"},
+    "cosine-perp50": {"metric": "cosine", "perplexity": 50},
+    "cosine-exag15": {"metric": "cosine", "exaggeration": 1.5},
+    "cosine-exag125": {"metric": "cosine", "exaggeration": 1.25},
+    "iter750": {"n_iter": 750},
 }
 TSNE_SETTING = "base"
+
+#: Named umap-learn settings, tried beside t-SNE's by ``scripts.map_tuning --method umap``:
+#: fewer neighbours keep smaller neighbourhoods, ``min_dist`` 0 packs each cluster tighter.
+UMAP_SETTINGS: dict[str, dict[str, float | int | str]] = {
+    "base": {},
+    "dist0": {"min_dist": 0.0},
+    "nn30-dist0": {"n_neighbors": 30, "min_dist": 0.0},
+    "nn10-dist0": {"n_neighbors": 10, "min_dist": 0.0},
+    "cosine-dist0": {"metric": "cosine", "min_dist": 0.0},
+}
+UMAP_SETTING = "base"
 
 
 def fit_tsne(
@@ -87,16 +112,22 @@ def fit_tsne(
     return np.asarray(embedding), params
 
 
-def fit_umap(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, dict[str, str | int | float]]:
-    """umap-learn with its defaults; a seed makes it deterministic (and single-threaded)."""
+def fit_umap(
+    vectors: np.ndarray, seed: int, *, setting: str = UMAP_SETTING
+) -> tuple[np.ndarray, dict[str, str | int | float]]:
+    """umap-learn (its defaults, or a named ``UMAP_SETTINGS``); a seed makes it
+    deterministic (and single-threaded)."""
     import umap
 
-    neighbors = min(UMAP_NEIGHBORS, len(vectors) - 1)
+    options = dict(UMAP_SETTINGS[setting])
+    neighbors = min(int(options.pop("n_neighbors", UMAP_NEIGHBORS)), len(vectors) - 1)
+    min_dist = float(options.pop("min_dist", UMAP_MIN_DIST))
     reducer = umap.UMAP(
-        n_components=2, n_neighbors=neighbors, min_dist=UMAP_MIN_DIST, random_state=seed
+        n_components=2, n_neighbors=neighbors, min_dist=min_dist, random_state=seed, **options
     )
     coords = reducer.fit_transform(np.asarray(vectors, dtype=np.float32))
-    return np.asarray(coords), {"n_neighbors": neighbors, "min_dist": UMAP_MIN_DIST}
+    return np.asarray(coords), {"setting": setting, "n_neighbors": neighbors,
+                                "min_dist": min_dist, **options}  # fmt: skip
 
 
 FITTERS = {"tsne": (fit_tsne, "openTSNE"), "umap": (fit_umap, "umap-learn")}
@@ -115,9 +146,11 @@ def wanted(
     return [(m, layer) for m in methods for layer in (manifest.embedding_layer, *layers)]
 
 
-def current(manifest: Manifest, record: MapRecord | None, points: int) -> bool:
+def current(
+    manifest: Manifest, record: MapRecord | None, points: int, setting: str = TSNE_SETTING
+) -> bool:
     """Whether a stored map is the one the trainer fits today: as many points (``points``,
-    or the whole split when smaller) and, for t-SNE, the same ``TSNE_SETTING``. A map an
+    or the whole split when smaller) and, for t-SNE, the recipe's ``setting``. A map an
     earlier release fitted otherwise is refitted in place, as a missing one is added."""
     if record is None:
         return False
@@ -125,14 +158,18 @@ def current(manifest: Manifest, record: MapRecord | None, points: int) -> bool:
     if index is None or record.points != min(points, index.rows):
         return False
     # Maps fitted before settings were named were fitted with "base".
-    return record.method != "tsne" or record.params.get("setting", "base") == TSNE_SETTING
+    return record.method != "tsne" or record.params.get("setting", "base") == setting
 
 
 def has_maps(
-    manifest: Manifest, methods: Sequence[str], layers: Sequence[str], points: int
+    manifest: Manifest,
+    methods: Sequence[str],
+    layers: Sequence[str],
+    points: int,
+    setting: str = TSNE_SETTING,
 ) -> bool:
     return all(
-        current(manifest, manifest.map(m, layer), points)
+        current(manifest, manifest.map(m, layer), points, setting)
         for m, layer in wanted(manifest, methods, layers)
     )
 
@@ -145,15 +182,19 @@ def build_maps(
     layers: Sequence[str],
     points: int,
     seed: int,
+    setting: str = TSNE_SETTING,
 ) -> Manifest:
     """Fit the maps the manifest lacks (or holds fitted otherwise, ``current``) over the test
-    split's indexes (which must exist); returns the manifest with their records (the caller
-    writes it)."""
+    split's indexes (which must exist), t-SNE's with ``setting``; returns the manifest with
+    their records (the caller writes it)."""
+    if setting not in TSNE_SETTINGS:
+        raise UnknownMap(f"no t-SNE setting {setting!r}; there are {sorted(TSNE_SETTINGS)}")
+    settings = {"tsne": setting, "umap": UMAP_SETTING}
     dataset = f"{manifest.dataset.name}-test"
     records = list(manifest.maps)
     for method, layer in wanted(manifest, methods, layers):
         stored = manifest.map(method, layer)
-        if current(manifest, stored, points):
+        if current(manifest, stored, points, setting):
             continue
         records = [r for r in records if r is not stored]
         index = manifest.neighbor_index(dataset, layer)
@@ -163,7 +204,7 @@ def build_maps(
         rows = sample(len(vectors), points, seed).astype(np.int32)
         fit, library = FITTERS[method]
         started, cpu_started = time.perf_counter(), time.process_time()
-        coords, params = fit(np.asarray(vectors[rows]), seed)
+        coords, params = fit(np.asarray(vectors[rows]), seed, setting=settings[method])
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         coords_npy = npy_bytes(np.ascontiguousarray(coords, dtype=np.float32))
@@ -230,14 +271,37 @@ def add_maps(
     layers: Sequence[str],
     points: int,
     seed: int,
+    setting: str = TSNE_SETTING,
 ) -> tuple[Manifest, dict[str, object] | None]:
     """Fit an exported version's missing maps in place; (manifest, the cluster report when
     a map was added, else None)."""
     manifest = Manifest.read(version_dir)
-    if has_maps(manifest, methods, layers, points):
+    if has_maps(manifest, methods, layers, points, setting):
         return manifest, None
     updated = build_maps(
-        version_dir, manifest, methods=methods, layers=layers, points=points, seed=seed
+        version_dir,
+        manifest,
+        methods=methods,
+        layers=layers,
+        points=points,
+        seed=seed,
+        setting=setting,
     )
     updated.write(version_dir)
     return updated, cluster_report(version_dir, updated)
+
+
+def add_recipe_maps(
+    version_dir: Path, spec: ModelSpec, points: int
+) -> tuple[Manifest, dict[str, object] | None]:
+    """``add_maps`` with what the recipe asks for (its methods, layers and t-SNE setting),
+    ``points`` rows (the profile's ``map_points``), seed 0: the trainer's, the tuning
+    script's refit and the fitting benchmark's maps are the same."""
+    return add_maps(
+        version_dir,
+        methods=spec.map_methods,
+        layers=spec.map_layers,
+        points=points,
+        seed=DEFAULT_SEED,
+        setting=spec.tsne_setting,
+    )

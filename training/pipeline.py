@@ -414,13 +414,7 @@ def _ensure_maps(exported: _Exported) -> None:
     """The recipe's 2-D maps of the test split (``training.maps``, over the indexes
     ``_ensure_indexed`` made) and their ``map`` evaluation, added to older versions too."""
     spec, path, version, engine = exported.spec, exported.path, exported.version, exported.engine
-    manifest, report = maps.add_maps(
-        path,
-        methods=spec.map_methods,
-        layers=spec.map_layers,
-        points=exported.profile.map_points(spec),
-        seed=DEFAULT_SEED,
-    )
+    manifest, report = maps.add_recipe_maps(path, spec, exported.profile.map_points(spec))
     if report is None and not store.has_evaluation(engine, spec.name, version, KIND_MAP):
         report = maps.cluster_report(path, manifest) if manifest.maps else None
     if report is not None:

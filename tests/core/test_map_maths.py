@@ -53,6 +53,28 @@ def test_the_cluster_measure_of_known_layouts() -> None:
         class_share(points[:1], labels[:1])
 
 
+def test_the_cluster_measure_breaks_ties_by_row_order() -> None:
+    """Points on a grid, so many neighbours sit at exactly the k-th distance: the partial
+    sort must take the lowest-numbered of them, as a stable full sort's first k would."""
+    # 0 at the origin; 1..4 all 1 away from it, labelled so that the choice among them shows
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    labels = np.array([0, 0, 1, 1, 1])
+    # the origin's 2 nearest of the four tied: rows 1 and 2 -> one hit of two
+    share = class_share(points, labels, k=2)
+    # rows 1-4: the origin (1 away), then the lower row of the two at sqrt(2)
+    # nearest per row: 0:{1,2} 1:{0,2} 2:{0,1} 3:{0,2} 4:{0,1}; hits 1, 1, 0, 1, 0
+    assert share == pytest.approx(3 / 10)
+    rng = np.random.default_rng(2)
+    grid = np.round(rng.normal(size=(400, 2)) * 2)
+    grid_labels = rng.integers(0, 3, size=400)
+    data = grid.astype(np.float64)
+    d = ((data[:, None, :] - data[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :10]
+    reference = float((grid_labels[nearest] == grid_labels[:, None]).mean())
+    assert class_share(grid, grid_labels) == pytest.approx(reference, abs=1e-12)
+
+
 def test_principal_axes_are_signed_and_sorted() -> None:
     data = np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 1.0], [6.0, 1.0]])
     mean, components, explained = principal_axes(data)

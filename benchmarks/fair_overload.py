@@ -21,9 +21,11 @@ moment it is answered), each answer's latency kept under its status
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,11 +199,31 @@ def closed_loop_rows(spec: ServerSpec, path: str, body_path: Path, *, seconds: f
         wrk_status.run(url, body_path, connections=CAPACITY_CONNECTIONS, seconds=3)
         at_32 = wrk_status.run(url, body_path, connections=32, seconds=CAPACITY_SECONDS)
         before = sum(server.memory_mb().values())
+        split: list[list[int]] = []
+        census = threading.Timer(seconds / 2, lambda: split.append(connection_split(server.port)))
+        census.start()
         at_1024 = wrk_status.run(url, body_path, connections=1024, seconds=seconds)
+        census.join()
         after = sum(server.memory_mb().values())
     finally:
         server.stop()
+    at_1024["connections_per_worker"] = split[0] if split else None
     return [at_32, closed_loop_verdict(at_1024, at_32, memory_mb=(before, after))]
+
+
+def connection_split(port: int) -> list[int]:
+    """Established connections to ``port`` per server process, most first (``ss -tnp``):
+    how the kernel spread the client's connections over the workers."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    return split_of(out)
+
+
+def split_of(ss_output: str) -> list[int]:
+    """Connections per owning process in ``ss -tnp`` lines, most first. A connection the
+    kernel completed but no worker has accepted yet has no owner and is not counted."""
+    owners = [m.group(1) for line in ss_output.splitlines() if (m := re.search(r"pid=(\d+)", line))]
+    return sorted(collections.Counter(owners).values(), reverse=True)
 
 
 def closed_loop_verdict(at_1024: dict, at_32: dict, *, memory_mb: tuple[float, float]) -> dict:

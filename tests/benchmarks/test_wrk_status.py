@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.fair_overload import closed_loop_table, closed_loop_verdict
+from benchmarks.fair_overload import closed_loop_table, closed_loop_verdict, split_of
 from benchmarks.wrk_status import BIN_SPAN, BIN_US, percentile_ms, script, summary
 
 
@@ -72,3 +72,15 @@ def test_the_verdict_reads_the_200s_own_p99_and_every_acceptance_line() -> None:
     }
     table = closed_loop_table([{**at_32, "connections": 32}, good])
     assert "| 1,024 | 9,500 | 0.95 | 100.1 ms | 100.1 ms | 5,000 | 1,100.1 ms |" in table
+
+
+def test_the_connection_split_counts_accepted_connections_per_worker_only() -> None:
+    ss = "\n".join(
+        [
+            '0 0 127.0.0.1:8000 127.0.0.1:5001 users:(("python",pid=11,fd=20))',
+            '0 0 127.0.0.1:8000 127.0.0.1:5002 users:(("python",pid=12,fd=21))',
+            '0 0 127.0.0.1:8000 127.0.0.1:5003 users:(("python",pid=11,fd=22))',
+            "0 0 127.0.0.1:8000 127.0.0.1:5004",  # in the accept queue: no worker owns it
+        ]
+    )
+    assert split_of(ss) == [2, 1]

@@ -228,13 +228,14 @@ def fair_main(args: argparse.Namespace, spec: ServerSpec, path: str, body_path: 
     """Issue 26's runs (benchmarks/fair_overload.py): one table and one JSON each."""
     command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
     if args.closed_loop:
+        load_at_start = os.getloadavg()  # at the end it counts wrk's 1,024 threads too
         rows = fair_overload.closed_loop_rows(
             replace(spec, workers=2, env={**spec.env, "LAYERLENS_WORKERS": "2"}),
             path, body_path, seconds=args.seconds, work_dir=work_dir,
         )  # fmt: skip
         print(fair_overload.closed_loop_table(rows))
         result = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                  "load_average": os.getloadavg(), "settings_from_env": layerlens_env(),
+                  "load_average_at_start": load_at_start, "settings_from_env": layerlens_env(),
                   "targets": fair_overload.TARGETS, "rows": rows}  # fmt: skip
         fair_overload.write(result, args.out or CLOSED_LOOP_OUT)
         return 0

@@ -3,6 +3,7 @@
     python -m benchmarks.overload [--seconds 300] [--factor 2] [--workers 2]
     python -m benchmarks.overload --fair [--seconds 60]     (issue 26: benchmarks/fair_overload.py)
     python -m benchmarks.overload --closed-loop [--seconds 30]   (wrk at 32, then 1,024)
+    LAYERLENS_MAX_IN_FLIGHT=48 python -m benchmarks.overload --closed-loop   (a candidate)
 
 1. Capacity: JSON single-image ``:predict`` on ``digits`` driven closed-loop (hey, 64
    connections, no rate limit): the 200 answers per second.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -216,16 +218,24 @@ def overload_result(
     return result
 
 
+def layerlens_env() -> dict[str, str]:
+    """The service settings this run's environment overrides (the server inherits them)."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("LAYERLENS_")}
+
+
 def fair_main(args: argparse.Namespace, spec: ServerSpec, path: str, body_path: Path,
               work_dir: Path, argv: list[str] | None) -> int:  # fmt: skip
     """Issue 26's runs (benchmarks/fair_overload.py): one table and one JSON each."""
     command = " ".join(["python -m benchmarks.overload", *(argv or sys.argv[1:])])
     if args.closed_loop:
+        load_at_start = os.getloadavg()  # at the end it counts wrk's 1,024 threads too
         rows = fair_overload.closed_loop_rows(
             replace(spec, workers=2, env={**spec.env, "LAYERLENS_WORKERS": "2"}),
             path, body_path, seconds=args.seconds, work_dir=work_dir,
         )  # fmt: skip
+        print(fair_overload.closed_loop_table(rows))
         result = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "load_average_at_start": load_at_start, "settings_from_env": layerlens_env(),
                   "targets": fair_overload.TARGETS, "rows": rows}  # fmt: skip
         fair_overload.write(result, args.out or CLOSED_LOOP_OUT)
         return 0

@@ -38,6 +38,8 @@ from service.logs import configure_logging
 from service.resources import probe, worker_count
 
 FACTORY = "service.app:create_app_from_env"
+#: uvicorn's ``loop`` option per ``Settings.event_loop`` (service/eventloop.py says why).
+EVENT_LOOPS = {"fair-accept": "service.eventloop:FairAcceptLoop", "uvloop": "uvloop"}
 #: prometheus-client reads this variable when a worker imports it (its multiprocess mode).
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -128,6 +130,7 @@ def uvicorn_options(settings: Settings, *, workers: int) -> dict[str, Any]:
         "timeout_graceful_shutdown": int(settings.graceful_timeout_s),
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
         "proxy_headers": True,
+        "loop": EVENT_LOOPS[settings.event_loop],
     }
 
 

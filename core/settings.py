@@ -89,11 +89,12 @@ class Settings(BaseSettings):
     """uvicorn worker processes, or 'auto': one per usable core (the cgroup CPU quota, else
     the CPU affinity), at most as many as the memory limit holds (service/resources.py).
     `make run` and docker compose use auto."""
-    event_loop: Literal["fair-accept", "uvloop"] = "fair-accept"
-    """The workers' event loop. 'fair-accept': asyncio's, accepting at most 16 connections
-    per wake-up, so a burst of connections is accepted at once and spread over the workers
-    (service/eventloop.py). 'uvloop' accepts one connection per loop iteration: under load,
-    connections opened together wait seconds in the kernel's accept queue."""
+    event_loop: Literal["uvloop", "fair-accept"] = "uvloop"
+    """The workers' event loop. 'uvloop' (the default) serves each request with the least
+    CPU, but accepts one connection per loop iteration: a burst of hundreds of connections
+    waits seconds in the kernel's accept queue. 'fair-accept': asyncio's loop accepting at
+    most 16 connections per wake-up (service/eventloop.py), so a burst is accepted at once
+    and spread over the workers, for 5-7% more CPU per request (benchmarks/README.md)."""
     prometheus_multiproc_dir: Path | None = Field(
         None, validation_alias=_also_bare("PROMETHEUS_MULTIPROC_DIR")
     )

@@ -1,7 +1,11 @@
-"""The workers' event loop: asyncio's selector loop, accepting a bounded batch of
-connections per wake-up (``FairAcceptLoop``), chosen by ``Settings.event_loop``.
+"""An event loop for bursts of connections: asyncio's selector loop, accepting a bounded
+batch of connections per wake-up (``FairAcceptLoop``), chosen by
+``Settings.event_loop=fair-accept``. uvloop stays the default: it serves each request with
+5-7% less CPU (benchmarks/README.md), which every deployment pays for, while the burst this
+loop answers is one some deployments meet (and a proxy in front, ``deploy/edge``, also
+answers it).
 
-Why not uvloop (uvicorn's default when installed): libuv accepts one connection per loop
+What uvloop does with a burst: libuv accepts one connection per loop
 iteration (a 2022 change, libuv pull request 3696). When a client opens many connections at
 once (wrk's 1,024, a proxy's pool, every client reconnecting after a restart), a worker
 whose iteration serves hundreds of requests accepts a few connections per second; the

@@ -84,5 +84,6 @@ def test_the_setting_chooses_the_loop_uvicorn_runs(choice: str) -> None:
         assert import_from_string(options["loop"]) is FairAcceptLoop
 
 
-def test_the_default_is_the_fair_accepting_loop() -> None:
-    assert Settings.model_fields["event_loop"].default == "fair-accept"
+def test_the_default_is_uvloop() -> None:
+    """The fair-accepting loop costs every request CPU; it is an operator's choice."""
+    assert Settings.model_fields["event_loop"].default == "uvloop"

@@ -209,7 +209,12 @@ class Fleet:
         return Replica(name, image, self.address(name))
 
     def kill(self, replica: Replica) -> None:
-        docker("kill", "--signal", "KILL", replica.name)
+        self.signal(replica, "KILL")
+
+    def signal(self, replica: Replica, name: str) -> None:
+        """Send SIGname to the replica's main process (from the host: STOP and KILL reach a
+        container's PID 1, which cannot ignore them)."""
+        docker("kill", "--signal", name, replica.name)
 
     def stop(self, replica: Replica) -> tuple[float, int]:
         """SIGTERM, SIGKILL only after what is left of the grace period (the preStop pause

@@ -1,77 +1,106 @@
-"""benchmarks.wrk_status: the closed-loop figures per status rest on this arithmetic (the
-Lua script's bin keys, read back here, and the nearest-rank percentiles of the bins)."""
+"""benchmarks.wrk_status: the closed-loop figures per status rest on the Lua script's
+bounds (read back here) and on the verdict that reads them; one test runs the real wrk
+against a small server whose 503s are slower than its 200s by construction."""
 
 from __future__ import annotations
 
+import http.server
+import itertools
 import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from benchmarks.fair_overload import closed_loop_table, closed_loop_verdict, split_of
-from benchmarks.wrk_status import BIN_SPAN, BIN_US, percentile_ms, script, summary
+from benchmarks.wrk_status import QUANTILES, run, script, summary
 
 
-def line(bins: dict[tuple[int, int], int], *, seconds: float = 10.0, errors: int = 0) -> str:
-    """A WRKBINS line as the script's done() prints it: keys status * BIN_SPAN + bin."""
-    raw = {str(status * BIN_SPAN + b): n for (status, b), n in bins.items()}
-    return "WRKBINS " + json.dumps({"seconds": seconds, "errors": errors, "bins": raw})
+def line(statuses: dict[int, tuple[int, dict[int, tuple[float, float]]]], *,
+         seconds: float = 10.0, errors: int = 0, max_ms: float = 1500.0) -> str:  # fmt: skip
+    """A WRKSTATUS line as the script's done() prints it: per status its count and, per
+    quantile, the (lower, upper) bounds in microseconds (given here in ms)."""
+    rows = {
+        str(status): {
+            "count": count,
+            **{f"p{q}_us": [round(lo * 1000), round(hi * 1000)] for q, (lo, hi) in b.items()},
+        }
+        for status, (count, b) in statuses.items()
+    }
+    answers = sum(count for count, _ in statuses.values())
+    raw = {"seconds": seconds, "errors": errors, "answers": answers,
+           "max_us": round(max_ms * 1000), "statuses": rows}  # fmt: skip
+    return "WRKSTATUS " + json.dumps(raw)
 
 
-def test_bins_are_read_back_per_status_with_counts_and_the_rate_of_200s() -> None:
-    # 200s: 98 answers in bin 10 (1.0-1.1 ms), one in bin 50, one in bin 2,000 (200 ms).
-    # 503s: 4 answers in bin 11,000 (1.1 s: the wait and the hold).
-    got = summary(line({(200, 10): 98, (200, 50): 1, (200, 2000): 1, (503, 11000): 4}))
+def both(p50: tuple[float, float], p99: tuple[float, float]) -> dict[int, tuple[float, float]]:
+    return {50: p50, 99: p99}
+
+
+def test_bounds_are_read_back_per_status_with_counts_and_the_rate_of_200s() -> None:
+    got = summary(
+        line(
+            {
+                200: (100, both((1.0, 1.1), (5.0, 5.2))),
+                503: (4, both((1100.0, 1100.0), (1100.0, 1200.0))),
+            }
+        )
+    )
     ok, shed = got["statuses"]["200"], got["statuses"]["503"]
     assert ok["count"] == 100 and shed["count"] == 4
-    assert ok["p50_ms"] == pytest.approx(1.1)  # upper edge of bin 10
-    assert ok["p99_ms"] == pytest.approx(5.1)  # rank 99 of 100 is the answer in bin 50
-    assert ok["max_ms"] == pytest.approx(200.1)
-    assert shed["p50_ms"] == shed["p99_ms"] == pytest.approx(1100.1)
+    assert (ok["p50_ms_low"], ok["p50_ms"]) == (1.0, 1.1)  # acceptance reads the upper
+    assert (ok["p99_ms_low"], ok["p99_ms"]) == (5.0, 5.2)
+    assert shed["p99_ms"] == 1200.0
     assert got["ok_per_s"] == 10.0  # only the 200s count as served
-    assert got["errors"] == 0
+    assert got["answers"] == 104 and got["errors"] == 0 and got["max_ms"] == 1500.0
 
 
-def test_the_percentile_is_nearest_rank_and_never_below_the_true_value() -> None:
-    counts = {b: 1 for b in range(1000)}  # one answer per 0.1 ms bin, 0 to 100 ms
-    assert percentile_ms(counts, 99) == pytest.approx(99.0)  # rank 990: bin 989, edge 99.0
-    assert percentile_ms(counts, 100) == pytest.approx(100.0)
-    assert percentile_ms({0: 1}, 50) == pytest.approx(BIN_US / 1000)
-    with pytest.raises(ValueError, match="no answers"):
-        percentile_ms({}, 99)
+def test_bounds_out_of_order_are_an_error_not_a_figure() -> None:
+    with pytest.raises(ValueError, match="p99 bounds out of order"):
+        summary(line({200: (10, both((1.0, 1.0), (9.0, 2.0)))}))
 
 
 def test_a_status_never_seen_is_absent_not_zero() -> None:
-    got = summary(line({(200, 3): 5}))
+    got = summary(line({200: (5, both((1.0, 1.0), (2.0, 2.0)))}))
     assert set(got["statuses"]) == {"200"}
 
 
-def test_the_script_posts_the_body_file_and_keys_bins_as_the_reader_expects(
-    tmp_path: Path,
-) -> None:
+def test_the_script_posts_the_body_file_and_asks_for_each_quantile(tmp_path: Path) -> None:
     text = script(tmp_path / 'a "body".json')
     assert json.dumps(str(tmp_path / 'a "body".json')) in text  # quoted for Lua
-    assert f"local BIN_US, BIN_SPAN = {BIN_US}, {BIN_SPAN}" in text
-    assert "status * BIN_SPAN + bin" in text
+    assert "for _, q in ipairs({" + ", ".join(map(str, QUANTILES)) + "})" in text
+    assert "r + n - ns" in text  # the upper bound's rank
 
 
-def test_the_verdict_reads_the_200s_own_p99_and_every_acceptance_line() -> None:
-    at_32 = summary(line({(200, 50): 100_000}, seconds=10.0))
-    fast = summary(line({(200, 1000): 95_000, (503, 11000): 5_000}, seconds=10.0))
-    slow = summary(line({(200, 1000): 90_000, (200, 4000): 5_000}, seconds=10.0))
+def test_the_verdict_reads_the_200s_upper_bound_and_every_acceptance_line() -> None:
+    at_32 = summary(line({200: (100_000, both((5.0, 5.0), (9.0, 9.0)))}, seconds=10.0))
+    fast = summary(
+        line(
+            {
+                200: (95_000, both((60.0, 60.0), (100.0, 100.1))),
+                503: (5_000, both((1100.0, 1100.1), (1100.0, 1300.0))),
+            }
+        )
+    )
+    # The 200s' p99 could be anywhere up to 400 ms: acceptance takes the upper bound.
+    wide = summary(line({200: (95_000, both((60.0, 70.0), (200.0, 400.0)))}))
     good = closed_loop_verdict({**fast, "connections": 1024}, at_32, memory_mb=(800.0, 810.0))
     assert good["ok_share_of_32"] == 0.95
-    # 503s slower than any 200 do not move the 200s' p99 (100.1 ms, under 250).
     assert all(good["acceptance"].values()), good["acceptance"]
-    bad = closed_loop_verdict({**slow, "connections": 1024}, at_32, memory_mb=(800.0, 900.0))
+    bad = closed_loop_verdict({**wide, "connections": 1024}, at_32, memory_mb=(800.0, 900.0))
     assert bad["acceptance"] == {
         "ok_share_of_32": True,
-        "p99_200_ms": False,  # 5,000 of 95,000 200s at 400 ms: the p99 is 400.1 ms
+        "p99_200_ms": False,
         "only_200_and_503": True,
         "memory_within_5pct": False,
     }
     table = closed_loop_table([{**at_32, "connections": 32}, good])
-    assert "| 1,024 | 9,500 | 0.95 | 100.1 ms | 100.1 ms | 5,000 | 1,100.1 ms |" in table
+    assert (
+        "| 1,024 | 9,500 | 0.95 | 60.0 ms | 100.1 ms | 5,000 | 1,100.1 ms | 1,300.0 ms |" in table
+    )
 
 
 def test_the_connection_split_counts_accepted_connections_per_worker_only() -> None:
@@ -84,3 +113,55 @@ def test_the_connection_split_counts_accepted_connections_per_worker_only() -> N
         ]
     )
     assert split_of(ss) == [2, 1]
+
+
+#: The small server's refusals: every tenth answer, held this long (the 200s are at once).
+SLOW_503_S = 0.2
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    answered = itertools.count()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        refuse = next(self.answered) % 10 == 9
+        if refuse:
+            time.sleep(SLOW_503_S)
+        status = b"503 Service Unavailable" if refuse else b"200 OK"
+        # One write: headers and body apart would wait on delayed ACKs (about 40 ms).
+        self.wfile.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\n\r\n{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def small_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_real_wrk_bounds_hold_the_true_percentiles(small_server: str, tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text('{"instances": [[0, 1]]}')
+    got = run(small_server, body, connections=8, seconds=2)
+    ok, shed = got["statuses"]["200"], got["statuses"]["503"]
+    assert set(got["statuses"]) == {"200", "503"} and got["errors"] == 0
+    assert got["answers"] == ok["count"] + shed["count"]
+    assert 0.05 < shed["count"] / got["answers"] < 0.2  # every tenth, give or take the ends
+    for row in (ok, shed):
+        for q in QUANTILES:
+            assert row[f"p{q}_ms_low"] <= row[f"p{q}_ms"]
+    # Every 503 took at least SLOW_503_S: their p50 and its upper bound are no lower, and
+    # the 200s (answered at once) have a lower bound well below it.
+    assert shed["p50_ms"] >= 1000 * SLOW_503_S
+    assert ok["p50_ms_low"] < 1000 * SLOW_503_S / 2

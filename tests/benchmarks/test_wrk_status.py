@@ -8,7 +8,6 @@ import http.server
 import itertools
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from benchmarks.fair_overload import closed_loop_table, closed_loop_verdict, split_of
 from benchmarks.wrk_status import QUANTILES, run, script, summary
+from tests.fixtures.stub_http import serve_stub
 
 
 def line(statuses: dict[int, tuple[int, dict[int, tuple[float, float]]]], *,
@@ -138,15 +138,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def small_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_stub(_Handler) as url:
+        yield url + "/"
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")

@@ -8,14 +8,14 @@ loopback, because a real service refuses only under load, which a test cannot ma
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from typer.testing import CliRunner
 
 from clients.cli import app
+from tests.fixtures.stub_http import serve_stub
 
 
 def _refusing(body: bytes, content_type: str, retry_after: str | None) -> type:
@@ -37,14 +37,8 @@ def _refusing(body: bytes, content_type: str, retry_after: str | None) -> type:
 
 @pytest.fixture
 def refusing_server(request: pytest.FixtureRequest) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _refusing(*request.param))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_stub(_refusing(*request.param)) as url:
+        yield url
 
 
 OVERLOADED = json.dumps({"error": "the server is overloaded: ...", "code": "overloaded"}).encode()

@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from clients import Client, RetryStats, ServiceUnavailableError
+from tests.fixtures.stub_http import serve_stub
 
 PREDICTION = {
     "model": "xor",
@@ -100,14 +101,8 @@ def _handler(script: ScriptedServer) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def server() -> Iterator[tuple[ScriptedServer, str]]:
     script = ScriptedServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(script))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield script, f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve_stub(_handler(script)) as url:
+        yield script, url
 
 
 def test_a_lost_replica_s_answers_are_retried_and_counted(server) -> None:

@@ -89,7 +89,7 @@ function confusion(data, names) {
   const raw = data.confusion_matrix;
   const norm = data.confusion_matrix_normalised || raw.map((row) => { const s = row.reduce((a, b) => a + b, 0) || 1; return row.map((v) => v / s); });
   const mode = el("select", { id: "confusion-mode" }, el("option", { value: "raw" }, "counts"), el("option", { value: "normalised" }, "normalised by row"));
-  const box = el("div", { style: "overflow-x:auto" });
+  const box = el("div", { class: "scroll-x" });
   let table = null;
   const accent = cssVar("--accent");
   const cells = cellPanel(names);

@@ -104,7 +104,10 @@ export function oodPanel(ev) {
   });
   const section = el("section", { class: "panel ood-evaluation", dataset: { dataset: ev.dataset } }, el("h2", {}, title),
     el("p", { class: "muted" }, `${d.num_out.toLocaleString("en-US")} inputs; ${d.num_in.toLocaleString("en-US")} of ${d.in_dataset} in; k = ${d.k}`),
-    el("table", {}, el("tr", {}, head.map((h) => el("th", {}, h))), rows));
+    // The five-column table is wider than a phone: it scrolls sideways in its own box, which
+    // takes focus so that the keyboard can scroll it too.
+    el("div", { class: "scroll-x", tabindex: 0, role: "region", "aria-label": `${title}: table` },
+      el("table", {}, el("tr", {}, head.map((h) => el("th", {}, h))), rows)));
   if (d.flag_only) return section;
   const roc = d.methods[methods[0]].roc;
   section.append(el("h3", {}, "ROC: share of these inputs flagged against share of in-distribution inputs flagged"),

@@ -1,6 +1,7 @@
 """What the 2-D maps add to training: every model's maps fitted as the trainer fits them.
 
     python -m benchmarks.map_fits [--models-dir DIR] [--out benchmarks/results/map_fits.json]
+                                  [--tsne-jobs N]
 
 For each model in the repository (its latest version), ``training.maps.add_recipe_maps``
 runs with the full profile's points, in a scratch copy of the
@@ -9,6 +10,8 @@ the repository is only read. Each model's wall and CPU time covers what the trai
 ``_ensure_maps`` pays: the fits and the "separate clusters" report. One process, models one
 after another, as the background trainer of ``make run`` fits them. The issue's budget: all
 models' training grows by at most 5 minutes. Measure it at normal priority on a quiet machine.
+``--tsne-jobs 2`` measures what openTSNE's second thread would buy (the trainer uses
+``training.maps.TSNE_JOBS``; other thread counts give other float roundings, so other maps).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 from core.manifest import NEIGHBORS_DIR, Manifest, version_dir, versions_on_disk
+from training import maps
 from training.maps import add_recipe_maps
 from training.pipeline import PROFILES
 from training.recipes import CATALOG
@@ -58,7 +62,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/map_fits.json"))
+    parser.add_argument(
+        "--tsne-jobs", type=int, default=maps.TSNE_JOBS, help="openTSNE's threads per fit"
+    )
     args = parser.parse_args()
+    maps.TSNE_JOBS = args.tsne_jobs  # read by training.maps.fit_tsne at each fit
     rows = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="map-fits-") as tmp:
@@ -74,6 +82,7 @@ def main() -> None:
         "missing": missing,
         "total_seconds": round(total, 1),
         "budget_seconds": BUDGET_S,
+        "tsne_jobs": args.tsne_jobs,
         "passes": total <= BUDGET_S and not missing,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -50,9 +50,11 @@ class UnknownMap(ValueError):
     """A recipe opts in a method or layer the trainer cannot map."""
 
 
-#: Below this many points Barnes-Hut beats the FFT interpolation (whose grid costs the same
-#: whatever the points): 300 points take 1.4 s of CPU by Barnes-Hut, 8.6 s by FFT.
-FFT_FROM = 1000
+#: Below this many points Barnes-Hut beats the FFT interpolation (whose grid costs much the
+#: same whatever the points): 300 points take 1.4 s of CPU by Barnes-Hut, 8.6 s by FFT; a
+#: 2,500-point map 7.7 s against 16-21 s, with the same cluster share (docs/architecture.md,
+#: "The maps"). The 10,000-point maps keep FFT, which is what makes them affordable.
+FFT_FROM = 5000
 #: One thread: the trainer runs beside the service (``make run``), and openTSNE's worker
 #: threads spin on a busy machine (300 points took 15 s of CPU with 2 jobs, 1.4 s with 1).
 TSNE_JOBS = 1
@@ -77,6 +79,8 @@ TSNE_SETTINGS: dict[str, dict[str, float | int | str]] = {
     "cosine-exag15": {"metric": "cosine", "exaggeration": 1.5},
     "cosine-exag125": {"metric": "cosine", "exaggeration": 1.25},
     "iter750": {"n_iter": 750},
+    "bh": {"negative_gradient_method": "bh"},
+    "fft": {"negative_gradient_method": "fft"},
 }
 TSNE_SETTING = "base"
 
@@ -92,6 +96,12 @@ UMAP_SETTINGS: dict[str, dict[str, float | int | str]] = {
 UMAP_SETTING = "base"
 
 
+def gradient_method(points: int) -> str:
+    """openTSNE's negative-gradient approximation for a map of ``points``: Barnes-Hut below
+    ``FFT_FROM``, the FFT interpolation from there."""
+    return "fft" if points >= FFT_FROM else "bh"
+
+
 def fit_tsne(
     vectors: np.ndarray, seed: int, *, setting: str = TSNE_SETTING
 ) -> tuple[np.ndarray, dict[str, str | int | float]]:
@@ -100,7 +110,7 @@ def fit_tsne(
 
     options = dict(TSNE_SETTINGS[setting])
     perplexity = min(float(options.pop("perplexity", PERPLEXITY)), (len(vectors) - 1) / 3)
-    gradient = options.pop("negative_gradient_method", "fft" if len(vectors) >= FFT_FROM else "bh")
+    gradient = options.pop("negative_gradient_method", gradient_method(len(vectors)))
     # PCA to 2-D needs 2 features: a 1-unit layer (digits-h1) starts from a seeded random layout.
     start = "pca" if np.asarray(vectors).reshape(len(vectors), -1).shape[1] >= 2 else "random"
     embedding = TSNE(

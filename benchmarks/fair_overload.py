@@ -15,8 +15,9 @@ loop, for ``seconds``, with the API's (and HAProxy's) resident memory sampled ev
 
 ``--closed-loop`` runs issue 26's in-process test instead: the API alone with 2 workers,
 unpinned as `make run` serves it, wrk at 32 and then 1,024 connections (each retries the
-moment it is answered), each answer's latency kept under its status
-(benchmarks/wrk_status.py), so the 200s' p50/p99 and the 503s' are each measured.
+moment it is answered), the answers counted per status
+(benchmarks/wrk_status.py: wrk's two threads, each status's p50/p99 as bounds read off
+wrk's histogram of every answer).
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from pathlib import Path
 
 from core.manifest import NEIGHBORS_DIR, Manifest, version_dir, versions_on_disk
 from training import maps
-from training.maps import add_recipe_maps
 from training.pipeline import PROFILES
 from training.recipes import CATALOG
 
@@ -40,7 +39,7 @@ def fit_model(source: Path, scratch: Path) -> dict[str, object]:
     (scratch / NEIGHBORS_DIR).symlink_to((source / NEIGHBORS_DIR).resolve())
     manifest.model_copy(update={"maps": ()}).write(scratch)
     started, cpu = time.perf_counter(), time.process_time()
-    fitted, report = add_recipe_maps(scratch, spec, PROFILES["full"].map_points(spec))
+    fitted, report = maps.add_recipe_maps(scratch, spec, PROFILES["full"].map_points(spec))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"{manifest.name}: {seconds:.1f} s ({cpu:.1f} s of CPU): "
           + ", ".join(f"{r.method}/{r.layer} {r.points} points {r.seconds} s"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from core.settings import Settings
+from core.tensorflow_env import prefer_onednn
 from service.resources import intra_op_threads
 
 logger = logging.getLogger(__name__)
 
 
 def configure_tensorflow(settings: Settings) -> None:
+    prefer_onednn()
     import tensorflow as tf
 
     threads = intra_op_threads(settings)

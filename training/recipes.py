@@ -196,9 +196,9 @@ def _specs() -> list[ModelSpec]:
             description="MNIST digits, the best digits model: Conv(32)+BN+ReLU+MaxPool -> "
             "Conv(64)+BN+ReLU+MaxPool -> Dense(128) -> Dropout(0.3) -> Dense(84) -> Dense(10).",
             build=partial(networks.cnn, filters=(32, 64), dropout=0.3),
-            # 16 epochs, not 12 (full run, oneDNN): canvas 97.65% -> 98.10%, writers 97.33% ->
-            # 97.61%, MNIST test 99.37% -> 99.39%; 20 epochs added nothing (99.45%, 98.00%,
-            # 97.61% in a scratch run against 16's 99.44%, 98.00%, 98.11%).
+            # 16 epochs, not 12 (full runs: canvas 97.65% -> 98.10%, writers 97.33% -> 97.61%,
+            # MNIST test 99.37% -> 99.39%); 20 epochs added nothing (scratch runs: 99.45%,
+            # 98.00%, 97.61% against 16's 99.44%, 98.00%, 98.11%).
             fit=Fit(
                 epochs=16,
                 batch_size=128,

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     """Bind port."""
     workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = 1
     """uvicorn worker processes, or 'auto': one per usable core (the cgroup CPU quota, else
-    the CPU affinity), at most as many as the memory limit holds (service/resources.py).
+    the CPU affinity), at most as many as the memory limit holds (core/resources.py).
     `make run` and docker compose use auto."""
     event_loop: Literal["uvloop", "fair-accept"] = "uvloop"
     """The workers' event loop. 'uvloop' (the default) serves each request with the least
@@ -214,6 +214,9 @@ class Settings(BaseSettings):
     train_profile: TrainProfile = "full"
     """How much of each recipe `layerlens-train train` runs: 'full' (the reports'
     training, minutes) or 'quick' (a tiny profile, seconds per model: tests, demos)."""
+    train_jobs: int = Field(0, ge=0)
+    """Models `layerlens-train train` trains at once, each in its own process with an equal
+    share of the usable cores; 0 = one per usable core, at most 4."""
 
     @classmethod
     def env_names(cls) -> dict[str, tuple[str, ...]]:

@@ -11,7 +11,7 @@ supervisor lets go of the socket as soon as the signal arrives: once the workers
 listening too, new connections are refused at once, which clients and load balancers
 retry elsewhere.
 
-``LAYERLENS_WORKERS=auto`` is resolved here, once (service.resources), and the number
+``LAYERLENS_WORKERS=auto`` is resolved here, once (core.resources), and the number
 handed to the workers. With several workers the supervisor also makes the folder where
 they share their Prometheus metrics (service.telemetry) before they start, tells
 prometheus-client when a worker has gone, and removes the folder at exit.
@@ -33,9 +33,9 @@ import uvicorn
 from prometheus_client.multiprocess import mark_process_dead
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from core.resources import probe, worker_count
 from core.settings import Settings
 from service.logs import configure_logging
-from service.resources import probe, worker_count
 
 FACTORY = "service.app:create_app_from_env"
 #: uvicorn's ``loop`` option per ``Settings.event_loop`` (service/eventloop.py says why).

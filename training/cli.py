@@ -7,7 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -16,6 +16,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.settings import Settings
+
+if TYPE_CHECKING:  # the modules below load TensorFlow: only commands that train import them
+    import keras
+    from sqlalchemy import Engine
+
+    from core.training_status import StatusWriter
+    from training.jobs import RunOptions
+    from training.pipeline import DataCache, Outcome
+    from training.recipes import ModelSpec
 
 app = typer.Typer(
     add_completion=False,
@@ -93,7 +102,15 @@ def train(
         ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Override every model's epochs.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same metrics.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed and jobs, same metrics.")] = 0,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            help="Models trained at once, each in its own process with a share of the "
+            "cores; default LAYERLENS_TRAIN_JOBS, else one per usable core (at most 4).",
+            min=0,
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the summary here.")
     ] = None,
@@ -109,11 +126,16 @@ def train(
     from core import datasets
     from core.db import make_engine, upgrade
     from core.training_status import StatusWriter
+    from training import jobs as parallel
     from training import pipeline
     from training.recipes import CATALOG, DEFAULT_MODELS, get_spec
 
     settings = _settings(
-        models_dir=models_dir, data_dir=data_dir, database_url=database_url, train_profile=profile
+        models_dir=models_dir,
+        data_dir=data_dir,
+        database_url=database_url,
+        train_profile=profile,
+        train_jobs=jobs,
     )
     if models and only_defaults:
         raise typer.BadParameter("name models or give --only-defaults, not both")
@@ -127,7 +149,6 @@ def train(
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     cache = pipeline.DataCache(settings.data_dir, seed)
-    outcomes = []
     started = time.perf_counter()
     to_train = [
         spec.name
@@ -137,29 +158,29 @@ def train(
     console.print(
         f"to train: {', '.join(to_train)}" if to_train else "every model asked for is trained"
     )
+    options = parallel.RunOptions(
+        models_dir=settings.models_dir,
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        profile=settings.train_profile,
+        seed=seed,
+        force=force,
+        epochs=epochs,
+        # `make run` serves once the defaults are in; its background trainer (no
+        # --only-defaults) fits their maps while it serves.
+        fit_maps=not only_defaults,
+    )
+    n_jobs = parallel.job_count(settings.train_jobs, len(to_train))
+    if n_jobs > 1:
+        console.print(f"{n_jobs} jobs, {parallel.threads_per_job(n_jobs)} threads each")
     previous = signal.signal(signal.SIGTERM, _interrupt)  # the status file goes on `kill` too
     try:
         with StatusWriter(settings.models_dir, to_train) as status, _progress() as progress:
-            for spec in specs:
-                callback = _epoch_progress(progress, spec.name)
-                outcomes.append(
-                    pipeline.run_model(
-                        spec,
-                        models_dir=settings.models_dir,
-                        engine=engine,
-                        cache=cache,
-                        profile=pipeline.PROFILES[settings.train_profile],
-                        seed=seed,
-                        force=force,
-                        epochs=epochs,
-                        callbacks=[callback],
-                        # `make run` serves once the defaults are in; its background
-                        # trainer (no --only-defaults) fits their maps while it serves.
-                        fit_maps=not only_defaults,
-                    )
-                )
-                callback.finish(outcomes[-1].status)
-                status.done(spec.name)
+            bars = {spec.name: _ModelBar(progress, spec.name) for spec in specs}
+            if n_jobs == 1:
+                outcomes = _train_here(specs, options, engine, cache, bars, status)
+            else:
+                outcomes = _train_in_jobs(specs, options, n_jobs, bars, status)
         pipeline.store_sweeps(engine, outcomes)
     except datasets.DatasetError as err:
         console.print(f"[red]error:[/red] {err}")
@@ -328,31 +349,115 @@ def _progress() -> Progress:
     )
 
 
-def _epoch_progress(progress: Progress, name: str):
-    """A Keras callback that moves one rich progress bar per model, epoch by epoch."""
-    import keras
+class _ModelBar:
+    """One rich progress bar per model, moved epoch by epoch."""
 
-    task = progress.add_task(name, total=None, status="")
+    def __init__(self, progress: Progress, name: str) -> None:
+        self.progress = progress
+        self.task = progress.add_task(name, total=None, status="")
 
-    class EpochProgress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None) -> None:
-            progress.update(task, total=self.params.get("epochs"))
+    def begin(self, epochs: int | None) -> None:
+        self.progress.update(self.task, total=epochs)
 
-        def on_epoch_end(self, epoch, logs=None) -> None:
-            val = (logs or {}).get("val_accuracy")
-            progress.update(task, advance=1, status=f"val acc {val:.4f}" if val else "")
+    def epoch(self, val_accuracy: float | None) -> None:
+        status = f"val acc {val_accuracy:.4f}" if val_accuracy else ""
+        self.progress.update(self.task, advance=1, status=status)
 
-        def finish(self, status: str) -> None:
-            state = progress.tasks[task]
-            total = state.total or 1
-            progress.update(
-                task,
-                total=total,
-                completed=total,
-                status=f"{status}  {state.fields.get('status', '')}",
+    def finish(self, status: str) -> None:
+        state = self.progress.tasks[self.task]
+        total = state.total or 1
+        self.progress.update(
+            self.task,
+            total=total,
+            completed=total,
+            status=f"{status}  {state.fields.get('status', '')}",
+        )
+
+    def callback(self) -> keras.callbacks.Callback:
+        """The bar as a Keras callback (for a model trained in this process)."""
+        import keras
+
+        bar = self
+
+        class EpochProgress(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None) -> None:
+                bar.begin(self.params.get("epochs"))
+
+            def on_epoch_end(self, epoch, logs=None) -> None:
+                bar.epoch((logs or {}).get("val_accuracy"))
+
+        return EpochProgress()
+
+
+def _train_here(
+    specs: list[ModelSpec],
+    options: RunOptions,
+    engine: Engine,
+    cache: DataCache,
+    bars: dict[str, _ModelBar],
+    status: StatusWriter,
+) -> list[Outcome]:
+    """One model after another, in this process."""
+    from training import pipeline
+
+    outcomes = []
+    for spec in specs:
+        outcomes.append(
+            pipeline.run_model(
+                spec,
+                models_dir=options.models_dir,
+                engine=engine,
+                cache=cache,
+                profile=pipeline.PROFILES[options.profile],
+                seed=options.seed,
+                force=options.force,
+                epochs=options.epochs,
+                callbacks=[bars[spec.name].callback()],
+                fit_maps=options.fit_maps,
             )
+        )
+        bars[spec.name].finish(outcomes[-1].status)
+        status.done(spec.name)
+    return outcomes
 
-    return EpochProgress()
+
+def _train_in_jobs(
+    specs: list[ModelSpec],
+    options: RunOptions,
+    n_jobs: int,
+    bars: dict[str, _ModelBar],
+    status: StatusWriter,
+) -> list[Outcome]:
+    """``n_jobs`` models at a time, in worker processes (``training.jobs``); the outcomes in
+    the order asked for."""
+    from core import datasets
+    from training import jobs as parallel
+    from training import pipeline
+
+    def on_event(event: parallel.Event) -> None:
+        kind, name, value = event
+        if kind == "begin":
+            bars[name].begin(value)
+        elif kind == "epoch":
+            bars[name].epoch(value)
+
+    by_name: dict[str, Outcome] = {}
+    for done in parallel.run_in_processes(
+        [spec.name for spec in specs],
+        options,
+        jobs=n_jobs,
+        threads=parallel.threads_per_job(n_jobs),
+        on_event=on_event,
+    ):
+        if done.dataset_error is not None:
+            raise datasets.DatasetError(done.dataset_error)
+        spec = next(spec for spec in specs if spec.name == done.name)
+        by_name[done.name] = pipeline.Outcome(
+            spec, done.version, done.status, done.seconds, done.test_accuracy
+        )
+        bars[done.name].finish(done.status)
+        status.done(done.name)
+    return [by_name[spec.name] for spec in specs]
 
 
 def _pct(value: float | None) -> str:

@@ -30,8 +30,8 @@ from core.manifest import (
     tree_sha256,
     version_dir,
 )
+from core.resources import intra_op_threads
 from core.settings import Settings
-from service.resources import intra_op_threads
 from service.runtime.gradients import Gradients
 from service.runtime.indexes import IndexShelf
 from service.runtime.loaded import LoadedModel

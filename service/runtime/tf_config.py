@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from core.resources import intra_op_threads
 from core.settings import Settings
 from core.tensorflow_env import prefer_onednn
-from service.resources import intra_op_threads
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""What this process may use (cores, memory), and what ``LAYERLENS_WORKERS=auto`` means.
+"""What this process may use (cores, memory): `LAYERLENS_WORKERS=auto` and the trainer's jobs.
 
 ``os.cpu_count()`` is the host's count: in a container limited to 2 CPUs on a 64-core
 host it says 64, and 64 workers (each with its own TensorFlow and models) would be

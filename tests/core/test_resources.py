@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings
-from service.resources import (
+from core.resources import (
     MAX_WORKERS,
     WORKER_MEMORY_BYTES,
     intra_op_threads,
     probe,
     worker_count,
 )
+from core.settings import Settings
 
 GIB = 2**30
 V1_UNLIMITED = "9223372036854771712"

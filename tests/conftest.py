@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.models",
+    "tests.fixtures.full_run",
     "tests.fixtures.server",
     "tests.fixtures.keras_files",
     "tests.fixtures.tmpfs",

@@ -36,6 +36,13 @@ OOD_DIR = "ood"
 OOD_CALIBRATION_FILE = "calibration.json"
 OOD_MAHALANOBIS_FILE = "mahalanobis.npy"
 
+
+def ood_knn_file(split: str) -> str:
+    """The file in ``OOD_DIR`` of a split's vectors in a pooled ``knn`` space
+    (``OodRecord.knn_pooling``), e.g. ``knn-mnist-train.npy``."""
+    return f"knn-{split}.npy"
+
+
 #: Model names are path components: keep them to a safe alphabet.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _MODEL_NAME_RE = re.compile(MODEL_NAME_PATTERN)
@@ -194,6 +201,17 @@ class OodRecord(_Frozen):
         description="The layer whose train index knn searches (one the recipe indexes, chosen "
         "on the validation split against proxies); None: the embedding.",
     )
+    knn_pooling: Literal["mean"] | None = Field(
+        default=None,
+        description="'mean': knn searches knn_layer's feature map averaged over its spatial "
+        "positions (one value per channel), whose split vectors are in OOD_DIR "
+        "(ood_knn_file, checked against knn_files), not the layer's neighbour index.",
+    )
+    knn_files: dict[str, str] = Field(
+        default_factory=dict,
+        description="With knn_pooling: split reference -> SHA-256 of its vectors' file; the "
+        "train index's is the one searched, the test split's places the map's points.",
+    )
     validation: str = Field(
         description="The split calibrated on, e.g. 'mnist-validation', or "
         "'mnist-validation-augmented' (its seeded copy under the training augmentation)."
@@ -207,6 +225,12 @@ class OodRecord(_Frozen):
     def _default_known(self) -> OodRecord:
         if self.default_method not in self.methods:
             raise ValueError("the default ood method must be among the calibrated methods")
+        if self.knn_pooling is not None and (
+            self.knn_layer is None or self.train_index not in self.knn_files
+        ):
+            raise ValueError("a pooled knn space needs its knn_layer and the train index's file")
+        if any(not re.fullmatch(r"[0-9a-f]{64}", sha) for sha in self.knn_files.values()):
+            raise ValueError("knn_files holds SHA-256 hex digests")
         return self
 
 

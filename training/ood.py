@@ -9,9 +9,11 @@ pixels. Each method's threshold keeps ``KEEP`` of that split ``in``. The default
 in our measurements) unless another method beats it by more than ``CLEAR`` at telling the
 calibration split from held-out *proxies* made from it: synthetic far-out inputs (noise,
 blank, inverted: ``core.ood.synthetic``) and near-distribution transformations (heavy
-blur, shuffled patches). On the same proxies ``knn`` picks its layer among those the
-recipe indexes (``digits-cnn``: the embedding and ``dense1``); the embedding unless another
-layer is better by more than ``TIE``. Neither a test split nor any dataset the verdict is
+blur, shuffled patches). On the same proxies ``knn`` picks its space among the layers the
+recipe indexes (``digits-cnn``: the embedding and ``dense1``) and, for a convolutional
+network, its last feature map averaged over positions (``pooled_layer``: the space Sun et
+al. search in a ResNet, which pools there where our CNNs flatten; its train vectors are
+written to ``ood/``); the embedding unless another space is better by more than ``TIE``. Neither a test split nor any dataset the verdict is
 later scored against is read, so the numbers ``reports`` stores are honest held-out
 measurements.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ from core.manifest import (
     OodMethodRecord,
     OodRecord,
     neighbor_index_paths,
+    ood_knn_file,
 )
 from core.ood import scores
 from core.ood.synthetic import proxies, synthetic
@@ -74,6 +77,11 @@ CLEAR = 0.02
 #: kNN AUROCs of two layers this close count as a tie, which the embedding wins.
 TIE = 1e-3
 PREFERRED = "knn"
+#: What a calibration weighs; a version calibrated by an older trainer is calibrated again
+#: (no retraining). 2: a convolutional network's last feature map, averaged over positions.
+SPACES_VERSION = 2
+#: Rows per run of a feature map's layer while pooling (a 7x7x64 map is 12.5 kB a row).
+POOL_BATCH = 2048
 #: The robustness sets scored for the share flagged (digits models).
 FLAG_ONLY = ("canvas", "writers")
 RULE = (
@@ -96,6 +104,8 @@ class Scorer:
     k: int
     #: The layer ``knn`` searches in (the manifest's embedding layer by default).
     knn_layer: str
+    #: "mean": ``knn``'s space is ``knn_layer``'s feature map averaged over its positions.
+    knn_pooling: str | None = None
 
     @classmethod
     def open(
@@ -106,9 +116,17 @@ class Scorer:
         *,
         knn_layer: str | None = None,
     ) -> Scorer:
-        """``knn_layer`` None: the calibration's choice, else the embedding."""
-        layer = knn_layer or (manifest.ood and manifest.ood.knn_layer) or manifest.embedding_layer
-        vectors_path, _labels = neighbor_index_paths(version_dir, train_ref(manifest), layer)
+        """``knn_layer`` None: the calibration's choice (its layer and pooling), else the
+        embedding; a layer named here is searched in its own neighbour index."""
+        record = manifest.ood
+        pooling = None
+        if knn_layer is None and record is not None and record.knn_layer:
+            knn_layer, pooling = record.knn_layer, record.knn_pooling
+        layer = knn_layer or manifest.embedding_layer
+        if pooling is not None and record is not None:
+            vectors_path = version_dir / OOD_DIR / ood_knn_file(record.train_index)
+        else:
+            vectors_path, _labels = neighbor_index_paths(version_dir, train_ref(manifest), layer)
         train = np.load(vectors_path, mmap_mode="r")
         if params is None:
             params = np.load(version_dir / OOD_DIR / OOD_MAHALANOBIS_FILE)
@@ -120,7 +138,26 @@ class Scorer:
             params=params,
             k=min(scores.KNN_K, len(train)),
             knn_layer=layer,
+            knn_pooling=pooling,
         )
+
+    def pooled(self, layer: str, train: np.ndarray) -> Scorer:
+        """This scorer with ``knn`` in ``layer``'s position-averaged space, searching
+        ``train`` (that space's vectors of the train split)."""
+        return replace(
+            self,
+            train=train,
+            train_norms=np.einsum("ij,ij->i", train, train),
+            k=min(scores.KNN_K, len(train)),
+            knn_layer=layer,
+            knn_pooling="mean",
+        )
+
+    def knn_vectors(self, x: np.ndarray) -> np.ndarray:
+        """``x``'s vectors in ``knn``'s space."""
+        if self.knn_pooling is None:
+            return neighbors.layer_vectors(self.loaded, self.manifest, self.knn_layer, x)
+        return pooled_vectors(self.loaded, self.manifest, self.knn_layer, x)
 
     def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(logits, embedding) of ``x``, as the served model computes them."""
@@ -135,7 +172,7 @@ class Scorer:
         """The ``knn`` score of ``x`` in ``knn_layer``'s space (``embedding``: its embedding
         when already computed)."""
         if embedding is None or self.knn_layer != self.manifest.embedding_layer:
-            embedding = neighbors.layer_vectors(self.loaded, self.manifest, self.knn_layer, x)
+            embedding = self.knn_vectors(x)
         return scores.knn(embedding, self.train, self.train_norms, k=self.k)
 
     def scores(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -146,6 +183,44 @@ class Scorer:
             "energy": scores.energy(logits),
             "msp": scores.msp(logits),
         }
+
+
+def pooled_layer(manifest: Manifest) -> str | None:
+    """The last layer with a (height, width, channels) output that the rest of the network
+    is a function of (a convolutional network's last feature map), or None."""
+    maps = [s.name for s in manifest.layers if len(s.output_shape) == 3 and not s.probe_only]
+    return maps[-1] if maps else None
+
+
+def pooled_key(layer: str) -> str:
+    """How a position-averaged space is named in the calibration's detail."""
+    return f"{layer} (mean)"
+
+
+def pooled_vectors(loaded: Any, manifest: Manifest, layer: str, x: np.ndarray) -> np.ndarray:
+    """(N, channels) float32: ``layer``'s feature map of ``x`` averaged over positions, run
+    ``POOL_BATCH`` rows at a time (a whole split's maps would be gigabytes)."""
+    channels = next(s.output_shape[-1] for s in manifest.layers if s.name == layer)
+    parts = [
+        scores.spatial_mean(
+            neighbors.layer_vectors(loaded, manifest, layer, x[i : i + POOL_BATCH]), channels
+        )
+        for i in range(0, len(x), POOL_BATCH)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, channels), np.float32)
+
+
+def is_current(version_dir: Path, manifest: Manifest) -> bool:
+    """Whether the version has a calibration that weighed every space this trainer weighs
+    (``SPACES_VERSION``)."""
+    if manifest.ood is None:
+        return False
+    path = version_dir / OOD_DIR / OOD_CALIBRATION_FILE
+    try:
+        detail = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return detail.get("spaces_version", 1) >= SPACES_VERSION
 
 
 def train_ref(manifest: Manifest) -> str:
@@ -206,11 +281,17 @@ def calibrate(
     validation_x: np.ndarray,
     *,
     augment: Augment | None = None,
+    train_x: np.ndarray | None = None,
 ) -> Manifest:
     """Fit the Mahalanobis parameters on the train index, score ``validation_x`` (the
     validation split, nothing else; with ``augment``, its seeded augmented copy) and the
-    proxies made from it, write the two files, and return the manifest with its
-    ``OodRecord`` (the caller writes it)."""
+    proxies made from it, write the files, and return the manifest with its ``OodRecord``
+    (the caller writes it).
+
+    ``train_x`` (the train split's images) makes the position-averaged space of a
+    convolutional network's last feature map a candidate for ``knn``: its vectors in that
+    space are what ``knn`` searches there (an index, as the neighbour indexes are; nothing
+    is fitted on them). Without it the candidate is left out."""
     vectors_path, labels_path = neighbor_index_paths(version_dir, train_ref(manifest))
     train = np.load(vectors_path, mmap_mode="r")
     params = scores.fit_mahalanobis(train, np.load(labels_path), manifest.num_classes)
@@ -223,12 +304,29 @@ def calibrate(
     far_x = np.concatenate(list(made.values()))
     far = scorer.scores(far_x)
     knn_scores = {scorer.knn_layer: (inside["knn"], far["knn"])}
+    scorers = {scorer.knn_layer: scorer}
     for layer in _indexed_layers(manifest):
-        other = Scorer.open(version_dir, manifest, params, knn_layer=layer)
-        knn_scores[layer] = (other.knn(validation_x), other.knn(far_x))
+        scorers[layer] = Scorer.open(version_dir, manifest, params, knn_layer=layer)
+        knn_scores[layer] = (scorers[layer].knn(validation_x), scorers[layer].knn(far_x))
+    feature_map = pooled_layer(manifest)
+    if feature_map is not None and train_x is not None:
+        train_vectors = pooled_vectors(
+            scorer.loaded, manifest, feature_map, np.asarray(train_x, np.float32)
+        )
+        key = pooled_key(feature_map)
+        scorers[key] = scorer.pooled(feature_map, train_vectors)
+        knn_scores[key] = (scorers[key].knn(validation_x), scorers[key].knn(far_x))
     layer_aurocs = {layer: auroc(i, f) for layer, (i, f) in knn_scores.items()}
-    knn_layer = choose_knn_layer(layer_aurocs, scorer.knn_layer)
-    inside["knn"], far["knn"] = knn_scores[knn_layer]
+    chosen = choose_knn_layer(layer_aurocs, scorer.knn_layer)
+    inside["knn"], far["knn"] = knn_scores[chosen]
+    chosen_scorer = scorers[chosen]
+    knn_files: dict[str, str] = {}
+    knn_bytes = 0
+    if chosen_scorer.knn_pooling is not None:
+        ref = train_ref(manifest)
+        data = npy_bytes(np.asarray(chosen_scorer.train, dtype=np.float32))
+        knn_files[ref] = write_atomically(version_dir / OOD_DIR / ood_knn_file(ref), data)
+        knn_bytes = len(data)
     aurocs = {m: auroc(inside[m], far[m]) for m in scores.METHODS}
     default = choose_default(aurocs)
     methods = {}
@@ -248,8 +346,10 @@ def calibrate(
         "augmented": None if augment is None else augment.describe(),
         "augment_seed": None if augment is None else AUGMENT_SEED,
         "validation_vs_proxies_auroc": aurocs,
-        "knn_layer": knn_layer,
+        "knn_layer": chosen,
         "knn_layer_aurocs": layer_aurocs,
+        "knn_pooling": chosen_scorer.knn_pooling,
+        "spaces_version": SPACES_VERSION,
         "proxy_kinds": list(made),
         "proxies_per_kind": CHOICE_PER_KIND,
         "proxy_seed": CHOICE_SEED,
@@ -264,15 +364,40 @@ def calibrate(
         keep=KEEP,
         k=scorer.k,
         train_index=train_ref(manifest),
-        knn_layer=None if knn_layer == manifest.embedding_layer else knn_layer,
+        knn_layer=None if chosen == manifest.embedding_layer else chosen_scorer.knn_layer,
+        knn_pooling=chosen_scorer.knn_pooling,
+        knn_files=knn_files,
         validation=f"{manifest.dataset.name}-validation"
         + ("" if augment is None or not augment.active else "-augmented"),
         validation_rows=len(validation_x),
         sha256=write_atomically(folder / OOD_CALIBRATION_FILE, detail_bytes),
         mahalanobis_sha256=write_atomically(folder / OOD_MAHALANOBIS_FILE, params_bytes),
-        size_bytes=len(detail_bytes) + len(params_bytes),
+        size_bytes=len(detail_bytes) + len(params_bytes) + knn_bytes,
     )
     return manifest.model_copy(update={"ood": record})
+
+
+def add_space_vectors(
+    version_dir: Path, manifest: Manifest, splits: Mapping[str, np.ndarray]
+) -> Manifest:
+    """Where ``knn`` searches a pooled space: write ``splits``' vectors in it (reference ->
+    images; the test split's place the map's points, as its neighbour index does for the
+    layers) and return the manifest recording them (the caller writes it). Unchanged
+    otherwise. Separate from ``calibrate``, which never reads a test split."""
+    record = manifest.ood
+    if record is None or record.knn_pooling is None or record.knn_layer is None:
+        return manifest
+    scorer = Scorer.open(version_dir, manifest)
+    files = dict(record.knn_files)
+    size = record.size_bytes
+    for ref, x in splits.items():
+        if ref in files:
+            continue
+        data = npy_bytes(scorer.knn_vectors(np.asarray(x, np.float32)))
+        files[ref] = write_atomically(version_dir / OOD_DIR / ood_knn_file(ref), data)
+        size += len(data)
+    update = {"knn_files": files, "size_bytes": size}
+    return manifest.model_copy(update={"ood": record.model_copy(update=update)})
 
 
 def separation(

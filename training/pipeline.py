@@ -351,12 +351,21 @@ def _ensure_ood(exported: _Exported) -> None:
     spec, path, version, cache = exported.spec, exported.path, exported.version, exported.cache
     engine = exported.engine
     manifest = Manifest.read(path)
-    if manifest.ood is not None and store.has_evaluation(engine, spec.name, version, KIND_OOD):
+    current = ood.is_current(path, manifest)
+    if current and store.has_evaluation(engine, spec.name, version, KIND_OOD):
         return
     data = cache.get(spec.dataset)
     n = exported.profile.max_eval_examples
-    if manifest.ood is None:
-        manifest = ood.calibrate(path, manifest, data.validation.x[:n], augment=spec.fit.augment)
+    if not current:  # none yet, or one made before the trainer weighed today's spaces
+        manifest = ood.calibrate(
+            path,
+            manifest,
+            data.validation.x[:n],
+            augment=spec.fit.augment,
+            train_x=data.train.x[:n],
+        )
+        # Whole, as the neighbour indexes are: the map's points are rows of the test split.
+        manifest = ood.add_space_vectors(path, manifest, {f"{spec.dataset}-test": data.test.x})
         manifest.write(path)
     outside = {}
     if spec.cross_dataset:

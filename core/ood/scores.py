@@ -9,6 +9,9 @@ An input is ``"out"`` when its score is above the version's calibrated threshold
   is what separates classes in a ReLU embedding, not on the activation's scale.
 - ``energy``: ``-T * logsumexp(logits / T)`` (Liu et al., "Energy-based out-of-distribution
   detection", 2020); ``T = 1``. In-distribution inputs have large logits, so low energy.
+  For a convolutional network the space may be its last feature map averaged over the
+  spatial positions (``spatial_mean``): the penultimate space of the ResNets in Sun et
+  al., which pool there, where our small CNNs flatten.
 - ``msp``: ``1 - max softmax`` (Hendrycks and Gimpel, 2017), the baseline.
 - ``mahalanobis``: the smallest squared Mahalanobis distance from the embedding to a class
   mean under one covariance shared by the classes (Lee et al., 2018), fitted on the train
@@ -32,6 +35,13 @@ METHODS: tuple[Method, ...] = ("knn", "mahalanobis", "energy", "msp")
 #: Neighbours for ``knn``: Sun et al.'s choice for a 50,000-image training set.
 KNN_K = 50
 ENERGY_TEMPERATURE = 1.0
+
+
+def spatial_mean(vectors: np.ndarray, channels: int) -> np.ndarray:
+    """(N, channels): each row of a (flattened, channels-last) feature map averaged over
+    its positions."""
+    rows = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1, channels)
+    return rows.mean(axis=1)
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:

@@ -77,6 +77,11 @@ class AnswerField:
     annotate: Annotate
     #: Refuses (4xx) what the request's parameters ask of this version before any work.
     check: Callable[[LoadedModel, Mapping[str, Any]], None] = lambda _loaded, _params: None
+    #: Blocking: for rows of a stored split (the map's points), the ``needs`` that no
+    #: neighbour index holds, from the field's own files (layer name -> vectors).
+    stored_rows: Callable[[LoadedModel, str, np.ndarray], dict[str, np.ndarray]] = (
+        lambda _loaded, _dataset, _rows: {}
+    )
 
 
 def model_output_shapes(loaded: LoadedModel) -> dict[str, tuple[int, ...]]:

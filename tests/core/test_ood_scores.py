@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from core.manifest import InputSpec
+from core.manifest import InputSpec, OodMethodRecord, OodRecord
 from core.ood import scores
 from core.ood.synthetic import KINDS, PROXY_KINDS, proxies, synthetic
 
@@ -98,3 +98,36 @@ def test_proxies_blur_and_shuffle_each_image_and_skip_vectors() -> None:
     assert not np.array_equal(shuffled, base[:2])
     vector = InputSpec(kind="vector", shape=(2,), value_range=(-5.0, 5.0), scaling="none")
     assert proxies(vector, np.zeros((4, 2)), 2, seed=5) == {}
+
+
+def test_spatial_mean_averages_each_channel_over_positions_and_keeps_averages() -> None:
+    """A channels-last 2x2x3 map, flattened as a layer run returns it: per channel, the mean
+    of its four positions; vectors already averaged (width == channels) stay as they are,
+    which is how the map's points reuse the test split's stored averages."""
+    maps = np.arange(2 * 2 * 2 * 3, dtype=np.float32).reshape(2, 2, 2, 3)
+    pooled = scores.spatial_mean(maps.reshape(2, -1), 3)
+    np.testing.assert_allclose(pooled, maps.mean(axis=(1, 2)))
+    np.testing.assert_array_equal(scores.spatial_mean(pooled, 3), pooled)
+
+
+def test_a_pooled_knn_record_needs_its_layer_and_train_vectors() -> None:
+    sha = "0" * 64
+    base = {
+        "methods": {"knn": OodMethodRecord(threshold=1.0, edges=(0.0, 1.0), counts=(1,))},
+        "default_method": "knn",
+        "keep": 0.95,
+        "k": 50,
+        "train_index": "mnist-train",
+        "validation": "mnist-validation",
+        "validation_rows": 1,
+        "sha256": sha,
+        "mahalanobis_sha256": sha,
+        "size_bytes": 0,
+    }
+    OodRecord(**base, knn_layer="pool2", knn_pooling="mean", knn_files={"mnist-train": sha})
+    with pytest.raises(ValueError, match="pooled knn space"):
+        OodRecord(**base, knn_layer="pool2", knn_pooling="mean")
+    with pytest.raises(ValueError, match="pooled knn space"):
+        OodRecord(**base, knn_pooling="mean", knn_files={"mnist-train": sha})
+    with pytest.raises(ValueError, match="SHA-256"):
+        OodRecord(**base, knn_layer="pool2", knn_pooling="mean", knn_files={"mnist-train": "x"})

@@ -16,12 +16,13 @@ from sklearn.metrics import roc_auc_score
 
 from core import datasets
 from core.db import KIND_OOD, make_engine, store
-from core.manifest import OOD_DIR, Manifest
+from core.manifest import OOD_DIR, Manifest, ood_knn_file
 from core.ood import scores
 from tests.fixtures.models import ModelRepository
 from tests.fixtures.server import run_server
 from tests.grpc.conftest import grpc_target
 from tests.service.helpers import assert_error, copy_versions, encode_npy, image_bytes
+from tests.training.helpers import pooled_calibration
 from training import ood
 
 FIELDS = {"score", "threshold", "verdict", "method"}
@@ -229,7 +230,9 @@ def test_knn_searches_the_layer_the_calibration_names(
     manifest = Manifest.read(version_dir)
     assert manifest.ood is not None
     embedding = ood.Scorer.open(version_dir, manifest, knn_layer=manifest.embedding_layer)
-    record = manifest.ood.model_copy(update={"knn_layer": "dense1"})
+    record = manifest.ood.model_copy(
+        update={"knn_layer": "dense1", "knn_pooling": None, "knn_files": {}}
+    )
     manifest = manifest.model_copy(update={"ood": record})
     manifest.write(version_dir)
     scorer = ood.Scorer.open(version_dir, manifest)
@@ -258,3 +261,36 @@ def test_knn_searches_the_layer_the_calibration_names(
     np.testing.assert_allclose([v["score"] for v in served], expected, rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(on_map, scorer.knn(mnist[rows].astype(np.float32)), atol=2e-3)
     assert_error(sweep, 400, "dense1")
+
+
+def test_knn_in_a_pooled_space_is_the_trainers_on_every_path(
+    model_repository: ModelRepository,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mnist: np.ndarray,
+    fashion: np.ndarray,
+) -> None:
+    """A calibration that searches pool2 averaged over positions: :predict's scores (the
+    service averages the layer's map it runs) and the map's points' (read from the test
+    split's file) are the trainer's; a file that fails its checksum is a 503, not a 500."""
+    version_dir, manifest, _data = pooled_calibration(model_repository, tmp_path, monkeypatch)
+    scorer = ood.Scorer.open(version_dir, manifest)
+    x = np.concatenate([mnist[:10], fashion[:10]]).astype(np.float32)
+    settings = model_repository.settings(models_dir=version_dir.parents[1], reload_interval_s=0)
+    with run_server(settings) as server, server.client() as client:
+        served = _served(client, "digits-cnn", x, "ood_method=knn")
+        points = client.get("/v1/models/digits-cnn/versions/1/projection/points?num=12&ood=true")
+        assert points.status_code == 200, points.text
+        rows = np.asarray(points.json()["indices"])
+        on_map = [v["score"] for v in points.json()["ood"]]
+    np.testing.assert_allclose([v["score"] for v in served], scorer.knn(x), rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(on_map, scorer.knn(mnist[rows].astype(np.float32)), atol=2e-3)
+    train_file = version_dir / OOD_DIR / ood_knn_file("mnist-train")
+    train_file.write_bytes(train_file.read_bytes()[:-8] + b"\0" * 8)
+    with run_server(settings) as server, server.client() as client:
+        broken = client.post(
+            "/v1/models/digits-cnn/versions/1:predict?ood_method=knn",
+            content=encode_npy(x[:1]),
+            headers={"content-type": "application/x-npy"},
+        )
+    assert_error(broken, 503, "checksum")

@@ -5,6 +5,7 @@ the stored ``ood`` evaluation recomputable from the scores."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -21,11 +22,13 @@ from core.manifest import (
     OOD_MAHALANOBIS_FILE,
     SAVED_MODEL_DIR,
     Manifest,
+    ood_knn_file,
 )
 from core.ood import scores
 from tests.fixtures.models import ModelRepository
 from tests.service.helpers import copy_versions
-from training import ood, pipeline
+from tests.training.helpers import pooled_calibration
+from training import neighbors, ood, pipeline
 from training.augment import augmented
 from training.recipes import get_spec
 
@@ -177,3 +180,93 @@ def test_knn_keeps_the_embedding_unless_another_layer_is_better() -> None:
     assert ood.choose_knn_layer({"embedding": 0.95, "dense1": 0.9505}, "embedding") == "embedding"
     assert ood.choose_knn_layer({"embedding": 0.95, "dense1": 0.96}, "embedding") == "dense1"
     assert ood.choose_knn_layer({"embedding": 0.95}, "embedding") == "embedding"
+
+
+def test_the_pooled_candidate_is_a_cnns_last_feature_map(model_repository: ModelRepository):
+    cnn = Manifest.read(model_repository.models_dir / "digits-cnn" / "1")
+    assert ood.pooled_layer(cnn) == "pool2"  # 7x7x64: its mean is 64 numbers an image
+    assert cnn.layer("pool2").output_shape[-1] == 64
+    assert ood.pooled_layer(Manifest.read(model_repository.models_dir / "digits" / "1")) is None
+
+
+def test_a_cnns_calibration_weighs_the_pooled_space(model_repository: ModelRepository) -> None:
+    """Beside the embedding and dense1, kNN in pool2 averaged over positions is measured on
+    the validation split against proxies (the rule then picks); an MLP has no such space."""
+    for name, spaces in (("digits-cnn", {"embedding", "dense1", "pool2 (mean)"}),
+                         ("digits", {"embedding"})):  # fmt: skip
+        version_dir = model_repository.models_dir / name / "1"
+        detail = json.loads((version_dir / OOD_DIR / OOD_CALIBRATION_FILE).read_text())
+        assert set(detail["knn_layer_aurocs"]) == spaces, name
+        assert detail["spaces_version"] == ood.SPACES_VERSION
+        assert ood.is_current(version_dir, Manifest.read(version_dir))
+
+
+def test_a_pooled_choice_records_its_checked_vectors(
+    model_repository: ModelRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version_dir, manifest, data = pooled_calibration(model_repository, tmp_path, monkeypatch)
+    record = manifest.ood
+    assert record is not None
+    assert (record.knn_layer, record.knn_pooling) == ("pool2", "mean")
+    assert set(record.knn_files) == {"mnist-train", "mnist-test"}
+    for ref, sha in record.knn_files.items():
+        path = version_dir / OOD_DIR / ood_knn_file(ref)
+        assert _sha(path) == sha
+        rows = EVALUATED if ref == "mnist-train" else len(data.test.x)
+        assert np.load(path).shape == (rows, 64)
+    scorer = ood.Scorer.open(version_dir, manifest)
+    assert (scorer.knn_layer, scorer.knn_pooling) == ("pool2", "mean")
+    # The search is Sun et al.'s kNN over the averaged map, computed by hand here.
+    x = data.test.x[:20].astype(np.float32)
+    saved = scorer.loaded
+    maps = neighbors.layer_vectors(saved, manifest, "pool2", x).reshape(20, 49, 64)
+    train = np.load(version_dir / OOD_DIR / ood_knn_file("mnist-train"))
+    queries = maps.mean(axis=1)
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    t = train / np.linalg.norm(train, axis=1, keepdims=True)
+    distances = np.sort(np.linalg.norm(q[:, None, :] - t[None, :, :], axis=2), axis=1)
+    np.testing.assert_allclose(scorer.knn(x), distances[:, scores.KNN_K - 1], atol=1e-4)
+    # The test split's file holds those same vectors (the map's points read them).
+    test_file = np.load(version_dir / OOD_DIR / ood_knn_file("mnist-test"))
+    np.testing.assert_allclose(test_file[:20], queries, rtol=1e-5, atol=1e-6)
+    # The threshold keeps 95% of the (augmented) validation split in that space.
+    calibrated = record.methods["knn"].threshold
+    validation = augmented(
+        data.validation.x[:EVALUATED], get_spec("digits-cnn").fit.augment, seed=ood.AUGMENT_SEED
+    )
+    assert (scorer.knn(validation) > calibrated).mean() == pytest.approx(0.05, abs=0.002)
+
+
+def test_an_older_calibration_is_made_again_without_retraining(
+    model_repository: ModelRepository, tmp_path: Path, engine: Engine
+) -> None:
+    """A version calibrated before the trainer weighed pooled spaces (no spaces_version in
+    its detail) is calibrated again by the next run, its weights untouched."""
+    models_dir = copy_versions(
+        model_repository.models_dir, tmp_path / "models", {"digits-cnn": [1]}
+    )
+    version_dir = models_dir / "digits-cnn" / "1"
+    path = version_dir / OOD_DIR / OOD_CALIBRATION_FILE
+    detail = json.loads(path.read_text())
+    del detail["spaces_version"]
+    path.write_text(json.dumps(detail))
+    manifest = Manifest.read(version_dir)
+    assert manifest.ood is not None
+    manifest.model_copy(
+        update={"ood": manifest.ood.model_copy(update={"sha256": _sha(path)})}
+    ).write(version_dir)
+    assert not ood.is_current(version_dir, Manifest.read(version_dir))
+    weights = _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb")
+    outcome = pipeline.run_model(
+        get_spec("digits-cnn"),
+        models_dir=models_dir,
+        engine=engine,
+        cache=pipeline.DataCache(model_repository.data_dir, seed=0),
+        profile=QUICK,
+        seed=0,
+    )
+    assert outcome.status == "skipped"
+    assert _sha(version_dir / SAVED_MODEL_DIR / "saved_model.pb") == weights
+    again = Manifest.read(version_dir)
+    assert ood.is_current(version_dir, again)
+    assert json.loads(path.read_text())["spaces_version"] == ood.SPACES_VERSION

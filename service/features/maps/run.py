@@ -156,8 +156,10 @@ async def points(
     })  # fmt: skip
     if verdict is not None:
         # The verdict reads the examples' vectors of the layers it needs (the embedding, and
-        # the layer kNN searches): the split's neighbour indexes hold them.
+        # the layer kNN searches): the split's neighbour indexes hold them, or the
+        # verdict's own files (a pooled kNN space).
         layers = {embedding: vectors}
+        layers.update(await plane.in_thread(verdict.stored_rows, loaded, projection.dataset, rows))
         for needed in verdict.needs(loaded):
             if needed not in outputs and needed not in layers:
                 layers[needed] = await plane.in_thread(

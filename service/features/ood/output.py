@@ -19,7 +19,13 @@ import numpy as np
 from service.dataplane import DataPlane
 from service.dataplane.outputs import AnswerField, DerivedOutput, Run
 from service.errors import InvalidInput
-from service.features.ood.verdict import choose_method, needed_outputs, score, verdicts
+from service.features.ood.verdict import (
+    choose_method,
+    needed_outputs,
+    score,
+    stored_rows,
+    verdicts,
+)
 from service.runtime import LoadedModel
 
 SCORE, THRESHOLD, VERDICT = "ood_score", "ood_threshold", "ood_verdict"
@@ -90,4 +96,6 @@ def _check(loaded: LoadedModel, parameters: Mapping[str, Any]) -> None:
     method_of(loaded, parameters)
 
 
-VERDICT_FIELD = AnswerField(key=FIELD, needs=needed_outputs, annotate=_annotate, check=_check)
+VERDICT_FIELD = AnswerField(
+    key=FIELD, needs=needed_outputs, annotate=_annotate, check=_check, stored_rows=stored_rows
+)

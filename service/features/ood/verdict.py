@@ -31,6 +31,12 @@ def knn_layer(loaded: LoadedModel) -> str:
     return (record and record.knn_layer) or loaded.manifest.embedding_layer
 
 
+def pooled(loaded: LoadedModel) -> bool:
+    """Whether ``knn`` searches its layer's feature map averaged over positions."""
+    record = loaded.manifest.ood
+    return record is not None and record.knn_pooling is not None
+
+
 def needed_outputs(loaded: LoadedModel) -> tuple[str, ...]:
     """The model outputs the scores read: the logits, the embedding and the knn layer."""
     return tuple(dict.fromkeys((LOGITS_LAYER, loaded.manifest.embedding_layer, knn_layer(loaded))))
@@ -81,7 +87,16 @@ def score(loaded: LoadedModel, outputs: Mapping[str, np.ndarray], method: str) -
         )
     embedding = outputs[layer]
     embedding = embedding.reshape(len(embedding), -1)
+    in_pooled_space = method == "knn" and pooled(loaded)
+    if in_pooled_space:
+        # The layer's map from a run, or (the map's points) the split's vectors already
+        # averaged, which averaging leaves as they are.
+        spec = next(s for s in manifest.layers if s.name == layer)
+        embedding = scores.spatial_mean(embedding, spec.output_shape[-1])
     try:
+        if in_pooled_space:
+            vectors, squared_norms = shelf(loaded).knn_vectors(record.train_index)
+            return scores.knn(embedding, vectors, squared_norms, k=record.k)
         if method == "knn":
             index = loaded.neighbor_indexes.get(record.train_index, layer)
             return scores.knn(embedding, index.vectors, index.squared_norms, k=record.k)
@@ -115,3 +130,20 @@ def verdicts_of(
 ) -> list[dict[str, Any]]:
     """Blocking: ``score`` then ``verdicts`` (what a front door runs in the thread pool)."""
     return verdicts(loaded, score(loaded, outputs, method), method)
+
+
+def stored_rows(loaded: LoadedModel, dataset: str, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Blocking: for ``rows`` of a split the version's files hold (the map's points), the
+    vectors ``score`` reads that no neighbour index holds: in a pooled ``knn`` space, the
+    split's averaged vectors, under the layer's name."""
+    record = loaded.manifest.ood
+    if record is None or record.knn_pooling is None or record.knn_layer is None:
+        return {}
+    try:
+        vectors, _norms = shelf(loaded).knn_vectors(dataset)
+    except (CorruptCalibration, OSError) as exc:
+        raise ModelNotReady(
+            f"the ood calibration of {loaded.name!r} v{loaded.version} cannot score {dataset} "
+            f"rows: {exc}; `layerlens-train train` calibrates it again"
+        ) from None
+    return {record.knn_layer: np.asarray(vectors[rows], dtype=np.float32)}

@@ -40,7 +40,8 @@ class RecordingRun:
         self.started.set()
         if self._gate is not None:
             assert self._gate.wait(timeout=30), "test gate never opened"
-        time.sleep(self._seconds)
+        if self._seconds:  # sleep(0) is still a system call, which a busy machine can stretch
+            time.sleep(self._seconds)
         self.batch_sizes.append(len(x))
         if self._fail_on is not None and np.any(x == self._fail_on):
             raise ValueError("poisoned batch")
@@ -137,8 +138,10 @@ def test_a_call_cheaper_than_the_thread_hand_off_runs_on_the_loop_once_measured(
 
     loop_thread = asyncio.run(main())
     assert loop_thread not in threads[0]  # nothing measured yet: the first goes to the pool
+    # Measured cheap (a doubling of 4 numbers: microseconds), a later call runs on the loop.
+    # Not asserted: the fitted cost itself, which a preempted call on a busy machine (CI
+    # trains the full-size models beside the tests) can push past INLINE_MAX_S for a while.
     assert loop_thread in run.threads
-    assert batcher.compute.predict(1, 1) <= INLINE_MAX_S
 
 
 def test_oversized_request_runs_alone_and_unsplit(executor) -> None:

@@ -247,23 +247,29 @@ def closed_loop_verdict(at_1024: dict, at_32: dict, *, memory_mb: tuple[float, f
     }
 
 
+def _markdown(header: str, align: str, cells: list[list[str]]) -> str:
+    """A Markdown table: the header and alignment rows as written, one line per row of cells."""
+    return "\n".join([header, align, *("| " + " | ".join(row) + " |" for row in cells)])
+
+
 def closed_loop_table(rows: list[dict]) -> str:
     """Markdown: per connection count, the 200s' and 503s' rate and latency."""
-    lines = [
-        "| connections | 200/s | 200s / at 32 | p50 200 | p99 200 | 503s | p50 503 | p99 503 "
-        "| errors |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    cells = []
     for r in rows:
         ok = r["statuses"].get("200", {})
         shed = r["statuses"].get("503", {})
         share = f"{r['ok_share_of_32']:.2f}" if "ok_share_of_32" in r else "-"
-        lines.append(
-            f"| {r['connections']:,} | {r['ok_per_s']:,.0f} | {share} | "
-            f"{_ms(ok, 'p50_ms')} | {_ms(ok, 'p99_ms')} | {shed.get('count', 0):,} | "
-            f"{_ms(shed, 'p50_ms')} | {_ms(shed, 'p99_ms')} | {r['errors']} |"
-        )
-    return "\n".join(lines)
+        cells.append([
+            f"{r['connections']:,}", f"{r['ok_per_s']:,.0f}", share,
+            _ms(ok, "p50_ms"), _ms(ok, "p99_ms"), f"{shed.get('count', 0):,}",
+            _ms(shed, "p50_ms"), _ms(shed, "p99_ms"), f"{r['errors']}",
+        ])  # fmt: skip
+    return _markdown(
+        "| connections | 200/s | 200s / at 32 | p50 200 | p99 200 | 503s | p50 503 | p99 503 "
+        "| errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        cells,
+    )
 
 
 def _ms(status: dict, key: str) -> str:
@@ -271,20 +277,21 @@ def _ms(status: dict, key: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    lines = [
+    cells = []
+    for r in rows:
+        p503 = f"{r['p99_503_ms']:.1f} ms" if r["p99_503_ms"] is not None else "-"
+        cells.append([
+            r["stack"], f"{r['capacity_per_s']:,.0f}", f"{r['rate_per_s']:,.0f}",
+            f"{r['ok_per_s']:,.0f}", f"{r['ok_share_of_capacity']:.2f}",
+            f"{r['p99_200_ms']:.1f} ms", p503, f"{r['statuses']} no answer {r['no_answer']}",
+            f"{100 * (r['memory_change'] or 0):+.1f}%",
+        ])  # fmt: skip
+    return _markdown(
         "| stack | capacity/s | offered/s | 200/s | 200s / capacity | p99 200 | p99 503 "
         "| answers | memory change |",
         "|---|---:|---:|---:|---:|---:|---:|---|---:|",
-    ]
-    for r in rows:
-        p503 = f"{r['p99_503_ms']:.1f} ms" if r["p99_503_ms"] is not None else "-"
-        lines.append(
-            f"| {r['stack']} | {r['capacity_per_s']:,.0f} | {r['rate_per_s']:,.0f} | "
-            f"{r['ok_per_s']:,.0f} | {r['ok_share_of_capacity']:.2f} | {r['p99_200_ms']:.1f} ms | "
-            f"{p503} | {r['statuses']} no answer {r['no_answer']} | "
-            f"{100 * (r['memory_change'] or 0):+.1f}% |"
-        )
-    return "\n".join(lines)
+        cells,
+    )
 
 
 def write(result: dict, out: Path) -> None:

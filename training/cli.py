@@ -130,13 +130,8 @@ def train(
     from training import pipeline
     from training.recipes import CATALOG, DEFAULT_MODELS, get_spec
 
-    settings = _settings(
-        models_dir=models_dir,
-        data_dir=data_dir,
-        database_url=database_url,
-        train_profile=profile,
-        train_jobs=jobs,
-    )
+    where = {"models_dir": models_dir, "data_dir": data_dir, "database_url": database_url}
+    settings = _settings(**where, train_profile=profile, train_jobs=jobs)
     if models and only_defaults:
         raise typer.BadParameter("name models or give --only-defaults, not both")
     names = models or (DEFAULT_MODELS if only_defaults else CATALOG)
@@ -158,17 +153,11 @@ def train(
     console.print(
         f"to train: {', '.join(to_train)}" if to_train else "every model asked for is trained"
     )
-    options = parallel.RunOptions(
-        models_dir=settings.models_dir,
-        data_dir=settings.data_dir,
-        database_url=settings.database_url,
-        profile=settings.train_profile,
-        seed=seed,
-        force=force,
-        epochs=epochs,
-        # `make run` serves once the defaults are in; its background trainer (no
-        # --only-defaults) fits their maps while it serves.
-        fit_maps=not only_defaults,
+    # `make run` serves once the defaults are in; its background trainer (no --only-defaults)
+    # fits their maps while it serves.
+    fit_maps = not only_defaults
+    options = parallel.RunOptions.of(
+        settings, seed=seed, force=force, epochs=epochs, fit_maps=fit_maps
     )
     n_jobs = parallel.job_count(settings.train_jobs, len(to_train))
     if n_jobs > 1:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core.resources import probe
+from core.settings import Settings
 
 #: More jobs than this only multiply the memory (each holds its datasets and TensorFlow).
 MAX_JOBS = 4
@@ -44,6 +45,14 @@ class RunOptions:
     force: bool = False
     epochs: int | None = None
     fit_maps: bool = True
+
+    @classmethod
+    def of(cls, settings: Settings, **run: Any) -> RunOptions:
+        """The settings' folders, database and profile, with ``run``'s per-run choices."""
+        folders = {"models_dir": settings.models_dir, "data_dir": settings.data_dir}
+        return cls(
+            **folders, database_url=settings.database_url, profile=settings.train_profile, **run
+        )
 
 
 @dataclass(frozen=True)

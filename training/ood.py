@@ -13,9 +13,9 @@ blur, shuffled patches). On the same proxies ``knn`` picks its space among the l
 recipe indexes (``digits-cnn``: the embedding and ``dense1``) and, for a convolutional
 network, its last feature map averaged over positions (``pooled_layer``: the space Sun et
 al. search in a ResNet, which pools there where our CNNs flatten; its train vectors are
-written to ``ood/``); the embedding unless another space is better by more than ``TIE``. Neither a test split nor any dataset the verdict is
-later scored against is read, so the numbers ``reports`` stores are honest held-out
-measurements.
+written to ``ood/``); the embedding unless another space is better by more than ``TIE``.
+Neither a test split nor any dataset the verdict is later scored against is read, so the
+numbers ``reports`` stores are honest held-out measurements.
 
 The evaluation (``reports``, stored as the ``ood`` kind, one row per out-of-distribution
 set) gives per method the AUROC and the FPR at 95% TPR, in the convention of Liu et al.

@@ -40,6 +40,13 @@ def _served(http: httpx.Client, model: str, x: np.ndarray, query: str) -> list[d
     return [p["ood"] for p in response.json()["predictions"]]
 
 
+def _map_points_ood(http: httpx.Client) -> tuple[np.ndarray, list[float]]:
+    """12 of digits-cnn's map points: their test-split rows and their verdicts' scores."""
+    points = http.get("/v1/models/digits-cnn/versions/1/projection/points?num=12&ood=true")
+    assert points.status_code == 200, points.text
+    return np.asarray(points.json()["indices"]), [v["score"] for v in points.json()["ood"]]
+
+
 @pytest.fixture(scope="module")
 def mnist(model_repository: ModelRepository) -> np.ndarray:
     return datasets.load_split("mnist", "test", model_repository.data_dir).x
@@ -244,10 +251,7 @@ def test_knn_searches_the_layer_the_calibration_names(
     with run_server(settings) as server, server.client() as client:
         served = _served(client, "digits-cnn", x, "ood_method=knn")
         # The map's points: their dense1 vectors come from the test split's dense1 index.
-        points = client.get("/v1/models/digits-cnn/versions/1/projection/points?num=12&ood=true")
-        assert points.status_code == 200, points.text
-        rows = np.asarray(points.json()["indices"])
-        on_map = [v["score"] for v in points.json()["ood"]]
+        rows, on_map = _map_points_ood(client)
         # An embedding-space sweep has no dense1 activations to search: a 400 that says so.
         sweep = client.post(
             "/v1/models/digits-cnn/versions/1:interpolate",
@@ -279,10 +283,7 @@ def test_knn_in_a_pooled_space_is_the_trainers_on_every_path(
     settings = model_repository.settings(models_dir=version_dir.parents[1], reload_interval_s=0)
     with run_server(settings) as server, server.client() as client:
         served = _served(client, "digits-cnn", x, "ood_method=knn")
-        points = client.get("/v1/models/digits-cnn/versions/1/projection/points?num=12&ood=true")
-        assert points.status_code == 200, points.text
-        rows = np.asarray(points.json()["indices"])
-        on_map = [v["score"] for v in points.json()["ood"]]
+        rows, on_map = _map_points_ood(client)  # from the test split's averaged vectors
     np.testing.assert_allclose([v["score"] for v in served], scorer.knn(x), rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(on_map, scorer.knn(mnist[rows].astype(np.float32)), atol=2e-3)
     train_file = version_dir / OOD_DIR / ood_knn_file("mnist-train")

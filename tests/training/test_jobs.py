@@ -43,30 +43,17 @@ def test_convolutional_recipes_are_handed_out_first() -> None:
 
 
 def _train(tmp: Path, data_dir: Path, jobs: int, models: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "training",
-            "train",
-            *models,
-            "--profile",
-            "quick",
-            "--jobs",
-            str(jobs),
-            "--models-dir",
-            str(tmp / "models"),
-            "--data-dir",
-            str(data_dir),
-            "--database-url",
-            f"sqlite:///{tmp / 'metrics.db'}",
-            "--json",
-            str(tmp / "summary.json"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    options = {
+        "--profile": "quick",
+        "--jobs": str(jobs),
+        "--models-dir": str(tmp / "models"),
+        "--data-dir": str(data_dir),
+        "--database-url": f"sqlite:///{tmp / 'metrics.db'}",
+        "--json": str(tmp / "summary.json"),
+    }
+    command = [sys.executable, "-m", "training", "train", *models]
+    command += [part for option in options.items() for part in option]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def _test_evaluations(tmp: Path, models: list[str]) -> dict[str, dict]:

@@ -49,9 +49,12 @@ class RunOptions:
     @classmethod
     def of(cls, settings: Settings, **run: Any) -> RunOptions:
         """The settings' folders, database and profile, with ``run``'s per-run choices."""
-        folders = {"models_dir": settings.models_dir, "data_dir": settings.data_dir}
         return cls(
-            **folders, database_url=settings.database_url, profile=settings.train_profile, **run
+            models_dir=settings.models_dir,
+            data_dir=settings.data_dir,
+            database_url=settings.database_url,
+            profile=settings.train_profile,
+            **run,
         )
 
 

@@ -200,7 +200,10 @@ def pooled_key(layer: str) -> str:
 def pooled_vectors(loaded: Any, manifest: Manifest, layer: str, x: np.ndarray) -> np.ndarray:
     """(N, channels) float32: ``layer``'s feature map of ``x`` averaged over positions, run
     ``POOL_BATCH`` rows at a time (a whole split's maps would be gigabytes)."""
-    channels = next(s.output_shape[-1] for s in manifest.layers if s.name == layer)
+    spec = manifest.layer(layer)
+    if spec is None:
+        raise ValueError(f"{manifest.name} has no layer {layer!r}")
+    channels = spec.output_shape[-1]
     parts = [
         scores.spatial_mean(
             neighbors.layer_vectors(loaded, manifest, layer, x[i : i + POOL_BATCH]), channels

@@ -91,7 +91,9 @@ def score(loaded: LoadedModel, outputs: Mapping[str, np.ndarray], method: str) -
     if in_pooled_space:
         # The layer's map from a run, or (the map's points) the split's vectors already
         # averaged, which averaging leaves as they are.
-        spec = next(s for s in manifest.layers if s.name == layer)
+        spec = manifest.layer(layer)
+        if spec is None:  # a calibration naming a layer the manifest does not list
+            raise ModelNotReady(f"{loaded.name!r} v{loaded.version} has no layer {layer!r}")
         embedding = scores.spatial_mean(embedding, spec.output_shape[-1])
     try:
         if in_pooled_space:

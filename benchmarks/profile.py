@@ -1,10 +1,13 @@
 """Where does a layerlens worker spend its time under load? py-spy, summarised.
 
-    python -m benchmarks.profile [--seconds 10] [--models-dir DIR]
+    python -m benchmarks.profile [--seconds 10] [--models-dir DIR] [--path ROUTE]
+        [--connections N]
 
-Starts layerlens like the benchmark does, drives JSON single-image predict at 32
-connections with wrk, and samples every worker with ``py-spy record --subprocesses``
-(py-spy is installed into benchmarks/.venv-peer, not into layerlens). Prints the share
+Starts layerlens like the benchmark does, drives one route with the one-image JSON body
+with wrk (single-image predict at 32 connections by default; for example ``--path
+'/v1/models/digits-cnn:explain?steps=50' --connections 4``), and samples every worker
+with ``py-spy record --subprocesses`` (py-spy is installed into benchmarks/.venv-peer,
+not into layerlens). Prints the share
 of samples by the innermost layerlens/library function and writes the raw stacks
 (flame-graph input) next to the results.
 """
@@ -70,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--models-dir", type=Path)
     parser.add_argument("--py-spy", type=Path, help="a py-spy binary (default: the peer venv's)")
+    parser.add_argument(
+        "--path",
+        default="/v1/models/digits:predict",
+        help="the route driven with the one-image JSON body, e.g. "
+        "'/v1/models/digits-cnn:explain?steps=50'",
+    )
+    parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args(argv)
     work_dir = Path(tempfile.mkdtemp(prefix="layerlens-profile-"))
     models_dir, saved_model, _ = find_saved_model(
@@ -79,14 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     body = predict_json(test_images(Settings().data_dir)[0])
     server = start(spec, log_dir=work_dir)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    raw = OUT_DIR / "profile-predict-json.txt"
+    route = args.path.rsplit("/", 1)[-1].split("?")[0].replace(":", "-")
+    raw = OUT_DIR / f"profile-{route}.txt"
     try:
-        url = server.base_url + "/v1/models/digits:predict"
-        run_wrk(url, body, connections=32, seconds=2)  # warm up
+        url = server.base_url + args.path
+        run_wrk(url, body, connections=args.connections, seconds=2)  # warm up
         load = threading.Thread(
             target=run_wrk,
             args=(url, body),
-            kwargs={"connections": 32, "seconds": args.seconds + 2},
+            kwargs={"connections": args.connections, "seconds": args.seconds + 2},
         )
         load.start()
         record = [str(py_spy(args.py_spy)), "record", "--pid", str(server.process.pid),

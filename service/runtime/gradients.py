@@ -30,6 +30,9 @@ Target = Literal["probability", "logit"]
 #: What ``Gradients.of`` differentiates: the model's input (``predict``) or embedding (``head``).
 Space = Literal["input", "embedding"]
 GradientFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: Each path's parts (attributions, value, baseline_value, alphas, path_values), a row an input.
+PathParts = dict[str, np.ndarray]
+PathsFn = Callable[[np.ndarray, np.ndarray, np.ndarray], PathParts]
 #: Loads the version's tails SavedModel (blocking; called once, in the thread pool).
 TailsLoader = Callable[[], Any]
 
@@ -48,7 +51,7 @@ class Gradients:
         load_tails: TailsLoader | None = None,
     ) -> None:
         self._saved_model = saved_model
-        self._fns: dict[tuple[str, Target], GradientFn] = {}
+        self._fns: dict[tuple[str, Target], GradientFunction] = {}
         self._lock = threading.Lock()
         #: Layers ``of_layer`` takes: those with a tail whose checksum matched at load.
         self.tail_layers = tail_layers if load_tails is not None else ()
@@ -66,7 +69,7 @@ class Gradients:
         for runner in list(self.path_runners.values()):
             await runner.close()
 
-    def of(self, space: Space, target: Target) -> GradientFn:
+    def of(self, space: Space, target: Target) -> GradientFunction:
         key = (space, target)
         with self._lock:
             fn = self._fns.get(key)
@@ -74,7 +77,7 @@ class Gradients:
                 fn = self._fns[key] = self._build(_ENDPOINT_OF[space], _OUTPUT_OF[target])
         return fn
 
-    def of_layer(self, layer: str, target: Target) -> GradientFn:
+    def of_layer(self, layer: str, target: Target) -> GradientFunction:
         """Gradients with respect to ``layer``'s activation, through its tail."""
         if layer not in self.tail_layers:
             raise KeyError(layer)
@@ -89,40 +92,101 @@ class Gradients:
                 fn = self._fns[key] = self._build(layer, _OUTPUT_OF[target], self._tails)
         return fn
 
-    def _build(self, endpoint: str, output: str, module: Any = None) -> GradientFn:
-        """One traced graph per input shape, called as a concrete function.
-
-        Its signature leaves the batch dimension open, so every batch size (the adaptive
-        rule's rounds carry 4 to 9 rows per input, batched requests more) runs the same
-        graph: no retracing per request (``traces`` counts them), and no per-call search
-        of a polymorphic function's traces.
-        """
+    def _build(self, endpoint: str, output: str, module: Any = None) -> GradientFunction:
         import tensorflow as tf
 
         model_fn = getattr(self._saved_model if module is None else module, endpoint)
 
-        @tf.function
         def values_and_gradients(x: Any, classes: Any) -> tuple[Any, Any]:
-            self.traces += 1  # Python runs only while tracing
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 f = tf.gather(model_fn(x)[output], classes, batch_dims=1)
             return f, tape.gradient(f, x)
 
-        traced: dict[tuple[int, ...], Any] = {}
+        return GradientFunction(values_and_gradients, self._traced)
 
-        def run(x: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            shape = tuple(x.shape[1:])
-            fn = traced.get(shape)
-            if fn is None:
-                fn = traced.setdefault(
-                    shape,
-                    values_and_gradients.get_concrete_function(
-                        tf.TensorSpec((None, *shape), tf.float32),
-                        tf.TensorSpec((None,), tf.int32),
-                    ),
-                )
-            f, g = fn(tf.constant(x, dtype=tf.float32), tf.constant(classes, dtype=tf.int32))
-            return f.numpy(), g.numpy()
+    def _traced(self) -> None:
+        self.traces += 1
+
+
+class GradientFunction:
+    """``(x, classes) -> (f(x), df/dx)`` over arrays, one traced graph per input shape;
+    ``adaptive_paths(steps)`` runs whole integrated-gradient paths as one graph.
+
+    Each graph's signature leaves the batch dimension open, so every batch size (the
+    adaptive rule's rounds carry 4 to 9 rows per input, batched requests more) runs the
+    same graph: no retracing per request (``Gradients.traces`` counts them), and no
+    per-call search of a polymorphic function's traces. Not compiled with XLA: it
+    specialises on every batch size, about 4 s of compiling for each new one.
+    """
+
+    def __init__(
+        self, values_and_gradients: Callable[[Any, Any], Any], on_trace: Callable[[], None]
+    ) -> None:
+        self._values_and_gradients = values_and_gradients
+        self._on_trace = on_trace
+        self._graphs: dict[tuple[object, ...], Any] = {}
+        self._lock = threading.RLock()  # an adaptive graph traces the values graph inside
+
+    def _graph(self, key: tuple[object, ...], build: Callable[[], Any], *specs: Any) -> Any:
+        """The concrete function ``key`` names, traced from ``build()`` on first use."""
+        import tensorflow as tf
+
+        graph = self._graphs.get(key)
+        if graph is None:
+            with self._lock:
+                graph = self._graphs.get(key)
+                if graph is None:
+                    traced = build()
+
+                    def counted(*args: Any) -> Any:
+                        self._on_trace()  # Python runs only while tracing
+                        return traced(*args)
+
+                    graph = self._graphs[key] = tf.function(counted).get_concrete_function(*specs)
+        return graph
+
+    def _values(self, shape: tuple[int, ...]) -> Any:
+        import tensorflow as tf
+
+        return self._graph(
+            ("values", shape),
+            lambda: self._values_and_gradients,
+            tf.TensorSpec((None, *shape), tf.float32),
+            tf.TensorSpec((None,), tf.int32),
+        )
+
+    def __call__(self, x: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import tensorflow as tf
+
+        graph = self._values(tuple(x.shape[1:]))
+        f, g = graph(tf.constant(x, dtype=tf.float32), tf.constant(classes, dtype=tf.int32))
+        return f.numpy(), g.numpy()
+
+    def adaptive_paths(self, steps: int) -> PathsFn:
+        """``(inputs, baselines, classes) -> parts`` of ``methods.integrated_gradients``
+        with the adaptive rule, as one graph call (``service.runtime.gradient_paths``)."""
+        import tensorflow as tf
+
+        from service.runtime.gradient_paths import adaptive_paths
+
+        def run(inputs: np.ndarray, baselines: np.ndarray, classes: np.ndarray) -> PathParts:
+            shape = tuple(inputs.shape[1:])
+            spec = tf.TensorSpec((None, *shape), tf.float32)
+            graph = self._graph(
+                ("adaptive", steps, shape),
+                # the rounds call the one traced gradient graph: tracing the model's
+                # gradient once, not once a round, keeps the first call near the second
+                lambda: adaptive_paths(self._values(shape), steps),
+                spec,
+                spec,
+                tf.TensorSpec((None,), tf.int32),
+            )
+            parts = graph(
+                tf.constant(inputs, dtype=tf.float32),
+                tf.constant(baselines, dtype=tf.float32),
+                tf.constant(classes, dtype=tf.int32),
+            )
+            return {name: tensor.numpy() for name, tensor in parts.items()}
 
         return run

@@ -1,13 +1,18 @@
-"""Batched integrated gradients: a path computed beside other requests' is its own, and the
-gradient functions are traced once whatever the batch size."""
+"""Batched integrated gradients: a path computed beside other requests' is its own, the
+gradient functions are traced once whatever the batch size, and the adaptive rule run as
+one TensorFlow graph places the points the round-by-round rule places."""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 import numpy as np
 import pytest
 
 from service.features.explain import methods, paths
-from tests.service.test_explain_methods import cubic
+from service.runtime.gradients import GradientFunction
+from tests.service.test_explain_methods import WEIGHTS, cubic
 
 
 @pytest.mark.parametrize("rule", ["adaptive", "trapezoid", "gauss-legendre"])
@@ -63,3 +68,80 @@ def test_a_gradient_function_is_traced_once_for_every_batch_size(model_repositor
     model = tf.saved_model.load(str(version_dir / SAVED_MODEL_DIR))
     probabilities = model.predict(tf.constant(x))["probabilities"].numpy()
     np.testing.assert_allclose(f, probabilities[np.arange(36), np.arange(36) % 10], rtol=1e-5)
+
+
+def tensor_cubic(x: Any, classes: Any) -> tuple[Any, Any]:
+    """``cubic`` over tensors."""
+    import tensorflow as tf
+
+    w = tf.constant(WEIGHTS)
+    f = tf.reduce_sum(tf.reshape(w * x**3, (tf.shape(x)[0], -1)), axis=1)
+    return f + tf.cast(classes, tf.float32), 3 * w * x**2
+
+
+def tensor_flat(x: Any, classes: Any) -> tuple[Any, Any]:
+    """A score that never changes: every segment's error is 0, so every round's choice
+    is decided by the tie rule (the earliest segments first)."""
+    import tensorflow as tf
+
+    return tf.cast(classes, tf.float32) + 0 * tf.reduce_sum(x, axis=(1, 2)), tf.zeros_like(x)
+
+
+@pytest.mark.parametrize("score", [tensor_cubic, tensor_flat])
+@pytest.mark.parametrize("steps", [1, 8, 12, 50])
+def test_the_one_graph_adaptive_rule_places_the_round_by_round_rules_points(
+    score: Any, steps: int
+) -> None:
+    grad = GradientFunction(score, lambda: None)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.5, 2.0, size=(5, 3, 4)).astype(np.float32)
+    ends = rng.uniform(0.0, 0.5, size=(5, 3, 4)).astype(np.float32)
+    classes = np.array([0, 3, 1, 2, 9], np.int32)
+    one_graph = grad.adaptive_paths(steps)(x, ends, classes)
+    by_rounds = methods.integrated_gradients(grad, x, ends, classes, steps=steps, rule="adaptive")
+    assert one_graph["alphas"].shape == (5, steps + 1)
+    for i, path in enumerate(by_rounds):
+        np.testing.assert_array_equal(one_graph["alphas"][i], path.alphas)
+        np.testing.assert_array_equal(one_graph["path_values"][i], path.path_values)
+        np.testing.assert_allclose(one_graph["attributions"][i], path.attributions, rtol=1e-6)
+        assert one_graph["value"][i] == path.value
+        assert one_graph["baseline_value"][i] == path.baseline_value
+
+
+def test_a_models_paths_run_as_one_graph_with_the_round_by_round_answers(
+    model_repository,
+) -> None:
+    """On a trained model, from a fresh version: the first call traces the path graph and
+    the gradient graph inside it (a deadlock once, under the trace lock), then answers as
+    the round-by-round rule does; ``path_run`` takes the graph for the adaptive rule."""
+    import tensorflow as tf
+
+    from core.manifest import SAVED_MODEL_DIR
+    from service.runtime.gradients import Gradients
+
+    version_dir = model_repository.models_dir / "digits" / "1"
+    gradients = Gradients(tf.saved_model.load(str(version_dir / SAVED_MODEL_DIR)))
+    grad = gradients.of("input", "probability")
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 255, size=(3, 28, 28)).astype(np.float32)
+    ends = np.zeros_like(x)
+    classes = np.array([7, 2, 1], np.int32)
+    answers: list[dict[str, np.ndarray]] = []
+    first = threading.Thread(
+        target=lambda: answers.append(paths.path_run(grad, (28, 28), steps=20, rule="adaptive")(
+            paths.pack(x, ends, classes)
+        )),
+        daemon=True,
+    )  # fmt: skip
+    first.start()
+    first.join(timeout=120)
+    assert answers, "the first path never finished"
+    assert gradients.traces == 2  # the gradient graph and the path graph around it
+    by_rounds = methods.integrated_gradients(grad, x, ends, classes, steps=20, rule="adaptive")
+    for i, path in enumerate(by_rounds):
+        np.testing.assert_array_equal(answers[0]["alphas"][i], path.alphas)
+        np.testing.assert_allclose(answers[0]["path_values"][i], path.path_values, rtol=1e-6)
+        np.testing.assert_allclose(
+            answers[0]["attributions"][i], path.attributions, rtol=1e-5, atol=1e-9
+        )
+    assert gradients.traces == 2  # the round-by-round rule reused the gradient graph

@@ -224,7 +224,13 @@ def test_concurrent_paths_are_computed_together_each_getting_its_own_answer(
     http: httpx.Client, model: str, query: str
 ) -> None:
     """Concurrent requests' paths go through one batcher: each answer must be the one the
-    request gets alone (its own alphas, values and map), and some batches held several."""
+    request gets alone (its own alphas, values and map), and some batches held several.
+
+    Up to float rounding: a model's float32 sums depend a little on how many rows a call
+    holds (up to 7e-8 in a `digits` probability), which can swap the adaptive rule's choice
+    between two segments whose errors are that close. Measured on this test's model, before
+    and after the rule became one graph alike: one point of 51 moved, the map by 2e-5 of
+    its largest value (docs/explain.md)."""
     from concurrent.futures import ThreadPoolExecutor
 
     metric = "layerlens_explain_path_batch_size"
@@ -240,12 +246,17 @@ def test_concurrent_paths_are_computed_together_each_getting_its_own_answer(
         for _round in range(2):
             together = list(pool.map(ask, indices))
             for mine, reference in zip(together, alone, strict=True):
-                assert mine["path"]["alphas"] == reference["path"]["alphas"]
-                np.testing.assert_allclose(mine["path"]["values"], reference["path"]["values"],
-                                           rtol=1e-5, atol=1e-7)  # fmt: skip
-                np.testing.assert_allclose(mine["attributions"], reference["attributions"],
-                                           rtol=1e-4, atol=1e-7)  # fmt: skip
                 assert mine["target"] == reference["target"]
+                alphas, values = (np.array(mine["path"][key]) for key in ("alphas", "values"))
+                own = {a: v for a, v in zip(reference["path"]["alphas"],
+                                            reference["path"]["values"], strict=True)}  # fmt: skip
+                shared = np.isin(alphas, list(own))
+                assert len(alphas) == len(own) and (~shared).sum() <= 2, "not the same path"
+                np.testing.assert_allclose(values[shared], [own[a] for a in alphas[shared]],
+                                           rtol=1e-5, atol=1e-7)  # fmt: skip
+                reference_map = np.array(reference["attributions"])
+                np.testing.assert_allclose(mine["attributions"], reference_map, rtol=1e-4,
+                                           atol=1e-4 * np.abs(reference_map).max())  # fmt: skip
     count, total = (after - was for after, was in zip(histogram_totals(http, metric, model),
                                                       before, strict=True))  # fmt: skip
     assert total == 2 * len(indices), f"{total} paths computed for {2 * len(indices)} sent"

@@ -14,6 +14,8 @@ from typing import Literal
 
 import numpy as np
 
+from service.runtime.gradient_paths import adaptive_schedule
+
 Rule = Literal["adaptive", "trapezoid", "gauss-legendre"]
 GradFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -62,11 +64,6 @@ def _rows_along(inputs: np.ndarray, baselines: np.ndarray, alphas: np.ndarray) -
     return (baselines[:, None] + a * (inputs - baselines)[:, None]).reshape(-1, *inputs.shape[1:])
 
 
-#: The adaptive rule: uniform segments first, then this many rounds of bisection.
-ADAPTIVE_START = 8
-ADAPTIVE_ROUNDS = 10
-
-
 def _segment_errors(alphas: np.ndarray, f: np.ndarray, slopes: np.ndarray) -> np.ndarray:
     """Per segment, |observed change in f - the trapezoid's estimate of it|: the segment's
     share of the completeness gap (``slopes`` are df/dalpha at the points)."""
@@ -92,7 +89,7 @@ def adaptive_integrated_gradients(
     call for all inputs; the map is the trapezoid rule over the final, uneven grid.
     """
     n = len(inputs)
-    start = min(ADAPTIVE_START, steps)
+    start, takes = adaptive_schedule(steps)
     delta = (inputs - baselines).reshape(n, -1).astype(np.float64)
     alphas = np.tile(np.linspace(0.0, 1.0, start + 1), (n, 1))
 
@@ -110,12 +107,7 @@ def adaptive_integrated_gradients(
     # slopes and each point's place in ``chunks``), never every gradient so far.
     chunks, slopes = [g], slopes_of(g)
     computed = np.tile(np.arange(alphas.shape[1]), (n, 1))
-    budget, round_ = steps - start, 0
-    while budget > 0:
-        # spread the budget over the rounds left; a round can at most halve every segment
-        rounds_left = max(1, ADAPTIVE_ROUNDS - round_)
-        take = min(max(1, budget // rounds_left), alphas.shape[1] - 1)
-        round_ += 1
+    for take in takes:
         worst = np.argsort(-_segment_errors(alphas, f, slopes), axis=1, kind="stable")[:, :take]
         mids = (np.take_along_axis(alphas, worst, 1) + np.take_along_axis(alphas, worst + 1, 1)) / 2
         f_mid, g_mid = evaluate(mids)
@@ -129,7 +121,6 @@ def adaptive_integrated_gradients(
             np.concatenate([computed, np.tile(new, (n, 1))], axis=1), order, 1
         )
         chunks.append(g_mid)
-        budget -= take
     g = np.take_along_axis(np.concatenate(chunks, axis=1), computed[..., None], 1)
     widths = np.diff(alphas, axis=1)
     weights = np.zeros_like(alphas)

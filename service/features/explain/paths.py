@@ -22,6 +22,7 @@ import numpy as np
 from service.dataplane import DataPlane
 from service.features.explain import methods
 from service.runtime import LoadedModel
+from service.runtime.gradients import GradientFunction
 from service.runtime.runners import Runner
 
 #: Most (gradient, steps, rule) runners one version keeps; beyond that (a client sweeping
@@ -54,7 +55,14 @@ def unpack(rows: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
 def path_run(
     grad: methods.GradFn, shape: tuple[int, ...], *, steps: int, rule: methods.Rule
 ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
-    """A batch of packed rows -> each path's parts, one row per input."""
+    """A batch of packed rows -> each path's parts, one row per input.
+
+    A model's gradient function runs the adaptive rule as one graph (``GradientFunction.
+    adaptive_paths``); any other ``grad`` or rule goes through ``methods``, round by round.
+    """
+    if rule == "adaptive" and isinstance(grad, GradientFunction):
+        whole_paths = grad.adaptive_paths(steps)
+        return lambda rows: whole_paths(*unpack(rows, shape))
 
     def run(rows: np.ndarray) -> dict[str, np.ndarray]:
         inputs, baselines, classes = unpack(rows, shape)

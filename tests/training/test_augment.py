@@ -53,6 +53,38 @@ def test_identity_warp_and_a_quarter_turn_are_exact(digits: np.ndarray) -> None:
     )
 
 
+def test_the_neighbourhood_max_is_the_3x3_pooling_exactly() -> None:
+    images = tf.constant(np.random.default_rng(0).normal(size=(5, 9, 7)).astype(np.float32))
+    pooled = tf.nn.max_pool2d(images[..., None], 3, 1, "SAME")[..., 0]
+    np.testing.assert_array_equal(augment.neighbourhood_max(images), pooled)
+
+
+def test_a_warp_reads_zeros_outside_the_image_however_far() -> None:
+    """The taps read a frame of zeros: a shift past the edge (by a fraction, by pixels, by
+    far more than the image) gives exactly the image's pixels that stay inside."""
+    rng = np.random.default_rng(1)
+    images = rng.uniform(1, 255, size=(3, 6, 8)).astype(np.float32)
+    eye = tf.eye(2, batch_shape=[3])
+    for dx, dy in ((2.0, 0.0), (-3.0, 1.0), (0.5, -0.25), (40.0, -90.0)):
+        offsets = tf.constant(np.broadcast_to([dx, dy], (3, 6, 8, 2)).astype(np.float32))
+        got = augment.warp(tf.constant(images), eye, offsets).numpy()
+        ys, xs = np.mgrid[0:6, 0:8]
+        x0, y0 = np.floor(xs + dx).astype(int), np.floor(ys + dy).astype(int)
+        fx, fy = (xs + dx) - x0, (ys + dy) - y0
+
+        def tap(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+            inside = (xx >= 0) & (xx < 8) & (yy >= 0) & (yy < 6)
+            return np.where(inside, images[:, yy.clip(0, 5), xx.clip(0, 7)], 0.0)
+
+        want = (
+            tap(y0, x0) * (1 - fx) * (1 - fy)
+            + tap(y0, x0 + 1) * fx * (1 - fy)
+            + tap(y0 + 1, x0) * (1 - fx) * fy
+            + tap(y0 + 1, x0 + 1) * fx * fy
+        )
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-4)
+
+
 def test_thickness_grows_and_thins_ink_and_keeps_the_peak(digits: np.ndarray) -> None:
     x = tf.constant(digits[:8])
     ones = tf.ones(8)

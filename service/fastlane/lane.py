@@ -2,8 +2,9 @@
 
 ``:predict`` and ``:embed`` (JSON, ``.npy``, multipart image uploads and raw ``image/png``
 or ``image/jpeg`` bodies) and V2 ``infer`` are what clients call thousands of times a
-second. Through FastAPI each such call pays for its middleware stack, route matching over
-every route, dependency solving and query validation, which together cost more CPU than
+second; ``:explain`` with a JSON body is what the page calls on every settled drawing.
+Through FastAPI each such call pays for its middleware stack, route matching over every
+route, dependency solving and query validation, which together cost more CPU than
 parsing the body and running the model. The lane sits in front of all of that
 (``service.app.LayerlensAPI``): it recognises those requests with one regular expression,
 reads the body through the same ``service.bodies`` reader and records the same metrics and
@@ -33,19 +34,23 @@ from service.dataplane import DataPlane
 from service.dataplane.payload import INLINE_DECODE_BYTES, payload_from_body
 from service.errors import LayerlensError, UnsupportedMediaType
 from service.fastlane.query import parse_query
+from service.features.explain.options import ExplainOptions
+from service.features.explain.run import explain_request
 from service.features.predict import verbs
 from service.features.predict.verbs import InferenceOptions
-from service.handlers import error_response
+from service.handlers import error_response, validated
+from service.http.body import json_object
 from service.middleware import RequestRecorder, declared_too_large, send_refusal
 from service.protocol import rest
 from service.protocol.v2_binary import HEADER_LENGTH
-from service.responses import Answer
+from service.responses import Answer, dumps
+from service.schemas import ExplainRequest
 from service.uploads import UPLOAD_KINDS, upload_payload
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
 _PATH = re.compile(
     rf"/(?:v1/models/(?P<v1>{_NAME})(?:/versions/(?P<v1version>[1-9][0-9]{{0,8}}))?"
-    rf":(?P<verb>predict|embed)"
+    rf":(?P<verb>predict|embed|explain)"
     rf"|v2/models/(?P<v2>{_NAME})(?:/versions/(?P<v2version>[1-9][0-9]{{0,8}}))?/infer)"
 )
 _HEADER_LENGTH = HEADER_LENGTH.lower().encode()
@@ -57,6 +62,7 @@ _TEMPLATES = {
     for verb, prefix, suffix in (
         ("predict", "/v1/models", ":predict"),
         ("embed", "/v1/models", ":embed"),
+        ("explain", "/v1/models", ":explain"),
         ("infer", "/v2/models", "/infer"),
     )
     for versioned in (False, True)
@@ -71,7 +77,7 @@ class _Call:
     model: str
     version: int | None
     kind: str
-    options: InferenceOptions
+    options: InferenceOptions | ExplainOptions
 
     @property
     def template(self) -> str:
@@ -124,7 +130,11 @@ class FastLane:
         """Runs the request and sends the answer; returns its status."""
         work = self._run(call, body, scope)
         try:
-            if call.kind in _JSON_KINDS and len(body) <= INLINE_DECODE_BYTES:
+            if (
+                call.kind in _JSON_KINDS
+                and len(body) <= INLINE_DECODE_BYTES
+                and call.verb != "explain"
+            ):
                 # decoded inline and run in one model call: no stage worth watching the
                 # client for, so not the cost of arming a watch on every small request
                 answer = await work
@@ -138,6 +148,15 @@ class FastLane:
         return 200
 
     async def _run(self, call: _Call, body: bytes, scope: Scope) -> Answer:
+        if isinstance(call.options, ExplainOptions):
+            request = validated(
+                ExplainRequest,
+                await json_object(body, max_bytes=self.plane.settings.max_decode_bytes),
+            )
+            answer = await explain_request(
+                self.plane, call.model, call.version, call.options, request=request
+            )
+            return Answer(dumps(answer))
         if call.verb == "infer":
             header_length = _header(scope, _HEADER_LENGTH)
             return await rest.infer(self.plane, call.model, call.version, body, header_length)
@@ -170,7 +189,8 @@ def _recognise(scope: Scope) -> _Call | None:
     verb = groups["verb"] or "infer"
     options = parse_query(scope["query_string"], verb)
     kind = codecs.media_type(_header(scope, b"content-type"))
-    if options is None or (verb != "infer" and kind not in _RAW_KINDS):
+    kinds = _JSON_KINDS if verb == "explain" else _RAW_KINDS  # explain's uploads: FastAPI
+    if options is None or (verb != "infer" and kind not in kinds):
         return None
     raw_version = groups["v1version"] or groups["v2version"]
     return _Call(

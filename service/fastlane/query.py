@@ -4,7 +4,8 @@ Only values that FastAPI's validation certainly accepts, in their plain spelling
 here; for anything else :func:`parse_query` returns None and the request goes through
 FastAPI, whose 400 names the offending parameter. The accepted values come from the same
 ``Literal`` types the routes declare (``service.codecs``,
-``service.features.predict.verbs``), so the two cannot drift apart.
+``service.features.predict.verbs``), and ``:explain``'s from its own query model
+(``ExplainOptions``), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic import ValidationError
+
 from service import codecs
+from service.features.explain.options import ExplainOptions
 from service.features.predict.verbs import OUTPUTS, TOP_K_MAX, InferenceOptions
 
 DEFAULT = InferenceOptions()
@@ -24,6 +28,7 @@ PARAMETERS: dict[str, frozenset[str]] = {
     "predict": frozenset({"top_k", "output", "scale", "fit", "include_input"}),
     "embed": frozenset({"layer", "scale", "fit"}),
     "infer": frozenset(),
+    "explain": frozenset(ExplainOptions.model_fields),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "output": OUTPUTS,
@@ -33,17 +38,27 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_query(query_string: bytes, verb: str) -> InferenceOptions | None:
+def parse_query(query_string: bytes, verb: str) -> InferenceOptions | ExplainOptions | None:
     """The parameters, or None when FastAPI should read them (anything unusual)."""
-    if not query_string:
-        return DEFAULT
+    values = _plain_values(query_string, verb)
+    if values is None:
+        return None
+    return _explain_options(values) if verb == "explain" else _inference_options(values)
+
+
+def _plain_values(query_string: bytes, verb: str) -> dict[str, str] | None:
+    """Each parameter once, each a name the verb takes, none empty; else None."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     names = [name for name, _ in pairs]
     if len(set(names)) != len(names) or not set(names) <= PARAMETERS[verb]:
         return None
     values = dict(pairs)
-    if any(not value for value in values.values()):
-        return None
+    return None if any(not value for value in values.values()) else values
+
+
+def _inference_options(values: dict[str, str]) -> InferenceOptions | None:
+    if not values:
+        return DEFAULT
     for name, choices in _CHOICES.items():
         if name in values and values[name] not in choices:
             return None
@@ -55,6 +70,15 @@ def parse_query(query_string: bytes, verb: str) -> InferenceOptions | None:
     if "include_input" in values:
         options["include_input"] = values["include_input"] == "true"
     return InferenceOptions(**options)
+
+
+def _explain_options(values: dict[str, str]) -> ExplainOptions | None:
+    """The route's own query model, validated as FastAPI validates it: what it accepts is
+    the options FastAPI would build; anything else goes there for its 400."""
+    try:
+        return ExplainOptions.model_validate(values)
+    except ValidationError:
+        return None
 
 
 __all__ = ["DEFAULT", "PARAMETERS", "parse_query"]

@@ -57,6 +57,7 @@ def _v2_binary(array: np.ndarray) -> dict[str, Any]:
 P = "/v1/models/digits:predict"
 E = "/v1/models/digits:embed"
 I = "/v2/models/digits/infer"  # noqa: E741
+X = "/v1/models/digits:explain"
 # (id, path, request options, taken by the fast lane?)
 GOOD = [
     ("nested", P, _json({"instances": [DIGIT, ZEROS]}), True),
@@ -90,6 +91,18 @@ GOOD = [
     ("upload embed", E, {"files": [("files", ("a.png", PNG, "image/png"))]}, True),
     ("raw png", P, {"content": PNG, "headers": {"content-type": "image/png"}}, True),
     ("raw jpeg", E, {"content": JPEG, "headers": {"content-type": "image/jpeg"}}, True),
+    ("explain", X, _json({"instances": [DIGIT]}), True),
+    ("explain query", X + "?steps=20&rule=trapezoid&output=logit&target=3",
+     _json({"instances": [DIGIT, ZEROS]}), True),
+    ("explain saliency", X + "?method=saliency", _json({"instances": [DIGIT]}), True),
+    ("explain examples", "/v1/models/digits/versions/1:explain?baseline=mean",
+     _json({"examples": [{"dataset": "mnist-test", "index": 1}]}), True),
+    ("explain baseline", X + "?steps=10",
+     _json({"instances": [DIGIT], "baseline": {"instance": ZEROS}}), True),
+    ("explain upload", X, {"files": [("files", ("a.png", PNG, "image/png"))]}, False),
+    ("explain steps 010", X + "?steps=010", _json({"instances": [DIGIT]}), True),
+    # FastAPI answers a repeated parameter (its last value); the lane leaves that to it
+    ("explain steps twice", X + "?steps=2&steps=3", _json({"instances": [DIGIT]}), False),
 ]  # fmt: skip
 BAD = [
     ("damaged upload", P, {"files": [("files", ("a.png", b"\x89PNG\r\n\x1a\nnope", "image/png"))]},
@@ -124,7 +137,20 @@ BAD = [
     ("v2 bad output", I, _v2([1.0] * 784, [1, 784], outputs=[{"name": "nope"}]), True),
     ("v2 header length", I, {"content": b"{}", "headers": {**JSON,
                              "inference-header-content-length": "99"}}, True),
+    ("explain unknown target", X + "?target=nope", _json({"instances": [DIGIT]}), True),
+    ("explain too many steps", X + "?steps=100000", _json({"instances": [DIGIT]}), True),
+    ("explain layer", X + "?layer=nope", _json({"instances": [DIGIT]}), True),
+    ("explain no inputs", X, _json({}), True),
+    ("explain not an object", X, _json([1, 2]), True),
+    ("explain malformed", X, {"content": b'{"instances": [', "headers": JSON}, True),
+    ("explain unknown field", X, _json({"instances": [DIGIT], "colour": 1}), True),
+    ("explain unknown model", "/v1/models/nope:explain", _json({"instances": [DIGIT]}), True),
     # everything below is passed on to FastAPI
+    ("explain steps 0", X + "?steps=0", _json({"instances": [DIGIT]}), False),
+    ("explain method x", X + "?method=x", _json({"instances": [DIGIT]}), False),
+    ("explain unknown parameter", X + "?colour=red", _json({"instances": [DIGIT]}), False),
+    ("explain text/plain", X, {"content": b"hi", "headers": {"content-type": "text/plain"}},
+     False),
     ("version 0", "/v1/models/digits/versions/0:predict", _json({"instances": [ZEROS]}), False),
     ("version abc", "/v1/models/digits/versions/abc:predict", _json({"instances": [ZEROS]}), False),
     ("top_k 0", P + "?top_k=0", _json({"instances": [DIGIT]}), False),

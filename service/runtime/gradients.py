@@ -109,6 +109,12 @@ class Gradients:
         self.traces += 1
 
 
+#: Step counts one gradient function keeps a path graph for (each takes 0.4-0.9 s to
+#: trace); past them a path takes the round-by-round rule, so a client sweeping ``steps``
+#: costs no more traces.
+MAX_PATH_GRAPHS = 8
+
+
 class GradientFunction:
     """``(x, classes) -> (f(x), df/dx)`` over arrays, one traced graph per input shape;
     ``adaptive_paths(steps)`` runs whole integrated-gradient paths as one graph.
@@ -127,6 +133,7 @@ class GradientFunction:
         self._on_trace = on_trace
         self._graphs: dict[tuple[object, ...], Any] = {}
         self._lock = threading.RLock()  # an adaptive graph traces the values graph inside
+        self._path_steps: set[int] = set()
 
     def _graph(self, key: tuple[object, ...], build: Callable[[], Any], *specs: Any) -> Any:
         """The concrete function ``key`` names, traced from ``build()`` on first use."""
@@ -163,20 +170,27 @@ class GradientFunction:
         f, g = graph(tf.constant(x, dtype=tf.float32), tf.constant(classes, dtype=tf.int32))
         return f.numpy(), g.numpy()
 
-    def adaptive_paths(self, steps: int) -> PathsFn:
+    def adaptive_paths(self, steps: int) -> PathsFn | None:
         """``(inputs, baselines, classes) -> parts`` of ``methods.integrated_gradients``
-        with the adaptive rule, as one graph call (``service.runtime.gradient_paths``)."""
+        with the adaptive rule, as one graph call (``service.runtime.gradient_paths``);
+        None past ``MAX_PATH_GRAPHS`` step counts (the caller takes the NumPy rule)."""
         import tensorflow as tf
 
         from service.runtime.gradient_paths import adaptive_paths
+
+        with self._lock:
+            if steps not in self._path_steps:
+                if len(self._path_steps) >= MAX_PATH_GRAPHS:
+                    return None
+                self._path_steps.add(steps)
 
         def run(inputs: np.ndarray, baselines: np.ndarray, classes: np.ndarray) -> PathParts:
             shape = tuple(inputs.shape[1:])
             spec = tf.TensorSpec((None, *shape), tf.float32)
             graph = self._graph(
                 ("adaptive", steps, shape),
-                # the rounds call the one traced gradient graph: tracing the model's
-                # gradient once, not once a round, keeps the first call near the second
+                # the loop calls the traced gradient graph, so another step count
+                # traces only the loop (0.4 s, against 0.8 s with the model's gradient)
                 lambda: adaptive_paths(self._values(shape), steps),
                 spec,
                 spec,

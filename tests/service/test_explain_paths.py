@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from service.features.explain import methods, paths
-from service.runtime.gradients import GradientFunction
+from service.runtime.gradients import MAX_PATH_GRAPHS, GradientFunction
 from tests.service.test_explain_methods import WEIGHTS, cubic
 
 
@@ -106,6 +106,28 @@ def test_the_one_graph_adaptive_rule_places_the_round_by_round_rules_points(
         np.testing.assert_allclose(one_graph["attributions"][i], path.attributions, rtol=1e-6)
         assert one_graph["value"][i] == path.value
         assert one_graph["baseline_value"][i] == path.baseline_value
+
+
+def test_a_sweep_of_step_counts_traces_a_bounded_number_of_path_graphs() -> None:
+    """Each step count is a graph to trace (about half a second on a real model): past
+    ``MAX_PATH_GRAPHS`` of them a path takes the round-by-round rule, with the same answer."""
+    traces: list[int] = []
+    grad = GradientFunction(tensor_cubic, lambda: traces.append(1))
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.5, 2.0, size=(2, 3, 4)).astype(np.float32)
+    ends = np.zeros_like(x)
+    classes = np.array([1, 4], np.int32)
+    rows = paths.pack(x, ends, classes)
+    for steps in range(10, 10 + MAX_PATH_GRAPHS):
+        assert grad.adaptive_paths(steps) is not None
+        paths.path_run(grad, (3, 4), steps=steps, rule="adaptive")(rows)
+    assert len(traces) == MAX_PATH_GRAPHS + 1  # and the gradient graph they call
+    assert grad.adaptive_paths(10) is not None  # a step count it has stays
+    assert grad.adaptive_paths(99) is None
+    swept = paths.path_run(grad, (3, 4), steps=99, rule="adaptive")(rows)
+    assert len(traces) == MAX_PATH_GRAPHS + 1
+    by_rounds = methods.integrated_gradients(grad, x, ends, classes, steps=99, rule="adaptive")
+    np.testing.assert_array_equal(swept["alphas"], np.stack([p.alphas for p in by_rounds]))
 
 
 def test_a_models_paths_run_as_one_graph_with_the_round_by_round_answers(

@@ -58,10 +58,15 @@ def path_run(
     """A batch of packed rows -> each path's parts, one row per input.
 
     A model's gradient function runs the adaptive rule as one graph (``GradientFunction.
-    adaptive_paths``); any other ``grad`` or rule goes through ``methods``, round by round.
+    adaptive_paths``, for its first ``MAX_PATH_GRAPHS`` step counts); any other ``grad``
+    or rule goes through ``methods``, round by round.
     """
-    if rule == "adaptive" and isinstance(grad, GradientFunction):
-        whole_paths = grad.adaptive_paths(steps)
+    whole_paths = (
+        grad.adaptive_paths(steps)
+        if rule == "adaptive" and isinstance(grad, GradientFunction)
+        else None
+    )
+    if whole_paths is not None:
         return lambda rows: whole_paths(*unpack(rows, shape))
 
     def run(rows: np.ndarray) -> dict[str, np.ndarray]:

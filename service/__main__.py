@@ -73,7 +73,24 @@ class Supervisor(Multiprocess):
             mark_process_dead(pid, str(self.metrics_dir))
         self._known = current
 
+    def init_processes(self) -> None:
+        super().init_processes()
+        self._close_child_ends()
+
+    def _close_child_ends(self) -> None:
+        """Close this process's copy of each started worker's end of its health pipe.
+
+        uvicorn keeps it open, so a ping to a worker that dies meanwhile (killed between
+        the liveness check and the ping) waits the whole WORKER_HEALTHCHECK_S for a reply
+        that cannot come, and the dead worker is neither replaced nor forgotten for 30 s.
+        Closed here, its death is end-of-file on the pipe: the ping fails at once. The
+        worker has its own copy from its start (spawn hands it over then)."""
+        for process in self.processes:
+            if process.pid is not None and not process.child_conn.closed:
+                process.child_conn.close()
+
     def keep_subprocess_alive(self) -> None:
+        self._close_child_ends()  # of workers started since the last round
         # uvicorn's loop pings the workers in turn, each for up to WORKER_HEALTHCHECK_S when
         # it is busy, and replaces a dead one when its turn comes. Dead workers go first, so
         # a killed worker is replaced (and leaves the scrape) at once, not after the pings

@@ -114,3 +114,49 @@ def _in_flight_adds_up(url: str, *, held: int) -> None:
         for sock in sockets:
             sock.close()
     _wait_for_sample(url, "layerlens_requests_in_flight", 0)
+
+
+def _workers(supervisor: int) -> list[int]:
+    """The supervisor's worker processes (its spawned children, not the resource tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_worker_killed_while_the_supervisor_waits_on_its_ping_is_replaced_at_once(
+    model_repository: Any, tmp_path: Path
+) -> None:
+    """A stopped worker cannot answer the supervisor's health ping, so the supervisor is
+    waiting on it (up to its 30 s) when the worker is killed: the death must end that
+    wait at once (end-of-file on the health pipe), not 30 s later."""
+    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
+    log = tmp_path / "service.log"
+    with log.open("wb") as output:
+        env = {"LAYERLENS_WORKERS": "2", "LAYERLENS_LOG_FORMAT": "json"}
+        process, port = start_service(model_repository, models_dir, env, output=output.fileno())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, alive=lambda: process.poll() is None)
+        deadline = time.monotonic() + 60
+        while len(workers := _workers(process.pid)) < 2:
+            assert time.monotonic() < deadline, f"workers: {workers}"
+            time.sleep(0.2)
+        victim = workers[0]
+        metrics_dir = _metrics_dir(victim)
+        os.kill(victim, signal.SIGSTOP)
+        time.sleep(2.0)  # the supervisor's next round pings the stopped worker and waits
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        while victim in _workers(process.pid) or len(_workers(process.pid)) < 2:
+            assert time.monotonic() - killed < 10, "the killed worker was not replaced"
+            time.sleep(0.1)
+        assert not list(metrics_dir.glob(f"gauge_livemax_{victim}.db"))
+        wait_ready(url, alive=lambda: process.poll() is None)
+        answer = httpx.post(f"{url}/v1/models/xor:predict", json={"instances": [[0, 1]]})
+        assert answer.status_code == 200, answer.text
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()

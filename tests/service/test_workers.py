@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,11 @@ def _sample(text: str, name: str, **labels: str) -> float:
     raise AssertionError(f"no {name} {labels} in the scrape")
 
 
-def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _two_workers(
+    model_repository: Any, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """The service with 2 workers over ``xor`` (process, base URL, JSON log), ready."""
     models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
     log = tmp_path / "service.log"
     with log.open("wb") as output:
@@ -45,6 +52,14 @@ def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) 
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, alive=lambda: process.poll() is None)
+        yield process, url, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) -> None:
+    with _two_workers(model_repository, tmp_path) as (process, url, log):
         sent = 0
         deadline = time.monotonic() + 120
         # A new connection each time, so the kernel hands requests to whichever worker
@@ -77,9 +92,6 @@ def test_one_scrape_adds_up_every_worker(model_repository: Any, tmp_path: Path) 
         assert _sample(after, "layerlens_requests_total", route=ROUTE, status="200") == sent
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert not metrics_dir.exists(), "the supervisor leaves its metrics folder behind"
 
 
@@ -130,14 +142,7 @@ def test_a_worker_killed_while_the_supervisor_waits_on_its_ping_is_replaced_at_o
     """A stopped worker cannot answer the supervisor's health ping, so the supervisor is
     waiting on it (up to its 30 s) when the worker is killed: the death must end that
     wait at once (end-of-file on the health pipe), not 30 s later."""
-    models_dir = copy_versions(model_repository.models_dir, tmp_path / "models", {"xor": [1]})
-    log = tmp_path / "service.log"
-    with log.open("wb") as output:
-        env = {"LAYERLENS_WORKERS": "2", "LAYERLENS_LOG_FORMAT": "json"}
-        process, port = start_service(model_repository, models_dir, env, output=output.fileno())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, alive=lambda: process.poll() is None)
+    with _two_workers(model_repository, tmp_path) as (process, url, _log):
         deadline = time.monotonic() + 60
         while len(workers := _workers(process.pid)) < 2:
             assert time.monotonic() < deadline, f"workers: {workers}"
@@ -157,6 +162,3 @@ def test_a_worker_killed_while_the_supervisor_waits_on_its_ping_is_replaced_at_o
         assert answer.status_code == 200, answer.text
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()

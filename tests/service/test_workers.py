@@ -54,7 +54,10 @@ def _two_workers(
         wait_ready(url, alive=lambda: process.poll() is None)
         yield process, url, log
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # a failed test: its workers too, or they outlive it
+            for worker in _workers(process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
             process.kill()
 
 

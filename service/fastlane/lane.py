@@ -133,7 +133,7 @@ class FastLane:
             if (
                 call.kind in _JSON_KINDS
                 and len(body) <= INLINE_DECODE_BYTES
-                and call.verb != "explain"
+                and not isinstance(call.options, ExplainOptions)  # explains run long
             ):
                 # decoded inline and run in one model call: no stage worth watching the
                 # client for, so not the cost of arming a watch on every small request

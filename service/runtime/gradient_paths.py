@@ -4,10 +4,11 @@
 plain arrays: eleven rounds, each a gradient call and a little NumPy to pick the segments
 to bisect next. On a small model each call's fixed cost (handing tensors over, running the
 restored function's graph) is most of a request: for ``digits``, 11 calls of about 0.7 ms
-against 0.1 ms of arithmetic. Here the same rounds are unrolled into one traced graph (the
-schedule depends only on ``steps``: ``adaptive_schedule``), so a batch of paths
-costs one call. The arithmetic is the NumPy version's, op for op and in the same precision
-(float64 for the bookkeeping, float32 through the model), so it places the same points;
+against 0.1 ms of arithmetic. Here the same rounds run inside one traced graph, as a
+``tf.while_loop`` reading the schedule (which depends only on ``steps``:
+``adaptive_schedule``), so a batch of paths costs one call. The arithmetic is the NumPy
+version's, op for op and in the same precision (float64 for the bookkeeping, float32
+through the model), so it places the same points;
 the tests hold the two within float rounding of each other. TensorFlow is imported on the
 first graph built, so the NumPy rule can read the schedule without it.
 """

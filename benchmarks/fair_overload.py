@@ -17,7 +17,10 @@ loop, for ``seconds``, with the API's (and HAProxy's) resident memory sampled ev
 unpinned as `make run` serves it, wrk at 32 and then 1,024 connections (each retries the
 moment it is answered), the answers counted per status
 (benchmarks/wrk_status.py: wrk's two threads, each status's p50/p99 as bounds read off
-wrk's histogram of every answer).
+wrk's histogram of every answer). The 200s' p99 is exact, not a bound, when the service's
+own counters show that every 503 of the run was a held refusal (service.slots): each of
+those took at least the wait and the hold, so every answer faster than that is a 200
+(:func:`refusal_evidence`, :func:`p99_200`).
 """
 
 from __future__ import annotations
@@ -36,8 +39,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from benchmarks import wrk_status
 from benchmarks.servers import RunningServer, ServerSpec, _descendants, _rss_kb, free_port, start
+from core.settings import Settings
 
 SERVER_CPUS = "1"
 CLIENT_CPUS = "0"
@@ -203,13 +210,86 @@ def closed_loop_rows(spec: ServerSpec, path: str, body_path: Path, *, seconds: f
         split: list[list[int]] = []
         census = threading.Timer(seconds / 2, lambda: split.append(connection_split(server.port)))
         census.start()
+        counted_before = refusal_counts(server.base_url)
         at_1024 = wrk_status.run(url, body_path, connections=1024, seconds=seconds)
         census.join()
+        time.sleep(held_refusal_floor_ms() / 1000.0)  # refusals still held are counted
+        counted_after = refusal_counts(server.base_url)
         after = sum(server.memory_mb().values())
     finally:
         server.stop()
     at_1024["connections_per_worker"] = split[0] if split else None
+    at_1024["refusals"] = refusal_evidence(
+        counted_before,
+        counted_after,
+        answered_503=at_1024["statuses"].get("503", {}).get("count", 0),
+    )
     return [at_32, closed_loop_verdict(at_1024, at_32, memory_mb=(before, after))]
+
+
+#: How much earlier than its deadline an event loop's timer may fire: libuv keeps time in
+#: milliseconds, cached once per loop iteration.
+TIMER_SLACK_MS = 10.0
+
+
+def held_refusal_floor_ms() -> float:
+    """The least time a held refusal takes, as its client sees it: the wait for a slot, then
+    the hold (service.slots), less the timer slack. The server reads the same settings (it
+    inherits this process's LAYERLENS_ variables)."""
+    settings = Settings()
+    return settings.max_in_flight_wait_ms + settings.overload_hold_ms - TIMER_SLACK_MS
+
+
+def refusal_counts(base_url: str) -> dict[str, float]:
+    """The service's own counts: refusals by the in-flight bound (held), and every 503 the
+    application answered (not held: a batcher's queue-deadline refusal, for one)."""
+    return refusal_counts_of(httpx.get(base_url + "/metrics", timeout=30.0).text)
+
+
+def refusal_counts_of(text: str) -> dict[str, float]:
+    """:func:`refusal_counts` from a Prometheus exposition ``text``."""
+    counts = {"held": 0.0, "app_503": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "layerlens_requests_shed_total" and (
+                sample.labels.get("reason") == "in_flight"
+            ):
+                counts["held"] += sample.value
+            elif sample.name == "layerlens_requests_total" and sample.labels.get("status") == "503":
+                counts["app_503"] += sample.value
+    return counts
+
+
+def refusal_evidence(before: dict[str, float], after: dict[str, float], *,
+                     answered_503: int) -> dict:  # fmt: skip
+    """Whether every 503 wrk saw was a held refusal: the application answered none itself,
+    and the in-flight bound refused at least as many (a refusal still held when wrk
+    stopped is counted by the server, not answered to wrk)."""
+    held = round(after["held"] - before["held"])
+    app_503 = round(after["app_503"] - before["app_503"])
+    return {
+        "held_by_server": held,
+        "app_503_by_server": app_503,
+        "floor_ms": held_refusal_floor_ms(),
+        "all_503s_held": app_503 == 0 and held >= answered_503,
+    }
+
+
+def p99_200(row: dict) -> tuple[float, bool]:
+    """The 200s' p99 and whether it is exact. The lower bound (the value at the 200s' rank
+    among every answer) is the 200s' own when every answer at or below it is a 200: true
+    when it is under the floor of held refusals and every 503 was held. Otherwise the upper
+    bound, which holds whatever the 503s were."""
+    ok = row["statuses"].get("200")
+    if ok is None:
+        return math.inf, False
+    evidence = row.get("refusals") or {}
+    held_only = evidence.get("all_503s_held", False) or "503" not in row["statuses"]
+    if held_only and ok["p99_ms_low"] < evidence.get("floor_ms", 0.0):
+        return ok["p99_ms_low"], True
+    if "503" not in row["statuses"]:
+        return ok["p99_ms"], ok["p99_ms"] == ok["p99_ms_low"]
+    return ok["p99_ms"], False
 
 
 def connection_split(port: int) -> list[int]:
@@ -231,15 +311,17 @@ def closed_loop_verdict(at_1024: dict, at_32: dict, *, memory_mb: tuple[float, f
     """The 1,024-connection row with its share of the 32-connection rate and each of issue
     26's in-process acceptance lines."""
     share = at_1024["ok_per_s"] / at_32["ok_per_s"]
-    ok = at_1024["statuses"].get("200", {"p99_ms": math.inf})
+    p99, exact = p99_200(at_1024)
     before, after = memory_mb
     return {
         **at_1024,
         "ok_share_of_32": round(share, 3),
+        "p99_200_ms": round(p99, 3),
+        "p99_200_exact": exact,
         "memory_mb_before_after": [round(before, 1), round(after, 1)],
         "acceptance": {
             "ok_share_of_32": share >= TARGETS["closed_ok_share_of_32"],
-            "p99_200_ms": ok["p99_ms"] <= TARGETS["closed_p99_200_ms"],
+            "p99_200_ms": p99 <= TARGETS["closed_p99_200_ms"],
             "only_200_and_503": set(at_1024["statuses"]) <= {"200", "503"}
             and at_1024["errors"] == 0,
             "memory_within_5pct": abs(after - before) <= 0.05 * before,
@@ -261,7 +343,7 @@ def closed_loop_table(rows: list[dict]) -> str:
         share = f"{r['ok_share_of_32']:.2f}" if "ok_share_of_32" in r else "-"
         cells.append([
             f"{r['connections']:,}", f"{r['ok_per_s']:,.0f}", share,
-            _ms(ok, "p50_ms"), _ms(ok, "p99_ms"), f"{shed.get('count', 0):,}",
+            _ms(ok, "p50_ms"), _p99_200(r), f"{shed.get('count', 0):,}",
             _ms(shed, "p50_ms"), _ms(shed, "p99_ms"), f"{r['errors']}",
         ])  # fmt: skip
     return _markdown(
@@ -270,6 +352,14 @@ def closed_loop_table(rows: list[dict]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         cells,
     )
+
+
+def _p99_200(row: dict) -> str:
+    """The 200s' p99: exact, or its upper bound marked as such."""
+    p99, exact = p99_200(row)
+    if math.isinf(p99):
+        return "-"
+    return f"{p99:,.1f} ms" if exact else f"<= {p99:,.1f} ms"
 
 
 def _ms(status: dict, key: str) -> str:

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.fair_overload import closed_loop_table, closed_loop_verdict, split_of
+from benchmarks.fair_overload import (
+    closed_loop_table,
+    closed_loop_verdict,
+    p99_200,
+    refusal_counts_of,
+    refusal_evidence,
+    split_of,
+)
 from benchmarks.wrk_status import QUANTILES, run, script, summary
 from tests.fixtures.stub_http import serve_stub
 
@@ -31,8 +38,8 @@ def line(statuses: dict[int, tuple[int, dict[int, tuple[float, float]]]], *,
         for status, (count, b) in statuses.items()
     }
     answers = sum(count for count, _ in statuses.values())
-    raw = {"seconds": seconds, "errors": errors, "answers": answers,
-           "max_us": round(max_ms * 1000), "statuses": rows}  # fmt: skip
+    raw = {"seconds": seconds, "errors": errors, "answers": answers, "timed": answers - errors,
+           "added_by_wrk": 0, "max_us": round(max_ms * 1000), "statuses": rows}  # fmt: skip
     return "WRKSTATUS " + json.dumps(raw)
 
 
@@ -63,16 +70,24 @@ def test_bounds_out_of_order_are_an_error_not_a_figure() -> None:
         summary(line({200: (10, both((1.0, 1.0), (9.0, 2.0)))}))
 
 
+def test_a_histogram_that_does_not_hold_the_answers_counted_is_an_error() -> None:
+    raw = json.loads(line({200: (10, both((1.0, 1.0), (2.0, 2.0)))}).removeprefix("WRKSTATUS "))
+    raw["timed"] = 14  # wrk's added records left in: more in the histogram than answered
+    with pytest.raises(ValueError, match="holds 14 answers, not the 10 counted"):
+        summary("WRKSTATUS " + json.dumps(raw))
+
+
 def test_a_status_never_seen_is_absent_not_zero() -> None:
     got = summary(line({200: (5, both((1.0, 1.0), (2.0, 2.0)))}))
     assert set(got["statuses"]) == {"200"}
 
 
 def test_the_script_posts_the_body_file_and_asks_for_each_quantile(tmp_path: Path) -> None:
-    text = script(tmp_path / 'a "body".json')
+    text = script(tmp_path / 'a "body".json', 1024)
     assert json.dumps(str(tmp_path / 'a "body".json')) in text  # quoted for Lua
+    assert "local CONNECTIONS = 1024" in text  # what wrk's correction divides by
     assert "for _, q in ipairs({" + ", ".join(map(str, QUANTILES)) + "})" in text
-    assert "r + n - ns" in text  # the upper bound's rank
+    assert "r + timed - ns" in text  # the upper bound's rank, among the timed answers
 
 
 def test_the_verdict_reads_the_200s_upper_bound_and_every_acceptance_line() -> None:
@@ -99,8 +114,69 @@ def test_the_verdict_reads_the_200s_upper_bound_and_every_acceptance_line() -> N
     }
     table = closed_loop_table([{**at_32, "connections": 32}, good])
     assert (
-        "| 1,024 | 9,500 | 0.95 | 60.0 ms | 100.1 ms | 5,000 | 1,100.1 ms | 1,300.0 ms |" in table
+        "| 1,024 | 9,500 | 0.95 | 60.0 ms | <= 100.1 ms | 5,000 | 1,100.1 ms | 1,300.0 ms |"
+        in table
     )
+    assert "| 32 | 10,000 | - | 5.0 ms | 9.0 ms |" in table  # no 503s: the bounds meet
+
+
+def held(*, app_503: int = 0, held_by_server: int = 5_000, answered_503: int = 5_000) -> dict:
+    """The refusal evidence of a run from the service's counters before and after it."""
+    return refusal_evidence(
+        {"held": 100.0, "app_503": 7.0},
+        {"held": 100.0 + held_by_server, "app_503": 7.0 + app_503},
+        answered_503=answered_503,
+    )
+
+
+def test_the_200s_p99_is_exact_only_when_every_503_was_held_past_it() -> None:
+    # 200s' p99 between 180 ms (their rank among every answer) and 1,150 ms (that rank
+    # plus every 503): the 503s may be anywhere as far as wrk's histogram can tell.
+    row = summary(
+        line(
+            {
+                200: (95_000, both((60.0, 60.0), (180.0, 1150.0))),
+                503: (5_000, both((90.0, 1120.0), (100.0, 1300.0))),
+            }
+        )
+    )
+    floor = held()["floor_ms"]
+    assert floor == 1090.0  # the defaults: 100 ms wait + 1,000 ms hold, less 10 ms of slack
+    # Every 503 was held at least the floor, so every answer under it is a 200.
+    assert p99_200({**row, "refusals": held()}) == (180.0, True)
+    # Not shown: the upper bound stands.
+    assert p99_200(row) == (1150.0, False)
+    # The application answered 503s of its own (not held): they may be fast.
+    assert p99_200({**row, "refusals": held(app_503=3)}) == (1150.0, False)
+    # wrk saw more 503s than the in-flight bound held: some came from elsewhere.
+    assert p99_200({**row, "refusals": held(held_by_server=4_000)}) == (1150.0, False)
+    # The lower bound is past the floor: 503s may be among the answers below it.
+    slow = {**row, "statuses": {**row["statuses"], "200": {**row["statuses"]["200"],
+                                                           "p99_ms_low": 1100.0}}}  # fmt: skip
+    assert p99_200({**slow, "refusals": held()}) == (1150.0, False)
+    verdict = closed_loop_verdict(
+        {**row, "refusals": held(), "connections": 1024},
+        summary(line({200: (100_000, both((5.0, 5.0), (9.0, 9.0)))})),
+        memory_mb=(800.0, 800.0),
+    )
+    assert verdict["p99_200_ms"] == 180.0 and verdict["p99_200_exact"]
+    assert verdict["acceptance"]["p99_200_ms"] is True
+    assert "| 180.0 ms |" in closed_loop_table([verdict])
+
+
+def test_the_service_counters_read_are_held_refusals_and_the_apps_own_503s() -> None:
+    text = "\n".join(
+        [
+            "# TYPE layerlens_requests_shed counter",
+            'layerlens_requests_shed_total{reason="in_flight"} 12.0',
+            "# TYPE layerlens_requests counter",
+            'layerlens_requests_total{method="POST",route="/p",model="digits",status="200"} 90.0',
+            'layerlens_requests_total{method="POST",route="/p",model="digits",status="503"} 2.0',
+            'layerlens_requests_total{method="POST",route="/q",model="fashion",status="503"} 1.0',
+            "",
+        ]
+    )
+    assert refusal_counts_of(text) == {"held": 12.0, "app_503": 3.0}
 
 
 def test_the_connection_split_counts_accepted_connections_per_worker_only() -> None:
@@ -158,3 +234,9 @@ def test_real_wrk_bounds_hold_the_true_percentiles(small_server: str, tmp_path: 
     # the 200s (answered at once) have a lower bound well below it.
     assert shed["p50_ms"] >= 1000 * SLOW_503_S
     assert ok["p50_ms_low"] < 1000 * SLOW_503_S / 2
+    # wrk added made-up records below each held 503 (one per interval between a
+    # connection's requests); the script took them out and timed exactly the answers, so
+    # the 200s' median (both bounds) is theirs, not the made-up records' (tens of ms).
+    assert got["added_by_wrk"] > 0
+    assert got["timed"] == got["answers"]
+    assert ok["p50_ms"] < 1000 * SLOW_503_S / 20

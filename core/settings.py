@@ -144,10 +144,10 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(60.0, gt=0)
     """The whole request body must arrive within this many seconds of the first read; 408
     and the connection closed otherwise (a 64 MB body needs about 9 Mbit/s)."""
-    max_bodies_per_client: int = Field(64, gt=0)
+    max_bodies_per_client: int = Field(16, gt=0)
     """Most request bodies one client address may be sending at once per worker; one more
     is answered 503 + Retry-After, so slow or idle senders cannot hold every slot of
-    max_in_flight."""
+    max_in_flight (keep it well below that: a quarter by default)."""
     max_batch_size: int = Field(4096, gt=0)
     """Most instances (or images) in one request."""
     max_image_pixels: int = Field(16_000_000, gt=0)
@@ -168,10 +168,13 @@ class Settings(BaseSettings):
     """Most inputs in one :neighbors request (each is scored against a whole split)."""
     default_top_k: int = Field(3, ge=1)
     """top-k returned by predict unless asked."""
-    max_in_flight: int = Field(256, gt=0)
+    max_in_flight: int = Field(64, gt=0)
     """Most HTTP requests one worker handles at once; more wait for a slot (first come,
     first served) up to max_in_flight_wait_ms, then are answered 503 + Retry-After, before
-    their body is read (health checks and /metrics are always answered)."""
+    their body is read (health checks and /metrics are always answered). The bound sets
+    the accepted requests' latency under a flood: each worker's event loop turns over every
+    request it holds, so 256 let the 200s' p99 reach 350 ms at 1,024 wrk connections where
+    64 keeps it near 170 ms at the same goodput (benchmarks/README.md, issue 26)."""
     max_in_flight_wait_ms: float = Field(100.0, ge=0)
     """Longest a request past max_in_flight waits for a slot before it is refused (0: at
     once). Waiting costs no CPU; most waiting requests get a slot (service/slots.py)."""

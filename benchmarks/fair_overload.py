@@ -276,19 +276,24 @@ def refusal_evidence(before: dict[str, float], after: dict[str, float], *,
 
 
 def p99_200(row: dict) -> tuple[float, bool]:
-    """The 200s' p99 and whether it is exact. The lower bound (the value at the 200s' rank
-    among every answer) is the 200s' own when every answer at or below it is a 200: true
-    when it is under the floor of held refusals and every 503 was held. Otherwise the upper
-    bound, which holds whatever the 503s were."""
+    """The 200s' p99 and whether it is exact. With no other status the two bounds are the
+    same. With 503s only, all of them held, the lower bound (the value at the 200s' rank
+    among every answer) is the 200s' own when it is under the held refusals' floor: every
+    answer at or below it is a 200. Otherwise the upper bound, which holds whatever the
+    other answers were."""
     ok = row["statuses"].get("200")
     if ok is None:
         return math.inf, False
+    others = set(row["statuses"]) - {"200"}
+    if not others:
+        return ok["p99_ms"], True
     evidence = row.get("refusals") or {}
-    held_only = evidence.get("all_503s_held", False) or "503" not in row["statuses"]
-    if held_only and ok["p99_ms_low"] < evidence.get("floor_ms", 0.0):
+    if (
+        others == {"503"}
+        and evidence.get("all_503s_held", False)
+        and ok["p99_ms_low"] < evidence["floor_ms"]
+    ):
         return ok["p99_ms_low"], True
-    if "503" not in row["statuses"]:
-        return ok["p99_ms"], ok["p99_ms"] == ok["p99_ms_low"]
     return ok["p99_ms"], False
 
 

@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     their body is read (health checks and /metrics are always answered). The bound sets
     the accepted requests' latency under a flood: each worker's event loop turns over every
     request it holds, so 256 let the 200s' p99 reach 350 ms at 1,024 wrk connections where
-    64 keeps it near 170 ms at the same goodput (benchmarks/README.md, issue 26)."""
+    64 keeps it near 170-190 ms at no less goodput (benchmarks/README.md, issue 26)."""
     max_in_flight_wait_ms: float = Field(100.0, ge=0)
     """Longest a request past max_in_flight waits for a slot before it is refused (0: at
     once). Waiting costs no CPU; most waiting requests get a slot (service/slots.py)."""

@@ -17,10 +17,10 @@ loop, for ``seconds``, with the API's (and HAProxy's) resident memory sampled ev
 unpinned as `make run` serves it, wrk at 32 and then 1,024 connections (each retries the
 moment it is answered), the answers counted per status
 (benchmarks/wrk_status.py: wrk's two threads, each status's p50/p99 as bounds read off
-wrk's histogram of every answer). The 200s' p99 is exact, not a bound, when the service's
-own counters show that every 503 of the run was a held refusal (service.slots): each of
-those took at least the wait and the hold, so every answer faster than that is a 200
-(:func:`refusal_evidence`, :func:`p99_200`).
+wrk's histogram of every answer). The 200s' p99 is exact, not a bound, when the only other
+answers were 503s and the service's own counters show every one was a held refusal
+(service.slots): each of those took at least the wait and the hold, so every answer faster
+than that is a 200 (:func:`refusal_evidence`, :func:`p99_200`).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ ALPHA, F, SLOPE, COMPUTED = 0, 1, 2, 3
 
 
 def adaptive_paths(
-    values_and_gradients: TensorGradient, steps: int
+    values_and_gradients: TensorGradient, steps: int, *, unrolled: bool = False
 ) -> Callable[[Any, Any, Any], dict[str, Any]]:
     """``(inputs, baselines, classes) -> parts`` of the adaptive rule with ``steps``, for a
     ``tf.function`` to trace; ``inputs`` and ``baselines`` are (n, *shape) float32.
@@ -66,6 +66,10 @@ def adaptive_paths(
     adds read from the schedule. Each point's alpha, f, slope and place among the computed
     gradients travel as one table, so a round sorts them with one gather; a round's
     fixed cost (every op is a few microseconds) is most of a small model's path.
+
+    ``unrolled``: the rounds written out one after the other instead, every shape static
+    once the batch size is: the form XLA compiles (``service.runtime.compiled_paths``),
+    which a loop whose table grows each round is not.
     """
     import tensorflow as tf
 
@@ -96,32 +100,46 @@ def adaptive_paths(
         table, gradients = evaluate(tf.tile(grid[None], (n, 1)), 0)
         schedule = tf.constant(takes or (0,), tf.int32)
 
-        def bisect(i: tf.Tensor, table: tf.Tensor, gradients: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        def bisect(
+            take: Any, computed: Any, table: tf.Tensor, gradients: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor]:
+            """One round: the ``take`` segments with the largest errors halved; ``computed``
+            gradients so far."""
             alphas, f, slopes = table[:, :, ALPHA], table[:, :, F], table[:, :, SLOPE]
             widths = alphas[:, 1:] - alphas[:, :-1]
             trapezoid = widths * (slopes[:, :-1] + slopes[:, 1:]) / 2
             errors = tf.abs((f[:, 1:] - f[:, :-1]) - trapezoid)
             # the largest errors first, ties to the earlier segment (NumPy's stable argsort)
-            worst = tf.math.top_k(errors, k=schedule[i]).indices
+            worst = tf.math.top_k(errors, k=take).indices
             mids = (
                 tf.gather(alphas, worst, batch_dims=1) + tf.gather(alphas, worst + 1, batch_dims=1)
             ) / 2
-            new, gradients_new = evaluate(mids, tf.shape(gradients)[1])
+            new, gradients_new = evaluate(mids, computed)
             table = tf.concat([table, new], axis=1)
             order = tf.argsort(table[:, :, ALPHA], axis=1, stable=True)
             table = tf.gather(table, order, batch_dims=1)
-            return i + 1, table, tf.concat([gradients, gradients_new], axis=1)
+            return table, tf.concat([gradients, gradients_new], axis=1)
 
-        _, table, gradients = tf.while_loop(
-            lambda i, *_: i < len(takes),
-            bisect,
-            (tf.constant(0), table, gradients),
-            shape_invariants=(
-                tf.TensorShape([]),
-                tf.TensorShape([None, None, 4]),
-                tf.TensorShape([None, None, None]),
-            ),
-        )
+        if unrolled:
+            computed = start + 1
+            for take in takes:
+                table, gradients = bisect(take, computed, table, gradients)
+                computed += take
+        else:
+
+            def round_(i: tf.Tensor, table: tf.Tensor, gradients: tf.Tensor) -> tuple[Any, ...]:
+                return i + 1, *bisect(schedule[i], tf.shape(gradients)[1], table, gradients)
+
+            _, table, gradients = tf.while_loop(
+                lambda i, *_: i < len(takes),
+                round_,
+                (tf.constant(0), table, gradients),
+                shape_invariants=(
+                    tf.TensorShape([]),
+                    tf.TensorShape([None, None, 4]),
+                    tf.TensorShape([None, None, None]),
+                ),
+            )
         alphas, f = table[:, :, ALPHA], table[:, :, F]
         g = tf.gather(gradients, tf.cast(table[:, :, COMPUTED], tf.int32), batch_dims=1)
         widths = alphas[:, 1:] - alphas[:, :-1]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from core.manifest import ENDPOINT_HEAD, ENDPOINT_PREDICT, LOGITS_LAYER, PROBABILITIES_LAYER
+from service.runtime.compiled_paths import CompiledPaths
 
 if TYPE_CHECKING:
     from service.runtime.runners import Runner
@@ -49,8 +50,11 @@ class Gradients:
         *,
         tail_layers: tuple[str, ...] = (),
         load_tails: TailsLoader | None = None,
+        compile_paths: bool = False,
     ) -> None:
         self._saved_model = saved_model
+        #: Compile small batches' paths with XLA where it pays (``compiled_paths``).
+        self._compile_paths = compile_paths
         self._fns: dict[tuple[str, Target], GradientFunction] = {}
         self._lock = threading.Lock()
         #: Layers ``of_layer`` takes: those with a tail whose checksum matched at load.
@@ -66,6 +70,8 @@ class Gradients:
 
     async def close(self) -> None:
         """Run the paths queued, then stop their batchers (a version unloading)."""
+        for fn in list(self._fns.values()):
+            fn.compiled_paths.close()
         for runner in list(self.path_runners.values()):
             await runner.close()
 
@@ -103,7 +109,9 @@ class Gradients:
                 f = tf.gather(model_fn(x)[output], classes, batch_dims=1)
             return f, tape.gradient(f, x)
 
-        return GradientFunction(values_and_gradients, self._traced)
+        return GradientFunction(
+            values_and_gradients, self._traced, compile_paths=self._compile_paths
+        )
 
     def _traced(self) -> None:
         self.traces += 1
@@ -122,18 +130,31 @@ class GradientFunction:
     Each graph's signature leaves the batch dimension open, so every batch size (the
     adaptive rule's rounds carry 4 to 9 rows per input, batched requests more) runs the
     same graph: no retracing per request (``Gradients.traces`` counts them), and no
-    per-call search of a polymorphic function's traces. Not compiled with XLA: it
-    specialises on every batch size, about 4 s of compiling for each new one.
+    per-call search of a polymorphic function's traces. These graphs are not compiled with
+    XLA, which specialises on every batch size (seconds of compiling for each); with
+    ``compile_paths``, paths of 1 to 4 inputs are, in the background, and replace the
+    graph where they measure faster (``service.runtime.compiled_paths``).
     """
 
     def __init__(
-        self, values_and_gradients: Callable[[Any, Any], Any], on_trace: Callable[[], None]
+        self,
+        values_and_gradients: Callable[[Any, Any], Any],
+        on_trace: Callable[[], None],
+        *,
+        compile_paths: bool = False,
     ) -> None:
         self._values_and_gradients = values_and_gradients
         self._on_trace = on_trace
         self._graphs: dict[tuple[object, ...], Any] = {}
         self._lock = threading.RLock()  # an adaptive graph traces the values graph inside
         self._path_steps: set[int] = set()
+        self.compiled_paths = CompiledPaths(self._unrolled_rule, enabled=compile_paths)
+
+    def _unrolled_rule(self, steps: int) -> Callable[..., Any]:
+        from service.runtime.gradient_paths import adaptive_paths
+
+        # the model's gradient traced into the rounds: XLA compiles them as one function
+        return adaptive_paths(self._values_and_gradients, steps, unrolled=True)
 
     def _graph(self, key: tuple[object, ...], build: Callable[[], Any], *specs: Any) -> Any:
         """The concrete function ``key`` names, traced from ``build()`` on first use."""
@@ -184,7 +205,7 @@ class GradientFunction:
                     return None
                 self._path_steps.add(steps)
 
-        def run(inputs: np.ndarray, baselines: np.ndarray, classes: np.ndarray) -> PathParts:
+        def graph_run(inputs: np.ndarray, baselines: np.ndarray, classes: np.ndarray) -> PathParts:
             shape = tuple(inputs.shape[1:])
             spec = tf.TensorSpec((None, *shape), tf.float32)
             graph = self._graph(
@@ -202,5 +223,8 @@ class GradientFunction:
                 tf.constant(classes, dtype=tf.int32),
             )
             return {name: tensor.numpy() for name, tensor in parts.items()}
+
+        def run(inputs: np.ndarray, baselines: np.ndarray, classes: np.ndarray) -> PathParts:
+            return self.compiled_paths.run(steps, (inputs, baselines, classes), graph_run)
 
         return run

@@ -81,13 +81,16 @@ def _layer_kernels(saved_model: Any) -> dict[str, np.ndarray]:
     return kernels
 
 
-def _gradients(saved_model: Any, directory: Path, manifest: Manifest) -> Gradients:
+def _gradients(
+    saved_model: Any, directory: Path, manifest: Manifest, settings: Settings
+) -> Gradients:
     """Gradients with the layer tails when the manifest records them and the folder still
     has the recorded checksum (else, with a warning, the input and the embedding only).
     The tails SavedModel itself loads on the first layer attribution."""
     record = manifest.tails
+    compile_paths = settings.explain_compile
     if record is None:
-        return Gradients(saved_model)
+        return Gradients(saved_model, compile_paths=compile_paths)
     folder = directory / TAILS_DIR
     if not folder.is_dir() or tree_sha256(folder) != record.sha256:
         logger.warning(
@@ -96,14 +99,16 @@ def _gradients(saved_model: Any, directory: Path, manifest: Manifest) -> Gradien
             directory,
             TAILS_DIR,
         )
-        return Gradients(saved_model)
+        return Gradients(saved_model, compile_paths=compile_paths)
 
     def load_tails() -> Any:
         import tensorflow as tf
 
         return tf.saved_model.load(str(folder))
 
-    return Gradients(saved_model, tail_layers=record.layers, load_tails=load_tails)
+    return Gradients(
+        saved_model, tail_layers=record.layers, load_tails=load_tails, compile_paths=compile_paths
+    )
 
 
 def _compiled_fns(directory: Path, manifest: Manifest, settings: Settings) -> dict[str, EndpointFn]:
@@ -191,6 +196,6 @@ def load_version(
         runners=MappingProxyType(runners),
         runtimes=MappingProxyType(runtimes),
         kernels=MappingProxyType(_layer_kernels(saved_model)),
-        gradients=_gradients(saved_model, directory, manifest),
+        gradients=_gradients(saved_model, directory, manifest, settings),
         neighbor_indexes=IndexShelf(directory, manifest.neighbor_indexes),
     )

@@ -136,7 +136,7 @@ def server_specs(
 #: The unrecorded run before the alternating rounds of the why rows: layerlens compiles
 #: the explain paths of the batch sizes concurrency makes (about 6 s a size per worker,
 #: in the background: ``service.runtime.compiled_paths``); rounds measure it compiled.
-SETTLE_SECONDS = 20.0
+SETTLE_SECONDS = 30.0
 
 
 def warm_up(server: RunningServer, case: Case, requests: int = 20) -> None:

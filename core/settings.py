@@ -162,9 +162,9 @@ class Settings(BaseSettings):
     max_explain_steps: int = Field(1000, gt=1)
     """Most integrated-gradients steps (and smoothgrad samples) in one :explain request."""
     explain_compile: bool = True
-    """Compile the integrated-gradient paths of 1, 2 or 4 inputs with XLA, in the
-    background, and use them where they place the same points and measure faster than the
-    graph (dense models: about half the CPU a path; convolutional ones keep the graph)."""
+    """Compile the integrated-gradient paths of 1 or 2 inputs with XLA, in the background,
+    and use them where they place the same points and measure faster than the graph
+    (dense models: about half the CPU a path; convolutional ones keep the graph)."""
     max_explain_rows: int = Field(4096, gt=0)
     """Most model rows one :explain request may cost: inputs x (path points, noisy copies
     or occluded patches). 413 above, naming the count."""

@@ -5,18 +5,20 @@ The adaptive rule as one TensorFlow graph (``gradient_paths``) costs a dense mod
 op over the rule's eleven rounds, not arithmetic. XLA compiles the rounds, written out
 (``adaptive_paths(..., unrolled=True)``), into one native function: about half the CPU
 for one or two inputs (``digits``, one thread). It needs every shape static, so a compiled
-path is made per step count, input shape and batch size; batches are padded to 1, 2 or 4
-inputs (``BUCKETS``), the sizes an interactive client's requests come in; larger batches
-keep the graph, which batching already makes cheap per path.
+path is made per step count, input shape and batch size: for 1 and 2 inputs (``BUCKETS``),
+the sizes an interactive client's requests come in. Larger batches keep the graph, which
+batching already makes cheap per path (four ``digits`` inputs compiled took 0.84 of the
+graph's time: not worth the compile).
 
 Compiling takes seconds (5-7 s for ``digits``), so it never happens on a request: the
 first path of a kind is answered by the graph and queues the compile on one background
 thread per process. When it is done the compiled path is run beside the graph on that
 first request's inputs and adopted only if it places the same points (the same alphas,
 values within float rounding) and takes at most ``ADOPT_AT`` of the graph's time. A
-gradient function whose first compiled path loses, or fails, keeps the graph for good
-(convolutional models lose: XLA's convolutions on CPU take about twice oneDNN's time); a
+gradient function whose first compiled path loses, or fails, keeps the graph for good; a
 larger batch that loses after smaller ones won keeps the graph for that size only.
+Convolutional models are not tried (``Gradients``): XLA's convolutions on CPU take about
+twice oneDNN's time, and compiling ``digits-cnn``'s path took over 30 s of a core.
 
 XLA rounds differently from the graph (fused operations), so where two segments' errors
 are equal up to float rounding the two can halve different ones: an equally good path of
@@ -38,7 +40,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 #: Batch sizes a path is compiled for; a batch of n inputs runs padded to the next one.
-BUCKETS = (1, 2, 4)
+BUCKETS = (1, 2)
 #: Compiled paths one gradient function keeps (each is a few MB and seconds of compiling).
 MAX_COMPILED = 6
 #: Adopted only at this share of the graph's time or less (best of ``TIMING_CALLS`` each).

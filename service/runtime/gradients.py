@@ -53,8 +53,13 @@ class Gradients:
         compile_paths: bool = False,
     ) -> None:
         self._saved_model = saved_model
-        #: Compile small batches' paths with XLA where it pays (``compiled_paths``).
-        self._compile_paths = compile_paths
+        #: Compile small batches' paths with XLA where it pays (``compiled_paths``); not
+        #: tried on a model with convolutions (4-D kernels): XLA's convolutions take about
+        #: twice oneDNN's time here, and compiling ``digits-cnn``'s path took over 30 s of
+        #: a core, wasted, in every worker.
+        self._compile_paths = compile_paths and not any(
+            len(variable.shape) == 4 for variable in getattr(saved_model, "variables", ())
+        )
         self._fns: dict[tuple[str, Target], GradientFunction] = {}
         self._lock = threading.Lock()
         #: Layers ``of_layer`` takes: those with a tail whose checksum matched at load.

@@ -46,8 +46,12 @@ def inputs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, ends, (np.arange(n) % 10).astype(np.int32)
 
 
-def test_batches_pad_to_the_next_compiled_size_with_a_real_row() -> None:
-    assert [bucket(n) for n in (1, 2, 3, 4, 5, 64)] == [1, 2, 4, 4, None, None]
+def test_batches_pad_to_the_next_compiled_size_with_a_real_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert [bucket(n) for n in (1, 2, 3, 64)] == [1, 2, None, None]  # larger: the graph
+    monkeypatch.setattr(compiled_paths, "BUCKETS", (1, 2, 4))
+    assert [bucket(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 4, None]
     x, ends, classes = inputs(3)
     padded = pad((x, ends, classes), 4)
     assert [len(a) for a in padded] == [4, 4, 4]
@@ -60,10 +64,11 @@ def test_batches_pad_to_the_next_compiled_size_with_a_real_row() -> None:
 def test_an_adopted_path_places_the_round_by_round_rules_points(
     score: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Adopted whatever the timing (``ADOPT_AT`` raised): 1, 2 and 3 inputs, 3 padded to 4,
-    answer as the NumPy rule does, exact ties included (``tensor_flat``: every choice is
-    one)."""
+    """Adopted whatever the timing (``ADOPT_AT`` raised): 1, 2 and 3 inputs, 3 padded to 4
+    (buckets widened for the test), answer as the NumPy rule does, exact ties included
+    (``tensor_flat``: every choice is one)."""
     monkeypatch.setattr(compiled_paths, "ADOPT_AT", 1e9)
+    monkeypatch.setattr(compiled_paths, "BUCKETS", (1, 2, 4))
     grad = GradientFunction(score, lambda: None, compile_paths=True)
     run = grad.adaptive_paths(12)
     assert run is not None
@@ -170,3 +175,22 @@ def test_the_service_answers_the_same_explanation_before_and_after_compiling(
         np.asarray(after["attributions"]), np.asarray(before["attributions"]), atol=1e-6
     )
     assert after["completeness_gap"] == pytest.approx(before["completeness_gap"], abs=1e-6)
+
+
+def test_models_with_convolutions_are_not_compiled(model_repository: Any) -> None:
+    """Not worth trying: XLA's convolutions are the slower ones here, and the compile of a
+    CNN's path takes a core for half a minute in every worker."""
+    import tensorflow as tf
+
+    from core.manifest import SAVED_MODEL_DIR
+    from service.runtime.gradients import Gradients
+
+    def compiles(model: str) -> bool:
+        saved = tf.saved_model.load(
+            str(model_repository.models_dir / model / "1" / SAVED_MODEL_DIR)
+        )
+        gradients = Gradients(saved, compile_paths=True)
+        return gradients.of("input", "probability").compiled_paths.enabled
+
+    assert compiles("digits")
+    assert not compiles("digits-cnn")

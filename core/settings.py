@@ -164,7 +164,8 @@ class Settings(BaseSettings):
     explain_compile: bool = True
     """Compile the integrated-gradient paths of 1 or 2 inputs with XLA, in the background,
     and use them where they place the same points and measure faster than the graph
-    (dense models: about half the CPU a path; convolutional ones keep the graph)."""
+    (dense models: about half the CPU a path; convolutional ones keep the graph). At most
+    2 per worker (for digits, about 200 MB resident in all)."""
     max_explain_rows: int = Field(4096, gt=0)
     """Most model rows one :explain request may cost: inputs x (path points, noisy copies
     or occluded patches). 413 above, naming the count."""

@@ -38,6 +38,16 @@ def _malloc_trim() -> Callable[[], None] | None:
     return lambda: trim(0)
 
 
+_TRIM = _malloc_trim()
+
+
+def trim_now() -> None:
+    """``malloc_trim(0)`` now (where the C library has it), after a one-off large job such
+    as an XLA compile (``service.runtime.compiled_paths``), whose arenas would stay."""
+    if _TRIM is not None:
+        _TRIM()
+
+
 class Trimmer:
     """Debounced ``malloc_trim``: :meth:`after` each large body, one trim after a burst."""
 

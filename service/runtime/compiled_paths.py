@@ -37,12 +37,16 @@ from typing import Any
 
 import numpy as np
 
+from service.memory import trim_now
+
 logger = logging.getLogger(__name__)
 
 #: Batch sizes a path is compiled for; a batch of n inputs runs padded to the next one.
 BUCKETS = (1, 2)
-#: Compiled paths one gradient function keeps (each is a few MB and seconds of compiling).
-MAX_COMPILED = 6
+#: Compiled paths one worker keeps, over all its models: each holds about 50 MB resident
+#: (``digits``, after ``malloc_trim``), and the first about 100 MB more (XLA's runtime),
+#: so two (one model's one and two inputs, the interactive case) cost about 200 MB.
+MAX_COMPILED = 2
 #: Adopted only at this share of the graph's time or less (best of ``TIMING_CALLS`` each).
 ADOPT_AT = 0.8
 TIMING_CALLS = 5
@@ -56,6 +60,28 @@ UnrolledRule = Callable[[int], Callable[..., Any]]
 #: One compile at a time per process: each takes a core for seconds. (Its thread starts
 #: with the first compile.)
 _COMPILER = ThreadPoolExecutor(1, thread_name_prefix="path-compile")
+
+
+class _Budget:
+    """Compiles queued or adopted in this process: ``MAX_COMPILED`` at most."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> bool:
+        with self._lock:
+            if self.held >= MAX_COMPILED:
+                return False
+            self.held += 1
+            return True
+
+    def release(self, count: int = 1) -> None:
+        with self._lock:
+            self.held = max(0, self.held - count)
+
+
+BUDGET = _Budget()
 
 
 def bucket(n: int) -> int | None:
@@ -102,12 +128,20 @@ class CompiledPaths:
         self._paths: dict[tuple[object, ...], Paths | None] = {}
         #: False once a compiled path lost to the graph (or compiling failed): keep it.
         self.enabled = enabled
+        self._closed = False
         #: What happened to each compile, for the tests and the logs: key -> outcome.
         self.outcomes: dict[tuple[object, ...], str] = {}
 
     def close(self) -> None:
-        """No more compiles (the version is unloading); queued ones are skipped."""
+        """No more compiles (the version is unloading); queued ones are skipped, and the
+        adopted ones' places go to other models."""
         self.enabled = False
+        with self._lock:
+            self._closed = True
+            adopted = [key for key, path in self._paths.items() if path is not None]
+            for key in adopted:
+                self._paths[key] = None
+        BUDGET.release(len(adopted))
 
     def run(
         self,
@@ -128,7 +162,7 @@ class CompiledPaths:
             return {name: part[:n] for name, part in parts.items()}
         parts = graph(*arrays)
         with self._lock:
-            if key in self._paths or len(self._paths) >= MAX_COMPILED:
+            if key in self._paths or not BUDGET.reserve():
                 return parts
             self._paths[key] = None
         sample = pad(arrays, size)
@@ -140,6 +174,7 @@ class CompiledPaths:
     ) -> None:
         if not self.enabled:
             self.outcomes[key] = "skipped"
+            BUDGET.release()
             return
         try:
             compiled = self._build(steps)
@@ -154,6 +189,8 @@ class CompiledPaths:
         except Exception as error:  # any XLA failure: keep the graph
             self._refuse(key, f"failed to compile: {type(error).__name__}: {error}"[:300])
             return
+        finally:
+            trim_now()  # the compiler's freed arenas: about 150 MB for digits
         if compiled_time > ADOPT_AT * graph_time:
             why = f"no faster: {compiled_time * 1e3:.2f} ms against {graph_time * 1e3:.2f}"
             # losing on the first kind is the model's arithmetic (convolutions): stop
@@ -161,6 +198,10 @@ class CompiledPaths:
             self._refuse(key, why, everything="adopted" not in self.outcomes.values())
             return
         with self._lock:
+            if self._closed:  # unloaded while compiling: nobody to use it
+                self.outcomes[key] = "skipped"
+                BUDGET.release()
+                return
             self._paths[key] = compiled
         self.outcomes[key] = "adopted"
         logger.info(
@@ -176,6 +217,7 @@ class CompiledPaths:
         if everything:
             self.enabled = False
         self.outcomes[key] = why
+        BUDGET.release()
         logger.info("integrated-gradient paths %s keep the graph: %s", key, why)
 
     def _build(self, steps: int) -> Paths:

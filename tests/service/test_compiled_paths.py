@@ -30,6 +30,12 @@ def tensor_exp(x: Any, classes: Any) -> tuple[Any, Any]:
     return f + tf.cast(classes, tf.float32), w * tf.exp(x / 2) / 2
 
 
+@pytest.fixture(autouse=True)
+def fresh_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own worker's worth of compiled paths (the budget is per process)."""
+    monkeypatch.setattr(compiled_paths, "BUDGET", compiled_paths._Budget())
+
+
 def settled(paths: CompiledPaths, kinds: int, timeout: float = 120.0) -> dict[Any, str]:
     """The outcomes once ``kinds`` compiles are decided (compiling runs in the background)."""
     deadline = time.monotonic() + timeout
@@ -69,6 +75,7 @@ def test_an_adopted_path_places_the_round_by_round_rules_points(
     (``tensor_flat``: every choice is one)."""
     monkeypatch.setattr(compiled_paths, "ADOPT_AT", 1e9)
     monkeypatch.setattr(compiled_paths, "BUCKETS", (1, 2, 4))
+    monkeypatch.setattr(compiled_paths, "MAX_COMPILED", 3)
     grad = GradientFunction(score, lambda: None, compile_paths=True)
     run = grad.adaptive_paths(12)
     assert run is not None
@@ -84,6 +91,29 @@ def test_an_adopted_path_places_the_round_by_round_rules_points(
             np.testing.assert_allclose(compiled["path_values"][i], path.path_values, rtol=1e-6)
             np.testing.assert_allclose(compiled["attributions"][i], path.attributions, rtol=1e-5)
             assert compiled["value"][i] == pytest.approx(path.value, rel=1e-6)
+
+
+def test_a_worker_holds_at_most_max_compiled_paths_and_frees_them_with_their_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each compiled path holds tens of MB: past ``MAX_COMPILED`` in a process the graph
+    answers; a version that unloads gives its places to the next."""
+    monkeypatch.setattr(compiled_paths, "ADOPT_AT", 1e9)
+    monkeypatch.setattr(compiled_paths, "MAX_COMPILED", 1)
+    first = GradientFunction(tensor_exp, lambda: None, compile_paths=True)
+    second = GradientFunction(tensor_exp, lambda: None, compile_paths=True)
+    run_first, run_second = first.adaptive_paths(12), second.adaptive_paths(12)
+    assert run_first is not None and run_second is not None
+    run_first(*inputs(1))
+    assert settled(first.compiled_paths, 1) == {(12, (3, 4), 1): "adopted"}
+    run_first(*inputs(2))  # a second kind: over the budget
+    run_second(*inputs(1))
+    time.sleep(0.3)
+    assert len(first.compiled_paths.outcomes) == 1
+    assert second.compiled_paths.outcomes == {}
+    first.compiled_paths.close()  # the version unloads
+    run_second(*inputs(1, seed=5))
+    assert settled(second.compiled_paths, 1) == {(12, (3, 4), 1): "adopted"}
 
 
 def test_a_path_that_places_other_points_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

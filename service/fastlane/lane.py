@@ -2,7 +2,8 @@
 
 ``:predict`` and ``:embed`` (JSON, ``.npy``, multipart image uploads and raw ``image/png``
 or ``image/jpeg`` bodies) and V2 ``infer`` are what clients call thousands of times a
-second; ``:explain`` with a JSON body is what the page calls on every settled drawing.
+second; ``:explain`` and ``:neighbors`` with a JSON body are what the page calls on every
+settled drawing.
 Through FastAPI each such call pays for its middleware stack, route matching over every
 route, dependency solving and query validation, which together cost more CPU than
 parsing the body and running the model. The lane sits in front of all of that
@@ -36,6 +37,8 @@ from service.errors import LayerlensError, UnsupportedMediaType
 from service.fastlane.query import parse_query
 from service.features.explain.options import ExplainOptions
 from service.features.explain.run import explain_request
+from service.features.neighbors.options import NeighborOptions
+from service.features.neighbors.search import neighbors_request
 from service.features.predict import verbs
 from service.features.predict.verbs import InferenceOptions
 from service.handlers import error_response, validated
@@ -44,13 +47,13 @@ from service.middleware import RequestRecorder, declared_too_large, send_refusal
 from service.protocol import rest
 from service.protocol.v2_binary import HEADER_LENGTH
 from service.responses import Answer, dumps
-from service.schemas import ExplainRequest
+from service.schemas import ExplainRequest, InputsRequest
 from service.uploads import UPLOAD_KINDS, upload_payload
 
 _NAME = MODEL_NAME_PATTERN.strip("^$")
 _PATH = re.compile(
     rf"/(?:v1/models/(?P<v1>{_NAME})(?:/versions/(?P<v1version>[1-9][0-9]{{0,8}}))?"
-    rf":(?P<verb>predict|embed|explain)"
+    rf":(?P<verb>predict|embed|explain|neighbors)"
     rf"|v2/models/(?P<v2>{_NAME})(?:/versions/(?P<v2version>[1-9][0-9]{{0,8}}))?/infer)"
 )
 _HEADER_LENGTH = HEADER_LENGTH.lower().encode()
@@ -63,6 +66,7 @@ _TEMPLATES = {
         ("predict", "/v1/models", ":predict"),
         ("embed", "/v1/models", ":embed"),
         ("explain", "/v1/models", ":explain"),
+        ("neighbors", "/v1/models", ":neighbors"),
         ("infer", "/v2/models", "/infer"),
     )
     for versioned in (False, True)
@@ -77,7 +81,7 @@ class _Call:
     model: str
     version: int | None
     kind: str
-    options: InferenceOptions | ExplainOptions
+    options: InferenceOptions | ExplainOptions | NeighborOptions
 
     @property
     def template(self) -> str:
@@ -133,7 +137,7 @@ class FastLane:
             if (
                 call.kind in _JSON_KINDS
                 and len(body) <= INLINE_DECODE_BYTES
-                and not isinstance(call.options, ExplainOptions)  # explains run long
+                and isinstance(call.options, InferenceOptions)  # explains, searches run long
             ):
                 # decoded inline and run in one model call: no stage worth watching the
                 # client for, so not the cost of arming a watch on every small request
@@ -157,6 +161,15 @@ class FastLane:
                 self.plane, call.model, call.version, call.options, request=request
             )
             return Answer(dumps(answer))
+        if isinstance(call.options, NeighborOptions):
+            inputs = validated(
+                InputsRequest,
+                await json_object(body, max_bytes=self.plane.settings.max_decode_bytes),
+            )
+            found = await neighbors_request(
+                self.plane, call.model, call.version, call.options, request=inputs
+            )
+            return Answer(dumps(found))
         if call.verb == "infer":
             header_length = _header(scope, _HEADER_LENGTH)
             return await rest.infer(self.plane, call.model, call.version, body, header_length)
@@ -189,7 +202,8 @@ def _recognise(scope: Scope) -> _Call | None:
     verb = groups["verb"] or "infer"
     options = parse_query(scope["query_string"], verb)
     kind = codecs.media_type(_header(scope, b"content-type"))
-    kinds = _JSON_KINDS if verb == "explain" else _RAW_KINDS  # explain's uploads: FastAPI
+    # explain's and neighbors' uploads go through FastAPI
+    kinds = _JSON_KINDS if verb in ("explain", "neighbors") else _RAW_KINDS
     if options is None or (verb != "infer" and kind not in kinds):
         return None
     raw_version = groups["v1version"] or groups["v2version"]

@@ -4,8 +4,8 @@ Only values that FastAPI's validation certainly accepts, in their plain spelling
 here; for anything else :func:`parse_query` returns None and the request goes through
 FastAPI, whose 400 names the offending parameter. The accepted values come from the same
 ``Literal`` types the routes declare (``service.codecs``,
-``service.features.predict.verbs``), and ``:explain``'s from its own query model
-(``ExplainOptions``), so the two cannot drift apart.
+``service.features.predict.verbs``), and ``:explain``'s and ``:neighbors``' from their
+own query models (``ExplainOptions``, ``NeighborOptions``), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from service import codecs
 from service.features.explain.options import ExplainOptions
+from service.features.neighbors.options import NeighborOptions
 from service.features.predict.verbs import OUTPUTS, TOP_K_MAX, InferenceOptions
 
 DEFAULT = InferenceOptions()
@@ -29,6 +30,7 @@ PARAMETERS: dict[str, frozenset[str]] = {
     "embed": frozenset({"layer", "scale", "fit"}),
     "infer": frozenset(),
     "explain": frozenset(ExplainOptions.model_fields),
+    "neighbors": frozenset(NeighborOptions.model_fields),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "output": OUTPUTS,
@@ -38,12 +40,22 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_query(query_string: bytes, verb: str) -> InferenceOptions | ExplainOptions | None:
+#: The verbs whose whole query is one pydantic model, the one their FastAPI route declares.
+_QUERY_MODELS: dict[str, type[ExplainOptions] | type[NeighborOptions]] = {
+    "explain": ExplainOptions,
+    "neighbors": NeighborOptions,
+}
+
+
+def parse_query(
+    query_string: bytes, verb: str
+) -> InferenceOptions | ExplainOptions | NeighborOptions | None:
     """The parameters, or None when FastAPI should read them (anything unusual)."""
     values = _plain_values(query_string, verb)
     if values is None:
         return None
-    return _explain_options(values) if verb == "explain" else _inference_options(values)
+    model = _QUERY_MODELS.get(verb)
+    return _inference_options(values) if model is None else _model_options(model, values)
 
 
 def _plain_values(query_string: bytes, verb: str) -> dict[str, str] | None:
@@ -72,11 +84,13 @@ def _inference_options(values: dict[str, str]) -> InferenceOptions | None:
     return InferenceOptions(**options)
 
 
-def _explain_options(values: dict[str, str]) -> ExplainOptions | None:
+def _model_options(
+    model: type[ExplainOptions] | type[NeighborOptions], values: dict[str, str]
+) -> ExplainOptions | NeighborOptions | None:
     """The route's own query model, validated as FastAPI validates it: what it accepts is
     the options FastAPI would build; anything else goes there for its 400."""
     try:
-        return ExplainOptions.model_validate(values)
+        return model.model_validate(values)
     except ValidationError:
         return None
 

@@ -58,6 +58,7 @@ P = "/v1/models/digits:predict"
 E = "/v1/models/digits:embed"
 I = "/v2/models/digits/infer"  # noqa: E741
 X = "/v1/models/digits:explain"
+N = "/v1/models/digits:neighbors"
 # (id, path, request options, taken by the fast lane?)
 GOOD = [
     ("nested", P, _json({"instances": [DIGIT, ZEROS]}), True),
@@ -103,6 +104,14 @@ GOOD = [
     ("explain steps 010", X + "?steps=010", _json({"instances": [DIGIT]}), True),
     # FastAPI answers a repeated parameter (its last value); the lane leaves that to it
     ("explain steps twice", X + "?steps=2&steps=3", _json({"instances": [DIGIT]}), False),
+    ("neighbors", N, _json({"instances": [DIGIT]}), True),
+    ("neighbors query", N + "?k=3&metric=cosine&dataset=mnist-test",
+     _json({"instances": [DIGIT, ZEROS]}), True),
+    ("neighbors pixels", N + "?space=pixel&k=2", _json({"instances": [DIGIT]}), True),
+    ("neighbors examples", "/v1/models/digits/versions/1:neighbors?k=4",
+     _json({"examples": [{"dataset": "mnist-test", "index": 1}]}), True),
+    ("neighbors upload", N, {"files": [("files", ("a.png", PNG, "image/png"))]}, False),
+    ("neighbors k twice", N + "?k=2&k=3", _json({"instances": [DIGIT]}), False),
 ]  # fmt: skip
 BAD = [
     ("damaged upload", P, {"files": [("files", ("a.png", b"\x89PNG\r\n\x1a\nnope", "image/png"))]},
@@ -151,6 +160,16 @@ BAD = [
     ("explain unknown parameter", X + "?colour=red", _json({"instances": [DIGIT]}), False),
     ("explain text/plain", X, {"content": b"hi", "headers": {"content-type": "text/plain"}},
      False),
+    ("neighbors unknown dataset", N + "?dataset=nope", _json({"instances": [DIGIT]}), True),
+    ("neighbors unknown layer", N + "?layer=nope", _json({"instances": [DIGIT]}), True),
+    ("neighbors no inputs", N, _json({}), True),
+    ("neighbors wrong shape", N, _json({"instances": [[1, 2]]}), True),
+    ("neighbors unknown model", "/v1/models/nope:neighbors", _json({"instances": [DIGIT]}),
+     True),
+    ("neighbors k 0", N + "?k=0", _json({"instances": [DIGIT]}), False),
+    ("neighbors k 101", N + "?k=101", _json({"instances": [DIGIT]}), False),
+    ("neighbors metric x", N + "?metric=x", _json({"instances": [DIGIT]}), False),
+    ("neighbors unknown parameter", N + "?colour=red", _json({"instances": [DIGIT]}), False),
     ("version 0", "/v1/models/digits/versions/0:predict", _json({"instances": [ZEROS]}), False),
     ("version abc", "/v1/models/digits/versions/abc:predict", _json({"instances": [ZEROS]}), False),
     ("top_k 0", P + "?top_k=0", _json({"instances": [DIGIT]}), False),
@@ -238,7 +257,9 @@ def test_lane_leaves_other_routes_and_methods_alone(
 def test_lane_requests_appear_in_metrics_by_route_template(http: httpx.Client) -> None:
     embed = http.post("/v1/models/digits/versions/1:embed", json={"instances": [ZEROS]})
     infer = http.post("/v2/models/xor/infer", **_v2([0.0, 1.0], [1, 2]))
-    assert (embed.status_code, infer.status_code) == (200, 200), infer.text
+    near = http.post(N, json={"instances": [ZEROS]})
+    assert (embed.status_code, infer.status_code, near.status_code) == (200, 200, 200)
     text = http.get("/metrics").text
     assert 'route="/v1/models/{model}/versions/{version}:embed"' in text
+    assert 'model="digits",route="/v1/models/{model}:neighbors",status="200"' in text
     assert 'model="xor",route="/v2/models/{model}/infer",status="200"' in text

@@ -41,7 +41,7 @@ from service.features.neighbors.options import NeighborOptions
 from service.features.neighbors.search import neighbors_request
 from service.features.predict import verbs
 from service.features.predict.verbs import InferenceOptions
-from service.handlers import error_response, validated
+from service.handlers import M, error_response, validated
 from service.http.body import json_object
 from service.middleware import RequestRecorder, declared_too_large, send_refusal
 from service.protocol import rest
@@ -153,19 +153,13 @@ class FastLane:
 
     async def _run(self, call: _Call, body: bytes, scope: Scope) -> Answer:
         if isinstance(call.options, ExplainOptions):
-            request = validated(
-                ExplainRequest,
-                await json_object(body, max_bytes=self.plane.settings.max_decode_bytes),
-            )
+            request = await self._json(ExplainRequest, body)
             answer = await explain_request(
                 self.plane, call.model, call.version, call.options, request=request
             )
             return Answer(dumps(answer))
         if isinstance(call.options, NeighborOptions):
-            inputs = validated(
-                InputsRequest,
-                await json_object(body, max_bytes=self.plane.settings.max_decode_bytes),
-            )
+            inputs = await self._json(InputsRequest, body)
             found = await neighbors_request(
                 self.plane, call.model, call.version, call.options, request=inputs
             )
@@ -185,6 +179,11 @@ class FastLane:
             raise UnsupportedMediaType(f"content type {call.kind!r} is not supported")
         verb = verbs.predict if call.verb == "predict" else verbs.embed
         return await verb(self.plane, call.model, call.version, payload, call.options)
+
+    async def _json(self, model: type[M], body: bytes) -> M:
+        """The JSON body as the route's request model, validated as the route does."""
+        parsed = await json_object(body, max_bytes=self.plane.settings.max_decode_bytes)
+        return validated(model, parsed)
 
 
 _JSON_KINDS = ("", codecs.CONTENT_TYPE_JSON)

@@ -129,16 +129,23 @@ def test_a_path_that_places_other_points_is_refused(monkeypatch: pytest.MonkeyPa
     np.testing.assert_array_equal(run(x, ends, classes)["alphas"], first["alphas"])
 
 
+def first_outcome(score: Any, n: int) -> tuple[Any, ...]:
+    """A compiling gradient function of ``score``, its 8-step paths, ``n`` inputs, the
+    graph's answer for them and what became of the compile that answer queued."""
+    grad = GradientFunction(score, lambda: None, compile_paths=True)
+    run = grad.adaptive_paths(8)
+    assert run is not None
+    arrays = inputs(n)
+    first = run(*arrays)
+    (why,) = settled(grad.compiled_paths, 1).values()
+    return grad, run, arrays, first, why
+
+
 def test_a_path_that_is_no_faster_keeps_the_graph_and_stops_compiling(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(compiled_paths, "ADOPT_AT", 0.0)  # nothing is that fast
-    grad = GradientFunction(tensor_cubic, lambda: None, compile_paths=True)
-    run = grad.adaptive_paths(8)
-    assert run is not None
-    x, ends, classes = inputs(1)
-    first = run(x, ends, classes)
-    (why,) = settled(grad.compiled_paths, 1).values()
+    grad, run, (x, ends, classes), first, why = first_outcome(tensor_cubic, 1)
     assert why.startswith("no faster")
     assert not grad.compiled_paths.enabled  # the first kind lost: the model keeps the graph
     run(*inputs(2))
@@ -155,12 +162,7 @@ def test_a_path_xla_cannot_compile_keeps_the_graph() -> None:
         f, g = tensor_cubic(x, classes)
         return tf.numpy_function(lambda v: v, [f], tf.float32), g
 
-    grad = GradientFunction(numpy_score, lambda: None, compile_paths=True)
-    run = grad.adaptive_paths(8)
-    assert run is not None
-    x, ends, classes = inputs(2)
-    first = run(x, ends, classes)
-    (why,) = settled(grad.compiled_paths, 1).values()
+    grad, run, (x, ends, classes), first, why = first_outcome(numpy_score, 2)
     assert why.startswith("failed to compile")
     assert not grad.compiled_paths.enabled
     np.testing.assert_array_equal(run(x, ends, classes)["alphas"], first["alphas"])

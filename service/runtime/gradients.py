@@ -137,7 +137,7 @@ class GradientFunction:
     same graph: no retracing per request (``Gradients.traces`` counts them), and no
     per-call search of a polymorphic function's traces. These graphs are not compiled with
     XLA, which specialises on every batch size (seconds of compiling for each); with
-    ``compile_paths``, paths of 1 to 4 inputs are, in the background, and replace the
+    ``compile_paths``, paths of 1 or 2 inputs are, in the background, and replace the
     graph where they measure faster (``service.runtime.compiled_paths``).
     """
 

@@ -29,10 +29,11 @@ from core.neighbors import Metric, search
 PROJECTED_DIMS = 32
 #: Below this many rows the plain search is as fast.
 MIN_ROWS = 4096
-#: The first guess at the k-th distance reads about this many times k rows' exact distances,
-#: picked by the ``SAMPLE_RANK``-th smallest bound of a strided sample of the rows.
+#: The first guess at the k-th distance reads the exact distances of about this many times
+#: k rows (at least ``MIN_FIRST``), cut by a threshold read off a sample of ``SAMPLE`` rows.
 FIRST_GUESS = 4
-SAMPLE_RANK = 16
+MIN_FIRST = 64
+SAMPLE = 2048
 #: Relative slack on the k-th distance, for float32 rounding in the exact distances.
 SLACK = 1e-3
 #: The expanded bound's float32 rounding, relative to the squared norms it cancels
@@ -71,45 +72,50 @@ class PrunedIndex:
         norms = (projected**2).sum(axis=1) + residual**2
         terms = np.vstack([projected.T, residual, (1 - ROUNDING) * norms])
         return cls(
-            rows=rows,
+            rows=np.asarray(rows),  # a memory map's own indexing costs more than its reads
             squared_norms=squared_norms,
             mean=mean.astype(np.float32),
             basis=basis.astype(np.float32),
             terms=np.ascontiguousarray(terms, dtype=np.float32),
         )
 
-    def bounds(self, queries: np.ndarray) -> np.ndarray:
-        """(queries, rows): a lower bound on each squared distance, ``|Pq - Pv|^2 +
-        (|Rq| - |Rv|)^2`` expanded, less its float32 rounding: one (queries x d + 2) @
-        (d + 2 x rows) product."""
+    def query_terms(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per query, the weights and the constant that make its bounds one product with
+        ``terms``: ``weights[i] @ terms + offsets[i]`` is, for every row, ``|Pq - Pv|^2 +
+        (|Rq| - |Rv|)^2`` expanded, less its float32 rounding (where the terms cancel, the
+        expanded bound may exceed the true distance by a hair; float32 sums of d + 2 terms
+        err by far less than ROUNDING of the norms)."""
         centred = queries - self.mean
         q_proj = centred @ self.basis
         q_res = np.sqrt(
             np.maximum(np.einsum("ij,ij->i", centred, centred) - (q_proj**2).sum(axis=1), 0)
         )
-        q_norms = (q_proj**2).sum(axis=1) + q_res**2
-        weights = np.column_stack([-2 * q_proj, -2 * q_res, np.ones(len(queries))])
-        # rounding: where the terms cancel, the expanded bound may exceed the true distance
-        # by a hair (float32 sums of d + 2 terms err by far less than ROUNDING of the norms)
-        bound = weights.astype(np.float32) @ self.terms
-        bound += ((1 - ROUNDING) * q_norms).astype(np.float32)[:, None]
-        return bound
+        weights = np.empty((len(queries), self.terms.shape[0]), dtype=np.float32)
+        weights[:, :-2] = -2 * q_proj
+        weights[:, -2] = -2 * q_res
+        weights[:, -1] = 1
+        offsets = ((1 - ROUNDING) * ((q_proj**2).sum(axis=1) + q_res**2)).astype(np.float32)
+        return weights, offsets
 
     def search(self, queries: np.ndarray, *, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exactly ``core.neighbors.search(queries, rows, norms, k=k, metric="euclidean")``."""
         queries = queries.reshape(len(queries), -1).astype(np.float32)
         k = min(k, len(self.rows))
-        bound = self.bounds(queries)
+        weights, offsets = self.query_terms(queries)
         out_i, out_d = [], []
-        for i, q in enumerate(queries):
-            first = self._smallest_bounds(bound[i], k)
-            exact = np.linalg.norm(np.asarray(self.rows[first]) - q, axis=1)
+        for q, w, offset in zip(queries, weights, offsets, strict=True):
+            # one vector-matrix product per query: a (queries x d + 2) product costs
+            # OpenBLAS more than the queries' products one by one
+            bound = w @ self.terms
+            bound += offset
+            first = self._smallest_bounds(bound, k)
+            exact = np.linalg.norm(self.rows[first] - q, axis=1)
             kth = np.partition(exact, k - 1)[k - 1]
             limit = (kth * (1 + SLACK)) ** 2
-            candidates = np.flatnonzero(bound[i] <= limit)
+            candidates = np.flatnonzero(bound <= limit)
             norms = None if self.squared_norms is None else self.squared_norms[candidates]
             found, distances = search(
-                q[None], np.asarray(self.rows[candidates]), norms, k=k, metric="euclidean"
+                q[None], self.rows[candidates], norms, k=k, metric="euclidean"
             )
             out_i.append(candidates[found])
             out_d.append(distances)
@@ -119,9 +125,10 @@ class PrunedIndex:
     def _smallest_bounds(bound: np.ndarray, k: int) -> np.ndarray:
         """Rows, at least ``k`` and about ``FIRST_GUESS * k``, with small bounds: their
         exact k-th distance is an upper bound on the true one (any k rows' is). Cut at a
-        threshold read off a strided sample, so no selection runs over every row."""
-        wanted = FIRST_GUESS * k
-        stride = max(1, wanted // SAMPLE_RANK)
+        threshold read off a strided sample of ``SAMPLE`` bounds, so no selection runs
+        over every row."""
+        wanted = max(FIRST_GUESS * k, MIN_FIRST)
+        stride = max(1, len(bound) // SAMPLE)
         sample = bound[::stride]
         rank = min(len(sample) - 1, wanted // stride)
         first = np.flatnonzero(bound <= np.partition(sample, rank)[rank])

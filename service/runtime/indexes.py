@@ -63,9 +63,10 @@ class IndexShelf:
         self._records = {(r.dataset, r.layer): r for r in records}
         self._open: dict[tuple[str, str], NeighborIndex] = {}
         self._lock = threading.Lock()
-        #: (dataset, layer or "pixel", space, metric) -> the runner that batches concurrent
-        #: searches of it, made on first use by ``service.features.neighbors.search``.
-        self.searchers: dict[tuple[str, str, str, str], Runner] = {}
+        #: (dataset, layer or "pixel", space, metric, neighbours kept) -> the runner that
+        #: batches concurrent searches of it, made on first use by
+        #: ``service.features.neighbors.search``.
+        self.searchers: dict[tuple[str, str, str, str, int], Runner] = {}
 
     @property
     def datasets(self) -> tuple[str, ...]:

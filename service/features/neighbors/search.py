@@ -3,9 +3,9 @@
 The inputs' embeddings (or activations of another indexed layer, ``layer=``) come from the
 model's runners (batched like any request). The search goes through a runner of its own per
 index, space and metric: with batching on, the queries of concurrent requests are searched
-together in the thread pool (one pass over the split's rows for all of them, about 1.6x the
-queries per second of searching each alone at 50,000 x 128) and shed under overload like a
-model's queue. Each search keeps the ``MAX_NEIGHBORS`` nearest, and each request takes its own
+together in the thread pool and shed under overload like a model's queue. Requests are
+searched in buckets of how many neighbours they ask for (``KEPT_NEIGHBORS``: up to 8, 32,
+100): each search keeps its bucket's number of the nearest, and each request takes its own
 ``k`` of them; the search is chunked so it never builds more than one block of (queries x
 split rows) distances at a time. Euclidean searches of float vectors first rule most rows
 out with a projected lower bound (``core.neighbors_pruned``), the same answer for a quarter
@@ -29,7 +29,7 @@ from service.errors import (
     UnknownLayer,
 )
 from service.features.neighbors.answers import Neighbor, NeighborResult, Neighbors, Vote
-from service.features.neighbors.options import MAX_NEIGHBORS, NeighborOptions
+from service.features.neighbors.options import NeighborOptions, kept_neighbors
 from service.runtime import LoadedModel
 from service.runtime.indexes import CorruptIndex, NeighborIndex, split_pixels
 from service.runtime.runners import Runner
@@ -149,13 +149,15 @@ def _searcher(
     rows: np.ndarray,
     norms: np.ndarray | None,
 ) -> Runner:
-    """The runner searching ``rows`` for this layer, space and metric, made on first use."""
+    """The runner searching ``rows`` for this layer, space and metric, keeping enough
+    neighbours for ``options.k``, made on first use."""
     where = layer if options.space == "embedding" else "pixel"
-    key = (dataset, where, options.space, options.metric)
+    kept = kept_neighbors(options.k)
+    key = (dataset, where, options.space, options.metric, kept)
     shelf = loaded.neighbor_indexes
     searcher = shelf.searchers.get(key)
     if searcher is None:
-        k, metric = min(MAX_NEIGHBORS, len(rows)), options.metric
+        k, metric = min(kept, len(rows)), options.metric
         pruned = LazyPrunedIndex(rows, norms) if metric == "euclidean" else None
 
         def run(queries: np.ndarray) -> dict[str, np.ndarray]:

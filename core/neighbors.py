@@ -100,8 +100,11 @@ def search(
             found, best = _top_k(score, k)
             candidates.append(found + r0)
             scores.append(best)
-        where, _best = _top_k(np.concatenate(scores, axis=1), k)
-        indices = np.take_along_axis(np.concatenate(candidates, axis=1), where, axis=1)
+        if len(candidates) == 1:  # one block: its own ranking is the answer
+            indices = candidates[0]
+        else:
+            where, _best = _top_k(np.concatenate(scores, axis=1), k)
+            indices = np.take_along_axis(np.concatenate(candidates, axis=1), where, axis=1)
         out_i.append(indices)
         out_d.append(_exact_distances(q, rows, indices, metric))
     return np.concatenate(out_i), np.concatenate(out_d)

@@ -82,6 +82,10 @@ class IndexShelf:
         for searcher in list(self.searchers.values()):
             await searcher.close()
 
+    def opened(self, dataset: str, layer: str = EMBEDDING_LAYER) -> NeighborIndex | None:
+        """The index if ``get`` opened it already (never blocks: no thread hop needed)."""
+        return self._open.get((dataset, layer))
+
     def get(self, dataset: str, layer: str = EMBEDDING_LAYER) -> NeighborIndex:
         """Blocking on first use; KeyError for a (dataset, layer) the version has no index of."""
         key = (dataset, layer)

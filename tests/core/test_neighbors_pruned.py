@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core import neighbors_pruned
 from core.neighbors import search
 from core.neighbors_pruned import MIN_ROWS, PrunedIndex, exact_search
 
@@ -40,3 +41,15 @@ def test_cosine_small_and_pixel_indexes_use_the_plain_search() -> None:
     cosine = exact_search(q, big, None, index, k=5, metric="cosine")
     plain = search(q, big, None, k=5, metric="cosine")
     np.testing.assert_array_equal(cosine[0], plain[0])
+
+
+def test_the_first_guess_holds_k_rows_even_where_the_sample_misses_them() -> None:
+    """The rows with small bounds sit between the sampled positions: the sample's threshold
+    would keep too few, so the exact selection takes over."""
+    bound = np.full(50_000, 100.0, dtype=np.float32)
+    stride = len(bound) // neighbors_pruned.SAMPLE
+    small = np.arange(1, 40 * stride, stride)  # never a multiple of the stride
+    bound[small] = np.arange(len(small), dtype=np.float32)
+    first = neighbors_pruned._smallest(bound, 8)
+    assert len(first) >= 8
+    assert set(small[:8]) <= set(first.tolist())

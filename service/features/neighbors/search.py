@@ -67,13 +67,7 @@ async def neighbors(
             f"indexed: {offered}"
         )
     layer = _indexed_layer(loaded, dataset, options)
-    try:
-        index: NeighborIndex = await plane.in_thread(shelf.get, dataset, layer)
-    except (CorruptIndex, OSError) as exc:
-        raise ModelNotReady(
-            f"the neighbour index of {dataset!r} ({layer}) for {loaded.name!r} "
-            f"v{loaded.version} cannot be read: {exc}"
-        ) from None
+    index = shelf.opened(dataset, layer) or await _open_index(plane, loaded, dataset, layer)
 
     if options.k > index.record.rows:
         raise InvalidInput(f"k is {options.k} but {dataset} has only {index.record.rows} examples")
@@ -119,6 +113,19 @@ async def neighbors(
         k=options.k,
         results=results,
     )
+
+
+async def _open_index(
+    plane: DataPlane, loaded: LoadedModel, dataset: str, layer: str
+) -> NeighborIndex:
+    """The first use of an index: checked against its manifest and mapped, in a thread."""
+    try:
+        return await plane.in_thread(loaded.neighbor_indexes.get, dataset, layer)
+    except (CorruptIndex, OSError) as exc:
+        raise ModelNotReady(
+            f"the neighbour index of {dataset!r} ({layer}) for {loaded.name!r} "
+            f"v{loaded.version} cannot be read: {exc}"
+        ) from None
 
 
 def _indexed_layer(loaded: LoadedModel, dataset: str, options: NeighborOptions) -> str:

@@ -23,6 +23,7 @@ from core.manifest import (
     file_sha256,
     neighbor_index_paths,
 )
+from core.neighbors_pruned import LazyPrunedIndex
 
 if TYPE_CHECKING:
     from service.runtime.runners import Runner
@@ -67,6 +68,9 @@ class IndexShelf:
         #: batches concurrent searches of it, made on first use by
         #: ``service.features.neighbors.search``.
         self.searchers: dict[tuple[str, str, str, str, int], Runner] = {}
+        #: (dataset, layer or "pixel") -> the pruned search's projection, one for the
+        #: euclidean searchers of every bucket of k (built by the first search).
+        self.pruned: dict[tuple[str, str], LazyPrunedIndex] = {}
 
     @property
     def datasets(self) -> tuple[str, ...]:
